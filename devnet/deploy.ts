@@ -1,0 +1,186 @@
+import {
+  createPublicClient,
+  createTestClient,
+  createWalletClient,
+  decodeEventLog,
+  encodeFunctionData,
+  http,
+  sha256,
+  stringToHex,
+  zeroAddress,
+  type Abi,
+  type Address,
+  type Hex,
+  type PublicClient,
+  type WalletClient,
+} from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { loadArtifact, type ArtifactName } from "../contracts/artifacts";
+import { MULTICALL3_ADDRESS } from "../src/chain/client";
+import { devAccounts } from "./accounts";
+import { createSafe, deploySafeContracts } from "./safe-infra";
+
+export type Topology = "direct" | "safe" | "safe+timelock";
+
+/** Devnet governance parameters: the seed's non-production recommendation (2-of-3, 1 h, 3 d). */
+export const DEVNET_TIMELOCK_DELAY = 3600n;
+export const DEVNET_TIMELOCK_EXPIRATION = 3n * 86400n;
+export const DEVNET_SAFE_THRESHOLD = 2;
+
+/** A measurement as dstack computes them (sha256), of a readable label so tests can name them. */
+export function devMeasurement(label: string): Hex {
+  return sha256(stringToHex(label));
+}
+
+export interface DevnetApp {
+  name: string;
+  proxy: Address;
+  composeHashes: Hex[];
+  devices: Hex[];
+  allowAnyDevice: boolean;
+}
+
+export interface DevnetDeployment {
+  rpcUrl: string;
+  chainId: number;
+  topology: Topology;
+  deployBlock: bigint;
+  /** Who owns the dstack contracts: the timelock, the Safe or the admin EOA. */
+  governanceOwner: Address;
+  safe?: Address;
+  timelock?: Address;
+  kms: {
+    proxy: Address;
+    implementation: Address;
+    osImages: Hex[];
+    aggregatedMrs: Hex[];
+    devices: Hex[];
+    gatewayAppId: string;
+    appImplementation: Address;
+  };
+  apps: DevnetApp[];
+  /** Upgrade targets with code, for upgrade scenarios. */
+  kmsV2Implementation: Address;
+  appV2Implementation: Address;
+}
+
+interface Deployer {
+  publicClient: PublicClient;
+  wallet: WalletClient;
+}
+
+async function deployContract(d: Deployer, name: ArtifactName, args: readonly unknown[] = []): Promise<Address> {
+  const artifact = loadArtifact(name);
+  const hash = await d.wallet.deployContract({
+    abi: artifact.abi,
+    bytecode: artifact.bytecode,
+    args,
+    account: d.wallet.account!,
+    chain: d.wallet.chain,
+  });
+  const receipt = await d.publicClient.waitForTransactionReceipt({ hash });
+  if (receipt.status !== "success" || !receipt.contractAddress) throw new Error(`deploying ${name} failed`);
+  return receipt.contractAddress;
+}
+
+async function send(d: Deployer, to: Address, abi: Abi, functionName: string, args: readonly unknown[]) {
+  const hash = await d.wallet.sendTransaction({
+    account: d.wallet.account!,
+    chain: d.wallet.chain,
+    to,
+    data: encodeFunctionData({ abi, functionName, args }),
+  });
+  const receipt = await d.publicClient.waitForTransactionReceipt({ hash });
+  if (receipt.status !== "success") throw new Error(`${functionName} on ${to} reverted`);
+  return receipt;
+}
+
+async function deployProxy(d: Deployer, implementation: Address, abi: Abi, initializer: string, args: readonly unknown[]) {
+  return deployContract(d, "ERC1967Proxy", [implementation, encodeFunctionData({ abi, functionName: initializer, args })]);
+}
+
+/**
+ * Deploys one governance topology on a fresh anvil chain, deterministically: the same calls from
+ * the same accounts in the same order, so addresses and measurements never change between runs.
+ */
+export async function deployDevnet(rpcUrl: string, topology: Topology): Promise<DevnetDeployment> {
+  const publicClient = createPublicClient({ transport: http(rpcUrl), pollingInterval: 50, cacheTime: 0 });
+  const chainId = await publicClient.getChainId();
+  const chain = { id: chainId, name: "devnet", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [rpcUrl] } } } as const;
+  const wallet = createWalletClient({ account: privateKeyToAccount(devAccounts.deployer.privateKey), chain, transport: http(rpcUrl) });
+  const d: Deployer = { publicClient, wallet };
+  const deployBlock = await publicClient.getBlockNumber();
+
+  await createTestClient({ mode: "anvil", transport: http(rpcUrl) }).setCode({
+    address: MULTICALL3_ADDRESS,
+    bytecode: loadArtifact("Multicall3").deployedBytecode,
+  });
+
+  let safe: Address | undefined;
+  let timelock: Address | undefined;
+  if (topology !== "direct") {
+    await deploySafeContracts(publicClient, wallet, chainId);
+    safe = await createSafe({
+      rpcUrl,
+      chainId,
+      deployerKey: devAccounts.deployer.privateKey,
+      publicClient,
+      deployer: wallet,
+      owners: devAccounts.safeOwners.map((o) => o.address),
+      threshold: DEVNET_SAFE_THRESHOLD,
+      saltNonce: "0",
+    });
+  }
+  if (topology === "safe+timelock") {
+    timelock = await deployContract(d, "ExpiringTimelock", [DEVNET_TIMELOCK_DELAY, [safe], [zeroAddress], zeroAddress, DEVNET_TIMELOCK_EXPIRATION]);
+  }
+  const governanceOwner = timelock ?? safe ?? devAccounts.admin.address;
+
+  const kmsAbi = loadArtifact("DstackKms").abi;
+  const appAbi = loadArtifact("DstackApp").abi;
+  const kmsImplementation = await deployContract(d, "DstackKms");
+  const appImplementation = await deployContract(d, "DstackApp");
+  const kmsProxy = await deployProxy(d, kmsImplementation, kmsAbi, "initialize", [wallet.account.address, appImplementation]);
+
+  const kms = {
+    proxy: kmsProxy,
+    implementation: kmsImplementation,
+    osImages: [devMeasurement("dstack-os-0.5.3"), devMeasurement("dstack-os-0.5.4")],
+    aggregatedMrs: [devMeasurement("kms-mr-1")],
+    devices: [devMeasurement("kms-device-1")],
+    gatewayAppId: "gateway-devnet",
+    appImplementation,
+  };
+  for (const hash of kms.osImages) await send(d, kmsProxy, kmsAbi, "addOsImageHash", [hash]);
+  for (const mr of kms.aggregatedMrs) await send(d, kmsProxy, kmsAbi, "addKmsAggregatedMr", [mr]);
+  for (const device of kms.devices) await send(d, kmsProxy, kmsAbi, "addKmsDevice", [device]);
+  await send(d, kmsProxy, kmsAbi, "setGatewayAppId", [kms.gatewayAppId]);
+
+  const apps: DevnetApp[] = [];
+  for (const name of ["app-one", "app-two"]) {
+    const composeHashes = [devMeasurement(`${name}-compose-v1`), devMeasurement(`${name}-compose-v2`)];
+    const devices = [devMeasurement(`${name}-device-1`)];
+    const receipt = await send(d, kmsProxy, kmsAbi, "deployAndRegisterApp", [wallet.account.address, false, true, false, devices[0], composeHashes[0]]);
+    const proxy = appProxyFromReceipt(receipt.logs, kmsAbi);
+    await send(d, proxy, appAbi, "addComposeHash", [composeHashes[1]]);
+    await send(d, proxy, appAbi, "transferOwnership", [governanceOwner]);
+    apps.push({ name, proxy, composeHashes, devices, allowAnyDevice: false });
+  }
+  await send(d, kmsProxy, kmsAbi, "transferOwnership", [governanceOwner]);
+
+  const kmsV2Implementation = await deployContract(d, "DstackKmsV2");
+  const appV2Implementation = await deployContract(d, "DstackAppV2");
+  return { rpcUrl, chainId, topology, deployBlock, governanceOwner, safe, timelock, kms, apps, kmsV2Implementation, appV2Implementation };
+}
+
+function appProxyFromReceipt(logs: readonly { data: Hex; topics: readonly Hex[] }[], kmsAbi: Abi): Address {
+  for (const log of logs) {
+    try {
+      const event = decodeEventLog({ abi: kmsAbi, data: log.data, topics: log.topics as [Hex, ...Hex[]] });
+      if (event.eventName === "AppDeployedViaFactory") return (event.args as unknown as { appId: Address }).appId;
+    } catch {
+      // logs of the app proxy itself (Initialized, ComposeHashAdded, ...) are not KMS events
+    }
+  }
+  throw new Error("deployAndRegisterApp emitted no AppDeployedViaFactory");
+}

@@ -1,0 +1,150 @@
+import { getAddress, isAddress, isHex, type Address, type Hex } from "viem";
+import { z } from "zod";
+import { parseDuration } from "./duration";
+
+const address = z
+  .string()
+  .refine((value) => isAddress(value, { strict: false }), { message: "must be a 0x-prefixed 20-byte address, e.g. 0x2f83172A49584C017F2B256F0FB2Dca14126Ba9C" })
+  .transform((value) => getAddress(value) as Address);
+
+const bytes32 = z
+  .string()
+  .refine((value) => isHex(value) && value.length === 66, { message: "must be a 0x-prefixed 32-byte hex hash (66 characters)" })
+  .transform((value) => value.toLowerCase() as Hex);
+
+const bytes = z
+  .string()
+  .refine((value) => isHex(value) && value.length % 2 === 0, { message: "must be 0x-prefixed hex bytes ('0x' for empty)" })
+  .transform((value) => value.toLowerCase() as Hex);
+
+const duration = z
+  .string()
+  .refine((value) => parseDuration(value) !== undefined, { message: 'must be a duration like "90m", "48h" or "14d"' })
+  .transform((value) => parseDuration(value)!);
+
+/** A set of measurements: duplicates are a typo waiting to hide a missing hash. */
+const hashSet = z.array(bytes32).superRefine((hashes, ctx) => {
+  const seen = new Set<string>();
+  hashes.forEach((hash, index) => {
+    if (seen.has(hash)) ctx.addIssue({ code: "custom", path: [index], message: `duplicate hash ${hash}; list each measurement once` });
+    seen.add(hash);
+  });
+});
+
+export const networkSchema = z.object({
+  /** Governance policy tier: production enforces the seed's recommended configuration. */
+  tier: z.enum(["production", "non-production"]),
+  chainId: z.number().int().positive(),
+  rpcUrls: z.array(z.url({ protocol: /^https?$/ })).min(1, "give at least one RPC URL"),
+  /** First block to scan for Added/Removed events (the proxies' deployment block). */
+  startBlock: z.number().int().nonnegative().default(0),
+  /** Largest eth_getLogs range to ask for; halved when the RPC refuses it. */
+  logChunkSize: z.number().int().positive().default(50_000),
+});
+
+const owner = z.object({ address, org: z.string().min(1, "name the signer's organisation") });
+
+const safeSchema = z
+  .object({
+    address,
+    owners: z.array(owner).min(1, "a Safe needs at least one owner"),
+    threshold: z.number().int().positive(),
+  })
+  .superRefine((safe, ctx) => {
+    if (safe.threshold > safe.owners.length) {
+      ctx.addIssue({ code: "custom", path: ["threshold"], message: `threshold ${safe.threshold} exceeds the ${safe.owners.length} owners; lower it or add owners` });
+    }
+    const seen = new Set<string>();
+    safe.owners.forEach((o, index) => {
+      if (seen.has(o.address)) ctx.addIssue({ code: "custom", path: ["owners", index, "address"], message: `owner ${o.address} is listed twice` });
+      seen.add(o.address);
+    });
+  });
+
+const timelockSchema = z.object({ address, delay: duration, expiration: duration });
+
+const governanceSchema = z.discriminatedUnion("mode", [
+  z.object({ mode: z.literal("direct"), admin: address }),
+  z.object({ mode: z.literal("safe"), safe: safeSchema }),
+  z.object({ mode: z.literal("safe+timelock"), safe: safeSchema, timelock: timelockSchema }),
+]);
+
+const proxy = {
+  proxy: address,
+  /** The ERC1967 implementation the proxy must point at; omitted = leave as is. */
+  implementation: address.optional(),
+  /** Omitted = the governance owner (timelock, Safe or admin). */
+  owner: address.optional(),
+};
+
+const kmsInfo = z.object({ k256Pubkey: bytes, caPubkey: bytes, quote: bytes, eventlog: bytes });
+
+export const kmsSchema = z.object({
+  ...proxy,
+  osImages: hashSet,
+  aggregatedMrs: hashSet.default([]),
+  devices: hashSet.default([]),
+  gatewayAppId: z.string().optional(),
+  appImplementation: address.optional(),
+  info: kmsInfo.optional(),
+});
+
+export const appSchema = z.object({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "use lower-case letters, digits and dashes"),
+  ...proxy,
+  composeHashes: hashSet,
+  devices: hashSet.default([]),
+  allowAnyDevice: z.boolean().default(false),
+});
+
+export const stackConfigSchema = z
+  .object({
+    network: networkSchema,
+    governance: governanceSchema,
+    kms: kmsSchema,
+    apps: z.array(appSchema).default([]),
+  })
+  .superRefine((config, ctx) => {
+    const names = new Set<string>();
+    config.apps.forEach((app, index) => {
+      if (names.has(app.name)) ctx.addIssue({ code: "custom", path: ["apps", index, "name"], message: `app name "${app.name}" is used twice` });
+      names.add(app.name);
+    });
+  });
+
+export type StackConfig = z.infer<typeof stackConfigSchema>;
+export type StackConfigInput = z.input<typeof stackConfigSchema>;
+export type GovernanceConfig = StackConfig["governance"];
+export type KmsConfig = StackConfig["kms"];
+export type AppConfig = StackConfig["apps"][number];
+export type GovernanceMode = GovernanceConfig["mode"];
+
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`invalid stack config:\n${issues.map((issue) => `  - ${issue}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+function issuePath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((text, key) => (typeof key === "number" ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key)), "");
+}
+
+/** Validates a stack config; every error names the field path and what would be valid. */
+export function parseStackConfig(input: unknown): StackConfig {
+  const result = stackConfigSchema.safeParse(input);
+  if (result.success) return result.data;
+  throw new ConfigError(result.error.issues.map((issue) => `${issuePath(issue.path) || "(root)"}: ${issue.message}`));
+}
+
+/** The address that owns the dstack contracts when the config names no other owner. */
+export function governanceOwner(governance: GovernanceConfig): Address {
+  switch (governance.mode) {
+    case "direct":
+      return governance.admin;
+    case "safe":
+      return governance.safe.address;
+    case "safe+timelock":
+      return governance.timelock.address;
+  }
+}
