@@ -1,0 +1,163 @@
+import { encodeFunctionData, getAddress, type Abi, type Address, type Hex } from "viem";
+import { dstackAppAbi, dstackKmsAbi, ownable2StepAbi, timelockAbi } from "../chain/abis";
+import type { AppState, KmsInfo, LiveState, ProxyState } from "../chain/read-state";
+import { TIMELOCK_ROLES } from "../chain/read-state";
+import { formatDuration } from "../config/duration";
+import { governanceOwner, type StackConfig } from "../config/schema";
+import { safeOwnerCalls } from "./safe-owners";
+import type { PlannedCall, ResourceKey } from "./types";
+
+type CallSpec = Omit<PlannedCall, "data" | "value" | "revokes"> & { revokes?: boolean };
+
+function call(spec: CallSpec): PlannedCall {
+  return {
+    ...spec,
+    value: 0n,
+    data: encodeFunctionData({ abi: spec.abi, functionName: spec.functionName, args: spec.args } as never) as Hex,
+    revokes: spec.revokes ?? false,
+  };
+}
+
+const sorted = (hashes: Iterable<Hex>) => [...hashes].sort();
+
+/** Additions before removals, so a set is never emptier mid-batch than at either end. */
+function setCalls(args: {
+  resource: ResourceKey;
+  property: string;
+  target: Address;
+  sender: Address;
+  abi: Abi;
+  live: readonly Hex[];
+  desired: readonly Hex[];
+  add: string;
+  remove: string;
+  noun: string;
+}): PlannedCall[] {
+  const live = new Set(args.live);
+  const desired = new Set(args.desired);
+  const label = args.resource === "kms" ? "KMS" : args.resource.slice(4);
+  const base = { resource: args.resource, property: args.property, to: args.target, sender: args.sender, abi: args.abi };
+  return [
+    ...sorted([...desired].filter((h) => !live.has(h))).map((hash) =>
+      call({ ...base, functionName: args.add, args: [hash], description: `${label}: authorize ${args.noun} ${hash}` }),
+    ),
+    ...sorted([...live].filter((h) => !desired.has(h))).map((hash) =>
+      call({ ...base, functionName: args.remove, args: [hash], description: `${label}: revoke ${args.noun} ${hash}`, revokes: true }),
+    ),
+  ];
+}
+
+function upgradeCall(resource: ResourceKey, abi: Abi, live: ProxyState, desired: Address | undefined): PlannedCall[] {
+  if (!desired || getAddress(desired) === live.implementation) return [];
+  const label = resource === "kms" ? "KMS" : resource.slice(4);
+  return [
+    call({
+      resource,
+      property: "implementation",
+      to: live.proxy,
+      sender: live.owner,
+      abi,
+      functionName: "upgradeToAndCall",
+      args: [getAddress(desired), "0x"],
+      description: `${label}: upgrade implementation ${live.implementation} → ${getAddress(desired)}`,
+    }),
+  ];
+}
+
+/** Single-step owners transfer at once; two-step owners need the new owner's acceptOwnership as well. */
+function ownershipCalls(resource: ResourceKey, abi: Abi, live: ProxyState, desired: Address): PlannedCall[] {
+  const label = resource === "kms" ? "KMS" : resource.slice(4);
+  if (live.owner === desired) return [];
+  if (live.pendingOwner === desired) {
+    return [
+      call({ resource, property: "owner", to: live.proxy, sender: desired, abi: ownable2StepAbi, functionName: "acceptOwnership", args: [], description: `${label}: ${desired} accepts ownership from ${live.owner}` }),
+    ];
+  }
+  return [
+    call({ resource, property: "owner", to: live.proxy, sender: live.owner, abi, functionName: "transferOwnership", args: [desired], description: `${label}: transfer ownership ${live.owner} → ${desired}` }),
+  ];
+}
+
+function sameInfo(a: KmsInfo, b: KmsInfo): boolean {
+  return a.k256Pubkey === b.k256Pubkey && a.caPubkey === b.caPubkey && a.quote === b.quote && a.eventlog === b.eventlog;
+}
+
+function kmsCalls(config: StackConfig, live: LiveState): { changes: PlannedCall[]; ownership: PlannedCall[] } {
+  const kms = live.kms;
+  const desired = config.kms;
+  const base = { resource: "kms" as const, to: kms.proxy, sender: kms.owner, abi: dstackKmsAbi };
+  const changes: PlannedCall[] = [...upgradeCall("kms", dstackKmsAbi, kms, desired.implementation)];
+  if (desired.gatewayAppId !== undefined && desired.gatewayAppId !== kms.gatewayAppId) {
+    changes.push(call({ ...base, property: "gatewayAppId", functionName: "setGatewayAppId", args: [desired.gatewayAppId], description: `KMS: gateway app id "${kms.gatewayAppId}" → "${desired.gatewayAppId}"` }));
+  }
+  if (desired.appImplementation && desired.appImplementation !== kms.appImplementation) {
+    changes.push(call({ ...base, property: "appImplementation", functionName: "setAppImplementation", args: [desired.appImplementation], description: `KMS: app implementation for new apps ${kms.appImplementation} → ${desired.appImplementation}` }));
+  }
+  if (desired.info && !sameInfo(desired.info, kms.info)) {
+    changes.push(call({ ...base, property: "info", functionName: "setKmsInfo", args: [desired.info], description: `KMS: set KMS info (k256 pubkey ${desired.info.k256Pubkey})` }));
+  }
+  const sets = [
+    { property: "osImages", live: kms.osImages, desired: desired.osImages, add: "addOsImageHash", remove: "removeOsImageHash", noun: "OS image" },
+    { property: "aggregatedMrs", live: kms.aggregatedMrs, desired: desired.aggregatedMrs, add: "addKmsAggregatedMr", remove: "removeKmsAggregatedMr", noun: "KMS aggregated MR" },
+    { property: "devices", live: kms.devices, desired: desired.devices, add: "addKmsDevice", remove: "removeKmsDevice", noun: "KMS device" },
+  ];
+  for (const set of sets) changes.push(...setCalls({ ...base, target: kms.proxy, ...set }));
+  return { changes, ownership: ownershipCalls("kms", dstackKmsAbi, kms, desired.owner ?? governanceOwner(config.governance)) };
+}
+
+function appCalls(config: StackConfig, app: StackConfig["apps"][number], live: AppState): { changes: PlannedCall[]; ownership: PlannedCall[] } {
+  const resource = `app:${app.name}` as const;
+  const base = { resource, to: live.proxy, sender: live.owner, abi: dstackAppAbi };
+  const changes: PlannedCall[] = [...upgradeCall(resource, dstackAppAbi, live, app.implementation)];
+  if (app.allowAnyDevice !== live.allowAnyDevice) {
+    changes.push(call({ ...base, property: "allowAnyDevice", functionName: "setAllowAnyDevice", args: [app.allowAnyDevice], description: `${app.name}: allow any device ${live.allowAnyDevice} → ${app.allowAnyDevice}`, revokes: !app.allowAnyDevice }));
+  }
+  changes.push(...setCalls({ ...base, target: live.proxy, property: "composeHashes", live: live.composeHashes, desired: app.composeHashes, add: "addComposeHash", remove: "removeComposeHash", noun: "compose hash" }));
+  changes.push(...setCalls({ ...base, target: live.proxy, property: "devices", live: live.devices, desired: app.devices, add: "addDevice", remove: "removeDevice", noun: "device" }));
+  return { changes, ownership: ownershipCalls(resource, dstackAppAbi, live, app.owner ?? governanceOwner(config.governance)) };
+}
+
+function timelockCalls(config: StackConfig, live: LiveState): PlannedCall[] {
+  if (config.governance.mode !== "safe+timelock" || !live.timelock || !live.safe) return [];
+  const desired = config.governance.timelock;
+  const timelock = live.timelock;
+  const base = { resource: "timelock" as const, to: timelock.address, sender: timelock.address, abi: timelockAbi };
+  const calls: PlannedCall[] = [];
+  if (desired.delay !== timelock.delay) {
+    calls.push(call({ ...base, property: "delay", functionName: "updateDelay", args: [desired.delay], description: `Timelock: delay ${formatDuration(timelock.delay)} → ${formatDuration(desired.delay)}` }));
+  }
+  if (desired.expiration !== timelock.expiration) {
+    calls.push(call({ ...base, property: "expiration", functionName: "updateExpiration", args: [desired.expiration], description: `Timelock: expiration window ${formatDuration(timelock.expiration)} → ${formatDuration(desired.expiration)}` }));
+  }
+  const roles = [
+    { has: timelock.safeIsProposer, role: TIMELOCK_ROLES.proposer, account: live.safe.address, what: "Safe as proposer" },
+    { has: timelock.safeIsCanceller, role: TIMELOCK_ROLES.canceller, account: live.safe.address, what: "Safe as canceller" },
+    { has: timelock.anyoneCanExecute, role: TIMELOCK_ROLES.executor, account: "0x0000000000000000000000000000000000000000" as Address, what: "anyone as executor" },
+  ];
+  for (const r of roles.filter((r) => !r.has)) {
+    calls.push(call({ ...base, property: "roles", functionName: "grantRole", args: [r.role, r.account], description: `Timelock: grant ${r.what}` }));
+  }
+  return calls;
+}
+
+/**
+ * Desired config vs live chain state → the ordered calls that reconcile them. Deterministic:
+ * Safe signers first, then the timelock, the KMS, each app in config order, and ownership
+ * transfers last (so every earlier call still comes from the current owner).
+ */
+export function planChanges(config: StackConfig, live: LiveState): PlannedCall[] {
+  const calls: PlannedCall[] = [];
+  if (config.governance.mode !== "direct" && live.safe) {
+    const desired = config.governance.safe;
+    calls.push(...safeOwnerCalls(live.safe.address, live.safe, { owners: desired.owners.map((o) => o.address), threshold: desired.threshold }));
+  }
+  calls.push(...timelockCalls(config, live));
+  const kms = kmsCalls(config, live);
+  const apps = config.apps.map((app) => {
+    const appLive = live.apps.find((a) => a.name === app.name);
+    if (!appLive) throw new Error(`apps: no live state read for app "${app.name}"`);
+    return appCalls(config, app, appLive);
+  });
+  calls.push(...kms.changes, ...apps.flatMap((a) => a.changes), ...kms.ownership, ...apps.flatMap((a) => a.ownership));
+  return calls;
+}

@@ -1,0 +1,72 @@
+import { encodeFunctionData, getAddress, type Address } from "viem";
+import { safeAbi } from "../chain/abis";
+import type { PlannedCall } from "./types";
+
+/** The head of a Safe's owner linked list. */
+export const SENTINEL_OWNER = "0x0000000000000000000000000000000000000001" as const;
+
+interface OwnerStep {
+  functionName: "swapOwner" | "addOwnerWithThreshold" | "removeOwner" | "changeThreshold";
+  args: readonly unknown[];
+  description: string;
+}
+
+function prevOwnerOf(owners: readonly Address[], owner: Address): Address {
+  const index = owners.indexOf(owner);
+  return index <= 0 ? SENTINEL_OWNER : owners[index - 1];
+}
+
+/**
+ * Safe self-calls that turn the live owners/threshold into the desired ones. Each step is valid
+ * on the state the previous one leaves (right prevOwner, 1 <= threshold <= owner count).
+ * Swaps first (owner count and threshold unchanged), then additions, then removals, then the threshold.
+ */
+export function planSafeOwnerSteps(live: { owners: readonly Address[]; threshold: number }, desired: { owners: readonly Address[]; threshold: number }): OwnerStep[] {
+  const wanted = new Set(desired.owners.map((o) => getAddress(o)));
+  const owners = live.owners.map((o) => getAddress(o));
+  const toRemove = owners.filter((o) => !wanted.has(o));
+  const toAdd = [...wanted].filter((o) => !owners.includes(o)).sort();
+  let threshold = live.threshold;
+  const steps: OwnerStep[] = [];
+
+  while (toRemove.length && toAdd.length) {
+    const oldOwner = toRemove.shift()!;
+    const newOwner = toAdd.shift()!;
+    steps.push({ functionName: "swapOwner", args: [prevOwnerOf(owners, oldOwner), oldOwner, newOwner], description: `Safe: replace signer ${oldOwner} with ${newOwner}` });
+    owners[owners.indexOf(oldOwner)] = newOwner;
+  }
+  for (const newOwner of toAdd) {
+    steps.push({ functionName: "addOwnerWithThreshold", args: [newOwner, BigInt(threshold)], description: `Safe: add signer ${newOwner}` });
+    owners.unshift(newOwner);
+  }
+  for (const oldOwner of toRemove) {
+    const nextThreshold = Math.min(threshold, owners.length - 1);
+    steps.push({
+      functionName: "removeOwner",
+      args: [prevOwnerOf(owners, oldOwner), oldOwner, BigInt(nextThreshold)],
+      description: `Safe: remove signer ${oldOwner}${nextThreshold !== threshold ? ` (threshold ${threshold} → ${nextThreshold} while removing)` : ""}`,
+    });
+    owners.splice(owners.indexOf(oldOwner), 1);
+    threshold = nextThreshold;
+  }
+  if (threshold !== desired.threshold) {
+    steps.push({ functionName: "changeThreshold", args: [BigInt(desired.threshold)], description: `Safe: threshold ${threshold} → ${desired.threshold} of ${owners.length}` });
+  }
+  return steps;
+}
+
+export function safeOwnerCalls(safe: Address, live: { owners: readonly Address[]; threshold: number }, desired: { owners: readonly Address[]; threshold: number }): PlannedCall[] {
+  return planSafeOwnerSteps(live, desired).map((step) => ({
+    resource: "safe",
+    property: step.functionName === "changeThreshold" ? "threshold" : "owners",
+    to: safe,
+    value: 0n,
+    data: encodeFunctionData({ abi: safeAbi, functionName: step.functionName, args: step.args as never }),
+    abi: safeAbi,
+    functionName: step.functionName,
+    args: step.args,
+    sender: safe,
+    description: step.description,
+    revokes: step.functionName === "removeOwner",
+  }));
+}
