@@ -14,6 +14,11 @@ const ownableUups = [
   "event OwnershipTransferred(address indexed previousOwner, address indexed newOwner)",
   "event Upgraded(address indexed implementation)",
   "event Initialized(uint64 version)",
+  "error OwnableUnauthorizedAccount(address account)",
+  "error OwnableInvalidOwner(address owner)",
+  "error ERC1967InvalidImplementation(address implementation)",
+  "error UUPSUnsupportedProxiableUUID(bytes32 slot)",
+  "error UUPSUnauthorizedCallContext()",
 ] as const;
 
 /** Two-step ownership of the newer dstack main branch; probed, never assumed. */
@@ -142,7 +147,12 @@ export const safeAbi = parseAbi([
   "event ApproveHash(bytes32 indexed approvedHash, address indexed owner)",
   "event ExecutionSuccess(bytes32 indexed txHash, uint256 payment)",
   "event ExecutionFailure(bytes32 indexed txHash, uint256 payment)",
+  "function simulateAndRevert(address targetContract, bytes calldataPayload)",
   "error GS013()",
+]);
+
+export const simulateTxAccessorAbi = parseAbi([
+  "function simulate(address to, uint256 value, bytes data, uint8 operation) returns (uint256 estimate, bool success, bytes returnData)",
 ]);
 
 export const multiSendCallOnlyAbi = parseAbi(["function multiSend(bytes transactions) payable"]);
