@@ -19,7 +19,8 @@ function prevOwnerOf(owners: readonly Address[], owner: Address): Address {
 /**
  * Safe self-calls that turn the live owners/threshold into the desired ones. Each step is valid
  * on the state the previous one leaves (right prevOwner, 1 <= threshold <= owner count).
- * Swaps first (owner count and threshold unchanged), then additions, then removals, then the threshold.
+ * Swaps first (owner count and threshold unchanged), then additions, then removals, then the
+ * threshold if the last step did not already set it.
  */
 export function planSafeOwnerSteps(live: { owners: readonly Address[]; threshold: number }, desired: { owners: readonly Address[]; threshold: number }): OwnerStep[] {
   const wanted = new Set(desired.owners.map((o) => getAddress(o)));
@@ -35,19 +36,21 @@ export function planSafeOwnerSteps(live: { owners: readonly Address[]; threshold
     steps.push({ functionName: "swapOwner", args: [prevOwnerOf(owners, oldOwner), oldOwner, newOwner], description: `Safe: replace signer ${oldOwner} with ${newOwner}` });
     owners[owners.indexOf(oldOwner)] = newOwner;
   }
+  // All steps run in one Safe transaction, so each moves the threshold as close to the
+  // desired one as the owner count after it allows.
+  const thresholdChange = (next: number) => (next !== threshold ? ` (threshold ${threshold} → ${next})` : "");
   for (const newOwner of toAdd) {
-    steps.push({ functionName: "addOwnerWithThreshold", args: [newOwner, BigInt(threshold)], description: `Safe: add signer ${newOwner}` });
     owners.unshift(newOwner);
+    const next = Math.min(desired.threshold, owners.length);
+    steps.push({ functionName: "addOwnerWithThreshold", args: [newOwner, BigInt(next)], description: `Safe: add signer ${newOwner}${thresholdChange(next)}` });
+    threshold = next;
   }
   for (const oldOwner of toRemove) {
-    const nextThreshold = Math.min(threshold, owners.length - 1);
-    steps.push({
-      functionName: "removeOwner",
-      args: [prevOwnerOf(owners, oldOwner), oldOwner, BigInt(nextThreshold)],
-      description: `Safe: remove signer ${oldOwner}${nextThreshold !== threshold ? ` (threshold ${threshold} → ${nextThreshold} while removing)` : ""}`,
-    });
+    const prevOwner = prevOwnerOf(owners, oldOwner);
     owners.splice(owners.indexOf(oldOwner), 1);
-    threshold = nextThreshold;
+    const next = Math.min(desired.threshold, owners.length);
+    steps.push({ functionName: "removeOwner", args: [prevOwner, oldOwner, BigInt(next)], description: `Safe: remove signer ${oldOwner}${thresholdChange(next)}` });
+    threshold = next;
   }
   if (threshold !== desired.threshold) {
     steps.push({ functionName: "changeThreshold", args: [BigInt(desired.threshold)], description: `Safe: threshold ${threshold} → ${desired.threshold} of ${owners.length}` });

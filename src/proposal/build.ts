@@ -1,0 +1,115 @@
+import { encodeFunctionData, encodePacked, getAbiItem, toFunctionSignature, keccak256, zeroHash, type AbiFunction, type Address, type Hex, type PublicClient } from "viem";
+import { timelockAbi } from "../chain/abis";
+import type { LiveState } from "../chain/read-state";
+import type { StackConfig } from "../config/schema";
+import type { PlannedCall } from "../plan/types";
+import { createSafeTransaction, type SafeCall } from "./safe-tx";
+import { simulateCall, simulateSafeTransaction } from "./simulate";
+import type { DecodedCall, ProposalFile, TimelockOperation } from "./types";
+
+export interface BuildProposalInput {
+  stack: string;
+  config: StackConfig;
+  live: LiveState;
+  calls: PlannedCall[];
+  client: PublicClient;
+  rpcUrl: string;
+  /** Reuse the nonce of an unexecuted proposal this one supersedes; default: the Safe's next nonce. */
+  nonce?: bigint;
+  /** Scheduled operations of stale proposals to cancel in the same Safe transaction. */
+  cancels?: Hex[];
+  proposerKey?: Hex;
+}
+
+function decodeCall(call: PlannedCall): DecodedCall {
+  const item = getAbiItem({ abi: call.abi, name: call.functionName, args: call.args as never }) as AbiFunction;
+  return {
+    resource: call.resource,
+    property: call.property,
+    description: call.description,
+    to: call.to,
+    sender: call.sender,
+    functionName: call.functionName,
+    signature: toFunctionSignature(item),
+    args: call.args.map((a) => (typeof a === "object" && a !== null ? JSON.stringify(a, (_, v) => (typeof v === "bigint" ? v.toString() : v)) : String(a))),
+    data: call.data,
+    revokes: call.revokes,
+  };
+}
+
+/** The salt ties the operation to this Safe nonce: a re-proposal of the same batch gets a fresh id. */
+export function operationSalt(safe: Address, nonce: bigint): Hex {
+  return keccak256(encodePacked(["string", "address", "uint256"], ["dstack-governance", safe, nonce]));
+}
+
+/**
+ * Planned calls → one Safe transaction. Calls the timelock must make are wrapped in one
+ * scheduleBatch (with the timelock's own delay: never shorter); calls the Safe makes itself
+ * (signer changes) go in the same Safe transaction. Everything is simulated before it is returned.
+ */
+export async function buildProposal(input: BuildProposalInput): Promise<ProposalFile> {
+  const { config, live, calls } = input;
+  if (config.governance.mode === "direct" || !live.safe) throw new Error("buildProposal: direct mode sends transactions, it has no proposals");
+  const safe = live.safe;
+  const timelock = live.timelock;
+  for (const call of calls) {
+    if (call.sender !== safe.address && call.sender !== timelock?.address) {
+      throw new Error(`${call.description}: must be sent by ${call.sender}, which is neither this stack's Safe nor its timelock; fix the contract's owner or the governance addresses`);
+    }
+  }
+  const byTimelock = calls.filter((c) => c.sender === timelock?.address);
+  const bySafe = calls.filter((c) => c.sender === safe.address);
+  const nonce = input.nonce ?? safe.nonce;
+
+  for (const call of byTimelock) await simulateCall(input.client, call, live.blockNumber);
+
+  const safeCalls: SafeCall[] = [];
+  let operation: TimelockOperation | undefined;
+  if (timelock && (byTimelock.length || input.cancels?.length)) {
+    for (const id of input.cancels ?? []) {
+      safeCalls.push({ to: timelock.address, value: 0n, data: encodeFunctionData({ abi: timelockAbi, functionName: "cancel", args: [id] }) });
+    }
+    if (byTimelock.length) {
+      const salt = operationSalt(safe.address, nonce);
+      const targets = byTimelock.map((c) => c.to);
+      const values = byTimelock.map((c) => c.value);
+      const payloads = byTimelock.map((c) => c.data);
+      safeCalls.push({ to: timelock.address, value: 0n, data: encodeFunctionData({ abi: timelockAbi, functionName: "scheduleBatch", args: [targets, values, payloads, zeroHash, salt, timelock.delay] }) });
+      operation = {
+        address: timelock.address,
+        operationId: await input.client.readContract({ address: timelock.address, abi: timelockAbi, functionName: "hashOperationBatch", args: [targets, values, payloads, zeroHash, salt], blockNumber: live.blockNumber }),
+        salt,
+        predecessor: zeroHash,
+        delay: timelock.delay.toString(),
+        targets,
+        values: values.map(String),
+        payloads,
+        cancels: input.cancels ?? [],
+      };
+    }
+  }
+  safeCalls.push(...bySafe.map((c) => ({ to: c.to, value: c.value, data: c.data })));
+
+  const created = await createSafeTransaction({ rpcUrl: input.rpcUrl, chainId: live.chainId, safe: safe.address, nonce, calls: safeCalls, signerKey: input.proposerKey });
+  // Only the Safe's next nonce can be simulated; a proposal queued behind another is checked when it is next.
+  if (nonce === safe.nonce) await simulateSafeTransaction(input.client, safe.address, created.safeTx, live.blockNumber);
+
+  const decoded = calls.map(decodeCall);
+  return {
+    format: "dstack-governance-proposal/1",
+    id: `${nonce}-${created.safeTxHash.slice(2, 10)}`,
+    stack: input.stack,
+    chainId: live.chainId,
+    route: operation || input.cancels?.length ? "safe+timelock" : "safe",
+    plannedAtBlock: live.blockNumber.toString(),
+    plannedAt: new Date(Number(live.blockTimestamp) * 1000).toISOString(),
+    emergency: decoded.length > 0 && decoded.every((c) => c.revokes),
+    safe: { address: safe.address, nonce: nonce.toString(), threshold: safe.threshold, owners: safe.owners },
+    safeTx: created.safeTx,
+    safeTxHash: created.safeTxHash,
+    eip712: { domainHash: created.domainHash, messageHash: created.messageHash },
+    timelock: operation,
+    calls: decoded,
+    signatures: created.signatures,
+  };
+}

@@ -1,0 +1,104 @@
+import Safe from "@safe-global/protocol-kit";
+import { OperationType, type MetaTransactionData, type SafeTransaction } from "@safe-global/types-kit";
+import { getAddress, hashDomain, hashStruct, hashTypedData, type Address, type Hex } from "viem";
+import { safeContractNetworks } from "../chain/safe-deployments";
+import type { FileSignature, SafeTxData } from "./types";
+
+const SAFE_TX_TYPES = {
+  EIP712Domain: [
+    { name: "chainId", type: "uint256" },
+    { name: "verifyingContract", type: "address" },
+  ],
+  SafeTx: [
+    { name: "to", type: "address" },
+    { name: "value", type: "uint256" },
+    { name: "data", type: "bytes" },
+    { name: "operation", type: "uint8" },
+    { name: "safeTxGas", type: "uint256" },
+    { name: "baseGas", type: "uint256" },
+    { name: "gasPrice", type: "uint256" },
+    { name: "gasToken", type: "address" },
+    { name: "refundReceiver", type: "address" },
+    { name: "nonce", type: "uint256" },
+  ],
+} as const;
+
+function typedMessage(tx: SafeTxData) {
+  return {
+    to: tx.to,
+    value: BigInt(tx.value),
+    data: tx.data,
+    operation: tx.operation,
+    safeTxGas: BigInt(tx.safeTxGas),
+    baseGas: BigInt(tx.baseGas),
+    gasPrice: BigInt(tx.gasPrice),
+    gasToken: tx.gasToken,
+    refundReceiver: tx.refundReceiver,
+    nonce: BigInt(tx.nonce),
+  };
+}
+
+/** The EIP-712 hashes a hardware wallet shows for a Safe v1.4.1 transaction, computed independently of protocol-kit. */
+export function safeTxHashes(chainId: number, safe: Address, tx: SafeTxData) {
+  const domain = { chainId: BigInt(chainId), verifyingContract: safe };
+  const message = typedMessage(tx);
+  return {
+    domainHash: hashDomain({ domain, types: SAFE_TX_TYPES }),
+    messageHash: hashStruct({ data: message, primaryType: "SafeTx", types: SAFE_TX_TYPES }),
+    safeTxHash: hashTypedData({ domain, types: SAFE_TX_TYPES, primaryType: "SafeTx", message }),
+  };
+}
+
+export interface SafeCall {
+  to: Address;
+  value: bigint;
+  data: Hex;
+}
+
+export async function initProtocolKit(rpcUrl: string, chainId: number, safe: Address, signerKey?: Hex) {
+  return Safe.init({ provider: rpcUrl, signer: signerKey, safeAddress: safe, contractNetworks: safeContractNetworks(chainId) });
+}
+
+function toSafeTxData(tx: SafeTransaction): SafeTxData {
+  const d = tx.data;
+  return {
+    to: getAddress(d.to),
+    value: String(d.value),
+    data: d.data as Hex,
+    operation: d.operation === OperationType.DelegateCall ? 1 : 0,
+    safeTxGas: String(d.safeTxGas),
+    baseGas: String(d.baseGas),
+    gasPrice: String(d.gasPrice),
+    gasToken: getAddress(d.gasToken),
+    refundReceiver: getAddress(d.refundReceiver),
+    nonce: String(d.nonce),
+  };
+}
+
+/**
+ * One Safe transaction for the calls (a single call goes out directly; several are batched
+ * through MultiSendCallOnly), hashed by protocol-kit and cross-checked against our own EIP-712
+ * hash. With a signer key, protocol-kit adds that owner's EIP-712 signature.
+ */
+export async function createSafeTransaction(args: {
+  rpcUrl: string;
+  chainId: number;
+  safe: Address;
+  nonce: bigint;
+  calls: SafeCall[];
+  signerKey?: Hex;
+}): Promise<{ safeTx: SafeTxData; safeTxHash: Hex; domainHash: Hex; messageHash: Hex; signatures: FileSignature[] }> {
+  const kit = await initProtocolKit(args.rpcUrl, args.chainId, args.safe, args.signerKey);
+  const transactions: MetaTransactionData[] = args.calls.map((c) => ({ to: c.to, value: c.value.toString(), data: c.data, operation: OperationType.Call }));
+  let tx = await kit.createTransaction({ transactions, onlyCalls: true, options: { nonce: Number(args.nonce) } });
+  const kitHash = (await kit.getTransactionHash(tx)) as Hex;
+  const safeTx = toSafeTxData(tx);
+  const hashes = safeTxHashes(args.chainId, args.safe, safeTx);
+  if (hashes.safeTxHash !== kitHash) throw new Error(`Safe tx hash mismatch: protocol-kit ${kitHash}, EIP-712 ${hashes.safeTxHash}`);
+  const signatures: FileSignature[] = [];
+  if (args.signerKey) {
+    tx = await kit.signTransaction(tx, "eth_signTypedData_v4");
+    for (const signature of tx.signatures.values()) signatures.push({ signer: getAddress(signature.signer), data: signature.data as Hex });
+  }
+  return { safeTx, ...hashes, signatures };
+}

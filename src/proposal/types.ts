@@ -1,0 +1,66 @@
+import type { Address, Hex } from "viem";
+
+/** A proposal as written to proposals/<stack>/<id>.json. All integers are decimal strings. */
+export interface ProposalFile {
+  format: "dstack-governance-proposal/1";
+  id: string;
+  stack: string;
+  chainId: number;
+  route: "safe" | "safe+timelock";
+  /** The block the plan was read at, and its time: the proposal is exactly reproducible from it. */
+  plannedAtBlock: string;
+  plannedAt: string;
+  /** Removal-only proposals (revocations) are emergencies; they still wait out the timelock. */
+  emergency: boolean;
+  safe: { address: Address; nonce: string; threshold: number; owners: Address[] };
+  safeTx: SafeTxData;
+  safeTxHash: Hex;
+  eip712: { domainHash: Hex; messageHash: Hex };
+  timelock?: TimelockOperation;
+  calls: DecodedCall[];
+  signatures: FileSignature[];
+}
+
+export interface SafeTxData {
+  to: Address;
+  value: string;
+  data: Hex;
+  operation: 0 | 1;
+  safeTxGas: string;
+  baseGas: string;
+  gasPrice: string;
+  gasToken: Address;
+  refundReceiver: Address;
+  nonce: string;
+}
+
+export interface TimelockOperation {
+  address: Address;
+  operationId: Hex;
+  salt: Hex;
+  predecessor: Hex;
+  delay: string;
+  targets: Address[];
+  values: string[];
+  payloads: Hex[];
+  /** Operations this proposal cancels before scheduling (stale scheduled proposals). */
+  cancels: Hex[];
+}
+
+export interface DecodedCall {
+  resource: string;
+  property: string;
+  description: string;
+  to: Address;
+  sender: Address;
+  functionName: string;
+  signature: string;
+  args: string[];
+  data: Hex;
+  revokes: boolean;
+}
+
+export interface FileSignature {
+  signer: Address;
+  data: Hex;
+}

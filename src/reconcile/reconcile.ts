@@ -1,0 +1,85 @@
+import type { Hex, PublicClient } from "viem";
+import { assertChainId, createChainClient } from "../chain/client";
+import { readLiveState, type LiveState } from "../chain/read-state";
+import { parseStackConfig, type StackConfig } from "../config/schema";
+import { planChanges } from "../plan/plan";
+import type { PlannedCall } from "../plan/types";
+import { buildProposal } from "../proposal/build";
+import { listProposals, writeProposalFiles } from "../proposal/files";
+import { isInFlight, proposalStatus, type ProposalStatus } from "../proposal/status";
+import type { ProposalFile } from "../proposal/types";
+
+export interface Stack {
+  name: string;
+  /** Where proposals/<stack>/ lives. */
+  root: string;
+  config: StackConfig;
+  client: PublicClient;
+}
+
+/** Validates the raw config and connects; the RPC must serve the declared chain. */
+export async function openStack(args: { name: string; root: string; rawConfig: unknown; onRequest?: () => void }): Promise<Stack> {
+  const config = parseStackConfig(args.rawConfig);
+  const client = createChainClient({ chainId: config.network.chainId, rpcUrls: config.network.rpcUrls, onRequest: args.onRequest });
+  await assertChainId(client, config.network.chainId);
+  return { name: args.name, root: args.root, config, client };
+}
+
+export interface TrackedProposal {
+  proposal: ProposalFile;
+  status: ProposalStatus;
+}
+
+export interface Inspection {
+  live: LiveState;
+  /** Everything that differs between config and chain. */
+  calls: PlannedCall[];
+  proposals: TrackedProposal[];
+  /** The in-flight proposal that already carries exactly these calls, if any. */
+  coveredBy?: TrackedProposal;
+}
+
+function sameCalls(calls: readonly PlannedCall[], proposal: ProposalFile): boolean {
+  return calls.length === proposal.calls.length && calls.every((c, i) => c.to === proposal.calls[i].to && c.data === proposal.calls[i].data && c.sender === proposal.calls[i].sender);
+}
+
+/** config → live state → plan, and which proposals are already in flight. Reads only. */
+export async function inspectStack(stack: Stack): Promise<Inspection> {
+  const live = await readLiveState(stack.client, stack.config);
+  const calls = planChanges(stack.config, live);
+  const proposals: TrackedProposal[] = [];
+  for (const proposal of await listProposals(stack.root, stack.name)) {
+    if (proposal.chainId !== live.chainId) continue;
+    proposals.push({ proposal, status: await proposalStatus(stack.client, proposal, live.blockNumber) });
+  }
+  const coveredBy = calls.length ? proposals.find((t) => isInFlight(t.status) && sameCalls(calls, t.proposal)) : undefined;
+  return { live, calls, proposals, coveredBy };
+}
+
+/**
+ * Turns the pending calls into ONE proposal, unless an in-flight proposal already carries them.
+ * A new proposal supersedes the in-flight ones: it reuses the nonce of an unsigned/unexecuted one
+ * (only one of them can ever execute) and cancels operations already queued in the timelock.
+ */
+export async function proposeChanges(stack: Stack, inspection: Inspection, proposerKey?: Hex): Promise<ProposalFile | undefined> {
+  const { live, calls } = inspection;
+  if (calls.length === 0) return undefined;
+  if (inspection.coveredBy) return inspection.coveredBy.proposal;
+  const inFlight = inspection.proposals.filter((t) => isInFlight(t.status));
+  const unexecuted = inFlight.filter((t) => t.status.state === "awaiting-signatures").map((t) => BigInt(t.proposal.safe.nonce));
+  const nonce = unexecuted.length ? unexecuted.reduce((a, b) => (a < b ? a : b)) : undefined;
+  const cancels = inFlight.filter((t) => t.status.state === "scheduled" || t.status.state === "ready").map((t) => t.proposal.timelock!.operationId);
+  const proposal = await buildProposal({
+    stack: stack.name,
+    config: stack.config,
+    live,
+    calls,
+    client: stack.client,
+    rpcUrl: stack.config.network.rpcUrls[0],
+    nonce,
+    cancels,
+    proposerKey,
+  });
+  await writeProposalFiles(stack.root, proposal);
+  return proposal;
+}
