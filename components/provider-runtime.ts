@@ -1,0 +1,103 @@
+// Loaded by module inside the dynamic provider process (never serialized): the provider
+// closures stay tiny and this file reaches the engine through ordinary requires.
+import { createWalletClient, http, type Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { chainDefinition } from "../src/chain/client";
+import { readLiveState } from "../src/chain/read-state";
+import { PROJECT } from "../src/config/stack-file";
+import { executeSafeTransaction, executeTimelockBatch, sendDirect } from "../src/proposal/execute";
+import { inspectStack, openStack, proposeChanges, type Stack } from "../src/reconcile/reconcile";
+import type { GovernedInputs, ProposalInputs } from "./inputs";
+
+type ConfigSource = { get(key: string): string | undefined };
+let stackConfig: ConfigSource | undefined;
+
+export function configure(config: ConfigSource): void {
+  stackConfig = config;
+}
+
+function configValue(key: string): unknown {
+  const raw = stackConfig?.get(`${PROJECT}:${key}`);
+  if (raw === undefined) return undefined;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
+function key(name: "proposerKey" | "executorKey" | "adminKey"): Hex | undefined {
+  return stackConfig?.get(`${PROJECT}:${name}`) as Hex | undefined;
+}
+
+async function open(stack: string, root: string): Promise<Stack> {
+  const rawConfig = { network: configValue("network"), governance: configValue("governance"), kms: configValue("kms"), apps: configValue("apps") };
+  return openStack({ name: stack, root, rawConfig });
+}
+
+/** A governed resource changes only when a call is still needed and no proposal carries it. */
+export function governedDiff(news: GovernedInputs): { changes: boolean } {
+  return { changes: news.pending.length > 0 };
+}
+
+export function proposalDiff(news: ProposalInputs): { changes: boolean } {
+  const canExecute = news.executable.length > 0 && (news.mode === "direct" || key("executorKey") !== undefined);
+  return { changes: news.calls.length > 0 || canExecute };
+}
+
+/** `pulumi refresh`: the resource's declared properties as the chain has them now. */
+export async function readGoverned(props: GovernedInputs): Promise<GovernedInputs> {
+  const stack = await open(props.stack, props.root);
+  const live = await readLiveState(stack.client, stack.config);
+  const source: Record<string, unknown> =
+    props.resource === "safe" ? { owners: live.safe?.owners, threshold: live.safe?.threshold }
+    : props.resource === "timelock" ? { delay: live.timelock?.delay.toString(), expiration: live.timelock?.expiration.toString() }
+    : props.resource === "kms" ? { ...live.kms }
+    : { ...live.apps.find((a) => `app:${a.name}` === props.resource) };
+  const declared = Object.fromEntries(Object.keys(props.declared).map((k) => [k, source[k] ?? props.declared[k]]));
+  return { ...props, declared };
+}
+
+export interface ProposalOutputs extends ProposalInputs {
+  proposalId?: string;
+  safeTxHash?: string;
+  executed: string[];
+  sentTransactions: string[];
+}
+
+/**
+ * `pulumi up`: runs whatever in-flight step can run now (with the executor key), then turns the
+ * remaining calls into ONE proposal (Safe modes) or sends them with the admin key (direct mode).
+ */
+export async function applyProposal(inputs: ProposalInputs): Promise<ProposalOutputs> {
+  const stack = await open(inputs.stack, inputs.root);
+  const outputs: ProposalOutputs = { ...inputs, executed: [], sentTransactions: [] };
+  const walletFor = (privateKey: Hex) =>
+    createWalletClient({ account: privateKeyToAccount(privateKey), chain: chainDefinition(stack.config.network.chainId, stack.config.network.rpcUrls), transport: http(stack.config.network.rpcUrls[0]) });
+
+  let inspection = await inspectStack(stack);
+  if (stack.config.governance.mode === "direct") {
+    const adminKey = key("adminKey");
+    if (inspection.calls.length && !adminKey) throw new Error("direct mode sends transactions itself: set the admin key with `pulumi config set --secret adminKey <key>`");
+    if (adminKey) outputs.sentTransactions = await sendDirect(stack.client, walletFor(adminKey), inspection.calls);
+    return outputs;
+  }
+
+  const executorKey = key("executorKey");
+  if (executorKey) {
+    for (const { proposal, status } of inspection.proposals) {
+      if (!inputs.executable.includes(proposal.id)) continue;
+      if (status.state === "ready") await executeTimelockBatch(stack.client, walletFor(executorKey), proposal);
+      else if (status.state === "awaiting-signatures" && status.have >= status.need) await executeSafeTransaction(stack.client, walletFor(executorKey), proposal);
+      else continue;
+      outputs.executed.push(proposal.id);
+    }
+    if (outputs.executed.length) inspection = await inspectStack(stack);
+  }
+  const proposal = await proposeChanges(stack, inspection, key("proposerKey"));
+  if (proposal) {
+    outputs.proposalId = proposal.id;
+    outputs.safeTxHash = proposal.safeTxHash;
+  }
+  return outputs;
+}

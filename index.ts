@@ -1,0 +1,36 @@
+import * as pulumi from "@pulumi/pulumi";
+import { DstackGovernance } from "./components/governance";
+import { ConfigError, parseStackConfig } from "./src/config/schema";
+import { describeStatus } from "./src/proposal/status";
+import { inspectStack, openStack } from "./src/reconcile/reconcile";
+
+/** The stack program: config → live state → plan, then the governed resources and ONE proposal. */
+export = async () => {
+  const config = new pulumi.Config();
+  const stack = pulumi.getStack();
+  const root = pulumi.getRootDirectory();
+  const rawConfig = { network: config.getObject("network"), governance: config.getObject("governance"), kms: config.getObject("kms"), apps: config.getObject("apps") };
+  let opened;
+  let inspection;
+  try {
+    parseStackConfig(rawConfig);
+    opened = await openStack({ name: stack, root, rawConfig });
+    inspection = await inspectStack(opened);
+  } catch (error) {
+    // A clear message instead of a stack trace: bad config or an unreachable RPC is not a crash.
+    const message = error instanceof ConfigError ? error.message : `stack ${stack}: ${(error as Error).message.split("\n")[0]}`;
+    throw new pulumi.RunError(message);
+  }
+  const governance = new DstackGovernance("governance", { stack, root, config: opened.config, inspection });
+  return {
+    chainId: opened.config.network.chainId,
+    block: inspection.live.blockNumber.toString(),
+    kms: opened.config.kms.proxy,
+    apps: Object.fromEntries(opened.config.apps.map((a) => [a.name, a.proxy])),
+    safe: inspection.live.safe?.address,
+    timelock: inspection.live.timelock?.address,
+    pendingChanges: (inspection.coveredBy ? [] : inspection.calls).map((c) => c.description),
+    proposals: inspection.proposals.map(({ proposal, status }) => ({ id: proposal.id, status: describeStatus(status) })),
+    proposalId: governance.proposal.proposalId,
+  };
+};

@@ -1,0 +1,33 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse, stringify } from "yaml";
+import type { StackConfigInput } from "./schema";
+
+/** The Pulumi project name: stack config keys are "<project>:<key>". */
+export const PROJECT = "dstack-governance";
+
+/** The config keys that make up a StackConfig; secrets (keys) live beside them, never inside. */
+const SECTIONS = ["network", "governance", "kms", "apps"] as const;
+
+export function stackFilePath(root: string, stack: string): string {
+  return join(root, `Pulumi.${stack}.yaml`);
+}
+
+/** The governance sections of a Pulumi.<stack>.yaml as plain data (what the gov CLI validates). */
+export function readStackFile(root: string, stack: string): Record<string, unknown> {
+  const path = stackFilePath(root, stack);
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    throw new Error(`no stack file ${path}: create the stack (pulumi stack init ${stack}) or run gov import`);
+  }
+  const config = (parse(text)?.config ?? {}) as Record<string, unknown>;
+  return Object.fromEntries(SECTIONS.filter((s) => config[`${PROJECT}:${s}`] !== undefined).map((s) => [s, config[`${PROJECT}:${s}`]]));
+}
+
+/** Pulumi.<stack>.yaml text for a config (plus any extra keys, e.g. an encryption salt). */
+export function renderStackFile(config: StackConfigInput, extra: Record<string, unknown> = {}): string {
+  const keys = Object.fromEntries(SECTIONS.filter((s) => config[s] !== undefined).map((s) => [`${PROJECT}:${s}`, config[s]]));
+  return stringify({ ...extra, config: keys }, { lineWidth: 0 });
+}
