@@ -10,6 +10,8 @@ export interface PulumiResult {
   code: number;
   stdout: string;
   stderr: string;
+  /** What a user sees: the diff on stdout plus the diagnostics Pulumi prints on stderr. */
+  output: string;
 }
 
 /** The environment scripts/pulumi-env.sh sets, for a project whose file backend lives in projectDir. */
@@ -41,7 +43,7 @@ export function runPulumi(projectDir: string, args: string[], options: { input?:
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr, output: `${stdout}\n${stderr}` }));
     child.stdin.end(options.input ?? "");
   });
 }

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Hex } from "viem";
-import { renderStackFile, stackFilePath } from "../src/config/stack-file";
+import { writeStackFile } from "../src/config/stack-file";
 import type { StackConfigInput } from "../src/config/schema";
 import { repoRoot } from "../src/repo-root";
 import { runPulumiOrThrow } from "./pulumi-cli";
@@ -27,11 +27,7 @@ export function linkProjectDir(dir: string): string {
 
 /** Creates (or resets) a stack whose config describes `config`, with secrets set through the CLI. */
 export async function writeStack(projectDir: string, stack: string, config: StackConfigInput, secrets: StackSecrets = {}): Promise<void> {
-  const path = stackFilePath(projectDir, stack);
-  const existing = existsSync(path) ? readFileSync(path, "utf8") : "";
-  const salt = /^encryptionsalt: .*$/m.exec(existing)?.[0];
-  writeFileSync(path, renderStackFile(config));
-  if (salt) writeFileSync(path, `${salt}\n${readFileSync(path, "utf8")}`);
+  writeStackFile(projectDir, stack, config);
   const stacks = await runPulumiOrThrow(projectDir, ["stack", "ls", "--json"]);
   const known = (JSON.parse(stacks.stdout) as { name: string }[]).some((s) => s.name === stack);
   if (!known) await runPulumiOrThrow(projectDir, ["stack", "init", stack, "--secrets-provider", "passphrase"]);

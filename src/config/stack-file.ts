@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import type { StackConfigInput } from "./schema";
@@ -26,8 +26,15 @@ export function readStackFile(root: string, stack: string): Record<string, unkno
   return Object.fromEntries(SECTIONS.filter((s) => config[`${PROJECT}:${s}`] !== undefined).map((s) => [s, config[`${PROJECT}:${s}`]]));
 }
 
-/** Pulumi.<stack>.yaml text for a config (plus any extra keys, e.g. an encryption salt). */
-export function renderStackFile(config: StackConfigInput, extra: Record<string, unknown> = {}): string {
+/** Pulumi.<stack>.yaml text for a config (plus any extra top-level keys or config keys, e.g. secrets). */
+export function renderStackFile(config: StackConfigInput, existing: { [key: string]: unknown; config?: Record<string, unknown> } = {}): string {
   const keys = Object.fromEntries(SECTIONS.filter((s) => config[s] !== undefined).map((s) => [`${PROJECT}:${s}`, config[s]]));
-  return stringify({ ...extra, config: keys }, { lineWidth: 0 });
+  return stringify({ ...existing, config: { ...existing.config, ...keys } }, { lineWidth: 0 });
+}
+
+/** Replaces the governance sections of a stack file, keeping its encryption salt and secrets. */
+export function writeStackFile(root: string, stack: string, config: StackConfigInput): void {
+  const path = stackFilePath(root, stack);
+  const existing = existsSync(path) ? (parse(readFileSync(path, "utf8")) ?? {}) : {};
+  writeFileSync(path, renderStackFile(config, existing));
 }
