@@ -4,6 +4,7 @@ import { createWalletClient, http, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { chainDefinition } from "../src/chain/client";
 import { readLiveState } from "../src/chain/read-state";
+import { formatDuration } from "../src/config/duration";
 import { PROJECT } from "../src/config/stack-file";
 import { executeSafeTransaction, executeTimelockBatch, sendDirect } from "../src/proposal/execute";
 import { inspectStack, openStack, proposeChanges, type Stack } from "../src/reconcile/reconcile";
@@ -35,9 +36,12 @@ async function open(stack: string, root: string): Promise<Stack> {
   return openStack({ name: stack, root, rawConfig });
 }
 
-/** A governed resource changes only when a call is still needed and no proposal carries it. */
-export function governedDiff(news: GovernedInputs): { changes: boolean } {
-  return { changes: news.pending.length > 0 };
+/**
+ * A governed resource changes when a call is still needed that no proposal carries, or when its
+ * recorded values differ (a config edit, or drift that `pulumi refresh` found on chain).
+ */
+export function governedDiff(olds: GovernedInputs, news: GovernedInputs): { changes: boolean } {
+  return { changes: news.pending.length > 0 || JSON.stringify(olds.declared) !== JSON.stringify(news.declared) };
 }
 
 export function proposalDiff(news: ProposalInputs): { changes: boolean } {
@@ -45,17 +49,30 @@ export function proposalDiff(news: ProposalInputs): { changes: boolean } {
   return { changes: news.calls.length > 0 || canExecute };
 }
 
+/** A live list in the declared order when it has the same members, so refresh reports only real drift. */
+function alignedTo<T>(live: T[], declared: unknown, key: (item: T) => string = String): T[] {
+  if (!Array.isArray(declared)) return live;
+  const liveKeys = live.map(key).sort();
+  const declaredKeys = declared.map((d) => key(d as T)).sort();
+  return JSON.stringify(liveKeys) === JSON.stringify(declaredKeys) ? (declared as T[]) : live;
+}
+
 /** `pulumi refresh`: the resource's declared properties as the chain has them now. */
 export async function readGoverned(props: GovernedInputs): Promise<GovernedInputs> {
   const stack = await open(props.stack, props.root);
   const live = await readLiveState(stack.client, stack.config);
+  const d = props.declared;
+  const orgOf = (address: string) => (d.owners as { address: string; org: string }[] | undefined)?.find((o) => o.address === address)?.org ?? "unknown";
+  const app = live.apps.find((a) => `app:${a.name}` === props.resource);
   const source: Record<string, unknown> =
-    props.resource === "safe" ? { owners: live.safe?.owners, threshold: live.safe?.threshold }
-    : props.resource === "timelock" ? { delay: live.timelock?.delay.toString(), expiration: live.timelock?.expiration.toString() }
-    : props.resource === "kms" ? { ...live.kms }
-    : { ...live.apps.find((a) => `app:${a.name}` === props.resource) };
-  const declared = Object.fromEntries(Object.keys(props.declared).map((k) => [k, source[k] ?? props.declared[k]]));
-  return { ...props, declared };
+    props.resource === "safe"
+      ? { address: live.safe?.address, threshold: live.safe?.threshold, owners: alignedTo((live.safe?.owners ?? []).map((address) => ({ address, org: orgOf(address) })), d.owners, (o) => o.address) }
+      : props.resource === "timelock"
+        ? { address: live.timelock?.address, delay: live.timelock && formatDuration(live.timelock.delay), expiration: live.timelock && formatDuration(live.timelock.expiration) }
+        : props.resource === "kms"
+          ? { ...live.kms, osImages: alignedTo(live.kms.osImages, d.osImages), aggregatedMrs: alignedTo(live.kms.aggregatedMrs, d.aggregatedMrs), devices: alignedTo(live.kms.devices, d.devices) }
+          : { ...app, composeHashes: alignedTo(app?.composeHashes ?? [], d.composeHashes), devices: alignedTo(app?.devices ?? [], d.devices) };
+  return { ...props, declared: Object.fromEntries(Object.keys(d).map((k) => [k, source[k] ?? d[k]])) };
 }
 
 export interface ProposalOutputs extends ProposalInputs {
@@ -71,7 +88,8 @@ export interface ProposalOutputs extends ProposalInputs {
  */
 export async function applyProposal(inputs: ProposalInputs): Promise<ProposalOutputs> {
   const stack = await open(inputs.stack, inputs.root);
-  const outputs: ProposalOutputs = { ...inputs, executed: [], sentTransactions: [] };
+  // What this run consumed is recorded as done, so a later refresh finds nothing left to do.
+  const outputs: ProposalOutputs = { ...inputs, calls: [], executable: [], executed: [], sentTransactions: [] };
   const walletFor = (privateKey: Hex) =>
     createWalletClient({ account: privateKeyToAccount(privateKey), chain: chainDefinition(stack.config.network.chainId, stack.config.network.rpcUrls), transport: http(stack.config.network.rpcUrls[0]) });
 

@@ -11,8 +11,8 @@ export const governedProvider: pulumi.dynamic.ResourceProvider = {
   async configure(req) {
     (require(RUNTIME) as Runtime).configure(req.config);
   },
-  async diff(_id, _olds, news: GovernedInputs) {
-    return (require(RUNTIME) as Runtime).governedDiff(news);
+  async diff(_id, olds: GovernedInputs, news: GovernedInputs) {
+    return (require(RUNTIME) as Runtime).governedDiff(olds, news);
   },
   async create(inputs: GovernedInputs) {
     return { id: `${inputs.stack}/${inputs.resource}`, outs: inputs };
@@ -21,7 +21,9 @@ export const governedProvider: pulumi.dynamic.ResourceProvider = {
     return { outs: news };
   },
   async read(id, props: GovernedInputs) {
-    return { id, props: await (require(RUNTIME) as Runtime).readGoverned(props) };
+    // The refreshed values become the inputs too, so refresh shows drift as a change.
+    const live = await (require(RUNTIME) as Runtime).readGoverned(props);
+    return { id, props: live, inputs: live };
   },
 };
 

@@ -68,7 +68,11 @@ export async function proposeChanges(stack: Stack, inspection: Inspection, propo
   const inFlight = inspection.proposals.filter((t) => isInFlight(t.status));
   const unexecuted = inFlight.filter((t) => t.status.state === "awaiting-signatures").map((t) => BigInt(t.proposal.safe.nonce));
   const nonce = unexecuted.length ? unexecuted.reduce((a, b) => (a < b ? a : b)) : undefined;
-  const cancels = inFlight.filter((t) => t.status.state === "scheduled" || t.status.state === "ready").map((t) => t.proposal.timelock!.operationId);
+  // Queued operations are cancelled so they cannot run after being superseded; expired ones so
+  // the timelock's queue holds only what can still happen.
+  const cancels = inspection.proposals
+    .filter((t) => t.status.state === "scheduled" || t.status.state === "ready" || t.status.state === "expired")
+    .map((t) => t.proposal.timelock!.operationId);
   const proposal = await buildProposal({
     stack: stack.name,
     config: stack.config,

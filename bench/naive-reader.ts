@@ -1,0 +1,133 @@
+import { getAbiItem, getAddress, zeroAddress, type Abi, type AbiEvent, type Address, type Hex, type PublicClient } from "viem";
+import { dstackAppAbi, dstackAppOptionalAbi, dstackKmsAbi, ownable2StepAbi, safeAbi, timelockAbi } from "../src/chain/abis";
+import { scanLogs } from "../src/chain/logs";
+import { IMPLEMENTATION_SLOT, TIMELOCK_ROLES, type AppState, type LiveState, type ProxyState } from "../src/chain/read-state";
+import type { StackConfig } from "../src/config/schema";
+
+/** Calls in flight at once: a naive reader still overlaps requests, it just never batches them. */
+const CONCURRENT_CALLS = 16;
+
+const kmsSets = [
+  { field: "osImages", added: "OsImageHashAdded", getter: "allowedOsImages" },
+  { field: "aggregatedMrs", added: "KmsAggregatedMrAdded", getter: "kmsAllowedAggregatedMrs" },
+  { field: "devices", added: "KmsDeviceAdded", getter: "kmsAllowedDeviceIds" },
+] as const;
+const appSets = [
+  { field: "composeHashes", added: "ComposeHashAdded", getter: "allowedComposeHashes" },
+  { field: "devices", added: "DeviceAdded", getter: "allowedDeviceIds" },
+] as const;
+
+const scannedEvents: AbiEvent[] = [
+  ...kmsSets.map((set) => getAbiItem({ abi: dstackKmsAbi, name: set.added }) as AbiEvent),
+  ...appSets.map((set) => getAbiItem({ abi: dstackAppAbi, name: set.added }) as AbiEvent),
+  getAbiItem({ abi: dstackAppAbi, name: "UpgradesDisabled" }) as AbiEvent,
+];
+
+type DecodedLog = { address: Address; eventName: string; args: Record<string, Hex> };
+
+async function inParallel<T, R>(items: readonly T[], limit: number, run: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await run(items[index]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/**
+ * The baseline the engine is measured against: the same live state, read with one eth_call per
+ * scalar getter and one per candidate item (every item an Added event names, plus every item the
+ * config wants), at one pinned block, without Multicall3.
+ */
+export async function readLiveStateNaively(client: PublicClient, config: StackConfig): Promise<LiveState> {
+  const { number: blockNumber, timestamp: blockTimestamp } = await client.getBlock({ blockTag: "latest" });
+  const read = <T>(address: Address, abi: Abi, functionName: string, args?: readonly unknown[]) =>
+    client.readContract({ address, abi, functionName, args, blockNumber }) as Promise<T>;
+  // Getters that older contract versions lack: a revert means "not there".
+  const probe = <T>(address: Address, abi: Abi, functionName: string) => read<T>(address, abi, functionName).catch(() => undefined);
+
+  const proxies = [config.kms.proxy, ...config.apps.map((app) => app.proxy)];
+  const logs = (await scanLogs(client, {
+    addresses: proxies,
+    events: scannedEvents,
+    fromBlock: BigInt(config.network.startBlock),
+    toBlock: blockNumber,
+    chunkSize: BigInt(config.network.logChunkSize),
+  })) as unknown as DecodedLog[];
+  const addedTo = (proxy: Address, eventName: string) =>
+    logs.filter((log) => getAddress(log.address) === proxy && log.eventName === eventName).map((log) => Object.values(log.args)[0].toLowerCase() as Hex);
+
+  /** One getter call per candidate, in the engine's order (sorted), keeping the members. */
+  const members = async (proxy: Address, abi: Abi, getter: string, added: string, desired: readonly Hex[]) => {
+    const candidates = [...new Set([...addedTo(proxy, added), ...desired])].sort();
+    const allowed = await inParallel(candidates, CONCURRENT_CALLS, (hash) => read<boolean>(proxy, abi, getter, [hash]));
+    return candidates.filter((_, i) => allowed[i]);
+  };
+  const proxyState = async (proxy: Address, abi: Abi): Promise<ProxyState> => {
+    const slot = await client.getStorageAt({ address: proxy, slot: IMPLEMENTATION_SLOT, blockNumber });
+    const pendingOwner = await probe<Address>(proxy, ownable2StepAbi, "pendingOwner");
+    return {
+      proxy,
+      implementation: getAddress(`0x${(slot ?? "0x").slice(-40).padStart(40, "0")}`),
+      owner: await read<Address>(proxy, abi, "owner"),
+      pendingOwner: pendingOwner && pendingOwner !== zeroAddress ? pendingOwner : undefined,
+    };
+  };
+
+  const kmsProxy = config.kms.proxy;
+  const [k256Pubkey, caPubkey, quote, eventlog] = await read<readonly [Hex, Hex, Hex, Hex]>(kmsProxy, dstackKmsAbi, "kmsInfo");
+  const kms: LiveState["kms"] = {
+    ...(await proxyState(kmsProxy, dstackKmsAbi)),
+    gatewayAppId: await read<string>(kmsProxy, dstackKmsAbi, "gatewayAppId"),
+    appImplementation: await read<Address>(kmsProxy, dstackKmsAbi, "appImplementation"),
+    info: { k256Pubkey, caPubkey, quote, eventlog },
+    osImages: [],
+    aggregatedMrs: [],
+    devices: [],
+  };
+  for (const set of kmsSets) kms[set.field] = await members(kmsProxy, dstackKmsAbi, set.getter, set.added, config.kms[set.field]);
+
+  const apps: AppState[] = [];
+  for (const app of config.apps) {
+    const upgradesDisabled = await probe<boolean>(app.proxy, dstackAppOptionalAbi, "upgradesDisabled");
+    const state: AppState = {
+      name: app.name,
+      ...(await proxyState(app.proxy, dstackAppAbi)),
+      allowAnyDevice: await read<boolean>(app.proxy, dstackAppAbi, "allowAnyDevice"),
+      // Older versions have no getter: the UpgradesDisabled event is then the only witness.
+      upgradesDisabled: upgradesDisabled ?? addedTo(app.proxy, "UpgradesDisabled").length > 0,
+      composeHashes: [],
+      devices: [],
+    };
+    for (const set of appSets) state[set.field] = await members(app.proxy, dstackAppAbi, set.getter, set.added, app[set.field]);
+    apps.push(state);
+  }
+
+  const governance = config.governance;
+  const safeAddress = governance.mode === "direct" ? undefined : governance.safe.address;
+  const safe = safeAddress
+    ? {
+        address: safeAddress,
+        owners: (await read<Address[]>(safeAddress, safeAbi, "getOwners")).map((o) => getAddress(o)),
+        threshold: Number(await read<bigint>(safeAddress, safeAbi, "getThreshold")),
+        nonce: await read<bigint>(safeAddress, safeAbi, "nonce"),
+      }
+    : undefined;
+  const timelockAddress = governance.mode === "safe+timelock" ? governance.timelock.address : undefined;
+  const timelock =
+    timelockAddress && safeAddress
+      ? {
+          address: timelockAddress,
+          delay: await read<bigint>(timelockAddress, timelockAbi, "getMinDelay"),
+          expiration: await read<bigint>(timelockAddress, timelockAbi, "expiration"),
+          safeIsProposer: await read<boolean>(timelockAddress, timelockAbi, "hasRole", [TIMELOCK_ROLES.proposer, safeAddress]),
+          safeIsCanceller: await read<boolean>(timelockAddress, timelockAbi, "hasRole", [TIMELOCK_ROLES.canceller, safeAddress]),
+          anyoneCanExecute: await read<boolean>(timelockAddress, timelockAbi, "hasRole", [TIMELOCK_ROLES.executor, zeroAddress]),
+        }
+      : undefined;
+  return { chainId: client.chain!.id, blockNumber, blockTimestamp, kms, apps, safe, timelock };
+}
