@@ -4,6 +4,7 @@ import {
   createWalletClient,
   decodeEventLog,
   encodeFunctionData,
+  getAddress,
   http,
   sha256,
   stringToHex,
@@ -80,7 +81,7 @@ async function deployContract(d: Deployer, name: ArtifactName, args: readonly un
   });
   const receipt = await d.publicClient.waitForTransactionReceipt({ hash });
   if (receipt.status !== "success" || !receipt.contractAddress) throw new Error(`deploying ${name} failed`);
-  return receipt.contractAddress;
+  return getAddress(receipt.contractAddress);
 }
 
 async function send(d: Deployer, to: Address, abi: Abi, functionName: string, args: readonly unknown[]) {
@@ -120,16 +121,7 @@ export async function deployDevnet(rpcUrl: string, topology: Topology): Promise<
   let timelock: Address | undefined;
   if (topology !== "direct") {
     await deploySafeContracts(publicClient, wallet, chainId);
-    safe = await createSafe({
-      rpcUrl,
-      chainId,
-      deployerKey: devAccounts.deployer.privateKey,
-      publicClient,
-      deployer: wallet,
-      owners: devAccounts.safeOwners.map((o) => o.address),
-      threshold: DEVNET_SAFE_THRESHOLD,
-      saltNonce: "0",
-    });
+    safe = await createSafe({ publicClient, deployer: wallet, owners: devAccounts.safeOwners.map((o) => o.address), threshold: DEVNET_SAFE_THRESHOLD, saltNonce: 0n });
   }
   if (topology === "safe+timelock") {
     timelock = await deployContract(d, "ExpiringTimelock", [DEVNET_TIMELOCK_DELAY, [safe], [zeroAddress], zeroAddress, DEVNET_TIMELOCK_EXPIRATION]);

@@ -1,8 +1,11 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import Safe from "@safe-global/protocol-kit";
 import {
   concatHex,
+  encodeFunctionData,
+  parseAbi,
+  parseEventLogs,
+  zeroAddress,
   getAddress,
   getContractAddress,
   zeroHash,
@@ -11,7 +14,7 @@ import {
   type PublicClient,
   type WalletClient,
 } from "viem";
-import { canonicalSafeContracts, safeContractNetworks, SAFE_VERSION } from "../src/chain/safe-deployments";
+import { canonicalSafeContracts } from "../src/chain/safe-deployments";
 import { repoRoot } from "../src/repo-root";
 
 const SINGLETON_FACTORY = "0x914d7Fec6aaC8cd542e72Bca78B30650d45643d7" as const;
@@ -70,37 +73,36 @@ export async function deploySafeContracts(publicClient: PublicClient, deployer: 
   }
 }
 
-/** Creates a Safe with protocol-kit (SafeL2 singleton, canonical fallback handler) at a predictable address. */
-export async function createSafe(args: {
-  rpcUrl: string;
-  chainId: number;
-  deployerKey: Hex;
-  publicClient: PublicClient;
-  deployer: WalletClient;
-  owners: Address[];
-  threshold: number;
-  saltNonce: string;
-}): Promise<Address> {
-  const protocolKit = await Safe.init({
-    provider: args.rpcUrl,
-    signer: args.deployerKey,
-    predictedSafe: {
-      safeAccountConfig: { owners: args.owners, threshold: args.threshold },
-      safeDeploymentConfig: { saltNonce: args.saltNonce, safeVersion: SAFE_VERSION },
-    },
-    contractNetworks: safeContractNetworks(args.chainId),
+const safeSetupAbi = parseAbi([
+  "function setup(address[] owners, uint256 threshold, address to, bytes data, address fallbackHandler, address paymentToken, uint256 payment, address paymentReceiver)",
+]);
+const proxyFactoryAbi = parseAbi([
+  "function createProxyWithNonce(address singleton, bytes initializer, uint256 saltNonce) returns (address proxy)",
+  "event ProxyCreation(address indexed proxy, address singleton)",
+]);
+
+/**
+ * Creates a Safe (SafeL2 singleton, canonical fallback handler) through the canonical proxy
+ * factory, exactly as Safe{Wallet} does. Plain viem: protocol-kit memoizes its address prediction
+ * per chain id, which breaks when several local chains share 31337 in one process.
+ */
+export async function createSafe(args: { publicClient: PublicClient; deployer: WalletClient; owners: Address[]; threshold: number; saltNonce: bigint }): Promise<Address> {
+  const c = canonicalSafeContracts;
+  const initializer = encodeFunctionData({
+    abi: safeSetupAbi,
+    functionName: "setup",
+    args: [args.owners, BigInt(args.threshold), zeroAddress, "0x", c.fallbackHandler, zeroAddress, 0n, zeroAddress],
   });
-  const address = getAddress(await protocolKit.getAddress());
-  if (await args.publicClient.getCode({ address })) return address;
-  const tx = await protocolKit.createSafeDeploymentTransaction();
-  const hash = await args.deployer.sendTransaction({
+  const hash = await args.deployer.writeContract({
+    address: c.proxyFactory,
+    abi: proxyFactoryAbi,
+    functionName: "createProxyWithNonce",
+    args: [c.safeL2Singleton, initializer, args.saltNonce],
     account: args.deployer.account!,
     chain: args.deployer.chain,
-    to: tx.to as Address,
-    data: tx.data as Hex,
-    value: BigInt(tx.value),
   });
-  await args.publicClient.waitForTransactionReceipt({ hash });
-  return address;
+  const receipt = await args.publicClient.waitForTransactionReceipt({ hash });
+  const [created] = parseEventLogs({ abi: proxyFactoryAbi, eventName: "ProxyCreation", logs: receipt.logs });
+  if (!created) throw new Error("SafeProxyFactory emitted no ProxyCreation");
+  return getAddress(created.args.proxy);
 }
-

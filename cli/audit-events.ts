@@ -1,0 +1,103 @@
+import { getAbiItem, getAddress, type Abi, type AbiEvent, type Address, type Hex, type PublicClient } from "viem";
+import { dstackAppAbi, dstackKmsAbi, safeAbi, timelockAbi } from "../src/chain/abis";
+import { scanLogs } from "../src/chain/logs";
+import type { StackConfig } from "../src/config/schema";
+
+/** One governance event, with when it happened and who sent the transaction that caused it. */
+export interface GovernanceEvent {
+  blockNumber: bigint;
+  logIndex: number;
+  time: bigint;
+  txHash: Hex;
+  /** The transaction's sender: for an execution, the executor; for a direct change, whoever held the key. */
+  from: Address;
+  /** "safe", "timelock", "kms" or "app:<name>". */
+  contract: string;
+  address: Address;
+  event: string;
+  args: Record<string, string>;
+  /** Changes governed state, as opposed to the process around it (approvals, scheduling, executions). */
+  isChange: boolean;
+}
+
+interface ContractEvents {
+  abi: Abi;
+  process: readonly string[];
+  changes: readonly string[];
+}
+
+const proxyChanges = ["Upgraded", "OwnershipTransferred"];
+
+// App registration is permissionless, so AppRegistered / AppDeployedViaFactory say nothing about governance.
+const eventsOf = {
+  safe: { abi: safeAbi, process: ["ApproveHash", "ExecutionSuccess", "ExecutionFailure"], changes: ["AddedOwner", "RemovedOwner", "ChangedThreshold"] },
+  timelock: { abi: timelockAbi, process: ["CallScheduled", "CallExecuted", "Cancelled"], changes: ["MinDelayChange", "ExpirationChanged", "RoleGranted", "RoleRevoked"] },
+  kms: {
+    abi: dstackKmsAbi,
+    process: [],
+    changes: ["KmsInfoSet", "KmsAggregatedMrAdded", "KmsAggregatedMrRemoved", "KmsDeviceAdded", "KmsDeviceRemoved", "OsImageHashAdded", "OsImageHashRemoved", "GatewayAppIdSet", "AppImplementationSet", ...proxyChanges],
+  },
+  app: { abi: dstackAppAbi, process: [], changes: ["ComposeHashAdded", "ComposeHashRemoved", "DeviceAdded", "DeviceRemoved", "AllowAnyDeviceSet", "UpgradesDisabled", "TcbPolicySet", ...proxyChanges] },
+} satisfies Record<string, ContractEvents>;
+
+/** The stack's contracts by address, each with the events it is audited for. */
+function auditedContracts(config: StackConfig): Map<Address, { contract: string; events: ContractEvents }> {
+  const contracts = new Map<Address, { contract: string; events: ContractEvents }>();
+  const governance = config.governance;
+  if (governance.mode !== "direct") contracts.set(governance.safe.address, { contract: "safe", events: eventsOf.safe });
+  if (governance.mode === "safe+timelock") contracts.set(governance.timelock.address, { contract: "timelock", events: eventsOf.timelock });
+  contracts.set(config.kms.proxy, { contract: "kms", events: eventsOf.kms });
+  for (const app of config.apps) contracts.set(app.proxy, { contract: `app:${app.name}`, events: eventsOf.app });
+  return contracts;
+}
+
+function abiEventsOf(events: ContractEvents): AbiEvent[] {
+  return [...events.process, ...events.changes].map((name) => getAbiItem({ abi: events.abi, name }) as AbiEvent);
+}
+
+const argText = (value: unknown): string => (Array.isArray(value) ? `[${value.map(argText).join(",")}]` : String(value));
+
+/** Every audited event of the stack's contracts in [fromBlock, toBlock], oldest first. */
+export async function readGovernanceEvents(client: PublicClient, config: StackConfig, fromBlock: bigint, toBlock: bigint): Promise<GovernanceEvent[]> {
+  const contracts = auditedContracts(config);
+  // Contracts share some signatures (Upgraded, OwnershipTransferred): ask for each topic once.
+  const bySignature = new Map([...contracts.values()].flatMap(({ events }) => abiEventsOf(events)).map((e) => [`${e.name}(${e.inputs.map((i) => i.type)})`, e]));
+  const logs = (await scanLogs(client, { addresses: [...contracts.keys()], events: [...bySignature.values()], fromBlock, toBlock, chunkSize: BigInt(config.network.logChunkSize) })) as unknown as {
+    address: Address;
+    blockNumber: bigint;
+    logIndex: number;
+    transactionHash: Hex;
+    eventName: string;
+    args: Record<string, unknown>;
+  }[];
+  const audited = logs.filter((log) => {
+    const events = contracts.get(getAddress(log.address))?.events;
+    return events !== undefined && [...events.process, ...events.changes].includes(log.eventName);
+  });
+
+  const senders = new Map<Hex, Promise<Address>>();
+  const times = new Map<bigint, Promise<bigint>>();
+  for (const log of audited) {
+    if (!senders.has(log.transactionHash)) senders.set(log.transactionHash, client.getTransaction({ hash: log.transactionHash }).then((tx) => getAddress(tx.from)));
+    if (!times.has(log.blockNumber)) times.set(log.blockNumber, client.getBlock({ blockNumber: log.blockNumber }).then((block) => block.timestamp));
+  }
+  const events = await Promise.all(
+    audited.map(async (log): Promise<GovernanceEvent> => {
+      const address = getAddress(log.address);
+      const { contract, events } = contracts.get(address)!;
+      return {
+        blockNumber: log.blockNumber,
+        logIndex: log.logIndex,
+        time: await times.get(log.blockNumber)!,
+        txHash: log.transactionHash,
+        from: await senders.get(log.transactionHash)!,
+        contract,
+        address,
+        event: log.eventName,
+        args: Object.fromEntries(Object.entries(log.args).map(([name, value]) => [name, argText(value)])),
+        isChange: events.changes.includes(log.eventName),
+      };
+    }),
+  );
+  return events.sort((a, b) => (a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1));
+}

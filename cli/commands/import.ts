@@ -1,0 +1,81 @@
+import { existsSync } from "node:fs";
+import { assertChainId, createChainClient } from "../../src/chain/client";
+import { readLiveState } from "../../src/chain/read-state";
+import { parseStackConfig } from "../../src/config/schema";
+import { renderStackFile, stackFilePath } from "../../src/config/stack-file";
+import { planChanges } from "../../src/plan/plan";
+import { writeFileAtomic } from "../../src/proposal/atomic-write";
+import { configFromLive, parseAddress, probeConfig, type DeploymentLocation } from "../live-config";
+import type { StackLocation } from "../stack";
+
+export interface ImportOptions {
+  rpc?: string;
+  "chain-id"?: string;
+  kms?: string;
+  app?: string[];
+  mode?: string;
+  safe?: string;
+  timelock?: string;
+  admin?: string;
+  tier?: string;
+  "start-block"?: string;
+}
+
+function wholeNumber(option: string, text: string | undefined, fallback?: number): number {
+  if (text === undefined && fallback !== undefined) return fallback;
+  if (text === undefined || !/^\d+$/.test(text)) throw new Error(`--${option}: give a whole number`);
+  return Number(text);
+}
+
+function governanceLocation(options: ImportOptions): DeploymentLocation["governance"] {
+  switch (options.mode) {
+    case "direct":
+      return { mode: "direct", admin: parseAddress("--admin", options.admin) };
+    case "safe":
+      return { mode: "safe", safe: parseAddress("--safe", options.safe) };
+    case "safe+timelock":
+      return { mode: "safe+timelock", safe: parseAddress("--safe", options.safe), timelock: parseAddress("--timelock", options.timelock) };
+    default:
+      throw new Error('--mode: give "safe+timelock", "safe" or "direct"');
+  }
+}
+
+/** The import options as a deployment location; every missing or malformed option is named. */
+export function deploymentLocation(options: ImportOptions): DeploymentLocation {
+  if (!options.rpc) throw new Error("--rpc: give the RPC URL of the deployment's chain");
+  if (options.tier !== "production" && options.tier !== "non-production") throw new Error('--tier: give "production" or "non-production"');
+  const apps = (options.app ?? []).map((spec) => {
+    const match = /^([^=]+)=([^=]+)$/.exec(spec);
+    if (!match) throw new Error(`--app ${spec}: write it as name=proxyAddress`);
+    return { name: match[1], proxy: parseAddress(`--app ${match[1]}`, match[2]) };
+  });
+  return {
+    tier: options.tier,
+    chainId: wholeNumber("chain-id", options["chain-id"]),
+    rpcUrl: options.rpc,
+    startBlock: wholeNumber("start-block", options["start-block"], 0),
+    kms: parseAddress("--kms", options.kms),
+    apps,
+    governance: governanceLocation(options),
+  };
+}
+
+/** Reads the deployment as it is and writes Pulumi.<stack>.yaml declaring exactly that. */
+export async function importStack(location: StackLocation, deployment: DeploymentLocation, force: boolean): Promise<string> {
+  const path = stackFilePath(location.root, location.name);
+  if (existsSync(path) && !force) throw new Error(`${path} exists; pass --force to replace it`);
+  const client = createChainClient({ chainId: deployment.chainId, rpcUrls: [deployment.rpcUrl] });
+  await assertChainId(client, deployment.chainId);
+  const live = await readLiveState(client, probeConfig(deployment));
+  const input = configFromLive(deployment, live);
+  // What a stack cannot declare (e.g. a timelock missing the Safe's roles) would be proposed on the first run: say so now.
+  const leftover = planChanges(parseStackConfig(input), live);
+  await writeFileAtomic(path, renderStackFile(input));
+
+  const owned = [input.kms, ...(input.apps ?? [])].filter((c) => c.owner).map((c) => `  - ${"name" in c ? c.name : "KMS"} is owned by ${c.owner}, not by the governance owner: the config keeps it so`);
+  return [
+    `wrote ${path} from block ${live.blockNumber}: KMS ${live.kms.proxy} (${live.kms.osImages.length} OS images), ${live.apps.length} app(s), ${deployment.governance.mode} governance`,
+    ...owned,
+    ...(leftover.length ? ["the first plan will still propose these (the config cannot declare them otherwise):", ...leftover.map((c) => `  - ${c.description}`)] : []),
+  ].join("\n");
+}

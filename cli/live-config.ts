@@ -1,0 +1,73 @@
+import { getAddress, isAddress, type Address } from "viem";
+import type { LiveState, ProxyState } from "../src/chain/read-state";
+import { formatDuration } from "../src/config/duration";
+import type { StackConfig, StackConfigInput } from "../src/config/schema";
+
+/** What gov import is told about a deployment: where things are, not what they hold. */
+export interface DeploymentLocation {
+  tier: "production" | "non-production";
+  chainId: number;
+  rpcUrl: string;
+  startBlock: number;
+  kms: Address;
+  apps: { name: string; proxy: Address }[];
+  governance: { mode: "direct"; admin: Address } | { mode: "safe"; safe: Address } | { mode: "safe+timelock"; safe: Address; timelock: Address };
+}
+
+export function parseAddress(what: string, text: string | undefined): Address {
+  if (!text) throw new Error(`${what}: give an address`);
+  if (!isAddress(text, { strict: false })) throw new Error(`${what}: "${text}" is not a 0x-prefixed 20-byte address`);
+  return getAddress(text);
+}
+
+/**
+ * A config that only says where the contracts are, for readLiveState to read them: the sets are
+ * empty (live members are found from events) and the Safe/timelock values are never compared.
+ */
+export function probeConfig(location: DeploymentLocation): StackConfig {
+  const g = location.governance;
+  const safe = (address: Address) => ({ address, owners: [], threshold: 0 });
+  return {
+    network: { tier: location.tier, chainId: location.chainId, rpcUrls: [location.rpcUrl], startBlock: location.startBlock, logChunkSize: 50_000 },
+    governance:
+      g.mode === "direct"
+        ? g
+        : g.mode === "safe"
+          ? { mode: "safe", safe: safe(g.safe) }
+          : { mode: "safe+timelock", safe: safe(g.safe), timelock: { address: g.timelock, delay: 0n, expiration: 0n } },
+    kms: { proxy: location.kms, osImages: [], aggregatedMrs: [], devices: [] },
+    apps: location.apps.map((app) => ({ ...app, composeHashes: [], devices: [], allowAnyDevice: false })),
+  };
+}
+
+function governanceOwnerOf(location: DeploymentLocation): Address {
+  const g = location.governance;
+  return g.mode === "direct" ? g.admin : g.mode === "safe" ? g.safe : g.timelock;
+}
+
+/** Pinned implementation, and the owner only where it is not the governance owner (the default). */
+function proxyFields(live: ProxyState, governanceOwner: Address) {
+  return { proxy: live.proxy, implementation: live.implementation, ...(live.owner !== governanceOwner ? { owner: live.owner } : {}) };
+}
+
+/** The stack config that declares exactly the live state: its plan is empty. Signers' orgs are not on chain: "unknown". */
+export function configFromLive(location: DeploymentLocation, live: LiveState): StackConfigInput {
+  const g = location.governance;
+  const owner = governanceOwnerOf(location);
+  const safe = live.safe && { address: live.safe.address, owners: live.safe.owners.map((address) => ({ address, org: "unknown" })), threshold: live.safe.threshold };
+  const timelock = live.timelock && { address: live.timelock.address, delay: formatDuration(live.timelock.delay), expiration: formatDuration(live.timelock.expiration) };
+  return {
+    network: { tier: location.tier, chainId: location.chainId, rpcUrls: [location.rpcUrl], startBlock: location.startBlock },
+    governance: g.mode === "direct" ? g : g.mode === "safe" ? { mode: "safe", safe: safe! } : { mode: "safe+timelock", safe: safe!, timelock: timelock! },
+    kms: {
+      ...proxyFields(live.kms, owner),
+      osImages: live.kms.osImages,
+      aggregatedMrs: live.kms.aggregatedMrs,
+      devices: live.kms.devices,
+      gatewayAppId: live.kms.gatewayAppId,
+      appImplementation: live.kms.appImplementation,
+      info: live.kms.info,
+    },
+    apps: live.apps.map((app) => ({ name: app.name, ...proxyFields(app, owner), composeHashes: app.composeHashes, devices: app.devices, allowAnyDevice: app.allowAnyDevice })),
+  };
+}

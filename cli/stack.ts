@@ -1,0 +1,38 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { readStackFile } from "../src/config/stack-file";
+import { proposalDir, readProposal } from "../src/proposal/files";
+import type { ProposalFile } from "../src/proposal/types";
+import { openStack, type Stack } from "../src/reconcile/reconcile";
+
+/** Where a stack lives: Pulumi.<name>.yaml and proposals/<name>/ under root. */
+export interface StackLocation {
+  name: string;
+  root: string;
+}
+
+/** Reads and validates Pulumi.<stack>.yaml and connects to its chain. */
+export function loadStack(location: StackLocation): Promise<Stack> {
+  return openStack({ name: location.name, root: location.root, rawConfig: readStackFile(location.root, location.name) });
+}
+
+/** A proposal file of the stack by id; the id must name a file in proposals/<stack>/, nothing else. */
+export async function loadProposal(location: StackLocation, id: string): Promise<ProposalFile> {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id)) throw new Error(`"${id}" is not a proposal id (gov status lists them)`);
+  const dir = proposalDir(location.root, location.name);
+  if (!existsSync(join(dir, `${id}.json`))) throw new Error(`no proposal ${id} in ${dir} (gov status lists them)`);
+  let proposal: ProposalFile;
+  try {
+    proposal = await readProposal(location.root, location.name, id);
+  } catch (error) {
+    throw new Error(`proposal ${id} is not readable JSON: ${(error as Error).message}`);
+  }
+  if (proposal.stack !== location.name) throw new Error(`proposal ${id} belongs to stack "${proposal.stack}", not "${location.name}"`);
+  return proposal;
+}
+
+/** A proposal must be for the chain the stack is connected to: never approve or execute across chains. */
+export function assertSameChain(stack: Stack, proposal: ProposalFile): void {
+  const chainId = stack.client.chain!.id;
+  if (proposal.chainId !== chainId) throw new Error(`proposal ${proposal.id} is for chain ${proposal.chainId}, but stack ${stack.name} is on chain ${chainId}`);
+}
