@@ -3,6 +3,7 @@ import { timelockAbi } from "../chain/abis";
 import type { LiveState } from "../chain/read-state";
 import type { StackConfig } from "../config/schema";
 import type { PlannedCall } from "../plan/types";
+import { hashOperationBatch, operationSalt } from "./operation";
 import { createSafeTransaction, type SafeCall } from "./safe-tx";
 import { simulateCall, simulateSafeTransaction } from "./simulate";
 import type { DecodedCall, ProposalFile, TimelockOperation } from "./types";
@@ -37,11 +38,6 @@ function decodeCall(call: PlannedCall): DecodedCall {
   };
 }
 
-/** The salt ties the operation to this Safe nonce: a re-proposal of the same batch gets a fresh id. */
-export function operationSalt(safe: Address, nonce: bigint): Hex {
-  return keccak256(encodePacked(["string", "address", "uint256"], ["dstack-governance", safe, nonce]));
-}
-
 /**
  * Planned calls → one Safe transaction. Calls the timelock must make are wrapped in one
  * scheduleBatch (with the timelock's own delay: never shorter); calls the Safe makes itself
@@ -65,28 +61,30 @@ export async function buildProposal(input: BuildProposalInput): Promise<Proposal
 
   const safeCalls: SafeCall[] = [];
   let operation: TimelockOperation | undefined;
-  if (timelock && (byTimelock.length || input.cancels?.length)) {
-    for (const id of input.cancels ?? []) {
+  const cancels = input.cancels ?? [];
+  if (timelock && (byTimelock.length || cancels.length)) {
+    for (const id of cancels) {
       safeCalls.push({ to: timelock.address, value: 0n, data: encodeFunctionData({ abi: timelockAbi, functionName: "cancel", args: [id] }) });
     }
+    const targets = byTimelock.map((c) => c.to);
+    const values = byTimelock.map((c) => c.value);
+    const payloads = byTimelock.map((c) => c.data);
+    // A cancel-only proposal schedules nothing: its operation id and salt stay zero.
+    const salt = byTimelock.length ? operationSalt(safe.address, nonce) : zeroHash;
     if (byTimelock.length) {
-      const salt = operationSalt(safe.address, nonce);
-      const targets = byTimelock.map((c) => c.to);
-      const values = byTimelock.map((c) => c.value);
-      const payloads = byTimelock.map((c) => c.data);
       safeCalls.push({ to: timelock.address, value: 0n, data: encodeFunctionData({ abi: timelockAbi, functionName: "scheduleBatch", args: [targets, values, payloads, zeroHash, salt, timelock.delay] }) });
-      operation = {
-        address: timelock.address,
-        operationId: await input.client.readContract({ address: timelock.address, abi: timelockAbi, functionName: "hashOperationBatch", args: [targets, values, payloads, zeroHash, salt], blockNumber: live.blockNumber }),
-        salt,
-        predecessor: zeroHash,
-        delay: timelock.delay.toString(),
-        targets,
-        values: values.map(String),
-        payloads,
-        cancels: input.cancels ?? [],
-      };
     }
+    operation = {
+      address: timelock.address,
+      operationId: byTimelock.length ? hashOperationBatch(targets, values, payloads, zeroHash, salt) : zeroHash,
+      salt,
+      predecessor: zeroHash,
+      delay: timelock.delay.toString(),
+      targets,
+      values: values.map(String),
+      payloads,
+      cancels,
+    };
   }
   safeCalls.push(...bySafe.map((c) => ({ to: c.to, value: c.value, data: c.data })));
 
@@ -100,7 +98,7 @@ export async function buildProposal(input: BuildProposalInput): Promise<Proposal
     id: `${nonce}-${created.safeTxHash.slice(2, 10)}`,
     stack: input.stack,
     chainId: live.chainId,
-    route: operation || input.cancels?.length ? "safe+timelock" : "safe",
+    route: operation ? "safe+timelock" : "safe",
     plannedAtBlock: live.blockNumber.toString(),
     plannedAt: new Date(Number(live.blockTimestamp) * 1000).toISOString(),
     emergency: decoded.length > 0 && decoded.every((c) => c.revokes),

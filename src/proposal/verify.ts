@@ -1,6 +1,7 @@
-import { concatHex, encodeFunctionData, encodePacked, getAddress, size, type Hex } from "viem";
+import { concatHex, encodeFunctionData, encodePacked, getAddress, size, zeroHash, type Hex } from "viem";
 import { multiSendCallOnlyAbi, timelockAbi } from "../chain/abis";
 import { canonicalSafeContracts } from "../chain/safe-deployments";
+import { hashOperationBatch } from "./operation";
 import { safeTxHashes } from "./safe-tx";
 import type { ProposalFile } from "./types";
 
@@ -29,6 +30,8 @@ export function verifyProposal(p: ProposalFile): void {
     byTimelock.forEach((c, i) => {
       if (getAddress(c.to) !== getAddress(timelock.targets[i]) || c.data !== timelock.payloads[i] || timelock.values[i] !== "0") fail(`timelock call ${i} differs from "${c.description}"`);
     });
+    const expectedId = timelock.targets.length ? hashOperationBatch(timelock.targets, timelock.values.map(BigInt), timelock.payloads, timelock.predecessor, timelock.salt) : zeroHash;
+    if (timelock.operationId !== expectedId) fail("the timelock operation id is not the hash of its batch");
     for (const id of timelock.cancels) inner.push({ to: timelock.address, value: 0n, data: encodeFunctionData({ abi: timelockAbi, functionName: "cancel", args: [id] }) });
     if (timelock.targets.length) {
       inner.push({

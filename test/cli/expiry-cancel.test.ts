@@ -132,7 +132,7 @@ describe("gov sign refuses tampered files; execute refuses expired operations; c
     writeFileSync(path, original.replace(proposal.timelock!.operationId, `0x${"ab".repeat(32)}`));
     const run = await gov(["cancel", proposal.id]);
     assert.equal(run.code, 1);
-    assert.match(run.stderr, new RegExp(`names operation 0x(ab){32}, but its batch hashes to ${proposal.timelock!.operationId}; refusing it`));
+    assert.match(run.stderr, /the timelock operation id is not the hash of its batch; refusing it/);
     writeFileSync(path, original);
   });
 
