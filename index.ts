@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DstackGovernance } from "./components/governance";
-import { ConfigError, parseStackConfig } from "./src/config/schema";
+import { ConfigError } from "./src/config/schema";
 import { describeStatus } from "./src/proposal/status";
 import { inspectStack, openStack } from "./src/reconcile/reconcile";
 
@@ -13,7 +13,6 @@ export = async () => {
   let opened;
   let inspection;
   try {
-    parseStackConfig(rawConfig);
     opened = await openStack({ name: stack, root, rawConfig });
     inspection = await inspectStack(opened);
   } catch (error) {

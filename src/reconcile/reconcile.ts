@@ -2,6 +2,7 @@ import type { Hex, PublicClient } from "viem";
 import { assertChainId, createChainClient } from "../chain/client";
 import { readLiveState, type LiveState } from "../chain/read-state";
 import { parseStackConfig, type StackConfig } from "../config/schema";
+import { resolveMeasurementFiles } from "../measurements/resolve";
 import { planChanges } from "../plan/plan";
 import type { PlannedCall } from "../plan/types";
 import { buildProposal } from "../proposal/build";
@@ -19,7 +20,7 @@ export interface Stack {
 
 /** Validates the raw config and connects; the RPC must serve the declared chain. */
 export async function openStack(args: { name: string; root: string; rawConfig: unknown; onRequest?: () => void }): Promise<Stack> {
-  const config = parseStackConfig(args.rawConfig);
+  const config = parseStackConfig(resolveMeasurementFiles(args.rawConfig, args.root));
   const client = createChainClient({ chainId: config.network.chainId, rpcUrls: config.network.rpcUrls, onRequest: args.onRequest });
   await assertChainId(client, config.network.chainId);
   return { name: args.name, root: args.root, config, client };
