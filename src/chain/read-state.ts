@@ -120,8 +120,9 @@ function ok<T>(result: CallResult, what: string): T {
 }
 
 /**
- * Reads everything a stack governs at ONE pinned block. The request count depends on the number
- * of contracts and the log range, never on how many measurements are authorized.
+ * Reads everything a stack governs at ONE pinned block. Requests: one block, one multicall of
+ * scalars, one storage read per proxy, one eth_getLogs per log chunk, and one multicall per 500
+ * items to confirm (every item ever added, plus the desired ones): 9 requests at 1,000 items.
  */
 export async function readLiveState(client: PublicClient, config: StackConfig, pinnedBlock?: bigint): Promise<LiveState> {
   const block = await client.getBlock(pinnedBlock === undefined ? { blockTag: "latest" } : { blockNumber: pinnedBlock });
