@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DstackGovernance } from "./components/governance";
 import { ConfigError } from "./src/config/schema";
+import { SECTIONS } from "./src/config/stack-file";
+import { PolicyError } from "./src/policy/findings";
 import { describeStatus } from "./src/proposal/status";
 import { inspectStack, openStack } from "./src/reconcile/reconcile";
 
@@ -9,15 +11,16 @@ export = async () => {
   const config = new pulumi.Config();
   const stack = pulumi.getStack();
   const root = pulumi.getRootDirectory();
-  const rawConfig = { network: config.getObject("network"), governance: config.getObject("governance"), kms: config.getObject("kms"), apps: config.getObject("apps") };
+  const rawConfig = Object.fromEntries(SECTIONS.map((section) => [section, config.getObject(section)]));
   let opened;
   let inspection;
   try {
     opened = await openStack({ name: stack, root, rawConfig });
     inspection = await inspectStack(opened);
+    if (inspection.findings.errors.length) throw new PolicyError(inspection.findings.errors);
   } catch (error) {
     // A clear message instead of a stack trace: bad config or an unreachable RPC is not a crash.
-    const message = error instanceof ConfigError ? error.message : `stack ${stack}: ${(error as Error).message.split("\n")[0]}`;
+    const message = error instanceof ConfigError || error instanceof PolicyError ? error.message : `stack ${stack}: ${(error as Error).message.split("\n")[0]}`;
     throw new pulumi.RunError(message);
   }
   const governance = new DstackGovernance("governance", { stack, root, config: opened.config, inspection });

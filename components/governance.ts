@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { formatDuration } from "../src/config/duration";
 import { governanceOwner, type StackConfig } from "../src/config/schema";
+import { describeFinding } from "../src/policy/findings";
 import { describeStatus, isInFlight } from "../src/proposal/status";
 import type { Inspection } from "../src/reconcile/reconcile";
 import { callsFor, type ResourceSlot } from "./inputs";
@@ -63,6 +64,7 @@ export class DstackGovernance extends pulumi.ComponentResource {
       .map(({ proposal }) => proposal.id);
     this.proposal = new GovernanceProposal("proposal", { stack, root, mode: governance.mode, calls: uncovered.map((c) => c.description), executable }, { parent: this, dependsOn: resources });
 
+    for (const finding of inspection.findings.warnings) pulumi.log.warn(`policy: ${describeFinding(finding)}`, this);
     for (const { proposal, status } of inspection.proposals.filter((t) => isInFlight(t.status))) {
       pulumi.log.info(`in flight: proposal ${proposal.id} (Safe nonce ${proposal.safe.nonce}) is ${describeStatus(status)}: ${proposal.calls.map((c) => c.description).join("; ")}`, this);
     }

@@ -4,8 +4,9 @@ import { createWalletClient, http, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { chainDefinition } from "../src/chain/client";
 import { readLiveState } from "../src/chain/read-state";
+import { PolicyError } from "../src/policy/findings";
 import { formatDuration } from "../src/config/duration";
-import { PROJECT } from "../src/config/stack-file";
+import { PROJECT, SECTIONS } from "../src/config/stack-file";
 import { executeSafeTransaction, executeTimelockBatch, sendDirect } from "../src/proposal/execute";
 import { inspectStack, openStack, proposeChanges, type Stack } from "../src/reconcile/reconcile";
 import type { GovernedInputs, ProposalInputs } from "./inputs";
@@ -32,7 +33,7 @@ function key(name: "proposerKey" | "executorKey" | "adminKey"): Hex | undefined 
 }
 
 async function open(stack: string, root: string): Promise<Stack> {
-  const rawConfig = { network: configValue("network"), governance: configValue("governance"), kms: configValue("kms"), apps: configValue("apps") };
+  const rawConfig = Object.fromEntries(SECTIONS.map((section) => [section, configValue(section)]));
   return openStack({ name: stack, root, rawConfig });
 }
 
@@ -96,6 +97,8 @@ export async function applyProposal(inputs: ProposalInputs): Promise<ProposalOut
   let inspection = await inspectStack(stack);
   if (stack.config.governance.mode === "direct") {
     const adminKey = key("adminKey");
+    // Direct mode has no proposal to refuse, so the policy gate stops the transactions here.
+    if (inspection.findings.errors.length) throw new PolicyError(inspection.findings.errors);
     if (inspection.calls.length && !adminKey) throw new Error("direct mode sends transactions itself: set the admin key with `pulumi config set --secret adminKey <key>`");
     if (adminKey) outputs.sentTransactions = await sendDirect(stack.client, walletFor(adminKey), inspection.calls);
     return outputs;

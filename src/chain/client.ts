@@ -1,4 +1,4 @@
-import { createPublicClient, fallback, http, type Chain, type PublicClient, type Transport } from "viem";
+import { BaseError, createPublicClient, fallback, http, HttpRequestError, TimeoutError, type Chain, type PublicClient, type Transport } from "viem";
 
 /** Multicall3 sits at this address on Base, Base Sepolia and (put there by the devnet) anvil. */
 export const MULTICALL3_ADDRESS = "0xcA11bde05977b3631167028862bE2a173976CA11" as const;
@@ -6,9 +6,11 @@ export const MULTICALL3_ADDRESS = "0xcA11bde05977b3631167028862bE2a173976CA11" a
 export interface ChainClientOptions {
   chainId: number;
   rpcUrls: readonly string[];
-  /** Called once per JSON-RPC request (retries included): the benchmark counts requests with it. */
+  /** Called once per JSON-RPC request the engine makes (retries are not counted): the benchmark counts requests with it. */
   onRequest?: () => void;
   retryCount?: number;
+  /** Per-request timeout; a request that takes longer is retried (on the next URL, with several). */
+  timeoutMs?: number;
 }
 
 export function chainDefinition(chainId: number, rpcUrls: readonly string[]): Chain {
@@ -21,16 +23,23 @@ export function chainDefinition(chainId: number, rpcUrls: readonly string[]): Ch
   };
 }
 
-/** A read client over one or several RPC URLs (viem fallback), retrying with backoff. */
+const DEFAULT_RETRY_COUNT = 4;
+const DEFAULT_TIMEOUT_MS = 15_000;
+
+/**
+ * A read client over one or several RPC URLs, retrying with exponential backoff (100 ms, 200 ms,
+ * ...) on timeouts, dropped connections, HTTP 429/5xx and malformed answers. With several URLs
+ * (viem fallback) a failed request moves to the next URL at once and the backoff applies to
+ * whole rounds, so a dead URL costs one attempt per round, not a retry loop of its own.
+ */
 export function createChainClient(options: ChainClientOptions): PublicClient {
+  const retryCount = options.retryCount ?? DEFAULT_RETRY_COUNT;
+  const several = options.rpcUrls.length > 1;
   const transports = options.rpcUrls.map((url) =>
-    http(url, {
-      retryCount: options.retryCount ?? 4,
-      retryDelay: 100,
-      timeout: 15_000,
-    }),
+    http(url, { retryCount: several ? 0 : retryCount, retryDelay: 100, timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS }),
   );
-  const transport = transports.length === 1 ? transports[0] : fallback(transports, { retryCount: options.retryCount ?? 4 });
+  const base = several ? fallback(transports, { retryCount, retryDelay: 100 }) : transports[0];
+  const transport = explainingUnavailability(base, options.rpcUrls, retryCount + 1);
   return createPublicClient({
     chain: chainDefinition(options.chainId, options.rpcUrls),
     transport: options.onRequest ? counting(transport, options.onRequest) : transport,
@@ -39,17 +48,44 @@ export function createChainClient(options: ChainClientOptions): PublicClient {
   });
 }
 
-function counting(transport: Transport, onRequest: () => void): Transport {
+/** Every RPC URL failed a request (unreachable, timing out, erring or garbled) through all retries. */
+export class RpcUnavailableError extends BaseError {
+  constructor(method: string, urls: readonly string[], attempts: number, cause: BaseError) {
+    super(`no RPC answered ${method}: ${urls.join(", ")} failed ${attempts} attempts each (${cause.shortMessage.replace(/\.$/, "")}: ${cause.details}); check network.rpcUrls`, { cause, name: "RpcUnavailableError" });
+  }
+}
+
+function isTransportFailure(error: unknown): error is BaseError {
+  return error instanceof BaseError && error.walk((e) => e instanceof HttpRequestError || e instanceof TimeoutError) !== null;
+}
+
+type RequestFn = (args: unknown, opts: unknown) => Promise<unknown>;
+
+function wrapRequest(transport: Transport, wrap: (request: RequestFn, args: unknown, opts: unknown) => Promise<unknown>): Transport {
   return (params) => {
     const inner = transport(params);
-    return {
-      ...inner,
-      request: ((args: unknown, opts: unknown) => {
-        onRequest();
-        return (inner.request as (a: unknown, o: unknown) => Promise<unknown>)(args, opts);
-      }) as typeof inner.request,
-    };
+    const request = inner.request as RequestFn;
+    return { ...inner, request: ((args: unknown, opts: unknown) => wrap(request, args, opts)) as typeof inner.request };
   };
+}
+
+/** The last error of a request that every URL failed names the URLs, so the user knows what to fix. */
+function explainingUnavailability(transport: Transport, urls: readonly string[], attempts: number): Transport {
+  return wrapRequest(transport, async (request, args, opts) => {
+    try {
+      return await request(args, opts);
+    } catch (error) {
+      if (!isTransportFailure(error)) throw error;
+      throw new RpcUnavailableError((args as { method: string }).method, urls, attempts, error);
+    }
+  });
+}
+
+function counting(transport: Transport, onRequest: () => void): Transport {
+  return wrapRequest(transport, (request, args, opts) => {
+    onRequest();
+    return request(args, opts);
+  });
 }
 
 /** The RPC must serve the chain the stack declares: a wrong URL must never produce a proposal. */

@@ -95,7 +95,40 @@ export const appSchema = z.object({
   composeHashes: hashSet,
   devices: hashSet.default([]),
   allowAnyDevice: z.boolean().default(false),
+  /** An empty compose set stops the app from booting anywhere: only on purpose (rail.empty-compose-hashes). */
+  allowEmptyComposeHashes: z.boolean().optional(),
 });
+
+/** The seed's recommended-configuration rules: the only ones an override can let through. */
+export const RECOMMENDATION_RULES = ["signers.count", "signers.organisations", "threshold.ratio", "timelock.delay", "timelock.expiration", "timelock.bypass"] as const;
+export type RecommendationRule = (typeof RECOMMENDATION_RULES)[number];
+
+/** Short reasons ("ok", "temp") document nothing: a reviewer must learn why governance is weaker. */
+const MIN_OVERRIDE_REASON = 20;
+
+const overrideSchema = z.object({
+  rule: z.enum(RECOMMENDATION_RULES, { message: `must be one of ${RECOMMENDATION_RULES.join(", ")}` }),
+  reason: z.string().trim().min(MIN_OVERRIDE_REASON, `write why the recommendation does not fit (at least ${MIN_OVERRIDE_REASON} characters); it is recorded in every proposal`),
+});
+
+export const policySchema = z
+  .object({
+    /** Recommendation violations accepted on purpose; each reason goes into the proposal. */
+    overrides: z.array(overrideSchema).default([]),
+    /** An empty OS image set stops every CVM from booting: only on purpose (rail.empty-os-images). */
+    allowEmptyOsImages: z.boolean().default(false),
+    /** Hand a contract to an owner other than the timelock or Safe (rail.ownership-transfer). */
+    allowOwnershipTransfer: z.boolean().default(false),
+    /** Promotion gate: authorize only what this (non-production) stack already has on its chain. */
+    promotion: z.object({ fromStack: z.string().min(1, "name the non-production stack, e.g. testnet") }).optional(),
+  })
+  .superRefine((policy, ctx) => {
+    const seen = new Set<string>();
+    policy.overrides.forEach((o, index) => {
+      if (seen.has(o.rule)) ctx.addIssue({ code: "custom", path: ["overrides", index, "rule"], message: `rule ${o.rule} is overridden twice; keep one entry with one reason` });
+      seen.add(o.rule);
+    });
+  });
 
 export const stackConfigSchema = z
   .object({
@@ -103,6 +136,8 @@ export const stackConfigSchema = z
     governance: governanceSchema,
     kms: kmsSchema,
     apps: z.array(appSchema).default([]),
+    /** Omitted = the defaults: no overrides, no empty sets, no transfers away, no promotion gate. */
+    policy: policySchema.optional(),
   })
   .superRefine((config, ctx) => {
     const names = new Set<string>();
@@ -118,6 +153,12 @@ export type GovernanceConfig = StackConfig["governance"];
 export type KmsConfig = StackConfig["kms"];
 export type AppConfig = StackConfig["apps"][number];
 export type GovernanceMode = GovernanceConfig["mode"];
+export type PolicyConfig = z.infer<typeof policySchema>;
+
+/** The stack's policy with every default filled in (a config without a policy section has the defaults). */
+export function policyOf(config: StackConfig): PolicyConfig {
+  return config.policy ?? policySchema.parse({});
+}
 
 export class ConfigError extends Error {
   constructor(readonly issues: string[]) {

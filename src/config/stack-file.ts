@@ -7,7 +7,7 @@ import type { StackConfigInput } from "./schema";
 export const PROJECT = "dstack-governance";
 
 /** The config keys that make up a StackConfig; secrets (keys) live beside them, never inside. */
-const SECTIONS = ["network", "governance", "kms", "apps"] as const;
+export const SECTIONS = ["network", "governance", "kms", "apps", "policy"] as const;
 
 export function stackFilePath(root: string, stack: string): string {
   return join(root, `Pulumi.${stack}.yaml`);

@@ -94,9 +94,23 @@ export async function writeFilesAtomic(files: readonly FileToWrite[]): Promise<W
     throw error;
   }
 
-  for (const { tempPath, path } of staged) await commitTempFile(tempPath, path);
+  for (const { tempPath, path } of staged) {
+    await commitTempFile(tempPath, path);
+    crashPoint("mid-write");
+  }
   for (const dir of new Set(changed.map((file) => dirname(file.path)))) await fsyncPath(dir);
   return { written: changed.map((file) => file.path), unchanged };
+}
+
+/**
+ * The crash-safety tests' seam: with GOV_CRASH_AT=<point> the process kills itself there with
+ * SIGKILL (or GOV_CRASH_SIGNAL, e.g. SIGSTOP to freeze it while the test kills its parent).
+ * Points: before-proposal-files, mid-write (after the first file of a set is in place),
+ * after-proposal-files.
+ */
+export function crashPoint(point: string): void {
+  if (process.env.GOV_CRASH_AT !== point) return;
+  process.kill(process.pid, (process.env.GOV_CRASH_SIGNAL ?? "SIGKILL") as NodeJS.Signals);
 }
 
 function isProcessAlive(pid: number): boolean {

@@ -14,6 +14,7 @@ export interface BuildProposalInput {
   live: LiveState;
   calls: PlannedCall[];
   client: PublicClient;
+  /** Unused since protocol-kit reads through `client`; kept until every caller stops passing it. */
   rpcUrl: string;
   /** Reuse the nonce of an unexecuted proposal this one supersedes; default: the Safe's next nonce. */
   nonce?: bigint;
@@ -88,7 +89,7 @@ export async function buildProposal(input: BuildProposalInput): Promise<Proposal
   }
   safeCalls.push(...bySafe.map((c) => ({ to: c.to, value: c.value, data: c.data })));
 
-  const created = await createSafeTransaction({ rpcUrl: input.rpcUrl, chainId: live.chainId, safe: safe.address, nonce, calls: safeCalls, signerKey: input.proposerKey });
+  const created = await createSafeTransaction({ client: input.client, chainId: live.chainId, safe: safe.address, nonce, calls: safeCalls, signerKey: input.proposerKey });
   // Only the Safe's next nonce can be simulated; a proposal queued behind another is checked when it is next.
   if (nonce === safe.nonce) await simulateSafeTransaction(input.client, safe.address, created.safeTx, live.blockNumber);
 

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { encodeFunctionData, getAbiItem, type AbiFunction, type Hex } from "viem";
 import { timelockAbi } from "../chain/abis";
 import { formatDuration } from "../config/duration";
-import { writeFilesAtomic, type WriteFilesResult } from "./atomic-write";
+import { crashPoint, removeStaleTempFiles, writeFilesAtomic, type WriteFilesResult } from "./atomic-write";
 import { buildTxBuilderBatch, txBuilderTransactionFromCall } from "./txbuilder";
 import type { ProposalFile } from "./types";
 
@@ -86,18 +86,32 @@ export function signerPacket(p: ProposalFile): string {
       "",
     );
   }
+  if (p.overrides?.length) {
+    lines.push("## Policy overrides", "", "This proposal relies on the stack overriding the recommended configuration:", "", ...p.overrides.map((o) => `- \`${o.rule}\`: ${o.reason}`), "");
+  }
+  if (p.convergence) {
+    lines.push("## Convergence proof", "", `Forked at block ${p.convergence.forkedAtBlock} and ran this proposal to the end → empty plan:`, "", ...p.convergence.steps.map((step) => `- ${step}`), "");
+  }
   lines.push("## State after execution", "", ...p.calls.map((c) => `- ${c.description}`), "", `Signatures so far: ${p.signatures.length} of ${p.safe.threshold}${p.signatures.length ? ` (${p.signatures.map((s) => s.signer).join(", ")})` : ""}.`, "");
   return lines.filter((line, i, all) => !(line === "" && all[i - 1] === "")).join("\n");
 }
 
-/** Writes <id>.json, <id>.txbuilder.json and <id>.md atomically; identical reruns write nothing. */
+/**
+ * Writes <id>.txbuilder.json, <id>.md and <id>.json, each atomically; identical reruns write
+ * nothing. <id>.json is what makes a proposal exist (listProposals), so it is renamed last: a
+ * crash part-way leaves no proposal, and the rerun writes the same set whole.
+ */
 export async function writeProposalFiles(root: string, p: ProposalFile): Promise<WriteFilesResult> {
   const dir = proposalDir(root, p.stack);
-  return writeFilesAtomic([
-    { path: join(dir, `${p.id}.json`), contents: json(p) },
+  await removeStaleTempFiles(dir);
+  crashPoint("before-proposal-files");
+  const result = await writeFilesAtomic([
     { path: join(dir, `${p.id}.txbuilder.json`), contents: txBuilderFile(p) },
     { path: join(dir, `${p.id}.md`), contents: signerPacket(p) },
+    { path: join(dir, `${p.id}.json`), contents: json(p) },
   ]);
+  crashPoint("after-proposal-files");
+  return result;
 }
 
 export async function readProposal(root: string, stack: string, id: string): Promise<ProposalFile> {

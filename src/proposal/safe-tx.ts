@@ -1,6 +1,6 @@
 import Safe from "@safe-global/protocol-kit";
 import { OperationType, type MetaTransactionData, type SafeTransaction } from "@safe-global/types-kit";
-import { getAddress, hashDomain, hashStruct, hashTypedData, type Address, type Hex } from "viem";
+import { getAddress, hashDomain, hashStruct, hashTypedData, type Address, type Hex, type PublicClient } from "viem";
 import { safeContractNetworks } from "../chain/safe-deployments";
 import type { FileSignature, SafeTxData } from "./types";
 
@@ -55,8 +55,10 @@ export interface SafeCall {
   data: Hex;
 }
 
-export async function initProtocolKit(rpcUrl: string, chainId: number, safe: Address, signerKey?: Hex) {
-  return Safe.init({ provider: rpcUrl, signer: signerKey, safeAddress: safe, contractNetworks: safeContractNetworks(chainId) });
+/** protocol-kit reads through our client (EIP-1193), so it gets the same retries, fallback URLs and timeout. */
+export async function initProtocolKit(client: PublicClient, chainId: number, safe: Address, signerKey?: Hex) {
+  const provider = { request: (args: { method: string; params?: unknown }) => client.request(args as never) };
+  return Safe.init({ provider, signer: signerKey, safeAddress: safe, contractNetworks: safeContractNetworks(chainId) });
 }
 
 function toSafeTxData(tx: SafeTransaction): SafeTxData {
@@ -81,14 +83,14 @@ function toSafeTxData(tx: SafeTransaction): SafeTxData {
  * hash. With a signer key, protocol-kit adds that owner's EIP-712 signature.
  */
 export async function createSafeTransaction(args: {
-  rpcUrl: string;
+  client: PublicClient;
   chainId: number;
   safe: Address;
   nonce: bigint;
   calls: SafeCall[];
   signerKey?: Hex;
 }): Promise<{ safeTx: SafeTxData; safeTxHash: Hex; domainHash: Hex; messageHash: Hex; signatures: FileSignature[] }> {
-  const kit = await initProtocolKit(args.rpcUrl, args.chainId, args.safe, args.signerKey);
+  const kit = await initProtocolKit(args.client, args.chainId, args.safe, args.signerKey);
   const transactions: MetaTransactionData[] = args.calls.map((c) => ({ to: c.to, value: c.value.toString(), data: c.data, operation: OperationType.Call }));
   let tx = await kit.createTransaction({ transactions, onlyCalls: true, options: { nonce: Number(args.nonce) } });
   const kitHash = (await kit.getTransactionHash(tx)) as Hex;

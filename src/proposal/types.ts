@@ -19,6 +19,17 @@ export interface ProposalFile {
   timelock?: TimelockOperation;
   calls: DecodedCall[];
   signatures: FileSignature[];
+  /** Recommendation rules this stack overrides that the proposal needs, each with its written reason. */
+  overrides?: { rule: string; reason: string }[];
+  /** Set when the proposal was run to completion on a fork of the chain before it was written. */
+  convergence?: ConvergenceProof;
+}
+
+/** A fork ran the proposal through the Safe and the timelock; re-planning afterwards found nothing left. */
+export interface ConvergenceProof {
+  forkedAtBlock: string;
+  /** What happened on the fork, in order, one line each. */
+  steps: string[];
 }
 
 export interface SafeTxData {

@@ -2,9 +2,12 @@ import type { Hex, PublicClient } from "viem";
 import { assertChainId, createChainClient } from "../chain/client";
 import { readLiveState, type LiveState } from "../chain/read-state";
 import { parseStackConfig, type StackConfig } from "../config/schema";
+import { readStackFile } from "../config/stack-file";
 import { resolveMeasurementFiles } from "../measurements/resolve";
 import { planChanges } from "../plan/plan";
 import type { PlannedCall } from "../plan/types";
+import type { PolicyFindings } from "../policy/findings";
+import { assertProposable, inspectPolicy, sealProposal } from "../policy/gate";
 import { buildProposal } from "../proposal/build";
 import { listProposals, writeProposalFiles } from "../proposal/files";
 import { isInFlight, proposalStatus, type ProposalStatus } from "../proposal/status";
@@ -38,6 +41,8 @@ export interface Inspection {
   proposals: TrackedProposal[];
   /** The in-flight proposal that already carries exactly these calls, if any. */
   coveredBy?: TrackedProposal;
+  /** Policy errors (proposeChanges refuses), warnings (preview shows them) and the overrides used. */
+  findings: PolicyFindings;
 }
 
 function sameCalls(calls: readonly PlannedCall[], proposal: ProposalFile): boolean {
@@ -54,16 +59,23 @@ export async function inspectStack(stack: Stack): Promise<Inspection> {
     proposals.push({ proposal, status: await proposalStatus(stack.client, proposal, live.blockNumber) });
   }
   const coveredBy = calls.length ? proposals.find((t) => isInFlight(t.status) && sameCalls(calls, t.proposal)) : undefined;
-  return { live, calls, proposals, coveredBy };
+  return { live, calls, proposals, coveredBy, findings: await inspectPolicy(stack, live, calls) };
+}
+
+export interface ProposeOptions {
+  /** Run the proposal on a fork (Safe, time warp, timelock) first; refuse it unless re-planning there finds nothing. */
+  proveConvergence?: boolean;
 }
 
 /**
+ * Refuses, before anything is written, when the policy forbids the change (see src/policy/).
  * Turns the pending calls into ONE proposal, unless an in-flight proposal already carries them.
  * A new proposal supersedes the in-flight ones: it reuses the nonce of an unsigned/unexecuted one
  * (only one of them can ever execute) and cancels operations already queued in the timelock.
  */
-export async function proposeChanges(stack: Stack, inspection: Inspection, proposerKey?: Hex): Promise<ProposalFile | undefined> {
+export async function proposeChanges(stack: Stack, inspection: Inspection, proposerKey?: Hex, options: ProposeOptions = {}): Promise<ProposalFile | undefined> {
   const { live, calls } = inspection;
+  await assertProposable(stack, live, calls, inspection.findings, (name) => openStack({ name, root: stack.root, rawConfig: readStackFile(stack.root, name) }));
   if (calls.length === 0) return undefined;
   if (inspection.coveredBy) return inspection.coveredBy.proposal;
   const inFlight = inspection.proposals.filter((t) => isInFlight(t.status));
@@ -74,7 +86,7 @@ export async function proposeChanges(stack: Stack, inspection: Inspection, propo
   const cancels = inspection.proposals
     .filter((t) => t.status.state === "scheduled" || t.status.state === "ready" || t.status.state === "expired")
     .map((t) => t.proposal.timelock!.operationId);
-  const proposal = await buildProposal({
+  const built = await buildProposal({
     stack: stack.name,
     config: stack.config,
     live,
@@ -85,6 +97,7 @@ export async function proposeChanges(stack: Stack, inspection: Inspection, propo
     cancels,
     proposerKey,
   });
+  const proposal = await sealProposal(built, stack, live, inspection.findings, options);
   await writeProposalFiles(stack.root, proposal);
   return proposal;
 }

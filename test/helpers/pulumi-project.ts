@@ -8,8 +8,10 @@ import type { StackConfigInput } from "../../src/config/schema";
 
 /** A throwaway Pulumi project running the repo's compiled program against one devnet stack. */
 export class PulumiProject {
-  readonly dir = linkProjectDir(mkdtempSync(join(tmpdir(), "gov-pulumi-")));
-  constructor(readonly stack = "devnet") {}
+  constructor(
+    readonly stack = "devnet",
+    readonly dir = linkProjectDir(mkdtempSync(join(tmpdir(), "gov-pulumi-"))),
+  ) {}
 
   configure(config: StackConfigInput, secrets?: StackSecrets) {
     return writeStack(this.dir, this.stack, config, secrets);

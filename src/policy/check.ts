@@ -1,0 +1,70 @@
+import type { LiveState } from "../chain/read-state";
+import { policyOf, type StackConfig } from "../config/schema";
+import type { PlannedCall } from "../plan/types";
+import type { AppliedOverride, Finding, PolicyFindings } from "./findings";
+import { railFindings } from "./rails";
+import { recommendationFindings, type GovernanceShape } from "./recommended";
+import { stateAfter, type StateAfter } from "./state-after";
+
+function declaredShape(config: StackConfig): GovernanceShape {
+  const g = config.governance;
+  const safeAddress = g.mode === "direct" ? undefined : g.safe.address;
+  return {
+    mode: g.mode,
+    safe: g.mode === "direct" ? undefined : g.safe,
+    timelock: g.mode === "safe+timelock" ? g.timelock : undefined,
+    safeOwned:
+      g.mode === "safe+timelock"
+        ? [
+            ...(config.kms.owner === safeAddress ? [{ path: "kms.owner", contract: "the KMS" }] : []),
+            ...config.apps.flatMap((app, i) => (app.owner === safeAddress ? [{ path: `apps[${i}].owner`, contract: `app ${app.name}` }] : [])),
+          ]
+        : [],
+  };
+}
+
+/** Signers' organisations are not on chain: they come from the config, by address. */
+function shapeAfter(config: StackConfig, after: StateAfter): GovernanceShape {
+  const g = config.governance;
+  const orgOf = (address: string) => (g.mode === "direct" ? undefined : g.safe.owners.find((o) => o.address === address)?.org);
+  const paths: Record<string, { path: string; contract: string }> = {
+    kms: { path: "kms.owner", contract: "the KMS" },
+    ...Object.fromEntries(config.apps.map((app, i) => [`app:${app.name}`, { path: `apps[${i}].owner`, contract: `app ${app.name}` }])),
+  };
+  return {
+    mode: g.mode,
+    safe: after.safe && { address: after.safe.address, owners: after.safe.owners.map((address) => ({ address, org: orgOf(address) })), threshold: after.safe.threshold },
+    timelock: after.timelock,
+    safeOwned: after.timelock && after.safe ? Object.entries(after.owners).filter(([resource, owner]) => owner === after.safe!.address && paths[resource]).map(([resource]) => paths[resource]) : [],
+  };
+}
+
+/**
+ * The stack's policy on its declared config and, given the live state and the planned calls, on
+ * the state the calls would leave on chain. Recommendation violations are errors on a production
+ * stack and warnings elsewhere, unless a written override accepts them; rails are always errors.
+ */
+export function checkPolicy(config: StackConfig, live?: LiveState, calls: readonly PlannedCall[] = []): PolicyFindings {
+  const after = live && stateAfter(live, calls);
+  const declared = recommendationFindings(config.network.tier, declaredShape(config));
+  // The chain after the proposal only adds what the config does not already show.
+  const onChain = after ? recommendationFindings(config.network.tier, shapeAfter(config, after), " (after the proposal)").filter((f) => !declared.some((d) => d.rule === f.rule)) : [];
+  const recommendations = [...declared, ...onChain];
+
+  const policy = policyOf(config);
+  const overriddenRules = new Set<string>(policy.overrides.map((o) => o.rule));
+  const overridden = recommendations.filter((f) => overriddenRules.has(f.rule));
+  const open = recommendations.filter((f) => !overriddenRules.has(f.rule));
+  const overrides: AppliedOverride[] = policy.overrides.filter((o) => overridden.some((f) => f.rule === o.rule));
+  const unused: Finding[] = policy.overrides.flatMap((o, i) =>
+    overrides.includes(o) ? [] : [{ rule: "policy.overrides", path: `policy.overrides[${i}]`, message: `rule ${o.rule} is overridden but the stack meets it`, fix: "remove the override so a later violation is not let through silently" }],
+  );
+
+  const production = config.network.tier === "production";
+  const rails = railFindings(config, after);
+  return {
+    errors: [...(production ? open : []), ...rails],
+    warnings: [...(production ? [] : open), ...unused],
+    overrides,
+  };
+}
