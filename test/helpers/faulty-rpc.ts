@@ -46,7 +46,7 @@ export interface FaultyRpc {
 const MAX_HOLD_MS = 30_000;
 
 /** mulberry32: a tiny, well-distributed 32-bit PRNG; deterministic for a given seed. */
-export function seededRandom(seed: number): () => number {
+function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
@@ -57,7 +57,7 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-function emptyCounts(): Record<Outcome, number> {
+export function emptyCounts(): Record<Outcome, number> {
   return { pass: 0, slow: 0, http500: 0, http429: 0, timeout: 0, drop: 0, malformed: 0 };
 }
 

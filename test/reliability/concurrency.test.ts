@@ -26,21 +26,23 @@ describe("concurrency: two runs of one stack at the same time never make two pro
   });
   after(() => devnet.stop());
 
-  it("two pulumi up at once: the stack lock refuses one, the other writes ONE proposal; a rerun keeps one", async () => {
+  it("two pulumi up at once: the stack lock lets at most one through, ONE proposal results; a rerun keeps one", async () => {
     const project = new PulumiProject();
     await project.configure(config, { proposerKey });
     const runs = await Promise.all([startPulumi(project, ["up", "--yes", "--skip-preview"]).done, startPulumi(project, ["up", "--yes", "--skip-preview"]).done]);
+    // Pulumi's file-backend lock writes its lock file, then re-checks: two runs never both proceed,
+    // though two that start in the same instant may both back off.
     const succeeded = runs.filter((r) => r.code === 0);
-    const refused = runs.filter((r) => r.code !== 0);
-    assert.equal(succeeded.length, 1, runs.map((r) => r.output).join("\n----\n"));
-    assert.match(refused[0].output, /the stack is currently locked by 1 lock\(s\)/);
-    const written = proposalBytes(project);
-    assert.equal(written.size, 3, [...written.keys()].join(", "));
-    assert.equal((await listProposals(project.dir, project.stack)).length, 1);
+    assert.ok(succeeded.length <= 1, runs.map((r) => r.output).join("\n----\n"));
+    for (const refused of runs.filter((r) => r.code !== 0)) assert.match(refused.output, /the stack is currently locked by 1 lock\(s\)/);
+    const afterRace = proposalBytes(project);
+    assert.equal(afterRace.size, 3 * succeeded.length, [...afterRace.keys()].join(", "));
 
     const rerun = await project.up();
     assert.equal(rerun.code, 0, rerun.output);
-    assert.deepEqual(proposalBytes(project), written, "the rerun sees the proposal in flight and writes nothing");
+    assert.equal(proposalBytes(project).size, 3);
+    assert.equal((await listProposals(project.dir, project.stack)).length, 1);
+    if (succeeded.length === 1) assert.deepEqual(proposalBytes(project), afterRace, "the rerun sees the proposal in flight and writes nothing");
   });
 
   it("without a lock (two engine runs on one directory at once): both build the same proposal, so one set of files", async () => {

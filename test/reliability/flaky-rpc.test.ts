@@ -12,7 +12,7 @@ import type { StackConfigInput } from "../../src/config/schema";
 import { proposalDir } from "../../src/proposal/files";
 import { inspectStack, openStack, proposeChanges } from "../../src/reconcile/reconcile";
 import { startTestDevnet, type TestDevnet } from "../helpers/devnet";
-import { failedCount, FAILURES, startFaultyRpc, type FaultyRpc, type Outcome } from "../helpers/faulty-rpc";
+import { emptyCounts, failedCount, FAILURES, startFaultyRpc, type FaultyRpc, type Outcome } from "../helpers/faulty-rpc";
 import { PulumiProject } from "../helpers/pulumi-project";
 import { proposalBytes } from "./harness";
 
@@ -80,10 +80,9 @@ describe("flaky RPC: 30% of requests fail, the plan and the proposal are those o
   after(() => devnet.stop());
 
   it(`engine, ${ENGINE_RUNS} runs over two faulty URLs (500, 429, timeout, dropped connection, malformed JSON): identical plan and files`, async (t) => {
-    const total: Record<Outcome, number> = { pass: 0, slow: 0, http500: 0, http429: 0, timeout: 0, drop: 0, malformed: 0 };
+    const total = emptyCounts();
     for (let run = 0; run < ENGINE_RUNS; run++) {
-      const proxies = [1, 2].map((n) => startFaultyRpc({ upstream: devnet.anvil.rpcUrl, seed: 1000 + run * 2 + n, failureRate: 0, slowRate: 0.1, slowMs: 50 }));
-      const rpcs = await Promise.all(proxies);
+      const rpcs = await Promise.all([1, 2].map((n) => startFaultyRpc({ upstream: devnet.anvil.rpcUrl, seed: 1000 + run * 2 + n, failureRate: 0, slowRate: 0.1, slowMs: 50 })));
       try {
         // openStack (config validation) runs clean; every read from assertChainId on is faulty.
         const faulty = await planAndPropose(config, rpcs.map((p) => p.url), () => rpcs.forEach((p) => p.setFailureRate(FAILURE_RATE)));
@@ -108,7 +107,7 @@ describe("flaky RPC: 30% of requests fail, the plan and the proposal are those o
       assert.deepEqual(faulty.preview, reference.preview, "preview: the same steps with the same pending changes");
       assert.deepEqual(faulty.outputs, reference.outputs, "stack outputs after up");
       assert.deepEqual(faulty.files, reference.files, "proposal files, byte for byte");
-      const total: Record<Outcome, number> = { pass: 0, slow: 0, http500: 0, http429: 0, timeout: 0, drop: 0, malformed: 0 };
+      const total = emptyCounts();
       addCounts(total, rpcs);
       assert.ok(failedCount(total) > 0);
       t.diagnostic(`pulumi preview + up: ${describeCounts(total)}; all recovered`);

@@ -23,7 +23,7 @@ export function startPulumi(project: PulumiProject, args: string[], env: NodeJS.
   child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const done = new Promise<PulumiResult>((resolve, reject) => {
     child.once("error", reject);
-    child.once("close", (code, signal) => resolve({ code: code ?? (signal ? -1 : 0), stdout, stderr, output: `${stdout}\n${stderr}` }));
+    child.once("close", (code) => resolve({ code: code ?? -1, stdout, stderr, output: `${stdout}\n${stderr}` }));
   });
   return { child, done };
 }
@@ -39,7 +39,7 @@ function parentOf(pid: number): number | undefined {
 }
 
 /** The process and all its descendants (language host, providers), found through /proc. */
-export function processTree(root: number): number[] {
+function processTree(root: number): number[] {
   const pids = readdirSync("/proc").filter((name) => /^\d+$/.test(name)).map(Number);
   const tree = [root];
   // Each pass adds the children of what is already in the tree; a tree is never deeper than the process count.
