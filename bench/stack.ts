@@ -1,5 +1,5 @@
 import { encodeFunctionData, type Abi, type Address, type Hex } from "viem";
-import { startAnvil, type RunningAnvil } from "../devnet/anvil";
+import { startAnvil, type RunningAnvil } from "../src/chain/anvil";
 import { deployDevnet, devMeasurement, type DevnetDeployment } from "../devnet/deploy";
 import { devnetStackConfig } from "../devnet/stack-config";
 import { dstackAppAbi, dstackKmsAbi } from "../src/chain/abis";

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { createTestClient, http, publicActions } from "viem";
 import { repoRoot } from "../src/repo-root";
 import { devAccounts } from "./accounts";
-import { startAnvil } from "./anvil";
+import { startAnvil } from "../src/chain/anvil";
 import { DEVNET_TIMELOCK_DELAY, deployDevnet, devMeasurement } from "./deploy";
 import { runPulumiOrThrow, type PulumiResult } from "./pulumi-cli";
 import { linkProjectDir, writeStack } from "./pulumi-stack";

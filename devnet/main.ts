@@ -1,5 +1,5 @@
 import { devAccounts } from "./accounts";
-import { startAnvil } from "./anvil";
+import { startAnvil } from "../src/chain/anvil";
 import { deployDevnet, type Topology } from "./deploy";
 import { DEVNET_PASSPHRASE, runPulumiOrThrow } from "./pulumi-cli";
 import { writeStack } from "./pulumi-stack";

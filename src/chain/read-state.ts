@@ -120,9 +120,10 @@ function ok<T>(result: CallResult, what: string): T {
 }
 
 /**
- * Reads everything a stack governs at ONE pinned block. Requests: one block, one multicall of
- * scalars, one storage read per proxy, one eth_getLogs per log chunk, and one multicall per 500
- * items to confirm (every item ever added, plus the desired ones): 9 requests at 1,000 items.
+ * Reads everything a stack governs at ONE pinned block. Requests: the block (twice: before and
+ * after, to catch a reorg), one multicall of scalars, one storage read per proxy, one eth_getLogs
+ * per log chunk, and one multicall per 500 items to confirm (every item ever added, plus the
+ * desired ones): 10 requests at 1,000 items.
  */
 export async function readLiveState(client: PublicClient, config: StackConfig, pinnedBlock?: bigint): Promise<LiveState> {
   const block = await client.getBlock(pinnedBlock === undefined ? { blockTag: "latest" } : { blockNumber: pinnedBlock });
@@ -214,6 +215,9 @@ export async function readLiveState(client: PublicClient, config: StackConfig, p
     }
   }
   const memberships = await multicallAt(client, blockNumber, membershipCalls.map((m) => m.call));
+  // Reads are pinned by number: if a reorg replaced that block meanwhile, they may mix two chains.
+  const after = await client.getBlock({ blockNumber });
+  if (after.hash !== block.hash) throw new Error(`block ${blockNumber} changed while it was being read (reorg: ${block.hash} → ${after.hash}); run again`);
   const members = new Map<string, Hex[]>();
   membershipCalls.forEach((m, index) => {
     if (!ok<boolean>(memberships[index], `${m.call.functionName}(${m.hash})`)) return;

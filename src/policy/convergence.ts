@@ -1,5 +1,5 @@
 import { createTestClient, createWalletClient, encodeFunctionData, http, parseEther, type Address, type Hex, type PublicClient } from "viem";
-import { startAnvil } from "../../devnet/anvil";
+import { startAnvil } from "../chain/anvil";
 import { safeAbi, timelockAbi } from "../chain/abis";
 import { chainDefinition, createChainClient } from "../chain/client";
 import { describeRevert, revertDataOf } from "../chain/revert";

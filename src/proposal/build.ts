@@ -14,8 +14,6 @@ export interface BuildProposalInput {
   live: LiveState;
   calls: PlannedCall[];
   client: PublicClient;
-  /** Unused since protocol-kit reads through `client`; kept until every caller stops passing it. */
-  rpcUrl: string;
   /** Reuse the nonce of an unexecuted proposal this one supersedes; default: the Safe's next nonce. */
   nonce?: bigint;
   /** Scheduled operations of stale proposals to cancel in the same Safe transaction. */

@@ -92,7 +92,6 @@ export async function proposeChanges(stack: Stack, inspection: Inspection, propo
     live,
     calls,
     client: stack.client,
-    rpcUrl: stack.config.network.rpcUrls[0],
     nonce,
     cancels,
     proposerKey,

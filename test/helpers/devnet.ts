@@ -1,7 +1,7 @@
 import { createTestClient, createWalletClient, http, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { devAccounts } from "../../devnet/accounts";
-import { startAnvil, type RunningAnvil } from "../../devnet/anvil";
+import { startAnvil, type RunningAnvil } from "../../src/chain/anvil";
 import { deployDevnet, type DevnetDeployment, type Topology } from "../../devnet/deploy";
 import { devnetStackConfig } from "../../devnet/stack-config";
 import { chainDefinition } from "../../src/chain/client";

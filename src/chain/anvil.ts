@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { repoRoot } from "../src/repo-root";
+import { repoRoot } from "../repo-root";
 
 export interface RunningAnvil {
   rpcUrl: string;
