@@ -19,9 +19,13 @@ export function callsFor(calls: readonly PlannedCall[], slot: ResourceSlot): Pla
  * the one-line description of each call still needed on chain and not yet carried by an
  * in-flight proposal. Pending changes are inputs so that `pulumi preview --diff` prints them.
  */
+/** The governed resource types; each validates its declared values with its part of the schema. */
+export type GovernedKind = "GovernanceSafe" | "Timelock" | "ContractProxy" | "KmsPolicy" | "AppPolicy";
+
 export interface GovernedInputs {
   stack: string;
   root: string;
+  kind: GovernedKind;
   resource: ResourceKey;
   declared: Record<string, unknown>;
   pending: string[];

@@ -6,6 +6,7 @@ import { chainDefinition } from "../src/chain/client";
 import { readLiveState } from "../src/chain/read-state";
 import { PolicyError } from "../src/policy/findings";
 import { formatDuration } from "../src/config/duration";
+import { appSchema, kmsSchema, safeSchema, timelockSchema } from "../src/config/schema";
 import { PROJECT, SECTIONS } from "../src/config/stack-file";
 import { executeSafeTransaction, executeTimelockBatch, sendDirect } from "../src/proposal/execute";
 import { inspectStack, openStack, proposeChanges, type Stack } from "../src/reconcile/reconcile";
@@ -35,6 +36,21 @@ function key(name: "proposerKey" | "executorKey" | "adminKey"): Hex | undefined 
 async function open(stack: string, root: string): Promise<Stack> {
   const rawConfig = Object.fromEntries(SECTIONS.map((section) => [section, configValue(section)]));
   return openStack({ name: stack, root, rawConfig });
+}
+
+const declaredSchemas = {
+  GovernanceSafe: safeSchema,
+  Timelock: timelockSchema,
+  ContractProxy: kmsSchema.pick({ proxy: true, implementation: true, owner: true }),
+  KmsPolicy: kmsSchema.pick({ osImages: true, aggregatedMrs: true, devices: true, gatewayAppId: true, appImplementation: true, info: true }),
+  AppPolicy: appSchema.pick({ composeHashes: true, devices: true, allowAnyDevice: true }),
+} as const;
+
+/** `check`: the declared values must satisfy the engine's own schema for that resource. */
+export function governedCheck(news: GovernedInputs): { inputs: GovernedInputs; failures: { property: string; reason: string }[] } {
+  const result = declaredSchemas[news.kind].safeParse(news.declared);
+  const failures = result.success ? [] : result.error.issues.map((issue) => ({ property: "declared", reason: `${[news.resource, ...issue.path].join(".")}: ${issue.message}` }));
+  return { inputs: news, failures };
 }
 
 /**

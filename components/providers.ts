@@ -11,6 +11,9 @@ export const governedProvider: pulumi.dynamic.ResourceProvider = {
   async configure(req) {
     (require(RUNTIME) as Runtime).configure(req.config);
   },
+  async check(_olds, news: GovernedInputs) {
+    return (require(RUNTIME) as Runtime).governedCheck(news);
+  },
   async diff(_id, olds: GovernedInputs, news: GovernedInputs) {
     return (require(RUNTIME) as Runtime).governedDiff(olds, news);
   },

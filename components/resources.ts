@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { GovernedInputs, ProposalInputs } from "./inputs";
+import type { GovernedInputs, GovernedKind, ProposalInputs } from "./inputs";
 import { governedProvider, proposalProvider } from "./providers";
 
 type Args<T> = { [K in keyof T]: pulumi.Input<T[K]> };
@@ -7,12 +7,12 @@ type Args<T> = { [K in keyof T]: pulumi.Input<T[K]> };
 const MODULE = "governance";
 
 /** One dynamic resource type per governed thing; they differ only in their type token. */
-function governedResource(type: string) {
+function governedResource(kind: GovernedKind) {
   return class extends pulumi.dynamic.Resource {
     declare readonly declared: pulumi.Output<Record<string, unknown>>;
     declare readonly pending: pulumi.Output<string[]>;
-    constructor(name: string, args: Args<GovernedInputs>, opts?: pulumi.CustomResourceOptions) {
-      super(governedProvider, name, args, opts, MODULE, type);
+    constructor(name: string, args: Args<Omit<GovernedInputs, "kind">>, opts?: pulumi.CustomResourceOptions) {
+      super(governedProvider, name, { ...args, kind }, opts, MODULE, kind);
     }
   };
 }

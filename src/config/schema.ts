@@ -44,7 +44,7 @@ export const networkSchema = z.object({
 
 const owner = z.object({ address, org: z.string().min(1, "name the signer's organisation") });
 
-const safeSchema = z
+export const safeSchema = z
   .object({
     address,
     owners: z.array(owner).min(1, "a Safe needs at least one owner"),
@@ -61,7 +61,7 @@ const safeSchema = z
     });
   });
 
-const timelockSchema = z.object({ address, delay: duration, expiration: duration });
+export const timelockSchema = z.object({ address, delay: duration, expiration: duration });
 
 const governanceSchema = z.discriminatedUnion("mode", [
   z.object({ mode: z.literal("direct"), admin: address }),
