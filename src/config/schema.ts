@@ -119,6 +119,8 @@ export const policySchema = z
     allowEmptyOsImages: z.boolean().default(false),
     /** Hand a contract to an owner other than the timelock or Safe (rail.ownership-transfer). */
     allowOwnershipTransfer: z.boolean().default(false),
+    /** Run each proposal on an anvil fork (Safe, time warp, timelock) and require an empty plan after it. */
+    proveConvergence: z.boolean().default(true),
     /** Promotion gate: authorize only what this (non-production) stack already has on its chain. */
     promotion: z.object({ fromStack: z.string().min(1, "name the non-production stack, e.g. testnet") }).optional(),
   })
