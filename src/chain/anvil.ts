@@ -15,6 +15,9 @@ export interface AnvilOptions {
   /** Passed as --fork-url: the convergence proof forks a live chain. */
   forkUrl?: string;
   forkBlockNumber?: bigint;
+  /** Per-request timeout and retry count for the forked RPC (anvil --timeout / --retries). */
+  forkTimeoutMs?: number;
+  forkRetries?: number;
   /** Start the chain at a fixed time so devnet deployments are reproducible. */
   timestamp?: number;
 }
@@ -30,6 +33,8 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<RunningAnv
   const args = ["--host", "127.0.0.1", "--port", "0", "--chain-id", String(options.chainId ?? 31337)];
   if (options.forkUrl) args.push("--fork-url", options.forkUrl);
   if (options.forkBlockNumber !== undefined) args.push("--fork-block-number", String(options.forkBlockNumber));
+  if (options.forkTimeoutMs !== undefined) args.push("--timeout", String(options.forkTimeoutMs));
+  if (options.forkRetries !== undefined) args.push("--retries", String(options.forkRetries));
   if (options.timestamp !== undefined) args.push("--timestamp", String(options.timestamp));
   const child = spawn(anvilBinary(), args, { stdio: ["ignore", "pipe", "pipe"] });
   const port = await listeningPort(child);

@@ -1,7 +1,8 @@
-import { createTestClient, createWalletClient, encodeFunctionData, http, parseEther, type Address, type Hex, type PublicClient } from "viem";
+import { BaseError, ContractFunctionRevertedError, createTestClient, createWalletClient, encodeFunctionData, ExecutionRevertedError, http, parseEther, type Address, type Hex, type PublicClient } from "viem";
 import { startAnvil } from "../chain/anvil";
 import { safeAbi, timelockAbi } from "../chain/abis";
 import { chainDefinition, createChainClient } from "../chain/client";
+import { startRpcRelay } from "../chain/rpc-relay";
 import { describeRevert, revertDataOf } from "../chain/revert";
 import { readLiveState, type LiveState } from "../chain/read-state";
 import { formatDuration } from "../config/duration";
@@ -17,48 +18,82 @@ export interface ConvergenceResult {
   proof: ConvergenceProof;
 }
 
+/** The proposal itself fails on the fork: a finding about the proposal, never worth a retry. */
+class ForkRevertError extends Error {}
+
+const FORK_REQUEST_TIMEOUT_MS = 60_000;
+/** Fork attempts before giving up, should the relay itself run out of retries. */
+const FORK_ATTEMPTS = 3;
+
 /**
  * Runs the proposal on a fork of the stack's chain at the plan's block (anvil --fork-url):
  * k owners approve (impersonated), the Safe executes, time moves past the delay, the timelock
- * executes; then the chain is read again and re-planned. Nothing reaches the real chain.
+ * executes; then the chain is read again and re-planned. Nothing reaches the real chain. A fork
+ * that fails for RPC reasons is retried; a revert is not.
  */
-export async function proveConvergence(args: { config: StackConfig; live: LiveState; proposal: ProposalFile }): Promise<ConvergenceResult> {
+export async function proveConvergence(args: { config: StackConfig; live: LiveState; proposal: ProposalFile; client: PublicClient }): Promise<ConvergenceResult> {
   const { config, live, proposal } = args;
   if (!live.safe) throw new Error("convergence proof: the stack has no Safe; direct mode sends its calls itself");
   if (BigInt(proposal.safe.nonce) !== live.safe.nonce) {
     throw new Error(`convergence proof: proposal ${proposal.id} uses Safe nonce ${proposal.safe.nonce} but the Safe's next is ${live.safe.nonce}; execute or cancel the earlier proposal first`);
   }
-  const fork = await startAnvil({ forkUrl: config.network.rpcUrls[0], forkBlockNumber: live.blockNumber, chainId: live.chainId });
+  // anvil forks through the run's own retrying client, which rotates over every configured URL.
+  const relay = await startRpcRelay(args.client);
+  let lastError: unknown;
+  try {
+    for (let attempt = 0; attempt < FORK_ATTEMPTS; attempt++) {
+      try {
+        return await runOnFork(args, relay.url);
+      } catch (error) {
+        if (error instanceof ForkRevertError) throw error;
+        lastError = error;
+      }
+    }
+  } finally {
+    await relay.stop();
+  }
+  throw new Error(
+    `convergence proof: could not run on a fork of ${config.network.rpcUrls.join(", ")} (${FORK_ATTEMPTS} attempts): ${(lastError as Error).message.split("\n")[0]}; fix network.rpcUrls, or set policy.proveConvergence: false to propose without the proof`,
+  );
+}
+
+async function runOnFork(args: { config: StackConfig; live: LiveState; proposal: ProposalFile }, forkUrl: string): Promise<ConvergenceResult> {
+  const { config, live, proposal } = args;
+  const safe = live.safe!;
+  const fork = await startAnvil({ forkUrl, forkBlockNumber: live.blockNumber, chainId: live.chainId, forkTimeoutMs: FORK_REQUEST_TIMEOUT_MS, forkRetries: 10 });
   try {
     const chain = chainDefinition(live.chainId, [fork.rpcUrl]);
-    const client = createChainClient({ chainId: live.chainId, rpcUrls: [fork.rpcUrl] });
-    const anvil = createTestClient({ mode: "anvil", chain, transport: http(fork.rpcUrl) });
-    const wallet = createWalletClient({ chain, transport: http(fork.rpcUrl) });
+    // The fork may wait on the relay's retries while it fetches state: give it time.
+    const client = createChainClient({ chainId: live.chainId, rpcUrls: [fork.rpcUrl], timeoutMs: FORK_REQUEST_TIMEOUT_MS });
+    const anvil = createTestClient({ mode: "anvil", chain, transport: http(fork.rpcUrl, { timeout: FORK_REQUEST_TIMEOUT_MS }) });
+    const wallet = createWalletClient({ chain, transport: http(fork.rpcUrl, { timeout: FORK_REQUEST_TIMEOUT_MS }) });
     const send = async (from: Address, to: Address, data: Hex, what: string) => {
       let hash: Hex;
       try {
         hash = await wallet.sendTransaction({ account: from, chain, to, data });
       } catch (error) {
-        throw new Error(`convergence proof: ${what} reverts on the fork at block ${live.blockNumber}: ${describeRevert(revertDataOf(error), (error as Error).message.split("\n")[0])}`);
+        // Only a revert condemns the proposal; a timeout or dropped request is the RPC's, and retried.
+        if (!isRevert(error)) throw error;
+        throw new ForkRevertError(`convergence proof: ${what} reverts on the fork at block ${live.blockNumber}: ${describeRevert(revertDataOf(error), (error as Error).message.split("\n")[0])}`);
       }
       const receipt = await client.waitForTransactionReceipt({ hash });
-      if (receipt.status !== "success") throw new Error(`convergence proof: ${what} reverted on the fork in ${hash}`);
+      if (receipt.status !== "success") throw new ForkRevertError(`convergence proof: ${what} reverted on the fork in ${hash}`);
     };
 
-    const approvers = live.safe.owners.slice(0, live.safe.threshold);
+    const approvers = safe.owners.slice(0, safe.threshold);
     for (const owner of approvers) {
       await anvil.impersonateAccount({ address: owner });
       await anvil.setBalance({ address: owner, value: parseEther("1") });
-      await send(owner, live.safe.address, encodeFunctionData({ abi: safeAbi, functionName: "approveHash", args: [proposal.safeTxHash] }), `approveHash by ${owner}`);
+      await send(owner, safe.address, encodeFunctionData({ abi: safeAbi, functionName: "approveHash", args: [proposal.safeTxHash] }), `approveHash by ${owner}`);
     }
-    const steps = [`forked chain ${live.chainId} at block ${live.blockNumber}`, `${approvers.length} of ${live.safe.owners.length} owners approved ${proposal.safeTxHash} (impersonated: ${approvers.join(", ")})`];
+    const steps = [`forked chain ${live.chainId} at block ${live.blockNumber}`, `${approvers.length} of ${safe.owners.length} owners approved ${proposal.safeTxHash} (impersonated: ${approvers.join(", ")})`];
     const t = proposal.safeTx;
     const exec = encodeFunctionData({
       abi: safeAbi,
       functionName: "execTransaction",
-      args: [t.to, BigInt(t.value), t.data, t.operation, BigInt(t.safeTxGas), BigInt(t.baseGas), BigInt(t.gasPrice), t.gasToken, t.refundReceiver, packSignatures([], approvers, live.safe.threshold)],
+      args: [t.to, BigInt(t.value), t.data, t.operation, BigInt(t.safeTxGas), BigInt(t.baseGas), BigInt(t.gasPrice), t.gasToken, t.refundReceiver, packSignatures([], approvers, safe.threshold)],
     });
-    await send(approvers[0], live.safe.address, exec, "the Safe transaction");
+    await send(approvers[0], safe.address, exec, "the Safe transaction");
     steps.push("executed the Safe transaction");
 
     const op = proposal.timelock;
@@ -75,6 +110,10 @@ export async function proveConvergence(args: { config: StackConfig; live: LiveSt
   } finally {
     await fork.stop();
   }
+}
+
+function isRevert(error: unknown): boolean {
+  return error instanceof BaseError && error.walk((e) => e instanceof ExecutionRevertedError || e instanceof ContractFunctionRevertedError) !== null;
 }
 
 async function replan(client: PublicClient, config: StackConfig): Promise<string[]> {

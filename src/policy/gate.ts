@@ -46,7 +46,7 @@ export async function sealProposal(proposal: ProposalFile, stack: GatedStack, li
   const delay = scheduleDelayFindings(proposal, live);
   if (delay.length) throw new PolicyError(delay);
   const prove = options.proveConvergence ?? policyOf(stack.config).proveConvergence;
-  const result = prove ? await proveConvergence({ config: stack.config, live, proposal }) : undefined;
+  const result = prove ? await proveConvergence({ config: stack.config, live, proposal, client: stack.client }) : undefined;
   if (result && !result.converged) {
     throw new Error(`convergence proof failed: after proposal ${proposal.id} ran on a fork at block ${live.blockNumber}, the plan still has:\n${result.remaining.map((d) => `  - ${d}`).join("\n")}\nfix: the config asks for something these calls cannot reach; split or correct the change`);
   }
