@@ -1,4 +1,4 @@
-import { encodeFunctionData, encodePacked, getAbiItem, toFunctionSignature, keccak256, zeroHash, type AbiFunction, type Address, type Hex, type PublicClient } from "viem";
+import { encodeFunctionData, getAbiItem, toFunctionSignature, zeroHash, type AbiFunction, type Hex, type PublicClient } from "viem";
 import { timelockAbi } from "../chain/abis";
 import type { LiveState } from "../chain/read-state";
 import type { StackConfig } from "../config/schema";

@@ -2,12 +2,11 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createTestClient, http, parseEther, publicActions, type Address, type Hex } from "viem";
+import type { Hex } from "viem";
 import type { StackConfigInput } from "../../src/config/schema";
 import { renderStackFile } from "../../src/config/stack-file";
 import type { ProposalFile } from "../../src/proposal/types";
 import { inspectStack, openStack, proposeChanges } from "../../src/reconcile/reconcile";
-import type { TestDevnet } from "../helpers/devnet";
 
 const GOV = join(__dirname, "..", "..", "cli", "gov.js");
 
@@ -53,17 +52,7 @@ export async function propose(root: string, config: StackConfigInput, stack = "d
   return proposal;
 }
 
-/** Sends a call as `from` without its key (anvil impersonation): a change made behind the tool's back. */
-export async function sendAsImpersonated(devnet: TestDevnet, from: Address, to: Address, data: Hex): Promise<Hex> {
-  const testClient = createTestClient({ mode: "anvil", transport: http(devnet.anvil.rpcUrl), pollingInterval: 50 }).extend(publicActions);
-  await testClient.impersonateAccount({ address: from });
-  await testClient.setBalance({ address: from, value: parseEther("1") });
-  const hash = (await testClient.request({ method: "eth_sendTransaction", params: [{ from, to, data }] } as never)) as Hex;
-  await testClient.stopImpersonatingAccount({ address: from });
-  const receipt = await testClient.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success") throw new Error(`impersonated call from ${from} to ${to} reverted`);
-  return hash;
-}
+export { sendAsImpersonated } from "../helpers/devnet";
 
 /** No key, in any letter case, in any output of this process's runs or in any file under root. */
 export function assertNoKeyLeaked(keys: readonly Hex[], root: string): void {

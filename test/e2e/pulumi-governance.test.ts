@@ -1,16 +1,16 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Address, Hex, PublicClient } from "viem";
+import { encodeFunctionData, type Hex, type PublicClient } from "viem";
 import { createChainClient } from "../../src/chain/client";
 import { devAccounts } from "../../devnet/accounts";
 import { DEVNET_TIMELOCK_DELAY, DEVNET_TIMELOCK_EXPIRATION, devMeasurement } from "../../devnet/deploy";
-import { dstackAppAbi, dstackKmsAbi, safeAbi, timelockAbi } from "../../src/chain/abis";
+import { dstackKmsAbi, safeAbi, timelockAbi } from "../../src/chain/abis";
 import type { StackConfigInput } from "../../src/config/schema";
-import { approveProposal, executeSafeTransaction, signProposal } from "../../src/proposal/execute";
-import { listProposals, writeProposalFiles } from "../../src/proposal/files";
+import { approveProposal, executeSafeTransaction } from "../../src/proposal/execute";
+import { listProposals } from "../../src/proposal/files";
 import { proposalStatus } from "../../src/proposal/status";
 import type { ProposalFile } from "../../src/proposal/types";
-import { startTestDevnet, type TestDevnet } from "../helpers/devnet";
+import { sendAsImpersonated, startTestDevnet, type TestDevnet } from "../helpers/devnet";
 import { isNoChange, PulumiProject } from "../helpers/pulumi-project";
 
 const [owner1, owner2, owner3] = devAccounts.safeOwners;
@@ -40,14 +40,6 @@ describe("pulumi preview/up on a safe+timelock devnet (real CLI)", () => {
     await approveProposal(client, devnet.wallet(owner2.privateKey), p);
     await executeSafeTransaction(client, devnet.wallet(devAccounts.executor.privateKey), p);
   }
-  async function impersonate(address: Address, abi: typeof dstackKmsAbi | typeof dstackAppAbi, to: Address, functionName: string, args: unknown[]) {
-    await client.request({ method: "anvil_impersonateAccount" as never, params: [address] as never });
-    await client.request({ method: "anvil_setBalance" as never, params: [address, "0xde0b6b3a7640000"] as never });
-    const { encodeFunctionData } = await import("viem");
-    const hash = await client.request({ method: "eth_sendTransaction" as never, params: [{ from: address, to, data: encodeFunctionData({ abi, functionName, args } as never) }] as never });
-    await client.waitForTransactionReceipt({ hash: hash as Hex });
-  }
-
   it("in sync: preview shows no changes and sends nothing", async () => {
     const block = await client.getBlockNumber();
     const preview = await project.preview();
@@ -101,7 +93,7 @@ describe("pulumi preview/up on a safe+timelock devnet (real CLI)", () => {
 
   it("a change behind Pulumi's back shows in preview and in refresh", async () => {
     const rogue = devMeasurement("rogue-os");
-    await impersonate(devnet.deployment.timelock!, dstackKmsAbi, devnet.deployment.kms.proxy, "addOsImageHash", [rogue]);
+    await sendAsImpersonated(devnet, devnet.deployment.timelock!, devnet.deployment.kms.proxy, encodeFunctionData({ abi: dstackKmsAbi, functionName: "addOsImageHash", args: [rogue] }));
     const preview = await project.preview();
     assert.match(preview.output, new RegExp(`KMS: revoke OS image ${rogue}`));
     const refresh = await project.run("refresh", "--yes", "--diff");
@@ -190,7 +182,5 @@ describe("pulumi preview/up on a safe+timelock devnet (real CLI)", () => {
     for (const key of [owner1.privateKey, devAccounts.executor.privateKey]) {
       assert.equal(haystack.includes(key.slice(2)), false);
     }
-    void signProposal;
-    void writeProposalFiles;
   });
 });

@@ -1,4 +1,4 @@
-import { createTestClient, createWalletClient, http, type Hex } from "viem";
+import { createTestClient, createWalletClient, http, parseEther, publicActions, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { devAccounts } from "../../devnet/accounts";
 import { startAnvil, type RunningAnvil } from "../../src/chain/anvil";
@@ -43,3 +43,15 @@ export async function startTestDevnet(topology: Topology): Promise<TestDevnet> {
 
 export const owners = devAccounts.safeOwners;
 export const executorKey = devAccounts.executor.privateKey;
+
+/** Sends a call as `from` without its key (anvil impersonation): a change made behind the tool's back. */
+export async function sendAsImpersonated(devnet: Pick<TestDevnet, "anvil">, from: Address, to: Address, data: Hex): Promise<Hex> {
+  const testClient = createTestClient({ mode: "anvil", transport: http(devnet.anvil.rpcUrl), pollingInterval: 50 }).extend(publicActions);
+  await testClient.impersonateAccount({ address: from });
+  await testClient.setBalance({ address: from, value: parseEther("1") });
+  const hash = (await testClient.request({ method: "eth_sendTransaction", params: [{ from, to, data }] } as never)) as Hex;
+  await testClient.stopImpersonatingAccount({ address: from });
+  const receipt = await testClient.waitForTransactionReceipt({ hash });
+  if (receipt.status !== "success") throw new Error(`impersonated call from ${from} to ${to} reverted`);
+  return hash;
+}
