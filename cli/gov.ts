@@ -11,7 +11,8 @@ import { deploymentLocation, importStack } from "./commands/import";
 import { showProposal } from "./commands/show";
 import { signProposalFile } from "./commands/sign";
 import { stackStatus } from "./commands/status";
-import { readPrivateKey, redactKeys, walletForStack } from "./keys";
+import { stackWallet } from "../src/reconcile/reconcile";
+import { readPrivateKey, redactKeys } from "./keys";
 import { loadProposal, loadStack, type StackLocation } from "./stack";
 
 const USAGE = `usage: gov <command> --stack <name> [--root <dir>] [options]
@@ -72,12 +73,12 @@ const commands: Record<string, (args: string[]) => Promise<string>> = {
   approve: async (args) => {
     const { location, positionals, keyEnv } = parse(args, {}, ["id"]);
     const [stack, proposal] = await Promise.all([loadStack(location), loadProposal(location, positionals[0])]);
-    return approveProposalOnChain(stack, walletForStack(stack, await readPrivateKey(keyEnv)), proposal);
+    return approveProposalOnChain(stack, stackWallet(stack, await readPrivateKey(keyEnv)), proposal);
   },
   execute: async (args) => {
     const { location, positionals, keyEnv } = parse(args, {}, ["id"]);
     const [stack, proposal] = await Promise.all([loadStack(location), loadProposal(location, positionals[0])]);
-    return executeProposalStep(stack, walletForStack(stack, await readPrivateKey(keyEnv)), proposal);
+    return executeProposalStep(stack, stackWallet(stack, await readPrivateKey(keyEnv)), proposal);
   },
   cancel: async (args) => {
     const { location, positionals } = parse(args, {}, ["id"]);

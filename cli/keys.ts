@@ -1,8 +1,6 @@
 import { createInterface } from "node:readline";
 import { Writable } from "node:stream";
-import { createWalletClient, http, isHex, type Hex, type WalletClient } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
-import type { Stack } from "../src/reconcile/reconcile";
+import { isHex, type Hex } from "viem";
 
 const DEFAULT_KEY_ENV = "GOV_PRIVATE_KEY";
 
@@ -55,9 +53,4 @@ export function redactKeys(text: string): string {
   let redacted = text;
   for (const key of keysRead) redacted = redacted.split(key).join("<redacted key>");
   return redacted;
-}
-
-/** A wallet on the stack's chain and first RPC URL, signing locally with the key. */
-export function walletForStack(stack: Stack, privateKey: Hex): WalletClient {
-  return createWalletClient({ account: privateKeyToAccount(privateKey), chain: stack.client.chain, transport: http(stack.config.network.rpcUrls[0]) });
 }

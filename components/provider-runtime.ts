@@ -1,15 +1,13 @@
 // Loaded by module inside the dynamic provider process (never serialized): the provider
 // closures stay tiny and this file reaches the engine through ordinary requires.
-import { createWalletClient, http, type Hex } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
-import { chainDefinition } from "../src/chain/client";
+import type { Hex } from "viem";
 import { readLiveState } from "../src/chain/read-state";
 import { PolicyError } from "../src/policy/findings";
 import { formatDuration } from "../src/config/duration";
 import { appSchema, kmsSchema, safeSchema, timelockSchema } from "../src/config/schema";
 import { PROJECT, SECTIONS } from "../src/config/stack-file";
 import { executeSafeTransaction, executeTimelockBatch, sendDirect } from "../src/proposal/execute";
-import { inspectStack, openStack, proposeChanges, type Stack } from "../src/reconcile/reconcile";
+import { inspectStack, openStack, proposeChanges, stackWallet, type Stack } from "../src/reconcile/reconcile";
 import type { GovernedInputs, ProposalInputs } from "./inputs";
 
 type ConfigSource = { get(key: string): string | undefined };
@@ -107,8 +105,6 @@ export async function applyProposal(inputs: ProposalInputs): Promise<ProposalOut
   const stack = await open(inputs.stack, inputs.root);
   // What this run consumed is recorded as done, so a later refresh finds nothing left to do.
   const outputs: ProposalOutputs = { ...inputs, calls: [], executable: [], executed: [], sentTransactions: [] };
-  const walletFor = (privateKey: Hex) =>
-    createWalletClient({ account: privateKeyToAccount(privateKey), chain: chainDefinition(stack.config.network.chainId, stack.config.network.rpcUrls), transport: http(stack.config.network.rpcUrls[0]) });
 
   let inspection = await inspectStack(stack);
   if (stack.config.governance.mode === "direct") {
@@ -116,7 +112,7 @@ export async function applyProposal(inputs: ProposalInputs): Promise<ProposalOut
     // Direct mode has no proposal to refuse, so the policy gate stops the transactions here.
     if (inspection.findings.errors.length) throw new PolicyError(inspection.findings.errors);
     if (inspection.calls.length && !adminKey) throw new Error("direct mode sends transactions itself: set the admin key with `pulumi config set --secret adminKey <key>`");
-    if (adminKey) outputs.sentTransactions = await sendDirect(stack.client, walletFor(adminKey), inspection.calls);
+    if (adminKey) outputs.sentTransactions = await sendDirect(stack.client, stackWallet(stack, adminKey), inspection.calls);
     return outputs;
   }
 
@@ -124,8 +120,8 @@ export async function applyProposal(inputs: ProposalInputs): Promise<ProposalOut
   if (executorKey) {
     for (const { proposal, status } of inspection.proposals) {
       if (!inputs.executable.includes(proposal.id)) continue;
-      if (status.state === "ready") await executeTimelockBatch(stack.client, walletFor(executorKey), proposal);
-      else if (status.state === "awaiting-signatures" && status.have >= status.need) await executeSafeTransaction(stack.client, walletFor(executorKey), proposal);
+      if (status.state === "ready") await executeTimelockBatch(stack.client, stackWallet(stack, executorKey), proposal);
+      else if (status.state === "awaiting-signatures" && status.have >= status.need) await executeSafeTransaction(stack.client, stackWallet(stack, executorKey), proposal);
       else continue;
       outputs.executed.push(proposal.id);
     }

@@ -17,7 +17,7 @@ import {
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { loadArtifact, type ArtifactName } from "../contracts/artifacts";
-import { MULTICALL3_ADDRESS } from "../src/chain/client";
+import { chainDefinition, MULTICALL3_ADDRESS } from "../src/chain/client";
 import { devAccounts } from "./accounts";
 import { createSafe, deploySafeContracts } from "./safe-infra";
 
@@ -107,7 +107,7 @@ async function deployProxy(d: Deployer, implementation: Address, abi: Abi, initi
 export async function deployDevnet(rpcUrl: string, topology: Topology): Promise<DevnetDeployment> {
   const publicClient = createPublicClient({ transport: http(rpcUrl), pollingInterval: 50, cacheTime: 0 });
   const chainId = await publicClient.getChainId();
-  const chain = { id: chainId, name: "devnet", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [rpcUrl] } } } as const;
+  const chain = chainDefinition(chainId, [rpcUrl]);
   const wallet = createWalletClient({ account: privateKeyToAccount(devAccounts.deployer.privateKey), chain, transport: http(rpcUrl) });
   const d: Deployer = { publicClient, wallet };
   const deployBlock = await publicClient.getBlockNumber();

@@ -1,4 +1,5 @@
-import type { Hex, PublicClient } from "viem";
+import { createWalletClient, http, type Hex, type PublicClient, type WalletClient } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
 import { assertChainId, createChainClient } from "../chain/client";
 import { readLiveState, type LiveState } from "../chain/read-state";
 import { parseStackConfig, type StackConfig } from "../config/schema";
@@ -27,6 +28,11 @@ export async function openStack(args: { name: string; root: string; rawConfig: u
   const client = createChainClient({ chainId: config.network.chainId, rpcUrls: config.network.rpcUrls, onRequest: args.onRequest });
   await assertChainId(client, config.network.chainId);
   return { name: args.name, root: args.root, config, client };
+}
+
+/** A wallet on the stack's chain and first RPC URL, signing locally with the key (never sent anywhere). */
+export function stackWallet(stack: Stack, privateKey: Hex): WalletClient {
+  return createWalletClient({ account: privateKeyToAccount(privateKey), chain: stack.client.chain, transport: http(stack.config.network.rpcUrls[0]) });
 }
 
 export interface TrackedProposal {
