@@ -31,7 +31,7 @@ export = async () => {
     apps: Object.fromEntries(opened.config.apps.map((a) => [a.name, a.proxy])),
     safe: inspection.live.safe?.address,
     timelock: inspection.live.timelock?.address,
-    pendingChanges: (inspection.coveredBy ? [] : inspection.calls).map((c) => c.description),
+    pendingChanges: inspection.uncovered.map((c) => c.description),
     proposals: inspection.proposals.map(({ proposal, status }) => ({ id: proposal.id, status: describeStatus(status) })),
     proposalId: governance.proposal.proposalId,
   };

@@ -63,12 +63,13 @@ const commands: Record<string, (args: string[]) => Promise<string>> = {
   status: async (args) => stackStatus(await loadStack(parse(args, {}, []).location)),
   show: async (args) => {
     const { location, positionals } = parse(args, {}, ["id"]);
-    return showProposal(await loadProposal(location, positionals[0]));
+    const [stack, proposal] = await Promise.all([loadStack(location), loadProposal(location, positionals[0])]);
+    return showProposal(stack, proposal);
   },
   sign: async (args) => {
     const { location, positionals, keyEnv } = parse(args, {}, ["id"]);
-    const proposal = await loadProposal(location, positionals[0]);
-    return signProposalFile(location.root, proposal, await readPrivateKey(keyEnv));
+    const [stack, proposal] = await Promise.all([loadStack(location), loadProposal(location, positionals[0])]);
+    return signProposalFile(stack, proposal, await readPrivateKey(keyEnv));
   },
   approve: async (args) => {
     const { location, positionals, keyEnv } = parse(args, {}, ["id"]);

@@ -1,9 +1,10 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { readStackFile } from "../src/config/stack-file";
-import { proposalDir, readProposal } from "../src/proposal/files";
+import { listProposals, proposalDir, readProposal } from "../src/proposal/files";
+import { proposalStatus } from "../src/proposal/status";
 import type { ProposalFile } from "../src/proposal/types";
-import { openStack, type Stack } from "../src/reconcile/reconcile";
+import { openStack, type Stack, type TrackedProposal } from "../src/reconcile/reconcile";
 
 /** Where a stack lives: Pulumi.<name>.yaml and proposals/<name>/ under root. */
 export interface StackLocation {
@@ -21,12 +22,7 @@ export async function loadProposal(location: StackLocation, id: string): Promise
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id)) throw new Error(`"${id}" is not a proposal id (gov status lists them)`);
   const dir = proposalDir(location.root, location.name);
   if (!existsSync(join(dir, `${id}.json`))) throw new Error(`no proposal ${id} in ${dir} (gov status lists them)`);
-  let proposal: ProposalFile;
-  try {
-    proposal = await readProposal(location.root, location.name, id);
-  } catch (error) {
-    throw new Error(`proposal ${id} is not readable JSON: ${(error as Error).message}`);
-  }
+  const proposal = await readProposal(location.root, location.name, id);
   if (proposal.stack !== location.name) throw new Error(`proposal ${id} belongs to stack "${proposal.stack}", not "${location.name}"`);
   return proposal;
 }
@@ -35,4 +31,11 @@ export async function loadProposal(location: StackLocation, id: string): Promise
 export function assertSameChain(stack: Stack, proposal: ProposalFile): void {
   const chainId = stack.client.chain!.id;
   if (proposal.chainId !== chainId) throw new Error(`proposal ${proposal.id} is for chain ${proposal.chainId}, but stack ${stack.name} is on chain ${chainId}`);
+}
+
+/** The stack's readable proposals on this chain with their on-chain status (for what a packet says of the others). */
+export async function trackedProposals(stack: Stack): Promise<TrackedProposal[]> {
+  const chainId = stack.client.chain!.id;
+  const proposals = (await listProposals(stack.root, stack.name)).filter((p) => p.chainId === chainId);
+  return Promise.all(proposals.map(async (proposal) => ({ proposal, status: await proposalStatus(stack.client, proposal) })));
 }

@@ -23,7 +23,7 @@ export class DstackGovernance extends pulumi.ComponentResource {
     super("dstack:governance:DstackGovernance", name, {}, opts);
     const { stack, root, config, inspection } = args;
     // Calls already carried by an in-flight proposal are not pending: they are on their way.
-    const uncovered = inspection.coveredBy ? [] : inspection.calls;
+    const uncovered = inspection.uncovered;
     const pending = (slot: ResourceSlot) => callsFor(uncovered, slot).map((c) => c.description);
     const child = { parent: this };
     const common = { stack, root };
@@ -65,6 +65,7 @@ export class DstackGovernance extends pulumi.ComponentResource {
     this.proposal = new GovernanceProposal("proposal", { stack, root, mode: governance.mode, calls: uncovered.map((c) => c.description), executable }, { parent: this, dependsOn: resources });
 
     for (const finding of inspection.findings.warnings) pulumi.log.warn(`policy: ${describeFinding(finding)}`, this);
+    for (const error of inspection.unreadable) pulumi.log.warn(`refused proposal file: ${error.message}`, this);
     for (const { proposal, status } of inspection.proposals.filter((t) => isInFlight(t.status))) {
       pulumi.log.info(`in flight: proposal ${proposal.id} (Safe nonce ${proposal.safe.nonce}) is ${describeStatus(status)}: ${proposal.calls.map((c) => c.description).join("; ")}`, this);
     }

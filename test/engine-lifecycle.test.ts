@@ -39,7 +39,8 @@ describe("engine lifecycle on a safe+timelock devnet", () => {
     assert.deepEqual(await proposalStatus(stack.client, proposal), { state: "awaiting-signatures", have: 1, need: threshold, signers: [owners[0].address] });
 
     const again = await inspectStack(stack);
-    assert.equal(again.coveredBy?.proposal.id, proposal.id, "the in-flight proposal covers the same plan");
+    assert.deepEqual(again.carriers.map((t) => t.proposal.id), [proposal.id], "the in-flight proposal covers the same plan");
+    assert.deepEqual(again.uncovered, []);
 
     const executor = devnet.wallet(devAccounts.executor.privateKey);
     // The remaining signatures: on-chain approvals by the other current owners.
@@ -133,7 +134,7 @@ describe("engine lifecycle on a safe+timelock devnet", () => {
     assert.equal(second.safeTxHash, first.safeTxHash);
     assert.equal(second.timelock!.operationId, first.timelock!.operationId);
     assert.deepEqual(snapshot(), before);
-    const signed = await signProposal(first, owners[1].privateKey);
+    const signed = await signProposal(stack.client, first, owners[1].privateKey);
     assert.equal(signed.signatures.length, 2);
   });
 });

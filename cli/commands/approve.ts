@@ -3,12 +3,14 @@ import { safeAbi } from "../../src/chain/abis";
 import { approveProposal } from "../../src/proposal/execute";
 import { describeStatus, proposalStatus } from "../../src/proposal/status";
 import type { ProposalFile } from "../../src/proposal/types";
+import { verifyProposalFile } from "../../src/proposal/verify";
 import type { Stack } from "../../src/reconcile/reconcile";
 import { assertSameChain } from "../stack";
 
 /** approveHash from the key's owner account: a signature recorded on chain instead of in the file. */
 export async function approveProposalOnChain(stack: Stack, wallet: WalletClient, proposal: ProposalFile): Promise<string> {
   assertSameChain(stack, proposal);
+  await verifyProposalFile(stack.client, stack.config, proposal);
   const owner = wallet.account!.address;
   const status = await proposalStatus(stack.client, proposal);
   if (status.state !== "awaiting-signatures") throw new Error(`proposal ${proposal.id} is ${describeStatus(status)}: there is nothing to approve`);

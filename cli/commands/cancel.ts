@@ -5,7 +5,7 @@ import { buildProposal } from "../../src/proposal/build";
 import { listProposals, proposalDir, writeProposalFiles } from "../../src/proposal/files";
 import { describeStatus, proposalStatus } from "../../src/proposal/status";
 import type { ProposalFile } from "../../src/proposal/types";
-import { verifyProposal } from "../../src/proposal/verify";
+import { verifyProposalFile } from "../../src/proposal/verify";
 import type { Stack } from "../../src/reconcile/reconcile";
 import { assertSameChain } from "../stack";
 
@@ -14,10 +14,10 @@ const CANCELLABLE = ["scheduled", "ready", "expired"];
 /** Writes a new proposal that cancels the target's queued timelock operation; it is signed and executed like any other. */
 export async function proposeCancellation(stack: Stack, target: ProposalFile): Promise<string> {
   assertSameChain(stack, target);
-  verifyProposal(target);
+  await verifyProposalFile(stack.client, stack.config, target);
   const operation = target.timelock;
   if (!operation || operation.targets.length === 0) throw new Error(`proposal ${target.id} schedules no timelock operation: there is nothing to cancel`);
-  // verifyProposal checked that the operation id is the hash of the batch the signers approved.
+  // verifyProposalFile checked that the operation id is the hash of the batch the signers approved.
   const operationId = operation.operationId;
   const status = await proposalStatus(stack.client, target);
   if (!CANCELLABLE.includes(status.state)) throw new Error(`proposal ${target.id} is ${describeStatus(status)}: only a scheduled, ready or expired timelock operation can be cancelled`);

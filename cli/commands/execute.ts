@@ -3,6 +3,7 @@ import { safeAbi } from "../../src/chain/abis";
 import { executeSafeTransaction, executeTimelockBatch } from "../../src/proposal/execute";
 import { describeStatus, proposalStatus } from "../../src/proposal/status";
 import type { ProposalFile } from "../../src/proposal/types";
+import { verifyProposalFile } from "../../src/proposal/verify";
 import type { Stack } from "../../src/reconcile/reconcile";
 import { isoTime } from "../output";
 import { assertSameChain } from "../stack";
@@ -14,6 +15,7 @@ import { assertSameChain } from "../stack";
 export async function executeProposalStep(stack: Stack, wallet: WalletClient, proposal: ProposalFile): Promise<string> {
   assertSameChain(stack, proposal);
   const { client } = stack;
+  await verifyProposalFile(client, stack.config, proposal);
   const status = await proposalStatus(client, proposal);
   switch (status.state) {
     case "awaiting-signatures": {

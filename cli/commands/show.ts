@@ -1,9 +1,16 @@
 import { signerPacket } from "../../src/proposal/files";
 import type { ProposalFile } from "../../src/proposal/types";
-import { verifyProposal } from "../../src/proposal/verify";
+import { verifyProposalFile } from "../../src/proposal/verify";
+import type { Stack } from "../../src/reconcile/reconcile";
+import { assertSameChain, trackedProposals } from "../stack";
+import { packetContext } from "../../src/reconcile/reconcile";
 
-/** The signer packet, rebuilt from the file only after the file is proven to match its calls. */
-export function showProposal(proposal: ProposalFile): string {
-  verifyProposal(proposal);
-  return signerPacket(proposal);
+/**
+ * The signer packet, rebuilt only after the file is proven to match its calldata and the Safe on
+ * chain; owners, threshold and the other proposals' queued operations are read from the chain.
+ */
+export async function showProposal(stack: Stack, proposal: ProposalFile): Promise<string> {
+  assertSameChain(stack, proposal);
+  const safe = await verifyProposalFile(stack.client, stack.config, proposal);
+  return signerPacket(proposal, packetContext(proposal, await trackedProposals(stack), safe));
 }

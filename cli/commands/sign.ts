@@ -3,16 +3,21 @@ import { privateKeyToAccount } from "viem/accounts";
 import { signProposal } from "../../src/proposal/execute";
 import { writeProposalFiles } from "../../src/proposal/files";
 import type { ProposalFile } from "../../src/proposal/types";
+import { verifyProposalFile } from "../../src/proposal/verify";
+import { packetContext, type Stack } from "../../src/reconcile/reconcile";
+import { assertSameChain, trackedProposals } from "../stack";
 
 /**
- * Adds the key owner's signature and rewrites the proposal's files atomically. Offline: signing
- * needs only the file, and signProposal refuses a file that no longer matches its calls.
+ * Adds the key owner's signature and rewrites the proposal's files atomically, after checking the
+ * file against its calldata and the chain; only a current on-chain owner of the Safe can sign.
  */
-export async function signProposalFile(root: string, proposal: ProposalFile, privateKey: Hex): Promise<string> {
+export async function signProposalFile(stack: Stack, proposal: ProposalFile, privateKey: Hex): Promise<string> {
+  assertSameChain(stack, proposal);
+  const safe = await verifyProposalFile(stack.client, stack.config, proposal);
   const signer = privateKeyToAccount(privateKey).address;
   const alreadySigned = proposal.signatures.some((s) => getAddress(s.signer) === signer);
-  const signed = await signProposal(proposal, privateKey);
-  await writeProposalFiles(root, signed);
-  const count = `${signed.signatures.length} of ${signed.safe.threshold} signatures in the file`;
+  const signed = await signProposal(stack.client, proposal, privateKey);
+  await writeProposalFiles(stack.root, signed, packetContext(signed, await trackedProposals(stack), safe));
+  const count = `${signed.signatures.length} of ${safe.threshold} signatures in the file`;
   return alreadySigned ? `proposal ${signed.id} already carries ${signer}'s signature: ${count}` : `signed proposal ${signed.id} as ${signer}: ${count}`;
 }

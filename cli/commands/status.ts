@@ -1,3 +1,4 @@
+import { describeFinding } from "../../src/policy/findings";
 import { describeStatus } from "../../src/proposal/status";
 import { inspectStack, type Inspection, type Stack } from "../../src/reconcile/reconcile";
 import { table } from "../output";
@@ -9,14 +10,21 @@ function proposalsTable(inspection: Inspection): string {
 }
 
 function pendingPlan(inspection: Inspection): string {
-  const { calls, coveredBy } = inspection;
+  const { calls, uncovered, carriers } = inspection;
   if (calls.length === 0) return "Pending plan: none, the chain matches the config";
-  const heading = coveredBy ? `all carried by proposal ${coveredBy.proposal.id}` : "not yet proposed (run pulumi up)";
+  const carried = carriers.map((t) => t.proposal.id).join(", ");
+  const heading = uncovered.length === 0 ? `all carried by proposal ${carried}` : uncovered.length === calls.length ? "not yet proposed (run pulumi up)" : `${uncovered.length} not yet proposed (run pulumi up), the rest carried by proposal ${carried}`;
   return [`Pending plan: ${calls.length} call(s), ${heading}`, ...calls.map((call) => `  - ${call.description}`)].join("\n");
+}
+
+/** Files that were refused and config warnings: shown, never blocking the rest. */
+function notices(inspection: Inspection): string {
+  const lines = [...inspection.unreadable.map((e) => `refused: ${e.message}`), ...inspection.findings.warnings.map((w) => `warning: ${describeFinding(w)}`)];
+  return lines.length ? `\n\n${lines.join("\n")}` : "";
 }
 
 /** Every proposal of the stack with its on-chain status, then what the plan still needs. */
 export async function stackStatus(stack: Stack): Promise<string> {
   const inspection = await inspectStack(stack);
-  return `Stack ${stack.name} at block ${inspection.live.blockNumber}\n\n${proposalsTable(inspection)}\n\n${pendingPlan(inspection)}`;
+  return `Stack ${stack.name} at block ${inspection.live.blockNumber}\n\n${proposalsTable(inspection)}\n\n${pendingPlan(inspection)}${notices(inspection)}`;
 }

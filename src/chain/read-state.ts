@@ -11,6 +11,7 @@ import {
 } from "viem";
 import type { StackConfig } from "../config/schema";
 import { dstackAppAbi, dstackAppOptionalAbi, dstackKmsAbi, ownable2StepAbi, safeAbi, timelockAbi } from "./abis";
+import { assertExpectedContracts } from "./identify";
 import { scanLogs } from "./logs";
 
 /** ERC-1967 implementation slot: bytes32(uint256(keccak256("eip1967.proxy.implementation")) - 1). */
@@ -165,6 +166,8 @@ export async function readLiveState(client: PublicClient, config: StackConfig, p
     );
   }
 
+  // pendingOwner and upgradesDisabled exist only on some versions: their failure is an answer.
+  const optionalScalars = new Set([1, ...config.apps.flatMap((_, i) => [5 + i * 4 + 1, 5 + i * 4 + 3])]);
   const [scalars, implementations, logs] = await Promise.all([
     multicallAt(client, blockNumber, scalarCalls),
     Promise.all(proxies.map((proxy) => client.getStorageAt({ address: proxy, slot: IMPLEMENTATION_SLOT, blockNumber }))),
@@ -214,6 +217,8 @@ export async function readLiveState(client: PublicClient, config: StackConfig, p
       membershipCalls.push({ key, hash, call: { address: proxy, abi: isKms ? dstackKmsAbi : dstackAppAbi, functionName, args: [hash] } });
     }
   }
+  // A failed read is most often an address holding the wrong contract: name the field instead.
+  if (scalars.some((result, index) => result.status === "failure" && !optionalScalars.has(index))) await assertExpectedContracts(client, config, blockNumber);
   const memberships = await multicallAt(client, blockNumber, membershipCalls.map((m) => m.call));
   // Reads are pinned by number: if a reorg replaced that block meanwhile, they may mix two chains.
   const after = await client.getBlock({ blockNumber });

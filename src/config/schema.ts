@@ -1,10 +1,14 @@
-import { getAddress, isAddress, isHex, type Address, type Hex } from "viem";
+import { getAddress, isHex, zeroAddress, type Address, type Hex } from "viem";
+import { addressProblem } from "./addresses";
 import { z } from "zod";
 import { parseDuration } from "./duration";
 
 const address = z
   .string()
-  .refine((value) => isAddress(value, { strict: false }), { message: "must be a 0x-prefixed 20-byte address, e.g. 0x2f83172A49584C017F2B256F0FB2Dca14126Ba9C" })
+  .superRefine((value, ctx) => {
+    const problem = addressProblem(value);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  })
   .transform((value) => getAddress(value) as Address);
 
 const bytes32 = z
@@ -21,6 +25,8 @@ const duration = z
   .string()
   .refine((value) => parseDuration(value) !== undefined, { message: 'must be a duration like "90m", "48h" or "14d"' })
   .transform((value) => parseDuration(value)!);
+
+const SAFE_SENTINEL = "0x0000000000000000000000000000000000000001";
 
 /** A set of measurements: duplicates are a typo waiting to hide a missing hash. */
 const hashSet = z.array(bytes32).superRefine((hashes, ctx) => {
@@ -142,6 +148,20 @@ export const stackConfigSchema = z
     policy: policySchema.optional(),
   })
   .superRefine((config, ctx) => {
+    const governance = config.governance;
+    if (governance.mode !== "direct") {
+      // The Safe refuses these (GS203) or they lock it: name them at preview, not at execution.
+      const impossible = new Map<string, string>([
+        [zeroAddress, "the zero address cannot sign"],
+        [SAFE_SENTINEL, "0x…01 is the Safe's list sentinel, not a signer"],
+        [governance.safe.address, "that is the Safe itself: it cannot sign its own transactions"],
+        ...(governance.mode === "safe+timelock" ? ([[governance.timelock.address, "that is the timelock: it cannot sign Safe transactions"]] as const) : []),
+      ]);
+      governance.safe.owners.forEach((o, index) => {
+        const why = impossible.get(o.address);
+        if (why) ctx.addIssue({ code: "custom", path: ["governance", "safe", "owners", index, "address"], message: `${o.address} is not a possible owner: ${why}` });
+      });
+    }
     const names = new Set<string>();
     config.apps.forEach((app, index) => {
       if (names.has(app.name)) ctx.addIssue({ code: "custom", path: ["apps", index, "name"], message: `app name "${app.name}" is used twice` });

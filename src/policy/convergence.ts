@@ -9,7 +9,7 @@ import { formatDuration } from "../config/duration";
 import type { StackConfig } from "../config/schema";
 import { planChanges } from "../plan/plan";
 import { packSignatures } from "../proposal/execute";
-import type { ConvergenceProof, ProposalFile } from "../proposal/types";
+import type { ConvergenceProof, ProposalFile, TimelockOperation } from "../proposal/types";
 
 export interface ConvergenceResult {
   converged: boolean;
@@ -31,7 +31,7 @@ const FORK_ATTEMPTS = 3;
  * executes; then the chain is read again and re-planned. Nothing reaches the real chain. A fork
  * that fails for RPC reasons is retried; a revert is not.
  */
-export async function proveConvergence(args: { config: StackConfig; live: LiveState; proposal: ProposalFile; client: PublicClient }): Promise<ConvergenceResult> {
+export async function proveConvergence(args: ConvergenceArgs & { client: PublicClient }): Promise<ConvergenceResult> {
   const { config, live, proposal } = args;
   if (!live.safe) throw new Error("convergence proof: the stack has no Safe; direct mode sends its calls itself");
   if (BigInt(proposal.safe.nonce) !== live.safe.nonce) {
@@ -57,7 +57,15 @@ export async function proveConvergence(args: { config: StackConfig; live: LiveSt
   );
 }
 
-async function runOnFork(args: { config: StackConfig; live: LiveState; proposal: ProposalFile }, forkUrl: string): Promise<ConvergenceResult> {
+interface ConvergenceArgs {
+  config: StackConfig;
+  live: LiveState;
+  proposal: ProposalFile;
+  /** Operations already queued in the timelock that the proposal leaves in place: they run on the fork too. */
+  queued?: TimelockOperation[];
+}
+
+async function runOnFork(args: ConvergenceArgs, forkUrl: string): Promise<ConvergenceResult> {
   const { config, live, proposal } = args;
   const safe = live.safe!;
   const fork = await startAnvil({ forkUrl, forkBlockNumber: live.blockNumber, chainId: live.chainId, forkTimeoutMs: FORK_REQUEST_TIMEOUT_MS, forkRetries: 10 });
@@ -96,13 +104,18 @@ async function runOnFork(args: { config: StackConfig; live: LiveState; proposal:
     await send(approvers[0], safe.address, exec, "the Safe transaction");
     steps.push("executed the Safe transaction");
 
-    const op = proposal.timelock;
-    if (op?.targets.length) {
-      await anvil.increaseTime({ seconds: Number(op.delay) });
+    const ops = [...(proposal.timelock?.targets.length ? [proposal.timelock] : []), ...(args.queued ?? [])];
+    const delay = ops.reduce((max, op) => (BigInt(op.delay) > max ? BigInt(op.delay) : max), 0n);
+    if (ops.length) {
+      await anvil.increaseTime({ seconds: Number(delay) });
       await anvil.mine({ blocks: 1 });
+    }
+    let advanced = `advanced time ${formatDuration(delay)} and `;
+    for (const op of ops) {
       const execute = encodeFunctionData({ abi: timelockAbi, functionName: "executeBatch", args: [op.targets, op.values.map(BigInt), op.payloads, op.predecessor, op.salt] });
       await send(approvers[0], op.address, execute, `timelock operation ${op.operationId}`);
-      steps.push(`advanced time ${formatDuration(BigInt(op.delay))} and executed timelock operation ${op.operationId}`);
+      steps.push(`${advanced}executed ${op === proposal.timelock ? "" : "the already queued "}timelock operation ${op.operationId}`);
+      advanced = "";
     }
     const remaining = await replan(client, config);
     steps.push(`re-read the fork and planned again: ${remaining.length ? `${remaining.length} call(s) left` : "empty plan"}`);

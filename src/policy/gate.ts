@@ -2,7 +2,7 @@ import type { PublicClient } from "viem";
 import type { LiveState } from "../chain/read-state";
 import { policyOf, type StackConfig } from "../config/schema";
 import type { PlannedCall } from "../plan/types";
-import type { ProposalFile } from "../proposal/types";
+import type { ProposalFile, TimelockOperation } from "../proposal/types";
 import { checkPolicy } from "./check";
 import { proveConvergence } from "./convergence";
 import { PolicyError, type PolicyFindings } from "./findings";
@@ -42,11 +42,11 @@ export async function assertProposable(stack: GatedStack, live: LiveState, calls
  * Checks the built proposal (schedule delay; with `proveConvergence`, a fork run that must end in
  * an empty plan) and records what the signers must know: the overrides used and the proof.
  */
-export async function sealProposal(proposal: ProposalFile, stack: GatedStack, live: LiveState, findings: PolicyFindings, options: { proveConvergence?: boolean }): Promise<ProposalFile> {
+export async function sealProposal(proposal: ProposalFile, stack: GatedStack, live: LiveState, findings: PolicyFindings, options: { proveConvergence?: boolean; queued?: TimelockOperation[] }): Promise<ProposalFile> {
   const delay = scheduleDelayFindings(proposal, live);
   if (delay.length) throw new PolicyError(delay);
   const prove = options.proveConvergence ?? policyOf(stack.config).proveConvergence;
-  const result = prove ? await proveConvergence({ config: stack.config, live, proposal, client: stack.client }) : undefined;
+  const result = prove ? await proveConvergence({ config: stack.config, live, proposal, client: stack.client, queued: options.queued }) : undefined;
   if (result && !result.converged) {
     throw new Error(`convergence proof failed: after proposal ${proposal.id} ran on a fork at block ${live.blockNumber}, the plan still has:\n${result.remaining.map((d) => `  - ${d}`).join("\n")}\nfix: the config asks for something these calls cannot reach; split or correct the change`);
   }

@@ -1,8 +1,9 @@
-import { encodeFunctionData, getAbiItem, toFunctionSignature, zeroHash, type AbiFunction, type Hex, type PublicClient } from "viem";
+import { encodeFunctionData, zeroHash, type Address, type Hex, type PublicClient } from "viem";
 import { timelockAbi } from "../chain/abis";
 import type { LiveState } from "../chain/read-state";
 import type { StackConfig } from "../config/schema";
 import type { PlannedCall } from "../plan/types";
+import { contractLabels, describeCall, type ContractLabel } from "./describe";
 import { hashOperationBatch, operationSalt } from "./operation";
 import { createSafeTransaction, type SafeCall } from "./safe-tx";
 import { simulateCall, simulateSafeTransaction } from "./simulate";
@@ -21,19 +22,20 @@ export interface BuildProposalInput {
   proposerKey?: Hex;
 }
 
-function decodeCall(call: PlannedCall): DecodedCall {
-  const item = getAbiItem({ abi: call.abi, name: call.functionName, args: call.args as never }) as AbiFunction;
+/** The file's text for a call is recomputed from its calldata, exactly as every read checks it. */
+function fileCall(call: PlannedCall, labels: ReadonlyMap<Address, ContractLabel>): DecodedCall {
+  const text = describeCall(call, labels);
   return {
-    resource: call.resource,
+    resource: text.resource,
     property: call.property,
-    description: call.description,
+    description: text.description,
     to: call.to,
     sender: call.sender,
-    functionName: call.functionName,
-    signature: toFunctionSignature(item),
-    args: call.args.map((a) => (typeof a === "object" && a !== null ? JSON.stringify(a, (_, v) => (typeof v === "bigint" ? v.toString() : v)) : String(a))),
+    functionName: text.functionName,
+    signature: text.signature,
+    args: text.args,
     data: call.data,
-    revokes: call.revokes,
+    revokes: text.revokes,
   };
 }
 
@@ -91,7 +93,8 @@ export async function buildProposal(input: BuildProposalInput): Promise<Proposal
   // Only the Safe's next nonce can be simulated; a proposal queued behind another is checked when it is next.
   if (nonce === safe.nonce) await simulateSafeTransaction(input.client, safe.address, created.safeTx, live.blockNumber);
 
-  const decoded = calls.map(decodeCall);
+  const labels = contractLabels(config);
+  const decoded = calls.map((c) => fileCall(c, labels));
   return {
     format: "dstack-governance-proposal/1",
     id: `${nonce}-${created.safeTxHash.slice(2, 10)}`,

@@ -4,6 +4,7 @@ import { safeAbi, timelockAbi } from "../chain/abis";
 import { describeRevert, revertDataOf } from "../chain/revert";
 import type { PlannedCall } from "../plan/types";
 import { safeTxHashes } from "./safe-tx";
+import { addSignature } from "./signatures";
 import { describeStatus, onChainApprovals, proposalStatus, validFileSignatures } from "./status";
 import type { FileSignature, ProposalFile } from "./types";
 import { verifyProposal } from "./verify";
@@ -21,15 +22,14 @@ async function sendAndConfirm(client: PublicClient, wallet: WalletClient, reques
   return hash;
 }
 
-/** Adds the key owner's EIP-712 signature after checking the file still matches its calls. */
-export async function signProposal(p: ProposalFile, privateKey: Hex): Promise<ProposalFile> {
+/**
+ * Adds the key owner's signature over the Safe tx hash, rebuilt from the calls (the file's hash is
+ * not trusted). The caller verified the file; addSignature checks the key is a current owner.
+ */
+export async function signProposal(client: PublicClient, p: ProposalFile, privateKey: Hex): Promise<ProposalFile> {
   verifyProposal(p);
-  const account = privateKeyToAccount(privateKey);
-  if (!p.safe.owners.map((o) => getAddress(o)).includes(account.address)) throw new Error(`${account.address} is not an owner of Safe ${p.safe.address}`);
   const { safeTxHash } = safeTxHashes(p.chainId, p.safe.address, p.safeTx);
-  const data = await account.sign({ hash: safeTxHash });
-  const signatures = [...p.signatures.filter((s) => getAddress(s.signer) !== account.address), { signer: account.address, data }];
-  return { ...p, signatures: signatures.sort((a, b) => a.signer.localeCompare(b.signer)) };
+  return addSignature(client, p, await privateKeyToAccount(privateKey).sign({ hash: safeTxHash }));
 }
 
 /** On-chain approveHash by an owner: an alternative to a file signature. */

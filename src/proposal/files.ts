@@ -1,10 +1,11 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { encodeFunctionData, getAbiItem, type AbiFunction, type Hex } from "viem";
+import { encodeFunctionData, getAbiItem, type AbiFunction, type Address, type Hex } from "viem";
 import { timelockAbi } from "../chain/abis";
 import { formatDuration } from "../config/duration";
 import { crashPoint, removeStaleTempFiles, writeFilesAtomic, type WriteFilesResult } from "./atomic-write";
 import { buildTxBuilderBatch, txBuilderTransactionFromCall } from "./txbuilder";
+import { parseProposalFile, UnreadableProposalError } from "./schema";
 import type { ProposalFile } from "./types";
 
 export function proposalDir(root: string, stack: string): string {
@@ -53,8 +54,19 @@ function cancelData(id: Hex): Hex {
   return encodeFunctionData({ abi: timelockAbi, functionName: "cancel", args: [id] });
 }
 
+/** What the packet shows beside the file: read from the chain and the other proposals when it is rendered. */
+export interface PacketContext {
+  /** The Safe's owners and threshold on chain; default: the file's (checked against the chain on every read). */
+  safe?: { owners: readonly Address[]; threshold: number };
+  /** Operations of other proposals queued in the timelock that this proposal leaves in place. */
+  leavesQueued?: { operationId: Hex; proposalId: string }[];
+  /** The proposal each cancelled operation belongs to. */
+  cancelledFrom?: ReadonlyMap<Hex, string>;
+}
+
 /** The signer packet: what a signer must check before signing, in the order they check it. */
-export function signerPacket(p: ProposalFile): string {
+export function signerPacket(p: ProposalFile, context: PacketContext = {}): string {
+  const safe = context.safe ?? p.safe;
   const lines = [
     `# Governance proposal ${p.id} (${p.stack})`,
     "",
@@ -67,7 +79,7 @@ export function signerPacket(p: ProposalFile): string {
     "",
     "## What your wallet shows (Safe v1.4.1, EIP-712)",
     "",
-    `- Safe: \`${p.safe.address}\` (${p.safe.threshold} of ${p.safe.owners.length}), nonce **${p.safe.nonce}**`,
+    `- Safe: \`${p.safe.address}\` (${safe.threshold} of ${safe.owners.length}), nonce **${p.safe.nonce}**`,
     `- Domain hash: \`${p.eip712.domainHash}\``,
     `- Message hash: \`${p.eip712.messageHash}\``,
     `- Safe tx hash: \`${p.safeTxHash}\``,
@@ -82,9 +94,12 @@ export function signerPacket(p: ProposalFile): string {
       "",
       `- Timelock: \`${t.address}\``,
       ...(t.targets.length ? [`- Operation id: \`${t.operationId}\``, `- Salt: \`${t.salt}\`, predecessor \`${t.predecessor}\``, `- Delay: ${formatDuration(BigInt(t.delay))}: executable no earlier than ${formatDuration(BigInt(t.delay))} after the Safe transaction executes, and only until the expiration window closes`] : []),
-      ...t.cancels.map((id) => `- Cancels stale operation \`${id}\``),
+      ...t.cancels.map((id) => (context.cancelledFrom?.has(id) ? `- Cancels operation \`${id}\` of proposal ${context.cancelledFrom.get(id)}: it would make changes the config no longer asks for, or it expired` : `- Cancels stale operation \`${id}\``)),
       "",
     );
+  }
+  if (context.leavesQueued?.length) {
+    lines.push("## Already queued", "", ...context.leavesQueued.map((q) => `- Leaves operation \`${q.operationId}\` of proposal ${q.proposalId} queued: it carries changes this proposal does not repeat`), "");
   }
   if (p.overrides?.length) {
     lines.push("## Policy overrides", "", "This proposal relies on the stack overriding the recommended configuration:", "", ...p.overrides.map((o) => `- \`${o.rule}\`: ${o.reason}`), "");
@@ -92,7 +107,7 @@ export function signerPacket(p: ProposalFile): string {
   if (p.convergence) {
     lines.push("## Convergence proof", "", `Forked at block ${p.convergence.forkedAtBlock} and ran this proposal to the end → empty plan:`, "", ...p.convergence.steps.map((step) => `- ${step}`), "");
   }
-  lines.push("## State after execution", "", ...p.calls.map((c) => `- ${c.description}`), "", `Signatures so far: ${p.signatures.length} of ${p.safe.threshold}${p.signatures.length ? ` (${p.signatures.map((s) => s.signer).join(", ")})` : ""}.`, "");
+  lines.push("## State after execution", "", ...p.calls.map((c) => `- ${c.description}`), "", `Signatures so far: ${p.signatures.length} of ${safe.threshold}${p.signatures.length ? ` (${p.signatures.map((s) => s.signer).join(", ")})` : ""}.`, "");
   return lines.filter((line, i, all) => !(line === "" && all[i - 1] === "")).join("\n");
 }
 
@@ -101,31 +116,56 @@ export function signerPacket(p: ProposalFile): string {
  * nothing. <id>.json is what makes a proposal exist (listProposals), so it is renamed last: a
  * crash part-way leaves no proposal, and the rerun writes the same set whole.
  */
-export async function writeProposalFiles(root: string, p: ProposalFile): Promise<WriteFilesResult> {
+export async function writeProposalFiles(root: string, p: ProposalFile, context: PacketContext = {}): Promise<WriteFilesResult> {
   const dir = proposalDir(root, p.stack);
   await removeStaleTempFiles(dir);
   crashPoint("before-proposal-files");
   const result = await writeFilesAtomic([
     { path: join(dir, `${p.id}.txbuilder.json`), contents: txBuilderFile(p) },
-    { path: join(dir, `${p.id}.md`), contents: signerPacket(p) },
+    { path: join(dir, `${p.id}.md`), contents: signerPacket(p, context) },
     { path: join(dir, `${p.id}.json`), contents: json(p) },
   ]);
   crashPoint("after-proposal-files");
   return result;
 }
 
+/** Reads and validates proposals/<stack>/<id>.json; an unusable file is an UnreadableProposalError naming it. */
 export async function readProposal(root: string, stack: string, id: string): Promise<ProposalFile> {
-  return JSON.parse(await readFile(join(proposalDir(root, stack), `${id}.json`), "utf8")) as ProposalFile;
+  const file = `${id}.json`;
+  const proposal = parseProposalFile(file, await readFile(join(proposalDir(root, stack), file), "utf8"));
+  if (proposal.id !== id) throw new UnreadableProposalError(file, `id: the file says ${proposal.id}`);
+  return proposal;
 }
 
-/** Every proposal of a stack, oldest nonce first. */
-export async function listProposals(root: string, stack: string): Promise<ProposalFile[]> {
+export interface ProposalDirectory {
+  /** Every readable proposal of the stack, oldest nonce first. */
+  proposals: ProposalFile[];
+  /** Files that are not proposals (corrupt, edited, renamed): reported, never used, never blocking the others. */
+  unreadable: UnreadableProposalError[];
+}
+
+/** Every proposal file of a stack, each read on its own. */
+export async function readProposalDirectory(root: string, stack: string): Promise<ProposalDirectory> {
   let names: string[];
   try {
     names = await readdir(proposalDir(root, stack));
   } catch {
-    return [];
+    return { proposals: [], unreadable: [] };
   }
-  const proposals = await Promise.all(names.filter((n) => n.endsWith(".json") && !n.endsWith(".txbuilder.json")).map((n) => readProposal(root, stack, n.slice(0, -5))));
-  return proposals.sort((a, b) => Number(BigInt(a.safe.nonce) - BigInt(b.safe.nonce)) || a.id.localeCompare(b.id));
+  const proposals: ProposalFile[] = [];
+  const unreadable: UnreadableProposalError[] = [];
+  for (const name of names.filter((n) => n.endsWith(".json") && !n.endsWith(".txbuilder.json")).sort()) {
+    try {
+      proposals.push(await readProposal(root, stack, name.slice(0, -5)));
+    } catch (error) {
+      unreadable.push(error instanceof UnreadableProposalError ? error : new UnreadableProposalError(name, (error as Error).message));
+    }
+  }
+  proposals.sort((a, b) => Number(BigInt(a.safe.nonce) - BigInt(b.safe.nonce)) || a.id.localeCompare(b.id));
+  return { proposals, unreadable };
+}
+
+/** Every readable proposal of a stack, oldest nonce first. */
+export async function listProposals(root: string, stack: string): Promise<ProposalFile[]> {
+  return (await readProposalDirectory(root, stack)).proposals;
 }

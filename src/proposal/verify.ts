@@ -1,5 +1,7 @@
-import { concatHex, encodeFunctionData, encodePacked, getAddress, size, zeroHash, type Hex } from "viem";
-import { multiSendCallOnlyAbi, timelockAbi } from "../chain/abis";
+import { concatHex, encodeFunctionData, encodePacked, getAddress, size, zeroHash, type Address, type Hex, type PublicClient } from "viem";
+import { multiSendCallOnlyAbi, safeAbi, timelockAbi } from "../chain/abis";
+import type { StackConfig } from "../config/schema";
+import { contractLabels, describeCall, type ContractLabel } from "./describe";
 import { canonicalSafeContracts } from "../chain/safe-deployments";
 import { hashOperationBatch } from "./operation";
 import { safeTxHashes } from "./safe-tx";
@@ -51,4 +53,88 @@ export function verifyProposal(p: ProposalFile): void {
   if (p.safeTx.nonce !== p.safe.nonce) fail("the Safe transaction nonce differs");
   const hashes = safeTxHashes(p.chainId, safe, p.safeTx);
   if (hashes.safeTxHash !== p.safeTxHash || hashes.domainHash !== p.eip712.domainHash || hashes.messageHash !== p.eip712.messageHash) fail("the Safe tx hash is not the hash of its transaction");
+}
+
+/** A proposal file's text differs from what it signs, or from the chain: refused, naming the field. */
+export class ProposalMismatchError extends Error {
+  constructor(
+    readonly proposalId: string,
+    readonly field: string,
+    why: string,
+  ) {
+    super(`proposal ${proposalId} does not match its calls: ${field}: ${why}; refusing it (regenerate it with pulumi up)`);
+    this.name = "ProposalMismatchError";
+  }
+}
+
+const quoted = (value: unknown) => JSON.stringify(value);
+
+/**
+ * Recomputes every readable field of the calls (function, arguments, description, resource,
+ * revocation) and the emergency flag from the calldata; a file whose text says anything else is
+ * refused, naming the first field that differs and what the calldata really says.
+ */
+export function verifyProposalText(p: ProposalFile, labels: ReadonlyMap<Address, ContractLabel>): void {
+  p.calls.forEach((call, i) => {
+    const text = describeCall(call, labels);
+    for (const field of ["description", "functionName", "signature", "args", "resource", "revokes"] as const) {
+      if (quoted(call[field]) !== quoted(text[field])) throw new ProposalMismatchError(p.id, `calls[${i}].${field}`, `the file says ${quoted(call[field])}, the calldata says ${quoted(text[field])}`);
+    }
+  });
+  const emergency = p.calls.length > 0 && p.calls.every((c) => c.revokes);
+  if (p.emergency !== emergency) throw new ProposalMismatchError(p.id, "emergency", `the file says ${p.emergency}, but its calls ${emergency ? "only revoke" : "do not only revoke"}`);
+}
+
+/** The Safe as the chain has it: who may sign and how many must. */
+export interface SafeOnChain {
+  address: Address;
+  owners: Address[];
+  threshold: number;
+  nonce: bigint;
+}
+
+export async function readSafeOnChain(client: PublicClient, safe: Address, blockNumber?: bigint): Promise<SafeOnChain> {
+  const [owners, threshold, nonce] = await client.multicall({
+    contracts: [
+      { address: safe, abi: safeAbi, functionName: "getOwners" },
+      { address: safe, abi: safeAbi, functionName: "getThreshold" },
+      { address: safe, abi: safeAbi, functionName: "nonce" },
+    ],
+    allowFailure: false,
+    blockNumber,
+  });
+  return { address: getAddress(safe), owners: owners.map((o) => getAddress(o)), threshold: Number(threshold), nonce };
+}
+
+/**
+ * While a proposal still waits for its Safe nonce, the owners and threshold it shows must be the
+ * Safe's own: a file claiming another threshold or another signer is refused.
+ */
+export function verifyProposalSafe(p: ProposalFile, safe: SafeOnChain): void {
+  if (getAddress(p.safe.address) !== safe.address) throw new ProposalMismatchError(p.id, "safe.address", `the file says ${p.safe.address}, the stack's Safe is ${safe.address}`);
+  if (BigInt(p.safe.nonce) < safe.nonce) return;
+  if (p.safe.threshold !== safe.threshold) throw new ProposalMismatchError(p.id, "safe.threshold", `the file says ${p.safe.threshold}, the Safe requires ${safe.threshold} on chain`);
+  const fileOwners = p.safe.owners.map((o) => getAddress(o)).sort();
+  const chainOwners = [...safe.owners].sort();
+  if (quoted(fileOwners) !== quoted(chainOwners)) {
+    const extra = fileOwners.filter((o) => !chainOwners.includes(o));
+    const missing = chainOwners.filter((o) => !fileOwners.includes(o));
+    throw new ProposalMismatchError(p.id, "safe.owners", `${extra.length ? `the file lists ${extra.join(", ")}, not an owner on chain` : `the file leaves out owner ${missing.join(", ")}`}`);
+  }
+}
+
+/**
+ * Everything a command checks before it shows, signs, approves or executes a proposal: the Safe
+ * transaction rebuilt from the calls, the text rebuilt from the calldata, the Safe read from the
+ * chain. Returns the Safe as the chain has it, for what is shown.
+ */
+export async function verifyProposalFile(client: PublicClient, config: StackConfig, p: ProposalFile, blockNumber?: bigint): Promise<SafeOnChain> {
+  verifyProposal(p);
+  verifyProposalText(p, contractLabels(config));
+  const governance = config.governance;
+  if (governance.mode === "direct") throw new Error(`proposal ${p.id}: the stack is in direct mode, it has no Safe to sign for`);
+  if (getAddress(p.safe.address) !== governance.safe.address) throw new ProposalMismatchError(p.id, "safe.address", `the file says ${p.safe.address}, the stack's Safe is ${governance.safe.address}`);
+  const safe = await readSafeOnChain(client, governance.safe.address, blockNumber);
+  verifyProposalSafe(p, safe);
+  return safe;
 }

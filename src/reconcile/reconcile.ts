@@ -1,17 +1,20 @@
-import { createWalletClient, http, type Hex, type PublicClient, type WalletClient } from "viem";
+import { createWalletClient, http, type Address, type Hex, type PublicClient, type WalletClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { assertChainId, createChainClient } from "../chain/client";
 import { readLiveState, type LiveState } from "../chain/read-state";
+import { addressWarnings } from "../config/addresses";
 import { parseStackConfig, type StackConfig } from "../config/schema";
 import { readStackFile } from "../config/stack-file";
 import { resolveMeasurementFiles } from "../measurements/resolve";
 import { planChanges } from "../plan/plan";
 import type { PlannedCall } from "../plan/types";
-import type { PolicyFindings } from "../policy/findings";
+import type { Finding, PolicyFindings } from "../policy/findings";
 import { assertProposable, inspectPolicy, sealProposal } from "../policy/gate";
 import { buildProposal } from "../proposal/build";
-import { listProposals, writeProposalFiles } from "../proposal/files";
-import { isInFlight, proposalStatus, type ProposalStatus } from "../proposal/status";
+import { contractLabels } from "../proposal/describe";
+import { readProposalDirectory, writeProposalFiles, type PacketContext } from "../proposal/files";
+import { proposalStatus, type ProposalStatus } from "../proposal/status";
+import { verifyProposal, verifyProposalText } from "../proposal/verify";
 import type { ProposalFile } from "../proposal/types";
 
 export interface Stack {
@@ -20,6 +23,8 @@ export interface Stack {
   root: string;
   config: StackConfig;
   client: PublicClient;
+  /** Config warnings (e.g. addresses without an EIP-55 checksum): shown, never blocking. */
+  warnings: Finding[];
 }
 
 /** Validates the raw config and connects; the RPC must serve the declared chain. */
@@ -27,7 +32,7 @@ export async function openStack(args: { name: string; root: string; rawConfig: u
   const config = parseStackConfig(resolveMeasurementFiles(args.rawConfig, args.root));
   const client = createChainClient({ chainId: config.network.chainId, rpcUrls: config.network.rpcUrls, onRequest: args.onRequest });
   await assertChainId(client, config.network.chainId);
-  return { name: args.name, root: args.root, config, client };
+  return { name: args.name, root: args.root, config, client, warnings: addressWarnings(args.rawConfig) };
 }
 
 /** A wallet on the stack's chain and first RPC URL, signing locally with the key (never sent anywhere). */
@@ -44,28 +49,81 @@ export interface Inspection {
   live: LiveState;
   /** Everything that differs between config and chain. */
   calls: PlannedCall[];
+  /** Readable, verified proposals of this chain with their on-chain status. */
   proposals: TrackedProposal[];
-  /** The in-flight proposal that already carries exactly these calls, if any. */
-  coveredBy?: TrackedProposal;
+  /** Proposal files refused: corrupt, not of the format, or text that differs from their calldata. */
+  unreadable: Error[];
+  /** The plan's calls no in-flight proposal carries: what `up` would propose. */
+  uncovered: PlannedCall[];
+  /** In-flight proposals carrying the plan's other calls (queued operations first). */
+  carriers: TrackedProposal[];
+  /** Queued or expired operations that `up` would cancel: they carry a call the plan no longer has, or can no longer run. */
+  replaced: TrackedProposal[];
   /** Policy errors (proposeChanges refuses), warnings (preview shows them) and the overrides used. */
   findings: PolicyFindings;
 }
 
+const sameCall = (a: { to: string; data: string; sender: string }, b: { to: string; data: string; sender: string }) => a.to === b.to && a.data === b.data && a.sender === b.sender;
+
 function sameCalls(calls: readonly PlannedCall[], proposal: ProposalFile): boolean {
-  return calls.length === proposal.calls.length && calls.every((c, i) => c.to === proposal.calls[i].to && c.data === proposal.calls[i].data && c.sender === proposal.calls[i].sender);
+  return calls.length === proposal.calls.length && calls.every((c, i) => sameCall(c, proposal.calls[i]));
+}
+
+/** The calls a proposal's timelock operation makes (its Safe part has run once it is queued). */
+function queuedCalls(proposal: ProposalFile): ProposalFile["calls"] {
+  const timelock = proposal.timelock;
+  return timelock ? proposal.calls.filter((c) => c.sender === timelock.address) : [];
+}
+
+/**
+ * Which pending calls are already on their way. A queued operation (its Safe part executed) is
+ * tracked by its operation id: kept while every call it makes is still wanted, and its calls are
+ * not proposed again; otherwise it is replaced (cancelled by the next proposal). An unexecuted
+ * proposal carries the rest only if it holds exactly those calls.
+ */
+export function coverage(calls: readonly PlannedCall[], proposals: readonly TrackedProposal[]): Pick<Inspection, "uncovered" | "carriers" | "replaced"> {
+  const queued = proposals.filter((t) => (t.status.state === "scheduled" || t.status.state === "ready") && queuedCalls(t.proposal).length);
+  const kept = queued.filter((t) => queuedCalls(t.proposal).every((q) => calls.some((c) => sameCall(c, q))));
+  const replaced = [...queued.filter((t) => !kept.includes(t)), ...proposals.filter((t) => t.status.state === "expired")];
+  const remaining = calls.filter((c) => !kept.some((t) => queuedCalls(t.proposal).some((q) => sameCall(c, q))));
+  // An unexecuted proposal carries the rest only if it also cancels every replaced operation.
+  const cancelsReplaced = (p: ProposalFile) => replaced.every((t) => p.timelock?.cancels.includes(t.proposal.timelock!.operationId));
+  const unexecuted = remaining.length ? proposals.find((t) => t.status.state === "awaiting-signatures" && sameCalls(remaining, t.proposal) && cancelsReplaced(t.proposal)) : undefined;
+  return { uncovered: unexecuted ? [] : remaining, carriers: [...kept, ...(unexecuted ? [unexecuted] : [])], replaced };
 }
 
 /** config → live state → plan, and which proposals are already in flight. Reads only. */
 export async function inspectStack(stack: Stack): Promise<Inspection> {
   const live = await readLiveState(stack.client, stack.config);
   const calls = planChanges(stack.config, live);
+  const directory = await readProposalDirectory(stack.root, stack.name);
+  const unreadable: Error[] = [...directory.unreadable];
+  const labels = contractLabels(stack.config);
   const proposals: TrackedProposal[] = [];
-  for (const proposal of await listProposals(stack.root, stack.name)) {
+  for (const proposal of directory.proposals) {
     if (proposal.chainId !== live.chainId) continue;
+    try {
+      verifyProposal(proposal);
+      verifyProposalText(proposal, labels);
+    } catch (error) {
+      unreadable.push(error as Error);
+      continue;
+    }
     proposals.push({ proposal, status: await proposalStatus(stack.client, proposal, live.blockNumber) });
   }
-  const coveredBy = calls.length ? proposals.find((t) => isInFlight(t.status) && sameCalls(calls, t.proposal)) : undefined;
-  return { live, calls, proposals, coveredBy, findings: await inspectPolicy(stack, live, calls) };
+  const findings = await inspectPolicy(stack, live, calls);
+  return { live, calls, proposals, unreadable, ...coverage(calls, proposals), findings: { ...findings, warnings: [...stack.warnings, ...findings.warnings] } };
+}
+
+/** What the packet of a new or shown proposal says about the other proposals' queued operations. */
+export function packetContext(proposal: ProposalFile, tracked: readonly TrackedProposal[], safe?: { owners: readonly Address[]; threshold: number }): PacketContext {
+  const cancels = proposal.timelock?.cancels ?? [];
+  const operationOf = (t: TrackedProposal) => t.proposal.timelock?.operationId;
+  const leavesQueued = tracked
+    .filter((t) => t.proposal.id !== proposal.id && (t.status.state === "scheduled" || t.status.state === "ready") && operationOf(t) && !cancels.includes(operationOf(t)!))
+    .map((t) => ({ operationId: operationOf(t)!, proposalId: t.proposal.id }));
+  const cancelledFrom = new Map(tracked.filter((t) => operationOf(t) && cancels.includes(operationOf(t)!)).map((t) => [operationOf(t)!, t.proposal.id] as const));
+  return { ...(safe ? { safe } : {}), leavesQueued, cancelledFrom };
 }
 
 export interface ProposeOptions {
@@ -75,34 +133,33 @@ export interface ProposeOptions {
 
 /**
  * Refuses, before anything is written, when the policy forbids the change (see src/policy/).
- * Turns the pending calls into ONE proposal, unless an in-flight proposal already carries them.
- * A new proposal supersedes the in-flight ones: it reuses the nonce of an unsigned/unexecuted one
- * (only one of them can ever execute) and cancels operations already queued in the timelock.
+ * Turns the pending calls no in-flight proposal carries into ONE proposal. It reuses the nonce of
+ * an unexecuted proposal (only one of them can ever execute); operations queued in the timelock
+ * stay unless they would make a change the config no longer asks for (then they are cancelled,
+ * and the packet says which); the packet also lists the queued operations left in place.
  */
 export async function proposeChanges(stack: Stack, inspection: Inspection, proposerKey?: Hex, options: ProposeOptions = {}): Promise<ProposalFile | undefined> {
   const { live, calls } = inspection;
   await assertProposable(stack, live, calls, inspection.findings, (name) => openStack({ name, root: stack.root, rawConfig: readStackFile(stack.root, name) }));
   if (calls.length === 0) return undefined;
-  if (inspection.coveredBy) return inspection.coveredBy.proposal;
-  const inFlight = inspection.proposals.filter((t) => isInFlight(t.status));
-  const unexecuted = inFlight.filter((t) => t.status.state === "awaiting-signatures").map((t) => BigInt(t.proposal.safe.nonce));
+  if (inspection.uncovered.length === 0) return inspection.carriers.at(-1)?.proposal;
+  const unexecuted = inspection.proposals.filter((t) => t.status.state === "awaiting-signatures").map((t) => BigInt(t.proposal.safe.nonce));
   const nonce = unexecuted.length ? unexecuted.reduce((a, b) => (a < b ? a : b)) : undefined;
-  // Queued operations are cancelled so they cannot run after being superseded; expired ones so
-  // the timelock's queue holds only what can still happen.
-  const cancels = inspection.proposals
-    .filter((t) => t.status.state === "scheduled" || t.status.state === "ready" || t.status.state === "expired")
-    .map((t) => t.proposal.timelock!.operationId);
+  // Cancelled: queued operations that would make a change no longer wanted, and expired ones (so
+  // the timelock's queue holds only what can still happen). Queued operations still wanted stay.
+  const cancels = inspection.replaced.map((t) => t.proposal.timelock!.operationId);
+  const kept = inspection.carriers.filter((t) => t.status.state === "scheduled" || t.status.state === "ready");
   const built = await buildProposal({
     stack: stack.name,
     config: stack.config,
     live,
-    calls,
+    calls: inspection.uncovered,
     client: stack.client,
     nonce,
     cancels,
     proposerKey,
   });
-  const proposal = await sealProposal(built, stack, live, inspection.findings, options);
-  await writeProposalFiles(stack.root, proposal);
+  const proposal = await sealProposal(built, stack, live, inspection.findings, { ...options, queued: kept.map((t) => t.proposal.timelock!) });
+  await writeProposalFiles(stack.root, proposal, packetContext(proposal, inspection.proposals));
   return proposal;
 }
