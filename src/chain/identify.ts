@@ -35,9 +35,9 @@ export function expectedContracts(config: StackConfig): { field: string; address
 /**
  * Looks at what each configured address holds (code, then one probe per kind, at the block) and
  * throws WrongContractError naming every field whose address holds something else. Called only
- * once a read has failed, so a healthy stack pays nothing for it.
+ * once a read has failed, so a healthy stack pays nothing for it (default block: the latest).
  */
-export async function assertExpectedContracts(client: PublicClient, config: StackConfig, blockNumber: bigint): Promise<void> {
+export async function assertExpectedContracts(client: PublicClient, config: StackConfig, blockNumber?: bigint): Promise<void> {
   const fields = expectedContracts(config);
   const codes = await Promise.all(fields.map((f) => client.getCode({ address: f.address, blockNumber })));
   const probes = await client.multicall({
@@ -48,7 +48,7 @@ export async function assertExpectedContracts(client: PublicClient, config: Stac
   const mismatches = fields.flatMap((f, i) => {
     const answered = PROBES.filter((_, j) => (probes[i * PROBES.length + j] as { status: string }).status === "success").map((p) => p.kind);
     if (answered.includes(f.expected)) return [];
-    const found = !codes[i] || codes[i] === "0x" ? `has no code at block ${blockNumber}` : answered.length ? `is ${answered[0]}` : "is a contract of another kind";
+    const found = !codes[i] || codes[i] === "0x" ? `has no code${blockNumber === undefined ? "" : ` at block ${blockNumber}`}` : answered.length ? `is ${answered[0]}` : "is a contract of another kind";
     return [{ ...f, found }];
   });
   if (mismatches.length) throw new WrongContractError(mismatches);

@@ -1,5 +1,5 @@
 import { decodeFunctionData, getAbiItem, getAddress, slice, toFunctionSignature, type Abi, type AbiFunction, type Address, type Hex } from "viem";
-import { dstackAppAbi, dstackAppOptionalAbi, dstackKmsAbi, ownable2StepAbi, safeAbi, timelockAbi } from "../chain/abis";
+import { dstackAppAbi, dstackAppTcbAbi, dstackKmsAbi, ownable2StepAbi, safeAbi, timelockAbi } from "../chain/abis";
 import { TIMELOCK_ROLES } from "../chain/read-state";
 import { formatDuration } from "../config/duration";
 import type { StackConfig } from "../config/schema";
@@ -17,7 +17,7 @@ export interface ContractLabel {
 export function contractLabels(config: StackConfig): Map<Address, ContractLabel> {
   const labels = new Map<Address, ContractLabel>();
   labels.set(getAddress(config.kms.proxy), { resource: "kms", label: "KMS", abi: [...dstackKmsAbi, ...ownable2StepAbi] });
-  for (const app of config.apps) labels.set(getAddress(app.proxy), { resource: `app:${app.name}`, label: app.name, abi: [...dstackAppAbi, ...dstackAppOptionalAbi, ...ownable2StepAbi] });
+  for (const app of config.apps) labels.set(getAddress(app.proxy), { resource: `app:${app.name}`, label: app.name, abi: [...dstackAppAbi, ...dstackAppTcbAbi, ...ownable2StepAbi] });
   const governance = config.governance;
   if (governance.mode !== "direct") labels.set(getAddress(governance.safe.address), { resource: "safe", label: "Safe", abi: safeAbi });
   if (governance.mode === "safe+timelock") labels.set(getAddress(governance.timelock.address), { resource: "timelock", label: "Timelock", abi: timelockAbi });
@@ -73,6 +73,8 @@ function sentence(label: string, functionName: string, args: readonly unknown[],
       return `${label}: set KMS info (k256 pubkey ${(a as { k256Pubkey: Hex }).k256Pubkey})`;
     case "setAllowAnyDevice":
       return `${label}: allow any device ${a}`;
+    case "setRequireTcbUpToDate":
+      return `${label}: require an up-to-date TCB ${a}`;
     case "swapOwner":
       return `${label}: replace signer ${b} with ${c}`;
     case "addOwnerWithThreshold":
@@ -91,6 +93,14 @@ function sentence(label: string, functionName: string, args: readonly unknown[],
     default:
       return `${label}: ${functionName}(${args.map(argText).join(", ")})`;
   }
+}
+
+/** Calls that only take authorization away (a tighter set, one signer fewer): emergencies when alone. */
+function revokes(functionName: string, args: readonly unknown[]): boolean {
+  if (SET_NOUNS[functionName]) return SET_NOUNS[functionName][1];
+  if (functionName === "setAllowAnyDevice") return args[0] === false;
+  if (functionName === "setRequireTcbUpToDate") return args[0] === true;
+  return functionName === "removeOwner";
 }
 
 /**
@@ -118,6 +128,6 @@ export function describeCall(call: { to: Address; sender: Address; data: Hex }, 
     signature: toFunctionSignature(item),
     args: args.map(argText),
     description: sentence(label, decoded.functionName, args, getAddress(call.sender)),
-    revokes: Boolean(SET_NOUNS[decoded.functionName]?.[1]) || decoded.functionName === "removeOwner" || (decoded.functionName === "setAllowAnyDevice" && args[0] === false),
+    revokes: revokes(decoded.functionName, args),
   };
 }
