@@ -25,44 +25,37 @@ export class DstackGovernance extends pulumi.ComponentResource {
     // Calls already carried by an in-flight proposal are not pending: they are on their way.
     const uncovered = inspection.uncovered;
     const pending = (slot: ResourceSlot) => callsFor(uncovered, slot).map((c) => c.description);
-    const child = { parent: this };
     const common = { stack, root };
-    const resources: pulumi.Resource[] = [];
     const governance = config.governance;
-
-    if (governance.mode !== "direct") {
-      resources.push(
-        new GovernanceSafe("safe", { ...common, resource: "safe", declared: { address: governance.safe.address, owners: governance.safe.owners, threshold: governance.safe.threshold }, pending: pending({ resource: "safe", properties: "all" }) }, child),
-      );
-    }
-    if (governance.mode === "safe+timelock") {
-      const t = governance.timelock;
-      resources.push(
-        new Timelock("timelock", { ...common, resource: "timelock", declared: { address: t.address, delay: formatDuration(t.delay), expiration: formatDuration(t.expiration) }, pending: pending({ resource: "timelock", properties: "all" }) }, child),
-      );
-    }
-    const owner = governanceOwner(governance);
-    const kms = config.kms;
-    resources.push(
-      new ContractProxy("kms-proxy", { ...common, resource: "kms", declared: { proxy: kms.proxy, implementation: kms.implementation, owner: kms.owner ?? owner }, pending: pending({ resource: "kms", properties: "proxy" }) }, child),
-      new KmsPolicy("kms-policy", {
-        ...common,
-        resource: "kms",
-        declared: { osImages: kms.osImages, aggregatedMrs: kms.aggregatedMrs, devices: kms.devices, gatewayAppId: kms.gatewayAppId, appImplementation: kms.appImplementation, info: kms.info },
-        pending: pending({ resource: "kms", properties: "policy" }),
-      }, child),
-    );
-    for (const app of config.apps) {
-      const resource = `app:${app.name}` as const;
-      resources.push(
-        new ContractProxy(`${app.name}-proxy`, { ...common, resource, declared: { proxy: app.proxy, implementation: app.implementation, owner: app.owner ?? owner }, pending: pending({ resource, properties: "proxy" }) }, child),
-        new AppPolicy(`${app.name}-policy`, { ...common, resource, declared: { composeHashes: app.composeHashes, devices: app.devices, allowAnyDevice: app.allowAnyDevice }, pending: pending({ resource, properties: "policy" }) }, child),
-      );
-    }
     const executable = inspection.proposals
       .filter(({ status }) => status.state === "ready" || (status.state === "awaiting-signatures" && status.have >= status.need))
       .map(({ proposal }) => proposal.id);
-    this.proposal = new GovernanceProposal("proposal", { stack, root, mode: governance.mode, calls: uncovered.map((c) => c.description), executable }, { parent: this, dependsOn: resources });
+    this.proposal = new GovernanceProposal("proposal", { stack, root, mode: governance.mode, calls: uncovered.map((c) => c.description), executable }, { parent: this });
+    // The governed resources record the declared values only once the proposal (or the direct
+    // transactions) succeeded: a failed up leaves every recorded value as it was.
+    const child = { parent: this, dependsOn: [this.proposal] };
+
+    if (governance.mode !== "direct") {
+      new GovernanceSafe("safe", { ...common, resource: "safe", declared: { address: governance.safe.address, owners: governance.safe.owners, threshold: governance.safe.threshold }, pending: pending({ resource: "safe", properties: "all" }) }, child);
+    }
+    if (governance.mode === "safe+timelock") {
+      const t = governance.timelock;
+      new Timelock("timelock", { ...common, resource: "timelock", declared: { address: t.address, delay: formatDuration(t.delay), expiration: formatDuration(t.expiration) }, pending: pending({ resource: "timelock", properties: "all" }) }, child);
+    }
+    const owner = governanceOwner(governance);
+    const kms = config.kms;
+    new ContractProxy("kms-proxy", { ...common, resource: "kms", declared: { proxy: kms.proxy, implementation: kms.implementation, owner: kms.owner ?? owner }, pending: pending({ resource: "kms", properties: "proxy" }) }, child);
+    new KmsPolicy("kms-policy", {
+      ...common,
+      resource: "kms",
+      declared: { osImages: kms.osImages, aggregatedMrs: kms.aggregatedMrs, devices: kms.devices, gatewayAppId: kms.gatewayAppId, appImplementation: kms.appImplementation, info: kms.info },
+      pending: pending({ resource: "kms", properties: "policy" }),
+    }, child);
+    for (const app of config.apps) {
+      const resource = `app:${app.name}` as const;
+      new ContractProxy(`${app.name}-proxy`, { ...common, resource, declared: { proxy: app.proxy, implementation: app.implementation, owner: app.owner ?? owner }, pending: pending({ resource, properties: "proxy" }) }, child);
+      new AppPolicy(`${app.name}-policy`, { ...common, resource, declared: { composeHashes: app.composeHashes, devices: app.devices, allowAnyDevice: app.allowAnyDevice }, pending: pending({ resource, properties: "policy" }) }, child);
+    }
 
     for (const finding of inspection.findings.warnings) pulumi.log.warn(`policy: ${describeFinding(finding)}`, this);
     for (const error of inspection.unreadable) pulumi.log.warn(`refused proposal file: ${error.message}`, this);

@@ -1,4 +1,4 @@
-import { decodeFunctionData, getAbiItem, getAddress, slice, toFunctionSignature, type Abi, type AbiFunction, type Address, type Hex } from "viem";
+import { decodeFunctionData, getAbiItem, getAddress, slice, toFunctionSignature, zeroAddress, type Abi, type AbiFunction, type Address, type Hex } from "viem";
 import { dstackAppAbi, dstackAppTcbAbi, dstackKmsAbi, ownable2StepAbi, safeAbi, timelockAbi } from "../chain/abis";
 import { TIMELOCK_ROLES } from "../chain/read-state";
 import { formatDuration } from "../config/duration";
@@ -62,7 +62,7 @@ function sentence(label: string, functionName: string, args: readonly unknown[],
     case "upgradeToAndCall":
       return `${label}: upgrade implementation to ${a}${b === "0x" ? "" : ` and call it with ${b}`}`;
     case "transferOwnership":
-      return `${label}: transfer ownership to ${a}`;
+      return a === zeroAddress ? `${label}: cancel the pending ownership transfer (transfer to the zero address)` : `${label}: transfer ownership to ${a}`;
     case "acceptOwnership":
       return `${label}: ${sender} accepts ownership`;
     case "setGatewayAppId":
@@ -100,7 +100,7 @@ function revokes(functionName: string, args: readonly unknown[]): boolean {
   if (SET_NOUNS[functionName]) return SET_NOUNS[functionName][1];
   if (functionName === "setAllowAnyDevice") return args[0] === false;
   if (functionName === "setRequireTcbUpToDate") return args[0] === true;
-  return functionName === "removeOwner";
+  return functionName === "removeOwner" || (functionName === "transferOwnership" && args[0] === zeroAddress);
 }
 
 /**

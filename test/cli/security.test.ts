@@ -7,6 +7,7 @@ import { devAccounts } from "../../devnet/accounts";
 import { devMeasurement } from "../../devnet/deploy";
 import { dstackKmsAbi, safeAbi } from "../../src/chain/abis";
 import { createChainClient } from "../../src/chain/client";
+import { repoRoot } from "../../src/repo-root";
 import type { StackConfigInput } from "../../src/config/schema";
 import type { ProposalFile } from "../../src/proposal/types";
 import { owners, startTestDevnet, type TestDevnet } from "../helpers/devnet";
@@ -141,8 +142,15 @@ describe("security: what a signer reads is what is signed; queued work is never 
       }
       const run = await govIn(root)(["execute", mixed.id], { GOV_PRIVATE_KEY: devAccounts.executor.privateKey });
       assert.equal(run.code, 0, run.stderr);
+    });
+
+    it("7. the signer change took effect at the Safe execution, the timelock call waits; the README says so", async () => {
       const safeOwners = await client.readContract({ address: mixed.safe.address, abi: safeAbi, functionName: "getOwners" });
-      assert.ok(safeOwners.includes(swapped), "the signer change took effect at the Safe execution");
+      assert.ok(safeOwners.includes(swapped) && !safeOwners.includes(owners[2].address));
+      assert.equal(await client.readContract({ address: devnet.deployment.kms.proxy, abi: dstackKmsAbi, functionName: "allowedOsImages", args: [image] }), false);
+      const readme = readFileSync(join(repoRoot(), "README.md"), "utf8").replace(/\s+/g, " ");
+      assert.doesNotMatch(readme, /Nothing changes on chain until k signers approve and the timelock delay has passed/);
+      assert.match(readme, /Safe signer and threshold changes take effect when the Safe transaction executes/);
     });
 
     it("status: the proposal is queued and carries the pending timelock call", async () => {
