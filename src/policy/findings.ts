@@ -1,4 +1,4 @@
-import type { RecommendationRule } from "../config/schema";
+import type { OverridableRule } from "../config/schema";
 
 /** One policy problem: which rule, where in the config or plan, what is wrong and how to fix it. */
 export interface Finding {
@@ -10,9 +10,9 @@ export interface Finding {
   fix: string;
 }
 
-/** A recommendation violation let through by a written override; recorded in the proposal. */
+/** A violation let through by a written override; recorded in the proposal. */
 export interface AppliedOverride {
-  rule: RecommendationRule;
+  rule: OverridableRule;
   reason: string;
 }
 
