@@ -10,11 +10,15 @@ import {
   type PublicClient,
 } from "viem";
 import type { StackConfig } from "../config/schema";
-import { dstackAppAbi, dstackAppOptionalAbi, dstackKmsAbi, ownable2StepAbi, safeAbi, timelockAbi } from "./abis";
+import { dstackAppAbi, dstackAppTcbAbi, dstackKmsAbi, ownable2StepAbi, safeAbi, timelockAbi } from "./abis";
+import { appVariant, kmsVariant, type AppVariant, type KmsVariant } from "./variants";
 import { scanLogs } from "./logs";
 
 /** ERC-1967 implementation slot: bytes32(uint256(keccak256("eip1967.proxy.implementation")) - 1). */
 export const IMPLEMENTATION_SLOT = "0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc" as const;
+
+/** Where every upstream DstackApp (v0.5.4 to main) keeps its private upgrades-disabled flag; see variants.ts. */
+export const APP_FLAGS_SLOT = "0x0000000000000000000000000000000000000000000000000000000000000001" as const;
 
 /** OpenZeppelin's role ids are constants: no need to read them from the chain. */
 export const TIMELOCK_ROLES = {
@@ -37,11 +41,14 @@ export interface ProxyState {
   proxy: Address;
   implementation: Address;
   owner: Address;
-  /** Set only on two-step-ownership versions (newer dstack main). */
+  /** Two-step ownership (dstack main): a transfer waits for the new owner's acceptOwnership. */
+  twoStepOwnership: boolean;
+  /** Set only on two-step-ownership versions when a transfer is in progress. */
   pendingOwner?: Address;
 }
 
 export interface KmsState extends ProxyState {
+  variant: KmsVariant;
   osImages: Hex[];
   aggregatedMrs: Hex[];
   devices: Hex[];
@@ -52,10 +59,14 @@ export interface KmsState extends ProxyState {
 
 export interface AppState extends ProxyState {
   name: string;
+  variant: AppVariant;
   composeHashes: Hex[];
   devices: Hex[];
   allowAnyDevice: boolean;
+  /** Read from the proxy's storage (upstream keeps it private and sets it at creation without an event). */
   upgradesDisabled: boolean;
+  /** Absent on versions before v0.5.10, which have no TCB flag. */
+  requireTcbUpToDate?: boolean;
 }
 
 export interface SafeState {
@@ -94,7 +105,7 @@ const appSetEvents = { composeHashes: ["ComposeHashAdded", "ComposeHashRemoved"]
 const appSetGetters = { composeHashes: "allowedComposeHashes", devices: "allowedDeviceIds" } as const;
 
 const kmsEventNames = Object.values(kmsSetEvents).flat();
-const appEventNames = [...Object.values(appSetEvents).flat(), "UpgradesDisabled"] as const;
+const appEventNames = Object.values(appSetEvents).flat();
 
 const scannedEvents: AbiEvent[] = [
   ...kmsEventNames.map((name) => getAbiItem({ abi: dstackKmsAbi, name }) as AbiEvent),
@@ -102,7 +113,7 @@ const scannedEvents: AbiEvent[] = [
 ];
 
 type ContractCall = { address: Address; abi: readonly unknown[]; functionName: string; args?: readonly unknown[] };
-type CallResult = { status: "success"; result: unknown } | { status: "failure"; error: Error };
+export type CallResult = { status: "success"; result: unknown } | { status: "failure"; error: Error };
 
 /** Runs many view calls through Multicall3 at one block, in parallel batches. */
 async function multicallAt(client: PublicClient, blockNumber: bigint, calls: ContractCall[]): Promise<CallResult[]> {
@@ -127,32 +138,28 @@ interface NamedResults {
   value<T>(name: string): T;
   /** The result, or undefined when the call reverted (a getter this contract version lacks). */
   optional<T>(name: string): T | undefined;
+  /** The raw outcome, for probes that tell contract versions apart by what reverts. */
+  raw(name: string): CallResult;
 }
 
 /** Runs every group's calls in one multicall batch at the block and hands each group back by name. */
 async function readGroups(client: PublicClient, blockNumber: bigint, groups: Record<string, NamedCalls>): Promise<Record<string, NamedResults>> {
   const entries = Object.entries(groups).flatMap(([group, calls]) => Object.entries(calls).map(([name, call]) => ({ group, name, call })));
   const results = await multicallAt(client, blockNumber, entries.map((e) => e.call));
-  const byGroup = new Map<string, Map<string, { call: ContractCall; result: CallResult }>>();
-  entries.forEach((e, i) => {
-    if (!byGroup.has(e.group)) byGroup.set(e.group, new Map());
-    byGroup.get(e.group)!.set(e.name, { call: e.call, result: results[i] });
-  });
+  const found = new Map(entries.map((e, i) => [`${e.group}.${e.name}`, { call: e.call, result: results[i] }]));
   const named = (group: string): NamedResults => {
     const entry = (name: string) => {
-      const found = byGroup.get(group)?.get(name);
-      if (!found) throw new Error(`internal: no read named ${group}.${name}`);
-      return found;
+      const read = found.get(`${group}.${name}`);
+      if (!read) throw new Error(`internal: no read named ${group}.${name}`);
+      return read;
     };
     return {
-      value: <T>(name: string) => {
-        const { call, result } = entry(name);
-        return ok<T>(result, `${group} ${call.functionName}()`);
-      },
+      value: <T>(name: string) => ok<T>(entry(name).result, `${group} ${entry(name).call.functionName}()`),
       optional: <T>(name: string) => {
         const { result } = entry(name);
         return result.status === "success" ? (result.result as T) : undefined;
       },
+      raw: (name: string) => entry(name).result,
     };
   };
   return Object.fromEntries(Object.keys(groups).map((group) => [group, named(group)]));
@@ -173,7 +180,7 @@ const kmsReads = (proxy: Address): NamedCalls => ({
 const appReads = (proxy: Address): NamedCalls => ({
   ...proxyReads(proxy, dstackAppAbi),
   allowAnyDevice: { address: proxy, abi: dstackAppAbi, functionName: "allowAnyDevice" },
-  upgradesDisabled: { address: proxy, abi: dstackAppOptionalAbi, functionName: "upgradesDisabled" },
+  requireTcbUpToDate: { address: proxy, abi: dstackAppTcbAbi, functionName: "requireTcbUpToDate" },
 });
 
 const safeReads = (safe: Address): NamedCalls => ({
@@ -191,6 +198,11 @@ const timelockReads = (timelock: Address, safe: Address): NamedCalls => ({
 });
 
 const appGroup = (name: string) => `app:${name}`;
+
+/** Storage words by address, read in parallel at the block. */
+async function storageAt(client: PublicClient, blockNumber: bigint, addresses: readonly Address[], slot: Hex): Promise<Map<Address, Hex | undefined>> {
+  return new Map(await Promise.all(addresses.map(async (address) => [address, await client.getStorageAt({ address, slot, blockNumber })] as const)));
+}
 
 /**
  * Reads everything a stack governs at ONE pinned block. Requests: the block (twice: before and
@@ -211,9 +223,10 @@ export async function readLiveState(client: PublicClient, config: StackConfig, p
   if (safeAddress) groups.safe = safeReads(safeAddress);
   if (timelockAddress && safeAddress) groups.timelock = timelockReads(timelockAddress, safeAddress);
 
-  const [reads, implementationSlots, logs] = await Promise.all([
+  const [reads, implementationSlots, flagSlots, logs] = await Promise.all([
     readGroups(client, blockNumber, groups),
-    Promise.all(proxies.map(async (proxy) => [proxy, await client.getStorageAt({ address: proxy, slot: IMPLEMENTATION_SLOT, blockNumber })] as const)),
+    storageAt(client, blockNumber, proxies, IMPLEMENTATION_SLOT),
+    storageAt(client, blockNumber, config.apps.map((app) => app.proxy), APP_FLAGS_SLOT),
     scanLogs(client, {
       addresses: proxies,
       events: scannedEvents,
@@ -225,7 +238,6 @@ export async function readLiveState(client: PublicClient, config: StackConfig, p
 
   // Candidates: every item ever added, plus every item the config wants (in case startBlock is late).
   const seen = new Map<string, Set<Hex>>();
-  const disabledByEvent = new Set<Address>();
   const candidates = (proxy: Address, set: string) => {
     const key = `${proxy}:${set}`;
     if (!seen.has(key)) seen.set(key, new Set());
@@ -233,10 +245,6 @@ export async function readLiveState(client: PublicClient, config: StackConfig, p
   };
   for (const log of logs as unknown as { address: Address; eventName: string; args: Record<string, Hex> }[]) {
     const proxy = getAddress(log.address);
-    if (log.eventName === "UpgradesDisabled") {
-      disabledByEvent.add(proxy);
-      continue;
-    }
     const kmsSet = Object.entries(kmsSetEvents).find(([, names]) => names[0] === log.eventName)?.[0];
     const appSet = Object.entries(appSetEvents).find(([, names]) => names[0] === log.eventName)?.[0];
     const set = proxy === config.kms.proxy ? kmsSet : appSet;
@@ -271,16 +279,22 @@ export async function readLiveState(client: PublicClient, config: StackConfig, p
   });
   const setOf = (proxy: Address, set: string) => members.get(`${proxy}:${set}`) ?? [];
 
-  const slots = new Map(implementationSlots);
-  const implementationOf = (proxy: Address) => getAddress(`0x${(slots.get(proxy) ?? "0x").slice(-40).padStart(40, "0")}`);
+  const implementationOf = (proxy: Address) => getAddress(`0x${(implementationSlots.get(proxy) ?? "0x").slice(-40).padStart(40, "0")}`);
   const proxyState = (proxy: Address, r: NamedResults): ProxyState => {
     const pendingOwner = r.optional<Address>("pendingOwner");
-    return { proxy, implementation: implementationOf(proxy), owner: r.value<Address>("owner"), pendingOwner: pendingOwner && pendingOwner !== zeroAddress ? pendingOwner : undefined };
+    return {
+      proxy,
+      implementation: implementationOf(proxy),
+      owner: r.value<Address>("owner"),
+      twoStepOwnership: r.raw("pendingOwner").status === "success",
+      pendingOwner: pendingOwner && pendingOwner !== zeroAddress ? pendingOwner : undefined,
+    };
   };
   const k = reads.kms;
   const info = k.value<readonly [Hex, Hex, Hex, Hex]>("info");
   const kms: KmsState = {
     ...proxyState(config.kms.proxy, k),
+    variant: kmsVariant(config.kms.proxy, { owner: k.raw("owner"), pendingOwner: k.raw("pendingOwner") }),
     gatewayAppId: k.value<string>("gatewayAppId"),
     appImplementation: k.value<Address>("appImplementation"),
     info: { k256Pubkey: info[0], caPubkey: info[1], quote: info[2], eventlog: info[3] },
@@ -290,13 +304,20 @@ export async function readLiveState(client: PublicClient, config: StackConfig, p
   };
   const apps = config.apps.map((app): AppState => {
     const r = reads[appGroup(app.name)];
-    const disabled = r.optional<boolean>("upgradesDisabled");
+    const { variant, upgradesDisabled } = appVariant(app.name, app.proxy, {
+      owner: r.raw("owner"),
+      pendingOwner: r.raw("pendingOwner"),
+      allowAnyDevice: r.raw("allowAnyDevice"),
+      requireTcbUpToDate: r.raw("requireTcbUpToDate"),
+      flagsSlot: flagSlots.get(app.proxy),
+    });
     return {
       name: app.name,
       ...proxyState(app.proxy, r),
+      variant,
       allowAnyDevice: r.value<boolean>("allowAnyDevice"),
-      // Older versions have no getter: the UpgradesDisabled event is then the only witness.
-      upgradesDisabled: disabled !== undefined ? Boolean(disabled) : disabledByEvent.has(app.proxy),
+      upgradesDisabled,
+      requireTcbUpToDate: r.optional<boolean>("requireTcbUpToDate"),
       composeHashes: setOf(app.proxy, "composeHashes"),
       devices: setOf(app.proxy, "devices"),
     };
@@ -310,15 +331,16 @@ export async function readLiveState(client: PublicClient, config: StackConfig, p
       }
     : undefined;
   const t = reads.timelock;
-  const timelock: TimelockState | undefined = timelockAddress && t
-    ? {
-        address: timelockAddress,
-        delay: t.value<bigint>("delay"),
-        expiration: t.value<bigint>("expiration"),
-        safeIsProposer: t.value<boolean>("safeIsProposer"),
-        safeIsCanceller: t.value<boolean>("safeIsCanceller"),
-        anyoneCanExecute: t.value<boolean>("anyoneCanExecute"),
-      }
-    : undefined;
+  const timelock: TimelockState | undefined =
+    timelockAddress && t
+      ? {
+          address: timelockAddress,
+          delay: t.value<bigint>("delay"),
+          expiration: t.value<bigint>("expiration"),
+          safeIsProposer: t.value<boolean>("safeIsProposer"),
+          safeIsCanceller: t.value<boolean>("safeIsCanceller"),
+          anyoneCanExecute: t.value<boolean>("anyoneCanExecute"),
+        }
+      : undefined;
   return { chainId: client.chain!.id, blockNumber, blockTimestamp: block.timestamp, kms, apps, safe, timelock };
 }

@@ -17,6 +17,7 @@ export function unmanagedNotes(config: StackConfig, live: LiveState): string[] {
     if (!state) return;
     set(`apps[${i}].devices`, app.devices, state.devices);
     if (app.allowAnyDevice === undefined) notes.push(`apps[${i}].allowAnyDevice: not managed, ${state.allowAnyDevice} on chain`);
+    if (app.requireTcbUpToDate === undefined && state.requireTcbUpToDate !== undefined) notes.push(`apps[${i}].requireTcbUpToDate: not managed, ${state.requireTcbUpToDate} on chain`);
   });
   return notes;
 }
