@@ -1,5 +1,6 @@
 import { getAddress, isAddress, isHex, type Address, type Hex } from "viem";
 import { z } from "zod";
+import { GovernanceError } from "../errors";
 import { parseDuration } from "./duration";
 import { strictObject } from "./strict";
 
@@ -168,9 +169,9 @@ export function policyOf(config: StackConfig): PolicyConfig {
   return config.policy ?? policySchema.parse({});
 }
 
-export class ConfigError extends Error {
-  constructor(readonly issues: string[]) {
-    super(`invalid stack config:\n${issues.map((issue) => `  - ${issue}`).join("\n")}`);
+export class ConfigError extends GovernanceError {
+  constructor(readonly problems: { path: string; message: string }[]) {
+    super("config", "invalid stack config", problems);
     this.name = "ConfigError";
   }
 }
@@ -203,7 +204,7 @@ const configErrorMap: z.core.$ZodErrorMap = (issue) => {
 };
 
 /** Each issue as "path: message"; an unknown key that is a typo of a missing required key replaces the "required". */
-function describeIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+function describeIssues(issues: readonly z.core.$ZodIssue[]): { path: string; message: string }[] {
   const lines: { path: string; message: string }[] = [];
   const suggested = new Set<string>();
   for (const issue of issues) {
@@ -223,7 +224,7 @@ function describeIssues(issues: readonly z.core.$ZodIssue[]): string[] {
     if (issue.message === "required" && suggested.has(path)) continue;
     lines.push({ path: path || "(root)", message: issue.message });
   }
-  return lines.map((l) => `${l.path}: ${l.message}`);
+  return lines;
 }
 
 /** Validates a stack config; every error names the field path and what would be valid. */
