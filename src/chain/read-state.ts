@@ -236,6 +236,22 @@ export async function readLiveState(client: PublicClient, config: StackConfig, p
     }),
   ]);
 
+  // Know every contract's version before reading its sets: an unknown contract gets a clear message.
+  const kmsShape = kmsVariant(config.kms.proxy, { owner: reads.kms.raw("owner"), pendingOwner: reads.kms.raw("pendingOwner") });
+  const appShapes = new Map(
+    config.apps.map((app) => {
+      const r = reads[appGroup(app.name)];
+      const shape = appVariant(app.name, app.proxy, {
+        owner: r.raw("owner"),
+        pendingOwner: r.raw("pendingOwner"),
+        allowAnyDevice: r.raw("allowAnyDevice"),
+        requireTcbUpToDate: r.raw("requireTcbUpToDate"),
+        flagsSlot: flagSlots.get(app.proxy),
+      });
+      return [app.name, shape] as const;
+    }),
+  );
+
   // Candidates: every item ever added, plus every item the config wants (in case startBlock is late).
   const seen = new Map<string, Set<Hex>>();
   const candidates = (proxy: Address, set: string) => {
@@ -294,7 +310,7 @@ export async function readLiveState(client: PublicClient, config: StackConfig, p
   const info = k.value<readonly [Hex, Hex, Hex, Hex]>("info");
   const kms: KmsState = {
     ...proxyState(config.kms.proxy, k),
-    variant: kmsVariant(config.kms.proxy, { owner: k.raw("owner"), pendingOwner: k.raw("pendingOwner") }),
+    variant: kmsShape,
     gatewayAppId: k.value<string>("gatewayAppId"),
     appImplementation: k.value<Address>("appImplementation"),
     info: { k256Pubkey: info[0], caPubkey: info[1], quote: info[2], eventlog: info[3] },
@@ -304,13 +320,7 @@ export async function readLiveState(client: PublicClient, config: StackConfig, p
   };
   const apps = config.apps.map((app): AppState => {
     const r = reads[appGroup(app.name)];
-    const { variant, upgradesDisabled } = appVariant(app.name, app.proxy, {
-      owner: r.raw("owner"),
-      pendingOwner: r.raw("pendingOwner"),
-      allowAnyDevice: r.raw("allowAnyDevice"),
-      requireTcbUpToDate: r.raw("requireTcbUpToDate"),
-      flagsSlot: flagSlots.get(app.proxy),
-    });
+    const { variant, upgradesDisabled } = appShapes.get(app.name)!;
     return {
       name: app.name,
       ...proxyState(app.proxy, r),
