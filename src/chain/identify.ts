@@ -1,5 +1,6 @@
 import { type Address, type PublicClient } from "viem";
 import type { StackConfig } from "../config/schema";
+import { GovernanceError } from "../errors";
 import { dstackAppAbi, dstackKmsAbi, safeAbi, timelockAbi } from "./abis";
 
 /** What a configured address must hold. */
@@ -14,10 +15,13 @@ const PROBES: { kind: ContractKind; abi: readonly unknown[]; functionName: strin
 ];
 
 /** A configured address that does not hold what its field says. */
-export class WrongContractError extends Error {
+export class WrongContractError extends GovernanceError {
   constructor(readonly mismatches: { field: string; address: Address; expected: ContractKind; found: string }[]) {
-    super(mismatches.map((m) => `${m.field}: ${m.address} ${m.found}, not ${m.expected}; fix ${m.field} to the address of ${m.expected}`).join("; "));
-    this.name = "WrongContractError";
+    super(
+      "contract",
+      "a configured address does not hold the contract its field names",
+      mismatches.map((m) => ({ path: m.field, message: `${m.address} ${m.found}, not ${m.expected}`, fix: `set ${m.field} to the address of ${m.expected}` })),
+    );
   }
 }
 

@@ -8,6 +8,7 @@ import { readStackFile } from "../config/stack-file";
 import { resolveMeasurementFiles } from "../measurements/resolve";
 import { planChanges } from "../plan/plan";
 import type { PlannedCall } from "../plan/types";
+import { unmanagedNotes } from "../plan/unmanaged";
 import type { Finding, PolicyFindings } from "../policy/findings";
 import { assertProposable, inspectPolicy, sealProposal } from "../policy/gate";
 import { buildProposal } from "../proposal/build";
@@ -61,6 +62,8 @@ export interface Inspection {
   replaced: TrackedProposal[];
   /** Policy errors (proposeChanges refuses), warnings (preview shows them) and the overrides used. */
   findings: PolicyFindings;
+  /** What the config does not govern though the chain holds it, e.g. "kms.devices: not managed, 3 on chain". */
+  unmanaged: string[];
 }
 
 const sameCall = (a: { to: string; data: string; sender: string }, b: { to: string; data: string; sender: string }) => a.to === b.to && a.data === b.data && a.sender === b.sender;
@@ -112,7 +115,7 @@ export async function inspectStack(stack: Stack): Promise<Inspection> {
     proposals.push({ proposal, status: await proposalStatus(stack.client, proposal, live.blockNumber) });
   }
   const findings = await inspectPolicy(stack, live, calls);
-  return { live, calls, proposals, unreadable, ...coverage(calls, proposals), findings: { ...findings, warnings: [...stack.warnings, ...findings.warnings] } };
+  return { live, calls, proposals, unreadable, ...coverage(calls, proposals), findings: { ...findings, warnings: [...stack.warnings, ...findings.warnings] }, unmanaged: unmanagedNotes(stack.config, live) };
 }
 
 /** What the packet of a new or shown proposal says about the other proposals' queued operations. */

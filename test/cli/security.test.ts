@@ -266,7 +266,7 @@ describe("security: what a signer reads is what is signed; queued work is never 
       config.kms.proxy = empty;
       const run = await govIn(stackRoot(config))(["status"]);
       assert.equal(run.code, 1);
-      assert.match(run.stderr, new RegExp(`kms\\.proxy: ${empty} has no code, not a DstackKms; fix kms\\.proxy`));
+      assert.match(run.stderr, new RegExp(`kms\\.proxy: ${empty} has no code, not a DstackKms; fix: set kms\\.proxy to the address of a DstackKms`));
     });
 
     it("Safe and timelock addresses swapped", async () => {
