@@ -149,7 +149,7 @@ export function signerPacket(p: ProposalFile): string {
     "",
     ...p.safe.owners.map((o) => `- ${org(o)}${p.signatures.some((s) => s.signer === o) ? ": signed" : ""}`),
     "",
-    `Signatures so far: ${p.signatures.length} of ${p.safe.threshold}.`,
+    `Signatures so far: ${p.signatures.length} of ${p.safe.threshold}${p.signatures.length ? ` (${p.signatures.map((s) => s.signer).join(", ")})` : ""}.`,
     "",
   );
   if (p.overrides?.length) {
