@@ -1,9 +1,9 @@
-import { signerPacket } from "../../src/proposal/files";
+import { signerPacket } from "../../src/proposal/packet";
+import { safeTxTypedData } from "../../src/proposal/safe-tx";
 import type { ProposalFile } from "../../src/proposal/types";
 import { verifyProposalFile } from "../../src/proposal/verify";
-import type { Stack } from "../../src/reconcile/reconcile";
+import { packetContext, type Stack } from "../../src/reconcile/reconcile";
 import { assertSameChain, trackedProposals } from "../stack";
-import { packetContext } from "../../src/reconcile/reconcile";
 
 /**
  * The signer packet, rebuilt only after the file is proven to match its calldata and the Safe on
@@ -13,4 +13,11 @@ export async function showProposal(stack: Stack, proposal: ProposalFile): Promis
   assertSameChain(stack, proposal);
   const safe = await verifyProposalFile(stack.client, stack.config, proposal);
   return signerPacket(proposal, packetContext(proposal, await trackedProposals(stack), safe));
+}
+
+/** The EIP-712 JSON an external signer takes (`cast wallet sign --data --from-file`, eth_signTypedData_v4). */
+export async function showTypedData(stack: Stack, proposal: ProposalFile): Promise<string> {
+  assertSameChain(stack, proposal);
+  await verifyProposalFile(stack.client, stack.config, proposal);
+  return JSON.stringify(safeTxTypedData(proposal.chainId, proposal.safe.address, proposal.safeTx), null, 2);
 }

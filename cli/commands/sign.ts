@@ -1,7 +1,9 @@
+import { existsSync, readFileSync } from "node:fs";
 import { getAddress, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { signProposal } from "../../src/proposal/execute";
 import { writeProposalFiles } from "../../src/proposal/files";
+import { addExternalSignature, parseSignature } from "../../src/proposal/signature";
 import type { ProposalFile } from "../../src/proposal/types";
 import { verifyProposalFile } from "../../src/proposal/verify";
 import { packetContext, type Stack } from "../../src/reconcile/reconcile";
@@ -20,4 +22,23 @@ export async function signProposalFile(stack: Stack, proposal: ProposalFile, pri
   await writeProposalFiles(stack.root, signed, packetContext(signed, await trackedProposals(stack), safe));
   const count = `${signed.signatures.length} of ${safe.threshold} signatures in the file`;
   return alreadySigned ? `proposal ${signed.id} already carries ${signer}'s signature: ${count}` : `signed proposal ${signed.id} as ${signer}: ${count}`;
+}
+
+/** `--signature 0x…` or the name of a file holding it (what `cast wallet sign > sig.txt` leaves). */
+export function readSignatureArgument(value: string): Hex {
+  const text = /^(0x)?[0-9a-fA-F]{130}\s*$/.test(value.trim()) || !existsSync(value) ? value : readFileSync(value, "utf8");
+  return parseSignature(text);
+}
+
+/**
+ * Adds a signature made elsewhere (Ledger through `cast wallet sign --ledger --data`, Safe{Wallet},
+ * any EIP-712 signer of `gov show --typed-data`) once it recovers to a CURRENT on-chain owner for
+ * this proposal's Safe tx hash. A refused signature leaves every file as it was.
+ */
+export async function addSignatureToFile(stack: Stack, proposal: ProposalFile, signature: Hex): Promise<string> {
+  assertSameChain(stack, proposal);
+  const safe = await verifyProposalFile(stack.client, stack.config, proposal);
+  const { proposal: signed, signer } = await addExternalSignature(proposal, signature, safe.owners);
+  await writeProposalFiles(stack.root, signed, packetContext(signed, await trackedProposals(stack), safe));
+  return `added ${signer}'s signature to proposal ${signed.id}: ${signed.signatures.length} of ${safe.threshold} signatures in the file`;
 }

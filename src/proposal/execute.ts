@@ -4,7 +4,8 @@ import { safeAbi, timelockAbi } from "../chain/abis";
 import { describeRevert, revertDataOf } from "../chain/revert";
 import type { PlannedCall } from "../plan/types";
 import { safeTxHashes } from "./safe-tx";
-import { addSignature } from "./signatures";
+import { addExternalSignature } from "./signature";
+import { assertCurrentOwner } from "./signatures";
 import { describeStatus, onChainApprovals, proposalStatus, validFileSignatures } from "./status";
 import type { FileSignature, ProposalFile } from "./types";
 import { verifyProposal } from "./verify";
@@ -24,12 +25,14 @@ async function sendAndConfirm(client: PublicClient, wallet: WalletClient, reques
 
 /**
  * Adds the key owner's signature over the Safe tx hash, rebuilt from the calls (the file's hash is
- * not trusted). The caller verified the file; addSignature checks the key is a current owner.
+ * not trusted), once the key is a current on-chain owner of the Safe.
  */
 export async function signProposal(client: PublicClient, p: ProposalFile, privateKey: Hex): Promise<ProposalFile> {
   verifyProposal(p);
+  const account = privateKeyToAccount(privateKey);
+  const owners = await assertCurrentOwner(client, p.safe.address, account.address);
   const { safeTxHash } = safeTxHashes(p.chainId, p.safe.address, p.safeTx);
-  return addSignature(client, p, await privateKeyToAccount(privateKey).sign({ hash: safeTxHash }));
+  return (await addExternalSignature(p, await account.sign({ hash: safeTxHash }), owners)).proposal;
 }
 
 /** On-chain approveHash by an owner: an alternative to a file signature. */

@@ -33,6 +33,7 @@ const timelockSchema = z.strictObject({
   values: z.array(uint),
   payloads: z.array(hex),
   cancels: z.array(hash),
+  cancelled: z.array(z.strictObject({ operationId: hash, proposal: z.string().optional(), calls: z.array(z.string()), rescheduled: z.boolean() })).optional(),
 });
 
 const callSchema = z.strictObject({
@@ -46,6 +47,7 @@ const callSchema = z.strictObject({
   args: z.array(z.string()),
   data: hex,
   revokes: z.boolean(),
+  change: z.string().optional(),
 });
 
 export const proposalFileSchema = z.strictObject({
@@ -66,6 +68,17 @@ export const proposalFileSchema = z.strictObject({
   signatures: z.array(z.strictObject({ signer: address, data: hex })),
   overrides: z.array(z.strictObject({ rule: z.string(), reason: z.string() })).optional(),
   convergence: z.strictObject({ forkedAtBlock: uint, steps: z.array(z.string()) }).optional(),
+  organisations: z.record(z.string(), z.string()).optional(),
+  expectedState: z
+    .strictObject({
+      safe: z.strictObject({ owners: z.array(address), threshold: z.number().int().positive() }).optional(),
+      timelock: z.strictObject({ delay: uint, expiration: uint }).optional(),
+      osImages: z.array(hash),
+      composeHashes: z.record(z.string(), z.array(hash)),
+      owners: z.record(z.string(), address),
+      implementations: z.record(z.string(), address),
+    })
+    .optional(),
 });
 
 /** A proposal file that cannot be used: not JSON, or not a proposal of this format. */

@@ -13,7 +13,8 @@ import type { Finding, PolicyFindings } from "../policy/findings";
 import { assertProposable, inspectPolicy, sealProposal } from "../policy/gate";
 import { buildProposal } from "../proposal/build";
 import { contractLabels } from "../proposal/describe";
-import { readProposalDirectory, writeProposalFiles, type PacketContext } from "../proposal/files";
+import { readProposalDirectory, writeProposalFiles } from "../proposal/files";
+import type { PacketContext } from "../proposal/packet";
 import { proposalStatus, type ProposalStatus } from "../proposal/status";
 import { verifyProposal, verifyProposalText } from "../proposal/verify";
 import type { ProposalFile } from "../proposal/types";
@@ -125,8 +126,7 @@ export function packetContext(proposal: ProposalFile, tracked: readonly TrackedP
   const leavesQueued = tracked
     .filter((t) => t.proposal.id !== proposal.id && (t.status.state === "scheduled" || t.status.state === "ready") && operationOf(t) && !cancels.includes(operationOf(t)!))
     .map((t) => ({ operationId: operationOf(t)!, proposalId: t.proposal.id }));
-  const cancelledFrom = new Map(tracked.filter((t) => operationOf(t) && cancels.includes(operationOf(t)!)).map((t) => [operationOf(t)!, t.proposal.id] as const));
-  return { ...(safe ? { safe } : {}), leavesQueued, cancelledFrom };
+  return { ...(safe ? { safe } : {}), leavesQueued };
 }
 
 export interface ProposeOptions {
@@ -160,6 +160,7 @@ export async function proposeChanges(stack: Stack, inspection: Inspection, propo
     client: stack.client,
     nonce,
     cancels,
+    cancelledProposals: inspection.proposals.map((t) => t.proposal),
     proposerKey,
   });
   const proposal = await sealProposal(built, stack, live, inspection.findings, { ...options, queued: kept.map((t) => t.proposal.timelock!) });

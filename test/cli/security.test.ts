@@ -52,7 +52,7 @@ describe("security: what a signer reads is what is signed; queued work is never 
       const show = await govIn(root)(["show", proposal.id]);
       assert.equal(show.code, 0, show.stderr);
       assert.ok(show.stdout.includes(`KMS: upgrade implementation to ${devnet.deployment.kmsV2Implementation}`), show.stdout);
-      assert.ok(show.stdout.includes("(2 of 3)"), show.stdout);
+      assert.ok(show.stdout.includes("2 of 3 signatures needed (owners on chain now)"), show.stdout);
     });
 
     it("a forged description and args: show and sign refuse the file naming the field; nothing is signed", async () => {
@@ -185,7 +185,7 @@ describe("security: what a signer reads is what is signed; queued work is never 
       assert.deepEqual(next.timelock?.cancels, [mixed.timelock!.operationId]);
       const show = await govIn(root)(["show", next.id]);
       assert.equal(show.code, 0, show.stderr);
-      assert.ok(show.stdout.includes(`Cancels operation \`${mixed.timelock!.operationId}\` of proposal ${mixed.id}`), show.stdout);
+      assert.ok(show.stdout.includes(`cancels operation \`${mixed.timelock!.operationId}\` (proposal ${mixed.id})`), show.stdout);
       config.kms.osImages = [...config.kms.osImages, image];
     });
 
