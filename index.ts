@@ -23,6 +23,7 @@ export = async () => {
     const message = error instanceof ConfigError || error instanceof PolicyError ? error.message : `stack ${stack}: ${(error as Error).message.split("\n")[0]}`;
     throw new pulumi.RunError(message);
   }
+  for (const notice of opened.scans.notices) pulumi.log.warn(notice);
   const governance = new DstackGovernance("governance", { stack, root, config: opened.config, inspection });
   return {
     chainId: opened.config.network.chainId,
