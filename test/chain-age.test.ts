@@ -51,7 +51,7 @@ describe("reads of an old chain resume from a checkpoint (anvil --number 5000000
   const endItems = [devMeasurement("age-end-1"), devMeasurement("age-end-2")];
 
   before(async () => {
-    devnet = await startTestDevnet("safe+timelock", { number: FIRST_BLOCK });
+    devnet = await startTestDevnet("safe+timelock", { anvil: { number: FIRST_BLOCK } });
     rpc = await startFaultyRpc({ upstream: devnet.anvil.rpcUrl, seed: 15, failureRate: 0, logRangeCap: { blocks: CAP, style: "infura" } });
     anvil = testClient(devnet.anvil.rpcUrl);
     for (const item of startItems) await addOsImage(item);

@@ -14,17 +14,14 @@ export const kmsSetEvents = {
 export const appSetEvents = { composeHashes: ["ComposeHashAdded", "ComposeHashRemoved"], devices: ["DeviceAdded", "DeviceRemoved"] } as const;
 
 const kmsEventNames = Object.values(kmsSetEvents).flat();
-const appEventNames = [...Object.values(appSetEvents).flat(), "UpgradesDisabled"] as const;
+const appEventNames = Object.values(appSetEvents).flat();
 const scannedEvents: AbiEvent[] = [
   ...kmsEventNames.map((name) => getAbiItem({ abi: dstackKmsAbi, name }) as AbiEvent),
   ...appEventNames.map((name) => getAbiItem({ abi: dstackAppAbi, name }) as AbiEvent),
 ];
 
-/** Every item an Added event ever named, per `${proxy}:${set}`, and the proxies that disabled upgrades. */
-export interface Candidates {
-  sets: Map<string, Set<Hex>>;
-  disabled: Set<Address>;
-}
+/** Every item an Added event ever named, per `${proxy}:${set}`. */
+export type Candidates = Map<string, Set<Hex>>;
 
 export interface ScanOptions {
   /** Where scans resume from; absent: every read scans from the start block. */
@@ -40,25 +37,18 @@ export const candidateKey = (proxy: Address, set: string) => `${proxy}:${set}`;
 function addLogs(candidates: Candidates, kmsProxy: Address, logs: readonly { address: Address; eventName: string; args: Record<string, Hex> }[]): void {
   for (const log of logs) {
     const proxy = getAddress(log.address);
-    if (log.eventName === "UpgradesDisabled") {
-      candidates.disabled.add(proxy);
-      continue;
-    }
     const kmsSet = Object.entries(kmsSetEvents).find(([, names]) => names[0] === log.eventName)?.[0];
     const appSet = Object.entries(appSetEvents).find(([, names]) => names[0] === log.eventName)?.[0];
     const set = proxy === kmsProxy ? kmsSet : appSet;
     if (!set) continue;
     const key = candidateKey(proxy, set);
-    if (!candidates.sets.has(key)) candidates.sets.set(key, new Set());
-    candidates.sets.get(key)!.add(Object.values(log.args)[0].toLowerCase() as Hex);
+    if (!candidates.has(key)) candidates.set(key, new Set());
+    candidates.get(key)!.add(Object.values(log.args)[0].toLowerCase() as Hex);
   }
 }
 
 function fromCheckpoint(checkpoint: ScanCheckpoint): Candidates {
-  return {
-    sets: new Map(Object.entries(checkpoint.candidates).map(([key, items]) => [key, new Set(items as Hex[])])),
-    disabled: new Set(checkpoint.disabled.map((a) => getAddress(a))),
-  };
+  return new Map(Object.entries(checkpoint.candidates).map(([key, items]) => [key, new Set(items as Hex[])]));
 }
 
 /**
@@ -66,7 +56,7 @@ function fromCheckpoint(checkpoint: ScanCheckpoint): Candidates {
  * block whose block is still canonical; an older one when a reorg replaced the newer, none when
  * all were replaced (a full rescan).
  */
-async function usableCheckpoint(client: PublicClient, scope: Omit<ScanCheckpoint, "block" | "hash" | "candidates" | "disabled">, startBlock: bigint | undefined, pinned: { number: bigint; hash: Hex }, store: CheckpointStore) {
+async function usableCheckpoint(client: PublicClient, scope: Omit<ScanCheckpoint, "block" | "hash" | "candidates">, startBlock: bigint | undefined, pinned: { number: bigint; hash: Hex }, store: CheckpointStore) {
   const matching = store
     .load()
     .filter((c) => c.chainId === scope.chainId && c.addresses.join() === scope.addresses.join() && c.events.join() === scope.events.join() && BigInt(c.block) <= pinned.number)
@@ -104,7 +94,7 @@ export async function scanCandidates(client: PublicClient, config: StackConfig, 
   if (startBlock === undefined && fromBlock > 0n) {
     options.onNotice?.(`network.startBlock is not set: the proxies were deployed at block ${fromBlock}; write \`startBlock: ${fromBlock}\` under network in the stack file`);
   }
-  const candidates = checkpoint ? fromCheckpoint(checkpoint) : { sets: new Map(), disabled: new Set<Address>() };
+  const candidates: Candidates = checkpoint ? fromCheckpoint(checkpoint) : new Map();
   const scanFrom = checkpoint ? BigInt(checkpoint.block) + 1n : fromBlock;
   const logs = await scanLogs(client, {
     addresses: proxies,
@@ -121,8 +111,7 @@ export async function scanCandidates(client: PublicClient, config: StackConfig, 
     discovered: startBlock === undefined,
     block: pinned.number.toString(),
     hash: pinned.hash,
-    candidates: Object.fromEntries([...candidates.sets].map(([key, items]) => [key, [...items].sort()])),
-    disabled: [...candidates.disabled].sort(),
+    candidates: Object.fromEntries([...candidates].map(([key, items]) => [key, [...items].sort()])),
   });
   return candidates;
 }

@@ -1,5 +1,5 @@
 import {
-    getAddress,
+  getAddress,
   keccak256,
   stringToHex,
   zeroAddress,
@@ -8,11 +8,15 @@ import {
   type PublicClient,
 } from "viem";
 import type { StackConfig } from "../config/schema";
-import { dstackAppAbi, dstackAppOptionalAbi, dstackKmsAbi, ownable2StepAbi, safeAbi, timelockAbi } from "./abis";
+import { dstackAppAbi, dstackAppTcbAbi, dstackKmsAbi, ownable2StepAbi, safeAbi, timelockAbi } from "./abis";
+import { appVariant, kmsVariant, type AppVariant, type KmsVariant } from "./variants";
 import { candidateKey, scanCandidates, type ScanOptions } from "./candidates";
 
 /** ERC-1967 implementation slot: bytes32(uint256(keccak256("eip1967.proxy.implementation")) - 1). */
 export const IMPLEMENTATION_SLOT = "0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc" as const;
+
+/** Where every upstream DstackApp (v0.5.4 to main) keeps its private upgrades-disabled flag; see variants.ts. */
+export const APP_FLAGS_SLOT = "0x0000000000000000000000000000000000000000000000000000000000000001" as const;
 
 /** OpenZeppelin's role ids are constants: no need to read them from the chain. */
 export const TIMELOCK_ROLES = {
@@ -35,11 +39,14 @@ export interface ProxyState {
   proxy: Address;
   implementation: Address;
   owner: Address;
-  /** Set only on two-step-ownership versions (newer dstack main). */
+  /** Two-step ownership (dstack main): a transfer waits for the new owner's acceptOwnership. */
+  twoStepOwnership: boolean;
+  /** Set only on two-step-ownership versions when a transfer is in progress. */
   pendingOwner?: Address;
 }
 
 export interface KmsState extends ProxyState {
+  variant: KmsVariant;
   osImages: Hex[];
   aggregatedMrs: Hex[];
   devices: Hex[];
@@ -50,10 +57,14 @@ export interface KmsState extends ProxyState {
 
 export interface AppState extends ProxyState {
   name: string;
+  variant: AppVariant;
   composeHashes: Hex[];
   devices: Hex[];
   allowAnyDevice: boolean;
+  /** Read from the proxy's storage (upstream keeps it private and sets it at creation without an event). */
   upgradesDisabled: boolean;
+  /** Absent on versions before v0.5.10, which have no TCB flag. */
+  requireTcbUpToDate?: boolean;
 }
 
 export interface SafeState {
@@ -91,7 +102,7 @@ export interface ReadOptions extends ScanOptions {
 }
 
 type ContractCall = { address: Address; abi: readonly unknown[]; functionName: string; args?: readonly unknown[] };
-type CallResult = { status: "success"; result: unknown } | { status: "failure"; error: Error };
+export type CallResult = { status: "success"; result: unknown } | { status: "failure"; error: Error };
 
 /** Runs many view calls through Multicall3 at one block, in parallel batches. */
 async function multicallAt(client: PublicClient, blockNumber: bigint, calls: ContractCall[]): Promise<CallResult[]> {
@@ -106,6 +117,80 @@ async function multicallAt(client: PublicClient, blockNumber: bigint, calls: Con
 function ok<T>(result: CallResult, what: string): T {
   if (result.status === "failure") throw new Error(`reading ${what} failed: ${result.error.message.split("\n")[0]}`);
   return result.result as T;
+}
+
+/** View calls by name, within groups named after what they read ("kms", "app:<name>", "safe", "timelock"). */
+type NamedCalls = Record<string, ContractCall>;
+
+/** One decoded group: each result is asked for by its name, never by its position in the batch. */
+interface NamedResults {
+  value<T>(name: string): T;
+  /** The result, or undefined when the call reverted (a getter this contract version lacks). */
+  optional<T>(name: string): T | undefined;
+  /** The raw outcome, for probes that tell contract versions apart by what reverts. */
+  raw(name: string): CallResult;
+}
+
+/** Runs every group's calls in one multicall batch at the block and hands each group back by name. */
+async function readGroups(client: PublicClient, blockNumber: bigint, groups: Record<string, NamedCalls>): Promise<Record<string, NamedResults>> {
+  const entries = Object.entries(groups).flatMap(([group, calls]) => Object.entries(calls).map(([name, call]) => ({ group, name, call })));
+  const results = await multicallAt(client, blockNumber, entries.map((e) => e.call));
+  const found = new Map(entries.map((e, i) => [`${e.group}.${e.name}`, { call: e.call, result: results[i] }]));
+  const named = (group: string): NamedResults => {
+    const entry = (name: string) => {
+      const read = found.get(`${group}.${name}`);
+      if (!read) throw new Error(`internal: no read named ${group}.${name}`);
+      return read;
+    };
+    return {
+      value: <T>(name: string) => ok<T>(entry(name).result, `${group} ${entry(name).call.functionName}()`),
+      optional: <T>(name: string) => {
+        const { result } = entry(name);
+        return result.status === "success" ? (result.result as T) : undefined;
+      },
+      raw: (name: string) => entry(name).result,
+    };
+  };
+  return Object.fromEntries(Object.keys(groups).map((group) => [group, named(group)]));
+}
+
+const proxyReads = (proxy: Address, abi: readonly unknown[]): NamedCalls => ({
+  owner: { address: proxy, abi, functionName: "owner" },
+  pendingOwner: { address: proxy, abi: ownable2StepAbi, functionName: "pendingOwner" },
+});
+
+const kmsReads = (proxy: Address): NamedCalls => ({
+  ...proxyReads(proxy, dstackKmsAbi),
+  gatewayAppId: { address: proxy, abi: dstackKmsAbi, functionName: "gatewayAppId" },
+  appImplementation: { address: proxy, abi: dstackKmsAbi, functionName: "appImplementation" },
+  info: { address: proxy, abi: dstackKmsAbi, functionName: "kmsInfo" },
+});
+
+const appReads = (proxy: Address): NamedCalls => ({
+  ...proxyReads(proxy, dstackAppAbi),
+  allowAnyDevice: { address: proxy, abi: dstackAppAbi, functionName: "allowAnyDevice" },
+  requireTcbUpToDate: { address: proxy, abi: dstackAppTcbAbi, functionName: "requireTcbUpToDate" },
+});
+
+const safeReads = (safe: Address): NamedCalls => ({
+  owners: { address: safe, abi: safeAbi, functionName: "getOwners" },
+  threshold: { address: safe, abi: safeAbi, functionName: "getThreshold" },
+  nonce: { address: safe, abi: safeAbi, functionName: "nonce" },
+});
+
+const timelockReads = (timelock: Address, safe: Address): NamedCalls => ({
+  delay: { address: timelock, abi: timelockAbi, functionName: "getMinDelay" },
+  expiration: { address: timelock, abi: timelockAbi, functionName: "expiration" },
+  safeIsProposer: { address: timelock, abi: timelockAbi, functionName: "hasRole", args: [TIMELOCK_ROLES.proposer, safe] },
+  safeIsCanceller: { address: timelock, abi: timelockAbi, functionName: "hasRole", args: [TIMELOCK_ROLES.canceller, safe] },
+  anyoneCanExecute: { address: timelock, abi: timelockAbi, functionName: "hasRole", args: [TIMELOCK_ROLES.executor, zeroAddress] },
+});
+
+const appGroup = (name: string) => `app:${name}`;
+
+/** Storage words by address, read in parallel at the block. */
+async function storageAt(client: PublicClient, blockNumber: bigint, addresses: readonly Address[], slot: Hex): Promise<Map<Address, Hex | undefined>> {
+  return new Map(await Promise.all(addresses.map(async (address) => [address, await client.getStorageAt({ address, slot, blockNumber })] as const)));
 }
 
 /**
@@ -124,58 +209,47 @@ export async function readLiveState(client: PublicClient, config: StackConfig, o
   const safeAddress = governance.mode === "direct" ? undefined : governance.safe.address;
   const timelockAddress = governance.mode === "safe+timelock" ? governance.timelock.address : undefined;
 
-  const scalarCalls: ContractCall[] = [
-    { address: config.kms.proxy, abi: dstackKmsAbi, functionName: "owner" },
-    { address: config.kms.proxy, abi: ownable2StepAbi, functionName: "pendingOwner" },
-    { address: config.kms.proxy, abi: dstackKmsAbi, functionName: "gatewayAppId" },
-    { address: config.kms.proxy, abi: dstackKmsAbi, functionName: "appImplementation" },
-    { address: config.kms.proxy, abi: dstackKmsAbi, functionName: "kmsInfo" },
-    ...config.apps.flatMap((app): ContractCall[] => [
-      { address: app.proxy, abi: dstackAppAbi, functionName: "owner" },
-      { address: app.proxy, abi: ownable2StepAbi, functionName: "pendingOwner" },
-      { address: app.proxy, abi: dstackAppAbi, functionName: "allowAnyDevice" },
-      { address: app.proxy, abi: dstackAppOptionalAbi, functionName: "upgradesDisabled" },
-    ]),
-  ];
-  const safeCallsAt = scalarCalls.length;
-  if (safeAddress) {
-    scalarCalls.push(
-      { address: safeAddress, abi: safeAbi, functionName: "getOwners" },
-      { address: safeAddress, abi: safeAbi, functionName: "getThreshold" },
-      { address: safeAddress, abi: safeAbi, functionName: "nonce" },
-    );
-  }
-  const timelockCallsAt = scalarCalls.length;
-  if (timelockAddress && safeAddress) {
-    scalarCalls.push(
-      { address: timelockAddress, abi: timelockAbi, functionName: "getMinDelay" },
-      { address: timelockAddress, abi: timelockAbi, functionName: "expiration" },
-      { address: timelockAddress, abi: timelockAbi, functionName: "hasRole", args: [TIMELOCK_ROLES.proposer, safeAddress] },
-      { address: timelockAddress, abi: timelockAbi, functionName: "hasRole", args: [TIMELOCK_ROLES.canceller, safeAddress] },
-      { address: timelockAddress, abi: timelockAbi, functionName: "hasRole", args: [TIMELOCK_ROLES.executor, zeroAddress] },
-    );
-  }
+  const groups: Record<string, NamedCalls> = { kms: kmsReads(config.kms.proxy) };
+  for (const app of config.apps) groups[appGroup(app.name)] = appReads(app.proxy);
+  if (safeAddress) groups.safe = safeReads(safeAddress);
+  if (timelockAddress && safeAddress) groups.timelock = timelockReads(timelockAddress, safeAddress);
 
-  const [scalars, implementations, found] = await Promise.all([
-    multicallAt(client, blockNumber, scalarCalls),
-    Promise.all(proxies.map((proxy) => client.getStorageAt({ address: proxy, slot: IMPLEMENTATION_SLOT, blockNumber }))),
+  const [reads, implementationSlots, flagSlots, found] = await Promise.all([
+    readGroups(client, blockNumber, groups),
+    storageAt(client, blockNumber, proxies, IMPLEMENTATION_SLOT),
+    storageAt(client, blockNumber, config.apps.map((app) => app.proxy), APP_FLAGS_SLOT),
     scanCandidates(client, config, { number: blockNumber, hash: block.hash }, options),
   ]);
 
+  // Know every contract's version before reading its sets: an unknown contract gets a clear message.
+  const kmsShape = kmsVariant(config.kms.proxy, { owner: reads.kms.raw("owner"), pendingOwner: reads.kms.raw("pendingOwner") });
+  const appShapes = new Map(
+    config.apps.map((app) => {
+      const r = reads[appGroup(app.name)];
+      const shape = appVariant(app.name, app.proxy, {
+        owner: r.raw("owner"),
+        pendingOwner: r.raw("pendingOwner"),
+        allowAnyDevice: r.raw("allowAnyDevice"),
+        requireTcbUpToDate: r.raw("requireTcbUpToDate"),
+        flagsSlot: flagSlots.get(app.proxy),
+      });
+      return [app.name, shape] as const;
+    }),
+  );
+
   // Candidates: every item ever added, plus every item the config wants (in case startBlock is late).
-  const seen = found.sets;
-  const disabledByEvent = found.disabled;
+  const seen = found;
   const candidates = (proxy: Address, set: string) => {
     const key = candidateKey(proxy, set);
     if (!seen.has(key)) seen.set(key, new Set());
     return seen.get(key)!;
   };
   for (const set of Object.keys(kmsSetGetters) as (keyof typeof kmsSetGetters)[]) {
-    for (const hash of config.kms[set]) candidates(config.kms.proxy, set).add(hash);
+    for (const hash of config.kms[set] ?? []) candidates(config.kms.proxy, set).add(hash);
   }
   for (const app of config.apps) {
     for (const set of Object.keys(appSetGetters) as (keyof typeof appSetGetters)[]) {
-      for (const hash of app[set]) candidates(app.proxy, set).add(hash);
+      for (const hash of app[set] ?? []) candidates(app.proxy, set).add(hash);
     }
   }
 
@@ -199,36 +273,39 @@ export async function readLiveState(client: PublicClient, config: StackConfig, o
   });
   const setOf = (proxy: Address, set: string) => members.get(`${proxy}:${set}`) ?? [];
 
-  const implementationOf = (index: number) => getAddress(`0x${(implementations[index] ?? "0x").slice(-40).padStart(40, "0")}`);
-  const pending = (result: CallResult) => {
-    const value = result.status === "success" ? (result.result as Address) : undefined;
-    return value && value !== zeroAddress ? value : undefined;
+  const implementationOf = (proxy: Address) => getAddress(`0x${(implementationSlots.get(proxy) ?? "0x").slice(-40).padStart(40, "0")}`);
+  const proxyState = (proxy: Address, r: NamedResults): ProxyState => {
+    const pendingOwner = r.optional<Address>("pendingOwner");
+    return {
+      proxy,
+      implementation: implementationOf(proxy),
+      owner: r.value<Address>("owner"),
+      twoStepOwnership: r.raw("pendingOwner").status === "success",
+      pendingOwner: pendingOwner && pendingOwner !== zeroAddress ? pendingOwner : undefined,
+    };
   };
-  const info = ok<readonly [Hex, Hex, Hex, Hex]>(scalars[4], "kmsInfo()");
+  const k = reads.kms;
+  const info = k.value<readonly [Hex, Hex, Hex, Hex]>("info");
   const kms: KmsState = {
-    proxy: config.kms.proxy,
-    implementation: implementationOf(0),
-    owner: ok<Address>(scalars[0], "KMS owner()"),
-    pendingOwner: pending(scalars[1]),
-    gatewayAppId: ok<string>(scalars[2], "gatewayAppId()"),
-    appImplementation: ok<Address>(scalars[3], "appImplementation()"),
+    ...proxyState(config.kms.proxy, k),
+    variant: kmsShape,
+    gatewayAppId: k.value<string>("gatewayAppId"),
+    appImplementation: k.value<Address>("appImplementation"),
     info: { k256Pubkey: info[0], caPubkey: info[1], quote: info[2], eventlog: info[3] },
     osImages: setOf(config.kms.proxy, "osImages"),
     aggregatedMrs: setOf(config.kms.proxy, "aggregatedMrs"),
     devices: setOf(config.kms.proxy, "devices"),
   };
-  const apps = config.apps.map((app, i): AppState => {
-    const base = 5 + i * 4;
-    const disabledProbe = scalars[base + 3];
+  const apps = config.apps.map((app): AppState => {
+    const r = reads[appGroup(app.name)];
+    const { variant, upgradesDisabled } = appShapes.get(app.name)!;
     return {
       name: app.name,
-      proxy: app.proxy,
-      implementation: implementationOf(i + 1),
-      owner: ok<Address>(scalars[base], `${app.name} owner()`),
-      pendingOwner: pending(scalars[base + 1]),
-      allowAnyDevice: ok<boolean>(scalars[base + 2], `${app.name} allowAnyDevice()`),
-      // Older versions have no getter: the UpgradesDisabled event is then the only witness.
-      upgradesDisabled: disabledProbe.status === "success" ? Boolean(disabledProbe.result) : disabledByEvent.has(app.proxy),
+      ...proxyState(app.proxy, r),
+      variant,
+      allowAnyDevice: r.value<boolean>("allowAnyDevice"),
+      upgradesDisabled,
+      requireTcbUpToDate: r.optional<boolean>("requireTcbUpToDate"),
       composeHashes: setOf(app.proxy, "composeHashes"),
       devices: setOf(app.proxy, "devices"),
     };
@@ -236,20 +313,22 @@ export async function readLiveState(client: PublicClient, config: StackConfig, o
   const safe: SafeState | undefined = safeAddress
     ? {
         address: safeAddress,
-        owners: ok<Address[]>(scalars[safeCallsAt], "Safe getOwners()").map((o) => getAddress(o)),
-        threshold: Number(ok<bigint>(scalars[safeCallsAt + 1], "Safe getThreshold()")),
-        nonce: ok<bigint>(scalars[safeCallsAt + 2], "Safe nonce()"),
+        owners: reads.safe.value<Address[]>("owners").map((o) => getAddress(o)),
+        threshold: Number(reads.safe.value<bigint>("threshold")),
+        nonce: reads.safe.value<bigint>("nonce"),
       }
     : undefined;
-  const timelock: TimelockState | undefined = timelockAddress
-    ? {
-        address: timelockAddress,
-        delay: ok<bigint>(scalars[timelockCallsAt], "timelock getMinDelay()"),
-        expiration: ok<bigint>(scalars[timelockCallsAt + 1], "timelock expiration()"),
-        safeIsProposer: ok<boolean>(scalars[timelockCallsAt + 2], "timelock hasRole(PROPOSER)"),
-        safeIsCanceller: ok<boolean>(scalars[timelockCallsAt + 3], "timelock hasRole(CANCELLER)"),
-        anyoneCanExecute: ok<boolean>(scalars[timelockCallsAt + 4], "timelock hasRole(EXECUTOR, 0x0)"),
-      }
-    : undefined;
+  const t = reads.timelock;
+  const timelock: TimelockState | undefined =
+    timelockAddress && t
+      ? {
+          address: timelockAddress,
+          delay: t.value<bigint>("delay"),
+          expiration: t.value<bigint>("expiration"),
+          safeIsProposer: t.value<boolean>("safeIsProposer"),
+          safeIsCanceller: t.value<boolean>("safeIsCanceller"),
+          anyoneCanExecute: t.value<boolean>("anyoneCanExecute"),
+        }
+      : undefined;
   return { chainId: client.chain!.id, blockNumber, blockTimestamp: block.timestamp, kms, apps, safe, timelock };
 }

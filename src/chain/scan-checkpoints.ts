@@ -5,7 +5,7 @@ import { writeFileAtomic } from "../proposal/atomic-write";
 
 /**
  * What one event scan found, up to a block: the candidates of every authorization set (items an
- * Added event named) and the proxies that emitted UpgradesDisabled. A later read scans only from
+ * Added event named). A later read scans only from
  * `block` on; it can only save work, since membership is confirmed by the getters anyway.
  */
 export interface ScanCheckpoint {
@@ -20,7 +20,6 @@ export interface ScanCheckpoint {
   hash: string;
   /** `${proxy}:${set}` → items, lowercase. */
   candidates: Record<string, string[]>;
-  disabled: string[];
 }
 
 const hex = z.string().regex(/^0x[0-9a-fA-F]*$/);
@@ -33,7 +32,6 @@ const checkpointSchema = z.strictObject({
   block: z.string().regex(/^\d+$/),
   hash: hex,
   candidates: z.record(z.string(), z.array(hex)),
-  disabled: z.array(hex),
 });
 const fileSchema = z.strictObject({ version: z.literal(1), checkpoints: z.array(checkpointSchema) });
 
