@@ -6,6 +6,7 @@ import { formatDuration } from "../src/config/duration";
 import { appSchema, kmsSchema, safeSchema, timelockSchema } from "../src/config/schema";
 import { PROJECT, SECTIONS } from "../src/config/stack-file";
 import { executeSafeTransaction, executeTimelockBatch, sendDirect } from "../src/proposal/execute";
+import { nextSteps } from "../src/proposal/next-steps";
 import { inspectStack, openStack, proposeChanges, readStackState, stackWallet, type Stack } from "../src/reconcile/reconcile";
 import type { GovernedInputs, ProposalInputs } from "./inputs";
 
@@ -92,6 +93,8 @@ export async function readGoverned(props: GovernedInputs): Promise<GovernedInput
 export interface ProposalOutputs extends ProposalInputs {
   proposalId?: string;
   safeTxHash?: string;
+  /** The proposal's files, the signatures it still needs and the command to run next. */
+  nextSteps?: string;
   executed: string[];
   sentTransactions: string[];
 }
@@ -130,6 +133,7 @@ export async function applyProposal(inputs: ProposalInputs): Promise<ProposalOut
   if (proposal) {
     outputs.proposalId = proposal.id;
     outputs.safeTxHash = proposal.safeTxHash;
+    outputs.nextSteps = nextSteps(proposal);
   }
   return outputs;
 }
