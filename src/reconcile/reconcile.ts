@@ -3,6 +3,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { assertChainId, createChainClient } from "../chain/client";
 import { readLiveState, type LiveState } from "../chain/read-state";
 import { addressWarnings } from "../config/addresses";
+import { checkpointPath, fileCheckpointStore, type CheckpointStore } from "../chain/scan-checkpoints";
 import { parseStackConfig, type StackConfig } from "../config/schema";
 import { readStackFile } from "../config/stack-file";
 import { resolveMeasurementFiles } from "../measurements/resolve";
@@ -27,14 +28,27 @@ export interface Stack {
   client: PublicClient;
   /** Config warnings (e.g. addresses without an EIP-55 checksum): shown, never blocking. */
   warnings: Finding[];
+  /** Where event scans resume from (checkpoints/<stack>.json), and what reads found the stack file should say. */
+  scans: { checkpoints: CheckpointStore; notices: Set<string>; onNotice?: (message: string) => void };
 }
 
 /** Validates the raw config and connects; the RPC must serve the declared chain. */
-export async function openStack(args: { name: string; root: string; rawConfig: unknown; onRequest?: () => void }): Promise<Stack> {
+export async function openStack(args: { name: string; root: string; rawConfig: unknown; onRequest?: () => void; onNotice?: (message: string) => void }): Promise<Stack> {
   const config = parseStackConfig(resolveMeasurementFiles(args.rawConfig, args.root));
   const client = createChainClient({ chainId: config.network.chainId, rpcUrls: config.network.rpcUrls, onRequest: args.onRequest });
   await assertChainId(client, config.network.chainId);
-  return { name: args.name, root: args.root, config, client, warnings: addressWarnings(args.rawConfig) };
+  return { name: args.name, root: args.root, config, client, warnings: addressWarnings(args.rawConfig), scans: { checkpoints: fileCheckpointStore(checkpointPath(args.root, args.name)), notices: new Set(), onNotice: args.onNotice } };
+}
+
+/** The stack's live state at the head (or at `pinnedBlock`), scanning events from its checkpoint. */
+export function readStackState(stack: Stack, pinnedBlock?: bigint): Promise<LiveState> {
+  const { checkpoints, notices, onNotice } = stack.scans;
+  const notice = (message: string) => {
+    if (notices.has(message)) return;
+    notices.add(message);
+    onNotice?.(message);
+  };
+  return readLiveState(stack.client, stack.config, { pinnedBlock, checkpoints, onNotice: notice });
 }
 
 /** A wallet on the stack's chain and first RPC URL, signing locally with the key (never sent anywhere). */
@@ -98,7 +112,7 @@ export function coverage(calls: readonly PlannedCall[], proposals: readonly Trac
 
 /** config → live state → plan, and which proposals are already in flight. Reads only. */
 export async function inspectStack(stack: Stack): Promise<Inspection> {
-  const live = await readLiveState(stack.client, stack.config);
+  const live = await readStackState(stack);
   const calls = planChanges(stack.config, live);
   const directory = await readProposalDirectory(stack.root, stack.name);
   const unreadable: Error[] = [...directory.unreadable];
