@@ -23,7 +23,7 @@ export = async () => {
     const message = error instanceof ConfigError || error instanceof PolicyError ? error.message : `stack ${stack}: ${(error as Error).message.split("\n")[0]}`;
     throw new pulumi.RunError(message);
   }
-  const governance = new DstackGovernance("governance", { stack, root, config: opened.config, inspection });
+  const governance = new DstackGovernance("governance", { stack, root, config: opened.config, inspection, implementations: opened.implementations });
   return {
     chainId: opened.config.network.chainId,
     block: inspection.live.blockNumber.toString(),

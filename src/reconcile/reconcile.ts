@@ -4,6 +4,8 @@ import { assertChainId, createChainClient } from "../chain/client";
 import { readLiveState, type LiveState } from "../chain/read-state";
 import { parseStackConfig, type StackConfig } from "../config/schema";
 import { readStackFile } from "../config/stack-file";
+import { recordProposedLayouts } from "../implementation/record";
+import { resolveImplementations, type ImplementationSource } from "../implementation/resolve";
 import { resolveMeasurementFiles } from "../measurements/resolve";
 import { planChanges } from "../plan/plan";
 import type { PlannedCall } from "../plan/types";
@@ -20,14 +22,17 @@ export interface Stack {
   root: string;
   config: StackConfig;
   client: PublicClient;
+  /** Implementations the config gives as build artifacts (to deploy, to prove, to check the layout of). */
+  implementations: ImplementationSource[];
 }
 
 /** Validates the raw config and connects; the RPC must serve the declared chain. */
 export async function openStack(args: { name: string; root: string; rawConfig: unknown; onRequest?: () => void }): Promise<Stack> {
-  const config = parseStackConfig(resolveMeasurementFiles(args.rawConfig, args.root));
+  const { raw, implementations } = resolveImplementations(resolveMeasurementFiles(args.rawConfig, args.root), args.root);
+  const config = parseStackConfig(raw);
   const client = createChainClient({ chainId: config.network.chainId, rpcUrls: config.network.rpcUrls, onRequest: args.onRequest });
   await assertChainId(client, config.network.chainId);
-  return { name: args.name, root: args.root, config, client };
+  return { name: args.name, root: args.root, config, client, implementations };
 }
 
 /** A wallet on the stack's chain and first RPC URL, signing locally with the key (never sent anywhere). */
@@ -104,5 +109,6 @@ export async function proposeChanges(stack: Stack, inspection: Inspection, propo
   });
   const proposal = await sealProposal(built, stack, live, inspection.findings, options);
   await writeProposalFiles(stack.root, proposal);
+  await recordProposedLayouts(stack, calls);
   return proposal;
 }
