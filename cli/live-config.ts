@@ -45,9 +45,14 @@ function governanceOwnerOf(location: DeploymentLocation): Address {
   return g.mode === "direct" ? g.admin : g.mode === "safe" ? g.safe : g.timelock;
 }
 
-/** Pinned implementation, and the owner only where it is not the governance owner (the default). */
+/**
+ * Pinned implementation, and the owner only where it is not the governance owner (the default).
+ * A two-step transfer to the governance owner in progress declares where it is going, so the first
+ * plan has the governance owner's acceptOwnership; any other pending transfer is planned for cancelling.
+ */
 function proxyFields(live: ProxyState, governanceOwner: Address) {
-  return { proxy: live.proxy, implementation: live.implementation, ...(live.owner !== governanceOwner ? { owner: live.owner } : {}) };
+  const owner = live.pendingOwner === governanceOwner ? governanceOwner : live.owner;
+  return { proxy: live.proxy, implementation: live.implementation, ...(owner !== governanceOwner ? { owner } : {}) };
 }
 
 /** The stack config that declares exactly the live state: its plan is empty. Signers' orgs are not on chain: "unknown". */

@@ -59,7 +59,7 @@ export class DstackGovernance extends pulumi.ComponentResource {
       const resource = `app:${app.name}` as const;
       resources.push(
         new ContractProxy(`${app.name}-proxy`, { ...common, resource, declared: { proxy: app.proxy, implementation: app.implementation, owner: app.owner ?? owner }, pending: pending({ resource, properties: "proxy" }) }, child),
-        new AppPolicy(`${app.name}-policy`, { ...common, resource, declared: { composeHashes: app.composeHashes, devices: app.devices, allowAnyDevice: app.allowAnyDevice }, pending: pending({ resource, properties: "policy" }) }, child),
+        new AppPolicy(`${app.name}-policy`, { ...common, resource, declared: { composeHashes: app.composeHashes, devices: app.devices, allowAnyDevice: app.allowAnyDevice, ...(app.requireTcbUpToDate !== undefined ? { requireTcbUpToDate: app.requireTcbUpToDate } : {}) }, pending: pending({ resource, properties: "policy" }) }, child),
       );
     }
     for (const source of implementations.filter((s) => s.deployment)) {

@@ -43,7 +43,7 @@ const declaredSchemas = {
   Timelock: timelockSchema,
   ContractProxy: kmsSchema.pick({ proxy: true, implementation: true, owner: true }),
   KmsPolicy: kmsSchema.pick({ osImages: true, aggregatedMrs: true, devices: true, gatewayAppId: true, appImplementation: true, info: true }),
-  AppPolicy: appSchema.pick({ composeHashes: true, devices: true, allowAnyDevice: true }),
+  AppPolicy: appSchema.pick({ composeHashes: true, devices: true, allowAnyDevice: true, requireTcbUpToDate: true }),
 } as const;
 
 /** `check`: the declared values must satisfy the engine's own schema for that resource. */

@@ -25,7 +25,7 @@ export const Timelock = governedResource("Timelock");
 export const ContractProxy = governedResource("ContractProxy");
 /** DstackKms: OS images, KMS aggregated MRs and devices, KMS settings. */
 export const KmsPolicy = governedResource("KmsPolicy");
-/** One DstackApp: compose hashes, devices, allow-any-device. */
+/** One DstackApp: compose hashes, devices, allow-any-device, require-up-to-date-TCB. */
 export const AppPolicy = governedResource("AppPolicy");
 
 /** The calls of all governed resources of one run, as ONE proposal (or direct transactions). */

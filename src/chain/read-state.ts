@@ -189,6 +189,19 @@ export async function readLiveState(client: PublicClient, config: StackConfig, p
     }),
   ]);
 
+  // Know every contract's version before reading its sets: an unknown contract gets a clear message.
+  const kmsShape = kmsVariant(config.kms.proxy, { owner: scalars[0], pendingOwner: scalars[1] });
+  const appShapes = config.apps.map((app, i) => {
+    const base = 5 + i * 4;
+    return appVariant(app.name, app.proxy, {
+      owner: scalars[base],
+      pendingOwner: scalars[base + 1],
+      allowAnyDevice: scalars[base + 2],
+      requireTcbUpToDate: scalars[base + 3],
+      flagsSlot: flagSlots[i],
+    });
+  });
+
   // Candidates: every item ever added, plus every item the config wants (in case startBlock is late).
   const seen = new Map<string, Set<Hex>>();
   const candidates = (proxy: Address, set: string) => {
@@ -240,7 +253,7 @@ export async function readLiveState(client: PublicClient, config: StackConfig, p
   const info = ok<readonly [Hex, Hex, Hex, Hex]>(scalars[4], "kmsInfo()");
   const kms: KmsState = {
     proxy: config.kms.proxy,
-    variant: kmsVariant(config.kms.proxy, { owner: scalars[0], pendingOwner: scalars[1] }),
+    variant: kmsShape,
     implementation: implementationOf(0),
     owner: ok<Address>(scalars[0], "KMS owner()"),
     twoStepOwnership: scalars[1].status === "success",
@@ -254,13 +267,7 @@ export async function readLiveState(client: PublicClient, config: StackConfig, p
   };
   const apps = config.apps.map((app, i): AppState => {
     const base = 5 + i * 4;
-    const { variant, upgradesDisabled } = appVariant(app.name, app.proxy, {
-      owner: scalars[base],
-      pendingOwner: scalars[base + 1],
-      allowAnyDevice: scalars[base + 2],
-      requireTcbUpToDate: scalars[base + 3],
-      flagsSlot: flagSlots[i],
-    });
+    const { variant, upgradesDisabled } = appShapes[i];
     const tcb = scalars[base + 3];
     return {
       name: app.name,
