@@ -75,7 +75,7 @@ describe("implementation given as an artifact in the config", () => {
   it("bad entries name the field and the fix", () => {
     const refused = (implementation: unknown, message: RegExp) => assert.throws(() => resolve(implementation), (e: unknown) => e instanceof ConfigError && message.test(e.message));
     refused({ artifact: buildInfo, contract: "DstackKmsV3" }, /kms\.implementation\.contract: .*has no contract DstackKmsV3 \(similar: .*DstackKms/);
-    refused({ artifact: buildInfo, contract: "DstackKmsV2", adress: "0x" }, /kms\.implementation: Unrecognized key.*adress/);
+    refused({ artifact: buildInfo, contract: "DstackKmsV2", adress: "0x" }, /kms\.implementation: unknown key; did you mean "address"\?/);
     refused({ artifact: "missing.json", contract: "DstackKmsV2" }, /kms\.implementation: cannot read .*missing\.json/);
     refused({ artifact: buildInfo, contract: "DstackKmsV2", call: { function: "initializeV3" } }, /kms\.implementation\.call\.function: .*has no function initializeV3/);
     writeFileSync(join(root, "not-solc.json"), "{}");

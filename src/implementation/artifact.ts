@@ -30,8 +30,8 @@ interface SolcContractOutput {
 }
 
 export class ArtifactError extends Error {
-  constructor(readonly field: string, message: string, readonly fix: string) {
-    super(`${field}: ${message}; fix: ${fix}`);
+  constructor(readonly field: string, readonly problem: string, readonly fix: string) {
+    super(`${field}: ${problem}; fix: ${fix}`);
     this.name = "ArtifactError";
   }
 }
