@@ -34,5 +34,6 @@ export = async () => {
     pendingChanges: (inspection.coveredBy ? [] : inspection.calls).map((c) => c.description),
     proposals: inspection.proposals.map(({ proposal, status }) => ({ id: proposal.id, status: describeStatus(status) })),
     proposalId: governance.proposal.proposalId,
+    nextSteps: governance.proposal.nextSteps,
   };
 };

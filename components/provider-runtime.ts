@@ -7,6 +7,7 @@ import { formatDuration } from "../src/config/duration";
 import { appSchema, kmsSchema, safeSchema, timelockSchema } from "../src/config/schema";
 import { PROJECT, SECTIONS } from "../src/config/stack-file";
 import { executeSafeTransaction, executeTimelockBatch, sendDirect } from "../src/proposal/execute";
+import { nextSteps } from "../src/proposal/next-steps";
 import { inspectStack, openStack, proposeChanges, stackWallet, type Stack } from "../src/reconcile/reconcile";
 import { deployDeterministic } from "../src/implementation/create2";
 import { recordProposedLayouts } from "../src/implementation/record";
@@ -95,6 +96,8 @@ export async function readGoverned(props: GovernedInputs): Promise<GovernedInput
 export interface ProposalOutputs extends ProposalInputs {
   proposalId?: string;
   safeTxHash?: string;
+  /** The proposal's files, the signatures it still needs and the command to run next. */
+  nextSteps?: string;
   executed: string[];
   sentTransactions: string[];
 }
@@ -136,6 +139,7 @@ export async function applyProposal(inputs: ProposalInputs): Promise<ProposalOut
   if (proposal) {
     outputs.proposalId = proposal.id;
     outputs.safeTxHash = proposal.safeTxHash;
+    outputs.nextSteps = nextSteps(proposal);
   }
   return outputs;
 }

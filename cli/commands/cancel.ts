@@ -25,7 +25,7 @@ export async function proposeCancellation(stack: Stack, target: ProposalFile): P
   const live = await readLiveState(stack.client, stack.config);
   if (live.timelock?.address !== operation.address) throw new Error(`operation ${operationId} is queued in timelock ${operation.address}, not in this stack's timelock ${live.timelock?.address ?? "(none)"}`);
   // A cancel-only proposal: no calls of its own, at the Safe's next nonce, simulated before it is written.
-  const cancel = await buildProposal({ stack: stack.name, config: stack.config, live, calls: [], client: stack.client, cancels: [operationId] });
+  const cancel = await buildProposal({ stack: stack.name, config: stack.config, live, calls: [], client: stack.client, cancels: [operationId], cancelledProposals: [target] });
   // Rewriting an existing file would drop the signatures collected on it.
   if (existsSync(join(proposalDir(stack.root, stack.name), `${cancel.id}.json`))) return `proposal ${cancel.id} already cancels operation ${operationId} of proposal ${target.id}`;
   await writeProposalFiles(stack.root, cancel);

@@ -108,6 +108,7 @@ export async function proposeChanges(stack: Stack, inspection: Inspection, propo
     client: stack.client,
     nonce,
     cancels,
+    cancelledProposals: inspection.proposals.map((t) => t.proposal),
     proposerKey,
   });
   const proposal = await sealProposal(built, stack, live, inspection.findings, options);
