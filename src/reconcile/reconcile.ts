@@ -94,6 +94,7 @@ export async function proposeChanges(stack: Stack, inspection: Inspection, propo
   if (inspection.coveredBy) return inspection.coveredBy.proposal;
   const inFlight = inspection.proposals.filter((t) => isInFlight(t.status));
   const unexecuted = inFlight.filter((t) => t.status.state === "awaiting-signatures").map((t) => BigInt(t.proposal.safe.nonce));
+  // biome-ignore lint/complexity/useMathMinMax: nonces are bigints
   const nonce = unexecuted.length ? unexecuted.reduce((a, b) => (a < b ? a : b)) : undefined;
   // Queued operations are cancelled so they cannot run after being superseded; expired ones so
   // the timelock's queue holds only what can still happen.
