@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DstackGovernance } from "./components/governance";
-import { ConfigError } from "./src/config/schema";
 import { SECTIONS } from "./src/config/stack-file";
+import { GovernanceError, renderError } from "./src/errors";
 import { PolicyError } from "./src/policy/findings";
 import { describeStatus } from "./src/proposal/status";
 import { inspectStack, openStack } from "./src/reconcile/reconcile";
@@ -20,7 +20,7 @@ export = async () => {
     if (inspection.findings.errors.length) throw new PolicyError(inspection.findings.errors);
   } catch (error) {
     // A clear message instead of a stack trace: bad config or an unreachable RPC is not a crash.
-    const message = error instanceof ConfigError || error instanceof PolicyError ? error.message : `stack ${stack}: ${(error as Error).message.split("\n")[0]}`;
+    const message = error instanceof GovernanceError ? renderError(error) : `stack ${stack}: ${renderError(error, { oneLine: true })}`;
     throw new pulumi.RunError(message);
   }
   const governance = new DstackGovernance("governance", { stack, root, config: opened.config, inspection });

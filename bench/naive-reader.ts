@@ -92,7 +92,7 @@ export async function readLiveStateNaively(client: PublicClient, config: StackCo
     aggregatedMrs: [],
     devices: [],
   };
-  for (const set of kmsSets) kms[set.field] = await members(kmsProxy, dstackKmsAbi, set.getter, set.added, config.kms[set.field]);
+  for (const set of kmsSets) kms[set.field] = await members(kmsProxy, dstackKmsAbi, set.getter, set.added, config.kms[set.field] ?? []);
 
   const apps: AppState[] = [];
   for (const app of config.apps) {
@@ -109,7 +109,7 @@ export async function readLiveStateNaively(client: PublicClient, config: StackCo
       composeHashes: [],
       devices: [],
     };
-    for (const set of appSets) state[set.field] = await members(app.proxy, dstackAppAbi, set.getter, set.added, app[set.field]);
+    for (const set of appSets) state[set.field] = await members(app.proxy, dstackAppAbi, set.getter, set.added, app[set.field] ?? []);
     apps.push(state);
   }
 

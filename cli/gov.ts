@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 import { resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { BaseError } from "viem";
-import { ConfigError } from "../src/config/schema";
+import { renderError } from "../src/errors";
 import { approveProposalOnChain } from "./commands/approve";
 import { auditStack } from "./commands/audit";
 import { proposeCancellation } from "./commands/cancel";
@@ -113,11 +112,9 @@ const commands: Record<string, (args: string[]) => Promise<string>> = {
   },
 };
 
-/** One line a person can act on: viem's short message, each config issue, never a key. */
+/** One line a person can act on (the shared renderer), never a key. */
 function errorLine(error: unknown): string {
-  if (process.env.GOV_DEBUG === "1") return redactKeys(error instanceof Error ? (error.stack ?? error.message) : String(error));
-  const text = error instanceof ConfigError ? `invalid stack config: ${error.issues.join("; ")}` : error instanceof BaseError ? error.shortMessage : error instanceof Error ? error.message : String(error);
-  return redactKeys(text.split("\n").map((line) => line.trim()).filter(Boolean).join(" "));
+  return redactKeys(renderError(error, { oneLine: process.env.GOV_DEBUG !== "1", debug: process.env.GOV_DEBUG === "1" }));
 }
 
 async function main(argv: string[]): Promise<void> {

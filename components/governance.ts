@@ -65,6 +65,7 @@ export class DstackGovernance extends pulumi.ComponentResource {
     this.proposal = new GovernanceProposal("proposal", { stack, root, mode: governance.mode, calls: uncovered.map((c) => c.description), executable }, { parent: this, dependsOn: resources });
 
     for (const finding of inspection.findings.warnings) pulumi.log.warn(`policy: ${describeFinding(finding)}`, this);
+    for (const note of inspection.unmanaged) pulumi.log.info(note, this);
     for (const { proposal, status } of inspection.proposals.filter((t) => isInFlight(t.status))) {
       pulumi.log.info(`in flight: proposal ${proposal.id} (Safe nonce ${proposal.safe.nonce}) is ${describeStatus(status)}: ${proposal.calls.map((c) => c.description).join("; ")}`, this);
     }

@@ -6,6 +6,7 @@ import { startRpcRelay } from "../chain/rpc-relay";
 import { describeRevert, revertDataOf } from "../chain/revert";
 import { readLiveState, type LiveState } from "../chain/read-state";
 import { formatDuration } from "../config/duration";
+import { GovernanceError } from "../errors";
 import type { StackConfig } from "../config/schema";
 import { planChanges } from "../plan/plan";
 import type { PlannedCall } from "../plan/types";
@@ -20,7 +21,11 @@ export interface ConvergenceResult {
 }
 
 /** The proposal itself fails on the fork: a finding about the proposal, never worth a retry. */
-class ForkRevertError extends Error {}
+class ForkRevertError extends GovernanceError {
+  constructor(message: string) {
+    super("fork", message);
+  }
+}
 
 const FORK_REQUEST_TIMEOUT_MS = 60_000;
 /** Fork attempts before giving up, should the relay itself run out of retries. */

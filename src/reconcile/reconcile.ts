@@ -7,6 +7,7 @@ import { readStackFile } from "../config/stack-file";
 import { resolveMeasurementFiles } from "../measurements/resolve";
 import { planChanges } from "../plan/plan";
 import type { PlannedCall } from "../plan/types";
+import { unmanagedNotes } from "../plan/unmanaged";
 import type { PolicyFindings } from "../policy/findings";
 import { assertProposable, inspectPolicy, sealProposal } from "../policy/gate";
 import { buildProposal } from "../proposal/build";
@@ -49,6 +50,8 @@ export interface Inspection {
   coveredBy?: TrackedProposal;
   /** Policy errors (proposeChanges refuses), warnings (preview shows them) and the overrides used. */
   findings: PolicyFindings;
+  /** What the config does not govern though the chain holds it, e.g. "kms.devices: not managed, 3 on chain". */
+  unmanaged: string[];
 }
 
 function sameCalls(calls: readonly PlannedCall[], proposal: ProposalFile): boolean {
@@ -65,7 +68,7 @@ export async function inspectStack(stack: Stack): Promise<Inspection> {
     proposals.push({ proposal, status: await proposalStatus(stack.client, proposal, live.blockNumber) });
   }
   const coveredBy = calls.length ? proposals.find((t) => isInFlight(t.status) && sameCalls(calls, t.proposal)) : undefined;
-  return { live, calls, proposals, coveredBy, findings: await inspectPolicy(stack, live, calls) };
+  return { live, calls, proposals, coveredBy, findings: await inspectPolicy(stack, live, calls), unmanaged: unmanagedNotes(stack.config, live) };
 }
 
 export interface ProposeOptions {
