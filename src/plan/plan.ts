@@ -5,6 +5,7 @@ import type { AppState, KmsInfo, LiveState, ProxyState } from "../chain/read-sta
 import { TIMELOCK_ROLES } from "../chain/read-state";
 import { formatDuration } from "../config/duration";
 import { governanceOwner, type StackConfig } from "../config/schema";
+import { GovernanceError } from "../errors";
 import { describeUpgradeCall, encodeUpgradeCall, type UpgradeCall } from "../implementation/call";
 import { safeOwnerCalls } from "./safe-owners";
 import type { PlannedCall, ResourceKey } from "./types";
@@ -130,7 +131,10 @@ function appCalls(config: StackConfig, app: StackConfig["apps"][number], live: A
   }
   if (app.requireTcbUpToDate !== undefined && app.requireTcbUpToDate !== live.requireTcbUpToDate) {
     if (live.requireTcbUpToDate === undefined) {
-      throw new Error(`apps[${config.apps.indexOf(app)}].requireTcbUpToDate: app ${app.name} runs ${APP_VARIANTS[live.variant]}, which has no TCB flag; remove the field, or upgrade the app to v0.5.10 or later first`);
+      const path = `apps[${config.apps.indexOf(app)}].requireTcbUpToDate`;
+      throw new GovernanceError("config", `app ${app.name} cannot require an up-to-date TCB`, [
+        { path, message: `the app runs ${APP_VARIANTS[live.variant]}, which has no TCB flag`, fix: `remove ${path}, or upgrade the app to v0.5.10 or later first` },
+      ]);
     }
     changes.push(call({ ...base, abi: dstackAppTcbAbi, property: "requireTcbUpToDate", functionName: "setRequireTcbUpToDate", args: [app.requireTcbUpToDate], description: `${app.name}: require an up-to-date TCB ${live.requireTcbUpToDate} → ${app.requireTcbUpToDate}`, revokes: app.requireTcbUpToDate }));
   }
