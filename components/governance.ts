@@ -5,7 +5,8 @@ import { describeFinding } from "../src/policy/findings";
 import { describeStatus, isInFlight } from "../src/proposal/status";
 import type { Inspection } from "../src/reconcile/reconcile";
 import { callsFor, type ResourceSlot } from "./inputs";
-import { AppPolicy, ContractProxy, GovernanceProposal, GovernanceSafe, KmsPolicy, Timelock } from "./resources";
+import type { ImplementationSource } from "../src/implementation/resolve";
+import { AppPolicy, ContractProxy, GovernanceProposal, GovernanceSafe, ImplementationDeployment, KmsPolicy, Timelock } from "./resources";
 
 export interface DstackGovernanceArgs {
   stack: string;
@@ -13,6 +14,8 @@ export interface DstackGovernanceArgs {
   config: StackConfig;
   /** Live state, plan and in-flight proposals, read once when the program starts. */
   inspection: Inspection;
+  /** Implementations given as artifacts; those without an address are deployed here, before the proposal. */
+  implementations: readonly ImplementationSource[];
 }
 
 /** Wires the governed resources of one stack from its validated config and its live inspection. */
@@ -21,45 +24,56 @@ export class DstackGovernance extends pulumi.ComponentResource {
 
   constructor(name: string, args: DstackGovernanceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dstack:governance:DstackGovernance", name, {}, opts);
-    const { stack, root, config, inspection } = args;
+    const { stack, root, config, inspection, implementations } = args;
     // Calls already carried by an in-flight proposal are not pending: they are on their way.
     const uncovered = inspection.uncovered;
     const pending = (slot: ResourceSlot) => callsFor(uncovered, slot).map((c) => c.description);
+    const child = { parent: this };
     const common = { stack, root };
+    const resources: pulumi.Resource[] = [];
     const governance = config.governance;
-    const executable = inspection.proposals
-      .filter(({ status }) => status.state === "ready" || (status.state === "awaiting-signatures" && status.have >= status.need))
-      .map(({ proposal }) => proposal.id);
-    this.proposal = new GovernanceProposal("proposal", { stack, root, mode: governance.mode, calls: uncovered.map((c) => c.description), executable }, { parent: this });
-    // The governed resources record the declared values only once the proposal (or the direct
-    // transactions) succeeded: a failed up leaves every recorded value as it was.
-    const child = { parent: this, dependsOn: [this.proposal] };
 
     if (governance.mode !== "direct") {
-      new GovernanceSafe("safe", { ...common, resource: "safe", declared: { address: governance.safe.address, owners: governance.safe.owners, threshold: governance.safe.threshold }, pending: pending({ resource: "safe", properties: "all" }) }, child);
+      resources.push(
+        new GovernanceSafe("safe", { ...common, resource: "safe", declared: { address: governance.safe.address, owners: governance.safe.owners, threshold: governance.safe.threshold }, pending: pending({ resource: "safe", properties: "all" }) }, child),
+      );
     }
     if (governance.mode === "safe+timelock") {
       const t = governance.timelock;
-      new Timelock("timelock", { ...common, resource: "timelock", declared: { address: t.address, delay: formatDuration(t.delay), expiration: formatDuration(t.expiration) }, pending: pending({ resource: "timelock", properties: "all" }) }, child);
+      resources.push(
+        new Timelock("timelock", { ...common, resource: "timelock", declared: { address: t.address, delay: formatDuration(t.delay), expiration: formatDuration(t.expiration) }, pending: pending({ resource: "timelock", properties: "all" }) }, child),
+      );
     }
     const owner = governanceOwner(governance);
     const kms = config.kms;
-    new ContractProxy("kms-proxy", { ...common, resource: "kms", declared: { proxy: kms.proxy, implementation: kms.implementation, owner: kms.owner ?? owner }, pending: pending({ resource: "kms", properties: "proxy" }) }, child);
-    new KmsPolicy("kms-policy", {
-      ...common,
-      resource: "kms",
-      declared: { osImages: kms.osImages, aggregatedMrs: kms.aggregatedMrs, devices: kms.devices, gatewayAppId: kms.gatewayAppId, appImplementation: kms.appImplementation, info: kms.info },
-      pending: pending({ resource: "kms", properties: "policy" }),
-    }, child);
+    resources.push(
+      new ContractProxy("kms-proxy", { ...common, resource: "kms", declared: { proxy: kms.proxy, implementation: kms.implementation, owner: kms.owner ?? owner }, pending: pending({ resource: "kms", properties: "proxy" }) }, child),
+      new KmsPolicy("kms-policy", {
+        ...common,
+        resource: "kms",
+        declared: { osImages: kms.osImages, aggregatedMrs: kms.aggregatedMrs, devices: kms.devices, gatewayAppId: kms.gatewayAppId, appImplementation: kms.appImplementation, info: kms.info },
+        pending: pending({ resource: "kms", properties: "policy" }),
+      }, child),
+    );
     for (const app of config.apps) {
       const resource = `app:${app.name}` as const;
-      new ContractProxy(`${app.name}-proxy`, { ...common, resource, declared: { proxy: app.proxy, implementation: app.implementation, owner: app.owner ?? owner }, pending: pending({ resource, properties: "proxy" }) }, child);
-      new AppPolicy(`${app.name}-policy`, { ...common, resource, declared: { composeHashes: app.composeHashes, devices: app.devices, allowAnyDevice: app.allowAnyDevice, ...(app.requireTcbUpToDate !== undefined ? { requireTcbUpToDate: app.requireTcbUpToDate } : {}) }, pending: pending({ resource, properties: "policy" }) }, child);
+      resources.push(
+        new ContractProxy(`${app.name}-proxy`, { ...common, resource, declared: { proxy: app.proxy, implementation: app.implementation, owner: app.owner ?? owner }, pending: pending({ resource, properties: "proxy" }) }, child),
+        new AppPolicy(`${app.name}-policy`, { ...common, resource, declared: { composeHashes: app.composeHashes, devices: app.devices, allowAnyDevice: app.allowAnyDevice, ...(app.requireTcbUpToDate !== undefined ? { requireTcbUpToDate: app.requireTcbUpToDate } : {}) }, pending: pending({ resource, properties: "policy" }) }, child),
+      );
     }
+    for (const source of implementations.filter((s) => s.deployment)) {
+      const name = `${source.resource === "kms" ? "kms" : source.resource.slice(4)}-implementation`;
+      resources.push(new ImplementationDeployment(name, { ...common, resource: source.resource, contract: source.artifact.name, address: source.address, salt: source.deployment!.salt }, child));
+    }
+    const executable = inspection.proposals
+      .filter(({ status }) => status.state === "ready" || (status.state === "awaiting-signatures" && status.have >= status.need))
+      .map(({ proposal }) => proposal.id);
+    this.proposal = new GovernanceProposal("proposal", { stack, root, mode: governance.mode, calls: uncovered.map((c) => c.description), executable }, { parent: this, dependsOn: resources });
 
     for (const finding of inspection.findings.warnings) pulumi.log.warn(`policy: ${describeFinding(finding)}`, this);
-    for (const error of inspection.unreadable) pulumi.log.warn(`refused proposal file: ${error.message}`, this);
     for (const note of inspection.unmanaged) pulumi.log.info(note, this);
+    for (const error of inspection.unreadable) pulumi.log.warn(`refused proposal file: ${error.message}`, this);
     for (const { proposal, status } of inspection.proposals.filter((t) => isInFlight(t.status))) {
       pulumi.log.info(`in flight: proposal ${proposal.id} (Safe nonce ${proposal.safe.nonce}) is ${describeStatus(status)}: ${proposal.calls.map((c) => c.description).join("; ")}`, this);
     }
