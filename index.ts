@@ -4,7 +4,7 @@ import { SECTIONS } from "./src/config/stack-file";
 import { GovernanceError, renderError } from "./src/errors";
 import { PolicyError } from "./src/policy/findings";
 import { describeStatus } from "./src/proposal/status";
-import { inspectStack, openStack } from "./src/reconcile/reconcile";
+import { inspectStack, openStack, type Inspection, type Stack } from "./src/reconcile/reconcile";
 
 /** The stack program: config → live state → plan, then the governed resources and ONE proposal. */
 export = async () => {
@@ -12,8 +12,8 @@ export = async () => {
   const stack = pulumi.getStack();
   const root = pulumi.getRootDirectory();
   const rawConfig = Object.fromEntries(SECTIONS.map((section) => [section, config.getObject(section)]));
-  let opened;
-  let inspection;
+  let opened: Stack;
+  let inspection: Inspection;
   try {
     opened = await openStack({ name: stack, root, rawConfig });
     inspection = await inspectStack(opened);
@@ -23,6 +23,7 @@ export = async () => {
     const message = error instanceof GovernanceError ? renderError(error) : `stack ${stack}: ${renderError(error, { oneLine: true })}`;
     throw new pulumi.RunError(message);
   }
+  for (const notice of opened.scans.notices) pulumi.log.warn(notice);
   const governance = new DstackGovernance("governance", { stack, root, config: opened.config, inspection });
   return {
     chainId: opened.config.network.chainId,

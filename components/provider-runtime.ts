@@ -1,14 +1,13 @@
 // Loaded by module inside the dynamic provider process (never serialized): the provider
 // closures stay tiny and this file reaches the engine through ordinary requires.
 import type { Hex } from "viem";
-import { readLiveState } from "../src/chain/read-state";
 import { PolicyError } from "../src/policy/findings";
 import { formatDuration } from "../src/config/duration";
 import { appSchema, kmsSchema, safeSchema, timelockSchema } from "../src/config/schema";
 import { PROJECT, SECTIONS } from "../src/config/stack-file";
 import { executeSafeTransaction, executeTimelockBatch, sendDirect } from "../src/proposal/execute";
 import { nextSteps } from "../src/proposal/next-steps";
-import { inspectStack, openStack, proposeChanges, stackWallet, type Stack } from "../src/reconcile/reconcile";
+import { inspectStack, openStack, proposeChanges, readStackState, stackWallet, type Stack } from "../src/reconcile/reconcile";
 import type { GovernedInputs, ProposalInputs } from "./inputs";
 
 type ConfigSource = { get(key: string): string | undefined };
@@ -76,7 +75,7 @@ function alignedTo<T>(live: T[], declared: unknown, key: (item: T) => string = S
 /** `pulumi refresh`: the resource's declared properties as the chain has them now. */
 export async function readGoverned(props: GovernedInputs): Promise<GovernedInputs> {
   const stack = await open(props.stack, props.root);
-  const live = await readLiveState(stack.client, stack.config);
+  const live = await readStackState(stack);
   const d = props.declared;
   const orgOf = (address: string) => (d.owners as { address: string; org: string }[] | undefined)?.find((o) => o.address === address)?.org ?? "unknown";
   const app = live.apps.find((a) => `app:${a.name}` === props.resource);

@@ -1,10 +1,8 @@
 import {
-  getAbiItem,
   getAddress,
   keccak256,
   stringToHex,
   zeroAddress,
-  type AbiEvent,
   type Address,
   type Hex,
   type PublicClient,
@@ -12,7 +10,7 @@ import {
 import type { StackConfig } from "../config/schema";
 import { dstackAppAbi, dstackAppTcbAbi, dstackKmsAbi, ownable2StepAbi, safeAbi, timelockAbi } from "./abis";
 import { appVariant, kmsVariant, type AppVariant, type KmsVariant } from "./variants";
-import { scanLogs } from "./logs";
+import { candidateKey, scanCandidates, type ScanOptions } from "./candidates";
 
 /** ERC-1967 implementation slot: bytes32(uint256(keccak256("eip1967.proxy.implementation")) - 1). */
 export const IMPLEMENTATION_SLOT = "0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc" as const;
@@ -95,22 +93,13 @@ export interface LiveState {
   timelock?: TimelockState;
 }
 
-const kmsSetEvents = {
-  osImages: ["OsImageHashAdded", "OsImageHashRemoved"],
-  aggregatedMrs: ["KmsAggregatedMrAdded", "KmsAggregatedMrRemoved"],
-  devices: ["KmsDeviceAdded", "KmsDeviceRemoved"],
-} as const;
 const kmsSetGetters = { osImages: "allowedOsImages", aggregatedMrs: "kmsAllowedAggregatedMrs", devices: "kmsAllowedDeviceIds" } as const;
-const appSetEvents = { composeHashes: ["ComposeHashAdded", "ComposeHashRemoved"], devices: ["DeviceAdded", "DeviceRemoved"] } as const;
 const appSetGetters = { composeHashes: "allowedComposeHashes", devices: "allowedDeviceIds" } as const;
 
-const kmsEventNames = Object.values(kmsSetEvents).flat();
-const appEventNames = Object.values(appSetEvents).flat();
-
-const scannedEvents: AbiEvent[] = [
-  ...kmsEventNames.map((name) => getAbiItem({ abi: dstackKmsAbi, name }) as AbiEvent),
-  ...appEventNames.map((name) => getAbiItem({ abi: dstackAppAbi, name }) as AbiEvent),
-];
+export interface ReadOptions extends ScanOptions {
+  /** Read at this block instead of the head. */
+  pinnedBlock?: bigint;
+}
 
 type ContractCall = { address: Address; abi: readonly unknown[]; functionName: string; args?: readonly unknown[] };
 export type CallResult = { status: "success"; result: unknown } | { status: "failure"; error: Error };
@@ -206,11 +195,13 @@ async function storageAt(client: PublicClient, blockNumber: bigint, addresses: r
 
 /**
  * Reads everything a stack governs at ONE pinned block. Requests: the block (twice: before and
- * after, to catch a reorg), one multicall of scalars, one storage read per proxy, one eth_getLogs
- * per log chunk, and one multicall per 500 items to confirm (every item ever added, plus the
+ * after, to catch a reorg), one multicall of scalars, one storage read per proxy, the event scan
+ * (from the last checkpoint: one eth_getLogs, plus one block read to confirm the checkpoint; see
+ * candidates.ts) and one multicall per 500 items to confirm (every item ever added, plus the
  * desired ones): 10 requests at 1,000 items.
  */
-export async function readLiveState(client: PublicClient, config: StackConfig, pinnedBlock?: bigint): Promise<LiveState> {
+export async function readLiveState(client: PublicClient, config: StackConfig, options: ReadOptions = {}): Promise<LiveState> {
+  const { pinnedBlock } = options;
   const block = await client.getBlock(pinnedBlock === undefined ? { blockTag: "latest" } : { blockNumber: pinnedBlock });
   const blockNumber = block.number;
   const proxies = [config.kms.proxy, ...config.apps.map((app) => app.proxy)];
@@ -223,17 +214,11 @@ export async function readLiveState(client: PublicClient, config: StackConfig, p
   if (safeAddress) groups.safe = safeReads(safeAddress);
   if (timelockAddress && safeAddress) groups.timelock = timelockReads(timelockAddress, safeAddress);
 
-  const [reads, implementationSlots, flagSlots, logs] = await Promise.all([
+  const [reads, implementationSlots, flagSlots, found] = await Promise.all([
     readGroups(client, blockNumber, groups),
     storageAt(client, blockNumber, proxies, IMPLEMENTATION_SLOT),
     storageAt(client, blockNumber, config.apps.map((app) => app.proxy), APP_FLAGS_SLOT),
-    scanLogs(client, {
-      addresses: proxies,
-      events: scannedEvents,
-      fromBlock: BigInt(config.network.startBlock),
-      toBlock: blockNumber,
-      chunkSize: BigInt(config.network.logChunkSize),
-    }),
+    scanCandidates(client, config, { number: blockNumber, hash: block.hash }, options),
   ]);
 
   // Know every contract's version before reading its sets: an unknown contract gets a clear message.
@@ -253,19 +238,12 @@ export async function readLiveState(client: PublicClient, config: StackConfig, p
   );
 
   // Candidates: every item ever added, plus every item the config wants (in case startBlock is late).
-  const seen = new Map<string, Set<Hex>>();
+  const seen = found;
   const candidates = (proxy: Address, set: string) => {
-    const key = `${proxy}:${set}`;
+    const key = candidateKey(proxy, set);
     if (!seen.has(key)) seen.set(key, new Set());
     return seen.get(key)!;
   };
-  for (const log of logs as unknown as { address: Address; eventName: string; args: Record<string, Hex> }[]) {
-    const proxy = getAddress(log.address);
-    const kmsSet = Object.entries(kmsSetEvents).find(([, names]) => names[0] === log.eventName)?.[0];
-    const appSet = Object.entries(appSetEvents).find(([, names]) => names[0] === log.eventName)?.[0];
-    const set = proxy === config.kms.proxy ? kmsSet : appSet;
-    if (set) candidates(proxy, set).add(Object.values(log.args)[0].toLowerCase() as Hex);
-  }
   for (const set of Object.keys(kmsSetGetters) as (keyof typeof kmsSetGetters)[]) {
     for (const hash of config.kms[set] ?? []) candidates(config.kms.proxy, set).add(hash);
   }

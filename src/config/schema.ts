@@ -38,10 +38,12 @@ export const networkSchema = strictObject({
   tier: z.enum(["production", "non-production"]),
   chainId: z.number().int().positive(),
   rpcUrls: z.array(z.url({ protocol: /^https?$/ })).min(1, "give at least one RPC URL"),
-  /** First block to scan for Added/Removed events (the proxies' deployment block). */
-  startBlock: z.number().int().nonnegative().default(0),
-  /** Largest eth_getLogs range to ask for; halved when the RPC refuses it. */
-  logChunkSize: z.number().int().positive().default(50_000),
+  /** First block to scan for Added/Removed events (the proxies' deployment block); absent: searched for. */
+  startBlock: z.number().int().nonnegative().optional(),
+  /** Largest eth_getLogs range to ask for; absent: as large as the RPC accepts (learned from its refusals). */
+  logChunkSize: z.number().int().positive().optional(),
+  /** eth_getLogs requests in flight at once during a scan. */
+  logScanConcurrency: z.number().int().positive().max(64).default(8),
 });
 
 const owner = strictObject({ address, org: z.string().min(1, "name the signer's organisation") });
