@@ -224,9 +224,9 @@ export async function readLiveState(client: PublicClient, config: StackConfig, o
   // Know every contract's version before reading its sets: an unknown contract gets a clear message.
   const kmsShape = kmsVariant(config.kms.proxy, { owner: reads.kms.raw("owner"), pendingOwner: reads.kms.raw("pendingOwner") });
   const appShapes = new Map(
-    config.apps.map((app) => {
+    config.apps.map((app, i) => {
       const r = reads[appGroup(app.name)];
-      const shape = appVariant(app.name, app.proxy, {
+      const shape = appVariant(`apps[${i}].proxy`, app.name, app.proxy, {
         owner: r.raw("owner"),
         pendingOwner: r.raw("pendingOwner"),
         allowAnyDevice: r.raw("allowAnyDevice"),
