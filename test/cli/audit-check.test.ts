@@ -98,7 +98,7 @@ describe("gov audit --check: one line per monitoring finding, exit 1; 0 on a cle
   it("signer participation below 80% over the recent proposals", async () => {
     const kms = { ...config.kms, osImages: [...(config.kms.osImages as Hex[]), devMeasurement("participation")] };
     const proposal = await propose(root, { ...config, kms });
-    const signed = await signProposal(proposal, owners[0].privateKey);
+    const signed = await signProposal(client, proposal, owners[0].privateKey);
     await writeProposalFiles(root, signed);
     await approveProposal(client, devnet.wallet(owners[1].privateKey), signed);
     await executeSafeTransaction(client, devnet.wallet(executorKey), signed);
