@@ -28,7 +28,7 @@ export = async () => {
     throw failure;
   }
   for (const notice of opened.scans.notices) pulumi.log.warn(notice);
-  const governance = new DstackGovernance("governance", { stack, root, config: opened.config, inspection });
+  const governance = new DstackGovernance("governance", { stack, root, config: opened.config, inspection, implementations: opened.implementations });
   return {
     chainId: opened.config.network.chainId,
     block: inspection.live.blockNumber.toString(),

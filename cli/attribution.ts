@@ -1,4 +1,4 @@
-import { getAddress, type Hex } from "viem";
+import { getAddress, type Address, type Hex } from "viem";
 import type { ProposalFile } from "../src/proposal/types";
 import type { GovernanceEvent } from "./audit-events";
 
@@ -7,6 +7,27 @@ export interface AttributedEvent extends GovernanceEvent {
   proposal?: string;
   /** A change that no proposal in proposals/<stack>/ explains: drift made behind the tool's back. */
   unexplained: boolean;
+  /** A change made while the contract was being set up, before governance held it. */
+  setup?: boolean;
+}
+
+/**
+ * The deployment's own changes: a contract's changes up to the transfer that first hands it to
+ * governance (its OwnershipTransferred to the timelock, Safe or admin), and those made in a
+ * constructor (the timelock's initial roles). Governance never held the contract before then,
+ * so no proposal can explain them; every later change must be explained.
+ */
+function setupEvents(events: readonly GovernanceEvent[], governance: readonly Address[]): Set<GovernanceEvent> {
+  const setup = new Set<GovernanceEvent>();
+  const governed = new Set(governance.map((a) => getAddress(a)));
+  const byContract = new Map<Address, GovernanceEvent[]>();
+  for (const event of events) byContract.set(event.address, [...(byContract.get(event.address) ?? []), event]);
+  for (const list of byContract.values()) {
+    const handOver = list.findIndex((e) => e.event === "OwnershipTransferred" && governed.has(getAddress(e.args.newOwner ?? "0x0000000000000000000000000000000000000000")));
+    for (const e of list.slice(0, handOver + 1)) if (e.isChange) setup.add(e);
+  }
+  for (const event of events) if (event.isChange && event.creation) setup.add(event);
+  return setup;
 }
 
 const lower = (hash: string) => hash.toLowerCase();
@@ -35,7 +56,8 @@ function referencedProposal(event: GovernanceEvent, proposals: readonly Proposal
  * the proposal's safeTxHash, or the timelock's CallExecuted of its operation id) and that proposal
  * calls the contract that emitted the change. Every other change is flagged unexplained.
  */
-export function attributeEvents(events: readonly GovernanceEvent[], proposals: readonly ProposalFile[]): AttributedEvent[] {
+export function attributeEvents(events: readonly GovernanceEvent[], proposals: readonly ProposalFile[], governance: readonly Address[] = []): AttributedEvent[] {
+  const setup = setupEvents(events, governance);
   const executedIn = new Map<Hex, ProposalFile[]>();
   for (const event of events) {
     if (event.event !== "ExecutionSuccess" && event.event !== "CallExecuted") continue;
@@ -47,6 +69,7 @@ export function attributeEvents(events: readonly GovernanceEvent[], proposals: r
   return events.map((event) => {
     if (!event.isChange) return { ...event, proposal: referencedProposal(event, proposals)?.id, unexplained: false };
     const explainedBy = (executedIn.get(event.txHash) ?? []).find((p) => p.calls.some((c) => getAddress(c.to) === event.address));
+    if (!explainedBy && setup.has(event)) return { ...event, unexplained: false, setup: true };
     return { ...event, proposal: explainedBy?.id, unexplained: !explainedBy };
   });
 }

@@ -18,6 +18,8 @@ export interface GovernanceEvent {
   args: Record<string, string>;
   /** Changes governed state, as opposed to the process around it (approvals, scheduling, executions). */
   isChange: boolean;
+  /** Emitted by a contract-creating transaction (a constructor): part of the deployment. */
+  creation?: boolean;
 }
 
 interface ContractEvents {
@@ -89,27 +91,29 @@ export async function readGovernanceEvents(client: PublicClient, config: StackCo
     return events !== undefined && [...events.process, ...events.changes].includes(log.eventName);
   });
 
-  const senders = new Map<Hex, Promise<Address>>();
+  const senders = new Map<Hex, Promise<{ from: Address; creation: boolean }>>();
   const times = new Map<bigint, Promise<bigint>>();
   for (const log of audited) {
-    if (!senders.has(log.transactionHash)) senders.set(log.transactionHash, client.getTransaction({ hash: log.transactionHash }).then((tx) => getAddress(tx.from)));
+    if (!senders.has(log.transactionHash)) senders.set(log.transactionHash, client.getTransaction({ hash: log.transactionHash }).then((tx) => ({ from: getAddress(tx.from), creation: tx.to === null })));
     if (!times.has(log.blockNumber)) times.set(log.blockNumber, client.getBlock({ blockNumber: log.blockNumber }).then((block) => block.timestamp));
   }
   const events = await Promise.all(
     audited.map(async (log): Promise<GovernanceEvent> => {
       const address = getAddress(log.address);
       const { contract, events } = contracts.get(address)!;
+      const sender = await senders.get(log.transactionHash)!;
       return {
         blockNumber: log.blockNumber,
         logIndex: log.logIndex,
         time: await times.get(log.blockNumber)!,
         txHash: log.transactionHash,
-        from: await senders.get(log.transactionHash)!,
+        from: sender.from,
         contract,
         address,
         event: log.eventName,
         args: Object.fromEntries(Object.entries(log.args).map(([name, value]) => [name, name === "policy" ? (POLICY_LABELS.get(value as Hex) ?? argText(value)) : argText(value)])),
         isChange: events.changes.includes(log.eventName),
+        ...(sender.creation ? { creation: true } : {}),
       };
     }),
   );

@@ -3,7 +3,9 @@ import { resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { renderError } from "../src/errors";
 import { approveProposalOnChain } from "./commands/approve";
+import { parseDuration } from "../src/config/duration";
 import { auditStack } from "./commands/audit";
+import { DEFAULT_LIMITS, type MonitoringLimits } from "./monitoring";
 import { proposeCancellation } from "./commands/cancel";
 import { executeProposalStep } from "./commands/execute";
 import { deploymentLocation, importStack } from "./commands/import";
@@ -30,6 +32,11 @@ const USAGE = `usage: gov <command> --stack <name> [--root <dir>] [options]
   audit [--json] [--from-block <n>]
                           governance events since the stack's start block; changes no
                           proposal explains are flagged UNEXPLAINED
+  audit --check [--max-queued <n>] [--max-pending-age <duration>] [--min-participation <percent>]
+        [--participation-window <n>]
+                          monitoring: one line per finding (unexplained change, foreign
+                          scheduled operation, proposal pending > 24h, signer participation
+                          < 80%, > 3 queued operations); exits 1 when there is any
   import --rpc <url> --chain-id <n> --kms <proxy> [--app <name>=<proxy> ...]
          --mode safe+timelock --safe <addr> --timelock <addr> | --mode safe --safe <addr> | --mode direct --admin <addr>
          --tier production|non-production [--start-block <n>] [--force]
@@ -63,7 +70,26 @@ function parse<T extends Options>(args: string[], options: T, positionals: strin
   return { values: parsed.values, location, keyEnv: values["key-env"], positionals: parsed.positionals };
 }
 
-const commands: Record<string, (args: string[]) => Promise<string>> = {
+/** The --check thresholds: the defaults unless a flag names another value. */
+function monitoringLimits(values: Record<string, unknown>): MonitoringLimits {
+  const integer = (name: string, fallback: number, min: number) => {
+    const text = values[name];
+    if (text === undefined) return fallback;
+    if (!/^\d+$/.test(String(text)) || Number(text) < min) throw new Error(`--${name}: give a whole number of at least ${min}`);
+    return Number(text);
+  };
+  const age = values["max-pending-age"];
+  const maxPendingAge = age === undefined ? DEFAULT_LIMITS.maxPendingAge : parseDuration(String(age));
+  if (maxPendingAge === undefined) throw new Error('--max-pending-age: give a duration like "24h" or "2d"');
+  const percent = integer("min-participation", DEFAULT_LIMITS.minParticipation * 100, 0);
+  if (percent > 100) throw new Error("--min-participation: give a percentage from 0 to 100");
+  return { maxQueued: integer("max-queued", DEFAULT_LIMITS.maxQueued, 0), maxPendingAge, minParticipation: percent / 100, participationWindow: integer("participation-window", DEFAULT_LIMITS.participationWindow, 1) };
+}
+
+/** A command's output, and for checks an exit code of their own. */
+type CommandResult = string | { text: string; exitCode: number };
+
+const commands: Record<string, (args: string[]) => Promise<CommandResult>> = {
   status: async (args) => stackStatus(await loadStack(parse(args, {}, []).location)),
   show: async (args) => {
     const { location, positionals, values } = parse(args, { "typed-data": { type: "boolean" } }, ["id"]);
@@ -92,10 +118,23 @@ const commands: Record<string, (args: string[]) => Promise<string>> = {
     return proposeCancellation(stack, proposal);
   },
   audit: async (args) => {
-    const { location, values } = parse(args, { json: { type: "boolean" }, "from-block": { type: "string" } }, []);
+    const { location, values } = parse(
+      args,
+      {
+        json: { type: "boolean" },
+        "from-block": { type: "string" },
+        check: { type: "boolean" },
+        "max-queued": { type: "string" },
+        "max-pending-age": { type: "string" },
+        "min-participation": { type: "string" },
+        "participation-window": { type: "string" },
+      },
+      [],
+    );
     const fromBlock = values["from-block"];
     if (fromBlock !== undefined && !/^\d+$/.test(String(fromBlock))) throw new Error("--from-block: give a block number");
-    return auditStack(await loadStack(location), { json: values.json === true, fromBlock: fromBlock === undefined ? undefined : BigInt(String(fromBlock)) });
+    const check = values.check === true ? monitoringLimits(values) : undefined;
+    return auditStack(await loadStack(location), { json: values.json === true, fromBlock: fromBlock === undefined ? undefined : BigInt(String(fromBlock)), check });
   },
   import: async (args) => {
     const { location, values } = parse(
@@ -132,7 +171,9 @@ async function main(argv: string[]): Promise<void> {
   }
   const run = command === undefined ? undefined : commands[command];
   if (!run) throw new Error(command === undefined ? "give a command (gov --help lists them)" : `unknown command "${command}" (gov --help lists them)`);
-  process.stdout.write(`${await run(args)}\n`);
+  const result = await run(args);
+  process.stdout.write(`${typeof result === "string" ? result : result.text}\n`);
+  if (typeof result !== "string") process.exitCode = result.exitCode;
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {

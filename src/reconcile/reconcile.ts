@@ -5,6 +5,8 @@ import { readLiveState, type LiveState } from "../chain/read-state";
 import { checkpointPath, fileCheckpointStore, type CheckpointStore } from "../chain/scan-checkpoints";
 import { parseStackConfig, type StackConfig } from "../config/schema";
 import { readStackFile } from "../config/stack-file";
+import { recordProposedLayouts } from "../implementation/record";
+import { resolveImplementations, type ImplementationSource } from "../implementation/resolve";
 import { resolveMeasurementFiles } from "../measurements/resolve";
 import { planChanges } from "../plan/plan";
 import type { PlannedCall } from "../plan/types";
@@ -24,14 +26,17 @@ export interface Stack {
   client: PublicClient;
   /** Where event scans resume from (checkpoints/<stack>.json), and what reads found the stack file should say. */
   scans: { checkpoints: CheckpointStore; notices: Set<string>; onNotice?: (message: string) => void };
+  /** Implementations the config gives as build artifacts (to deploy, to prove, to check the layout of). */
+  implementations: ImplementationSource[];
 }
 
 /** Validates the raw config and connects; the RPC must serve the declared chain. */
 export async function openStack(args: { name: string; root: string; rawConfig: unknown; onRequest?: () => void; onNotice?: (message: string) => void }): Promise<Stack> {
-  const config = parseStackConfig(resolveMeasurementFiles(args.rawConfig, args.root));
+  const { raw, implementations } = resolveImplementations(resolveMeasurementFiles(args.rawConfig, args.root), args.root);
+  const config = parseStackConfig(raw);
   const client = createChainClient({ chainId: config.network.chainId, rpcUrls: config.network.rpcUrls, onRequest: args.onRequest });
   await assertChainId(client, config.network.chainId);
-  return { name: args.name, root: args.root, config, client, scans: { checkpoints: fileCheckpointStore(checkpointPath(args.root, args.name)), notices: new Set(), onNotice: args.onNotice } };
+  return { name: args.name, root: args.root, config, client, scans: { checkpoints: fileCheckpointStore(checkpointPath(args.root, args.name)), notices: new Set(), onNotice: args.onNotice }, implementations };
 }
 
 /** The stack's live state at the head (or at `pinnedBlock`), scanning events from its checkpoint. */
@@ -123,5 +128,6 @@ export async function proposeChanges(stack: Stack, inspection: Inspection, propo
   });
   const proposal = await sealProposal(built, stack, live, inspection.findings, options);
   await writeProposalFiles(stack.root, proposal);
+  await recordProposedLayouts(stack, calls);
   return proposal;
 }
