@@ -21,7 +21,11 @@ export = async () => {
   } catch (error) {
     // A clear message instead of a stack trace: bad config or an unreachable RPC is not a crash.
     const message = error instanceof GovernanceError ? renderError(error) : `stack ${stack}: ${renderError(error, { oneLine: true })}`;
-    throw new pulumi.RunError(message);
+    const failure = new pulumi.RunError(message);
+    // Pulumi also logs a failed program's error through util.inspect, which source-maps each stack
+    // frame (seconds and gigabytes under Node 20): a stack that is just the message skips that.
+    failure.stack = message;
+    throw failure;
   }
   for (const notice of opened.scans.notices) pulumi.log.warn(notice);
   const governance = new DstackGovernance("governance", { stack, root, config: opened.config, inspection, implementations: opened.implementations });

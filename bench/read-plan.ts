@@ -1,5 +1,6 @@
 import { performance } from "node:perf_hooks";
 import { AGE_CASES, measureAge, missedAgeTargets, type AgeResult } from "./age";
+import { FAIL_TARGET_MS, measureFailingPreviews } from "./fail";
 import { measureStack, type SizeResult } from "./measure";
 import { startBenchStack } from "./stack";
 
@@ -65,6 +66,12 @@ async function main() {
     }
     if (!json) console.log(ageTable(ages));
     missed.push(...missedAgeTargets(ages));
+  }
+  if (wanted("fail")) {
+    for (const row of await measureFailingPreviews()) {
+      console.log(json ? JSON.stringify(row) : `failing preview (${row.case}): ${row.ms} ms`);
+      if (row.ms > FAIL_TARGET_MS) missed.push(`failing preview (${row.case}) took ${row.ms} ms (target ≤ ${FAIL_TARGET_MS} ms)`);
+    }
   }
   console.error(`bench ran in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   for (const target of missed) console.error(`target missed: ${target}`);
