@@ -20,7 +20,10 @@ export = async () => {
     if (inspection.findings.errors.length) throw new PolicyError(inspection.findings.errors);
   } catch (error) {
     // A clear message instead of a stack trace: bad config or an unreachable RPC is not a crash.
-    const message = error instanceof GovernanceError ? renderError(error) : `stack ${stack}: ${renderError(error, { oneLine: true })}`;
+    const message =
+      error instanceof GovernanceError
+        ? renderError(error)
+        : `stack ${stack}: ${renderError(error, { oneLine: true })}`;
     const failure = new pulumi.RunError(message);
     // Pulumi also logs a failed program's error through util.inspect, which source-maps each stack
     // frame (seconds and gigabytes under Node 20): a stack that is just the message skips that.
@@ -28,7 +31,13 @@ export = async () => {
     throw failure;
   }
   for (const notice of opened.scans.notices) pulumi.log.warn(notice);
-  const governance = new DstackGovernance("governance", { stack, root, config: opened.config, inspection, implementations: opened.implementations });
+  const governance = new DstackGovernance("governance", {
+    stack,
+    root,
+    config: opened.config,
+    inspection,
+    implementations: opened.implementations,
+  });
   return {
     chainId: opened.config.network.chainId,
     block: inspection.live.blockNumber.toString(),
@@ -37,7 +46,10 @@ export = async () => {
     safe: inspection.live.safe?.address,
     timelock: inspection.live.timelock?.address,
     pendingChanges: inspection.uncovered.map((c) => c.description),
-    proposals: inspection.proposals.map(({ proposal, status }) => ({ id: proposal.id, status: describeStatus(status) })),
+    proposals: inspection.proposals.map(({ proposal, status }) => ({
+      id: proposal.id,
+      status: describeStatus(status),
+    })),
     proposalId: governance.proposal.proposalId,
     nextSteps: governance.proposal.nextSteps,
   };

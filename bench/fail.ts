@@ -33,7 +33,11 @@ function stackConfig(): StackConfigInput {
 export async function measureFailingPreviews(): Promise<FailResult[]> {
   const dir = linkProjectDir(mkdtempSync(join(tmpdir(), "gov-bench-fail-")));
   const cases: { case: FailResult["case"]; config: StackConfigInput; message: RegExp }[] = [
-    { case: "config", config: { ...stackConfig(), kms: { proxy: ADDRESS, osImages: ["0x1234"] } }, message: /kms\.osImages\[0\]/ },
+    {
+      case: "config",
+      config: { ...stackConfig(), kms: { proxy: ADDRESS, osImages: ["0x1234"] } },
+      message: /kms\.osImages\[0\]/,
+    },
     { case: "rpc", config: stackConfig(), message: /no RPC answered eth_chainId: http:\/\/127\.0\.0\.1:9/ },
   ];
   const results: FailResult[] = [];
@@ -42,7 +46,8 @@ export async function measureFailingPreviews(): Promise<FailResult[]> {
     const started = performance.now();
     const result = await runPulumi(dir, ["preview", "--stack", "bench"]);
     const ms = Math.round(performance.now() - started);
-    if (result.code === 0 || !c.message.test(result.output)) throw new Error(`the failing preview (${c.case}) did not fail with its message:\n${result.output}`);
+    if (result.code === 0 || !c.message.test(result.output))
+      throw new Error(`the failing preview (${c.case}) did not fail with its message:\n${result.output}`);
     results.push({ scenario: "fail", case: c.case, ms });
   }
   return results;

@@ -32,11 +32,20 @@ function kmsSet(d: DevnetDeployment, field: KmsField, weight: number, add: strin
     add,
     remove,
     items: [...d.kms[field]],
-    writeTo: (config, items) => void (config.kms[field] = items),
+    writeTo: (config, items) => {
+      config.kms[field] = items;
+    },
   };
 }
 
-function appSet(d: DevnetDeployment, index: number, field: AppField, weight: number, add: string, remove: string): ItemSet {
+function appSet(
+  d: DevnetDeployment,
+  index: number,
+  field: AppField,
+  weight: number,
+  add: string,
+  remove: string,
+): ItemSet {
   const app = d.apps[index];
   return {
     label: `${app.name}-${field}`,
@@ -46,7 +55,9 @@ function appSet(d: DevnetDeployment, index: number, field: AppField, weight: num
     add,
     remove,
     items: [...app[field]],
-    writeTo: (config, items) => void (config.apps![index][field] = items),
+    writeTo: (config, items) => {
+      config.apps![index][field] = items;
+    },
   };
 }
 
@@ -56,7 +67,10 @@ function itemSets(d: DevnetDeployment): ItemSet[] {
     kmsSet(d, "osImages", 8, "addOsImageHash", "removeOsImageHash"),
     kmsSet(d, "aggregatedMrs", 1, "addKmsAggregatedMr", "removeKmsAggregatedMr"),
     kmsSet(d, "devices", 1, "addKmsDevice", "removeKmsDevice"),
-    ...d.apps.flatMap((_, i) => [appSet(d, i, "composeHashes", 4, "addComposeHash", "removeComposeHash"), appSet(d, i, "devices", 1, "addDevice", "removeDevice")]),
+    ...d.apps.flatMap((_, i) => [
+      appSet(d, i, "composeHashes", 4, "addComposeHash", "removeComposeHash"),
+      appSet(d, i, "devices", 1, "addDevice", "removeDevice"),
+    ]),
   ];
 }
 
@@ -118,7 +132,10 @@ function benchStack(anvil: RunningAnvil, deployment: DevnetDeployment): BenchSta
     }
     for (let i = 0; i < removals; i++) {
       const set = biggest(sets);
-      calls.push({ to: set.proxy, data: encodeFunctionData({ abi: set.abi, functionName: set.remove, args: [set.items.shift()] }) });
+      calls.push({
+        to: set.proxy,
+        data: encodeFunctionData({ abi: set.abi, functionName: set.remove, args: [set.items.shift()] }),
+      });
     }
     await sendAsOwner(anvil.rpcUrl, deployment.governanceOwner, calls);
   };

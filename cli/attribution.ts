@@ -23,7 +23,11 @@ function setupEvents(events: readonly GovernanceEvent[], governance: readonly Ad
   const byContract = new Map<Address, GovernanceEvent[]>();
   for (const event of events) byContract.set(event.address, [...(byContract.get(event.address) ?? []), event]);
   for (const list of byContract.values()) {
-    const handOver = list.findIndex((e) => e.event === "OwnershipTransferred" && governed.has(getAddress(e.args.newOwner ?? "0x0000000000000000000000000000000000000000")));
+    const handOver = list.findIndex(
+      (e) =>
+        e.event === "OwnershipTransferred" &&
+        governed.has(getAddress(e.args.newOwner ?? "0x0000000000000000000000000000000000000000")),
+    );
     for (const e of list.slice(0, handOver + 1)) if (e.isChange) setup.add(e);
   }
   for (const event of events) if (event.isChange && event.creation) setup.add(event);
@@ -34,8 +38,16 @@ const lower = (hash: string) => hash.toLowerCase();
 
 /** The proposal a process event refers to by Safe tx hash or timelock operation id. */
 function referencedProposal(event: GovernanceEvent, proposals: readonly ProposalFile[]): ProposalFile | undefined {
-  const bySafeTx = (hash: string) => proposals.find((p) => lower(p.safeTxHash) === lower(hash) && getAddress(p.safe.address) === event.address);
-  const byOperation = (id: string) => proposals.find((p) => p.timelock && p.timelock.targets.length > 0 && lower(p.timelock.operationId) === lower(id) && getAddress(p.timelock.address) === event.address);
+  const bySafeTx = (hash: string) =>
+    proposals.find((p) => lower(p.safeTxHash) === lower(hash) && getAddress(p.safe.address) === event.address);
+  const byOperation = (id: string) =>
+    proposals.find(
+      (p) =>
+        p.timelock &&
+        p.timelock.targets.length > 0 &&
+        lower(p.timelock.operationId) === lower(id) &&
+        getAddress(p.timelock.address) === event.address,
+    );
   switch (event.event) {
     case "ApproveHash":
       return bySafeTx(event.args.approvedHash);
@@ -56,7 +68,11 @@ function referencedProposal(event: GovernanceEvent, proposals: readonly Proposal
  * the proposal's safeTxHash, or the timelock's CallExecuted of its operation id) and that proposal
  * calls the contract that emitted the change. Every other change is flagged unexplained.
  */
-export function attributeEvents(events: readonly GovernanceEvent[], proposals: readonly ProposalFile[], governance: readonly Address[] = []): AttributedEvent[] {
+export function attributeEvents(
+  events: readonly GovernanceEvent[],
+  proposals: readonly ProposalFile[],
+  governance: readonly Address[] = [],
+): AttributedEvent[] {
   const setup = setupEvents(events, governance);
   const executedIn = new Map<Hex, ProposalFile[]>();
   for (const event of events) {
@@ -68,7 +84,9 @@ export function attributeEvents(events: readonly GovernanceEvent[], proposals: r
   }
   return events.map((event) => {
     if (!event.isChange) return { ...event, proposal: referencedProposal(event, proposals)?.id, unexplained: false };
-    const explainedBy = (executedIn.get(event.txHash) ?? []).find((p) => p.calls.some((c) => getAddress(c.to) === event.address));
+    const explainedBy = (executedIn.get(event.txHash) ?? []).find((p) =>
+      p.calls.some((c) => getAddress(c.to) === event.address),
+    );
     if (!explainedBy && setup.has(event)) return { ...event, unexplained: false, setup: true };
     return { ...event, proposal: explainedBy?.id, unexplained: !explainedBy };
   });

@@ -60,12 +60,17 @@ type Options = NonNullable<ParseArgsConfig["options"]>;
 function parse<T extends Options>(args: string[], options: T, positionals: string[]) {
   const parsed = parseArgs({ args, options: { ...globalOptions, ...options }, allowPositionals: true, strict: true });
   if (parsed.positionals.length !== positionals.length) {
-    throw new Error(positionals.length ? `give ${positionals.map((p) => `<${p}>`).join(" ")}` : `unexpected argument "${parsed.positionals[0]}"`);
+    throw new Error(
+      positionals.length
+        ? `give ${positionals.map((p) => `<${p}>`).join(" ")}`
+        : `unexpected argument "${parsed.positionals[0]}"`,
+    );
   }
   const values = parsed.values as { stack?: string; root?: string; "key-env"?: string };
   if (!values.stack) throw new Error("--stack: name the stack (its config is Pulumi.<stack>.yaml)");
   // The name becomes part of file paths: Pulumi's own stack-name characters only.
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(values.stack)) throw new Error(`--stack: "${values.stack}" is not a stack name (letters, digits, "_", ".", "-")`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(values.stack))
+    throw new Error(`--stack: "${values.stack}" is not a stack name (letters, digits, "_", ".", "-")`);
   const location: StackLocation = { name: values.stack, root: resolve(values.root ?? ".") };
   return { values: parsed.values, location, keyEnv: values["key-env"], positionals: parsed.positionals };
 }
@@ -75,7 +80,8 @@ function monitoringLimits(values: Record<string, unknown>): MonitoringLimits {
   const integer = (name: string, fallback: number, min: number) => {
     const text = values[name];
     if (text === undefined) return fallback;
-    if (!/^\d+$/.test(String(text)) || Number(text) < min) throw new Error(`--${name}: give a whole number of at least ${min}`);
+    if (!/^\d+$/.test(String(text)) || Number(text) < min)
+      throw new Error(`--${name}: give a whole number of at least ${min}`);
     return Number(text);
   };
   const age = values["max-pending-age"];
@@ -83,7 +89,12 @@ function monitoringLimits(values: Record<string, unknown>): MonitoringLimits {
   if (maxPendingAge === undefined) throw new Error('--max-pending-age: give a duration like "24h" or "2d"');
   const percent = integer("min-participation", DEFAULT_LIMITS.minParticipation * 100, 0);
   if (percent > 100) throw new Error("--min-participation: give a percentage from 0 to 100");
-  return { maxQueued: integer("max-queued", DEFAULT_LIMITS.maxQueued, 0), maxPendingAge, minParticipation: percent / 100, participationWindow: integer("participation-window", DEFAULT_LIMITS.participationWindow, 1) };
+  return {
+    maxQueued: integer("max-queued", DEFAULT_LIMITS.maxQueued, 0),
+    maxPendingAge,
+    minParticipation: percent / 100,
+    participationWindow: integer("participation-window", DEFAULT_LIMITS.participationWindow, 1),
+  };
 }
 
 /** A command's output, and for checks an exit code of their own. */
@@ -99,7 +110,8 @@ const commands: Record<string, (args: string[]) => Promise<CommandResult>> = {
   sign: async (args) => {
     const { location, positionals, keyEnv, values } = parse(args, { signature: { type: "string" } }, ["id"]);
     const [stack, proposal] = await Promise.all([loadStack(location), loadProposal(location, positionals[0])]);
-    if (typeof values.signature === "string") return addSignatureToFile(stack, proposal, readSignatureArgument(values.signature));
+    if (typeof values.signature === "string")
+      return addSignatureToFile(stack, proposal, readSignatureArgument(values.signature));
     return signProposalFile(stack, proposal, await readPrivateKey(keyEnv));
   },
   approve: async (args) => {
@@ -132,9 +144,14 @@ const commands: Record<string, (args: string[]) => Promise<CommandResult>> = {
       [],
     );
     const fromBlock = values["from-block"];
-    if (fromBlock !== undefined && !/^\d+$/.test(String(fromBlock))) throw new Error("--from-block: give a block number");
+    if (fromBlock !== undefined && !/^\d+$/.test(String(fromBlock)))
+      throw new Error("--from-block: give a block number");
     const check = values.check === true ? monitoringLimits(values) : undefined;
-    return auditStack(await loadStack(location), { json: values.json === true, fromBlock: fromBlock === undefined ? undefined : BigInt(String(fromBlock)), check });
+    return auditStack(await loadStack(location), {
+      json: values.json === true,
+      fromBlock: fromBlock === undefined ? undefined : BigInt(String(fromBlock)),
+      check,
+    });
   },
   import: async (args) => {
     const { location, values } = parse(
@@ -160,7 +177,9 @@ const commands: Record<string, (args: string[]) => Promise<CommandResult>> = {
 
 /** One line a person can act on (the shared renderer), never a key. */
 function errorLine(error: unknown): string {
-  return redactKeys(renderError(error, { oneLine: process.env.GOV_DEBUG !== "1", debug: process.env.GOV_DEBUG === "1" }));
+  return redactKeys(
+    renderError(error, { oneLine: process.env.GOV_DEBUG !== "1", debug: process.env.GOV_DEBUG === "1" }),
+  );
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -170,7 +189,12 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const run = command === undefined ? undefined : commands[command];
-  if (!run) throw new Error(command === undefined ? "give a command (gov --help lists them)" : `unknown command "${command}" (gov --help lists them)`);
+  if (!run)
+    throw new Error(
+      command === undefined
+        ? "give a command (gov --help lists them)"
+        : `unknown command "${command}" (gov --help lists them)`,
+    );
   const result = await run(args);
   process.stdout.write(`${typeof result === "string" ? result : result.text}\n`);
   if (typeof result !== "string") process.exitCode = result.exitCode;

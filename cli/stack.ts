@@ -15,7 +15,12 @@ export interface StackLocation {
 /** Reads and validates Pulumi.<stack>.yaml and connects to its chain. */
 export function loadStack(location: StackLocation): Promise<Stack> {
   const onNotice = (message: string) => void process.stderr.write(`gov: ${message}\n`);
-  return openStack({ name: location.name, root: location.root, rawConfig: readStackFile(location.root, location.name), onNotice });
+  return openStack({
+    name: location.name,
+    root: location.root,
+    rawConfig: readStackFile(location.root, location.name),
+    onNotice,
+  });
 }
 
 /** A proposal file of the stack by id; the id must name a file in proposals/<stack>/, nothing else. */
@@ -24,19 +29,25 @@ export async function loadProposal(location: StackLocation, id: string): Promise
   const dir = proposalDir(location.root, location.name);
   if (!existsSync(join(dir, `${id}.json`))) throw new Error(`no proposal ${id} in ${dir} (gov status lists them)`);
   const proposal = await readProposal(location.root, location.name, id);
-  if (proposal.stack !== location.name) throw new Error(`proposal ${id} belongs to stack "${proposal.stack}", not "${location.name}"`);
+  if (proposal.stack !== location.name)
+    throw new Error(`proposal ${id} belongs to stack "${proposal.stack}", not "${location.name}"`);
   return proposal;
 }
 
 /** A proposal must be for the chain the stack is connected to: never approve or execute across chains. */
 export function assertSameChain(stack: Stack, proposal: ProposalFile): void {
   const chainId = stack.client.chain!.id;
-  if (proposal.chainId !== chainId) throw new Error(`proposal ${proposal.id} is for chain ${proposal.chainId}, but stack ${stack.name} is on chain ${chainId}`);
+  if (proposal.chainId !== chainId)
+    throw new Error(
+      `proposal ${proposal.id} is for chain ${proposal.chainId}, but stack ${stack.name} is on chain ${chainId}`,
+    );
 }
 
 /** The stack's readable proposals on this chain with their on-chain status (for what a packet says of the others). */
 export async function trackedProposals(stack: Stack): Promise<TrackedProposal[]> {
   const chainId = stack.client.chain!.id;
   const proposals = (await listProposals(stack.root, stack.name)).filter((p) => p.chainId === chainId);
-  return Promise.all(proposals.map(async (proposal) => ({ proposal, status: await proposalStatus(stack.client, proposal) })));
+  return Promise.all(
+    proposals.map(async (proposal) => ({ proposal, status: await proposalStatus(stack.client, proposal) })),
+  );
 }

@@ -25,8 +25,13 @@ function attributionText(event: AttributedEvent): string {
 }
 
 /** Every operation the timelock scheduled in the scanned range, with its state now. */
-async function chainOperations(stack: Stack, events: readonly AttributedEvent[], proposals: readonly ProposalFile[]): Promise<ChainOperation[]> {
-  const timelock = stack.config.governance.mode === "safe+timelock" ? stack.config.governance.timelock.address : undefined;
+async function chainOperations(
+  stack: Stack,
+  events: readonly AttributedEvent[],
+  proposals: readonly ProposalFile[],
+): Promise<ChainOperation[]> {
+  const timelock =
+    stack.config.governance.mode === "safe+timelock" ? stack.config.governance.timelock.address : undefined;
   if (!timelock) return [];
   const scheduled = new Map<string, AttributedEvent>();
   for (const e of events) if (e.event === "CallScheduled" && !scheduled.has(e.args.id)) scheduled.set(e.args.id, e);
@@ -43,15 +48,33 @@ async function chainOperations(stack: Stack, events: readonly AttributedEvent[],
 }
 
 /** `gov audit --check`: the monitoring findings, one line each; the exit code says whether there are any. */
-async function checkStack(stack: Stack, attributed: readonly AttributedEvent[], proposals: readonly ProposalFile[], limits: MonitoringLimits): Promise<{ text: string; exitCode: number }> {
+async function checkStack(
+  stack: Stack,
+  attributed: readonly AttributedEvent[],
+  proposals: readonly ProposalFile[],
+  limits: MonitoringLimits,
+): Promise<{ text: string; exitCode: number }> {
   const g = stack.config.governance;
-  const owners = g.mode === "direct" ? [] : ((await stack.client.readContract({ address: g.safe.address, abi: safeAbi, functionName: "getOwners" })) as Address[]);
+  const owners =
+    g.mode === "direct"
+      ? []
+      : ((await stack.client.readContract({
+          address: g.safe.address,
+          abi: safeAbi,
+          functionName: "getOwners",
+        })) as Address[]);
   const approvals = attributed.filter((e) => e.event === "ApproveHash");
   const tracked = await Promise.all(
     proposals.map(async (proposal) => {
       const fileSigners = (await validFileSignatures(proposal, proposal.safe.owners)).map((s) => getAddress(s.signer));
-      const approvers = approvals.filter((e) => e.args.approvedHash.toLowerCase() === proposal.safeTxHash.toLowerCase()).map((e) => getAddress(e.args.owner));
-      return { proposal, status: await proposalStatus(stack.client, proposal), signers: [...new Set([...fileSigners, ...approvers])] };
+      const approvers = approvals
+        .filter((e) => e.args.approvedHash.toLowerCase() === proposal.safeTxHash.toLowerCase())
+        .map((e) => getAddress(e.args.owner));
+      return {
+        proposal,
+        status: await proposalStatus(stack.client, proposal),
+        signers: [...new Set([...fileSigners, ...approvers])],
+      };
     }),
   );
   const block = await stack.client.getBlock({ blockTag: "latest" });
@@ -70,7 +93,10 @@ async function checkStack(stack: Stack, attributed: readonly AttributedEvent[], 
 }
 
 /** The governance timeline of the stack's contracts, each change attributed to a proposal or flagged. */
-export async function auditStack(stack: Stack, options: AuditOptions): Promise<string | { text: string; exitCode: number }> {
+export async function auditStack(
+  stack: Stack,
+  options: AuditOptions,
+): Promise<string | { text: string; exitCode: number }> {
   const fromBlock = options.fromBlock ?? BigInt(stack.config.network.startBlock ?? 0);
   const toBlock = await stack.client.getBlockNumber();
   const events = await readGovernanceEvents(stack.client, stack.config, fromBlock, toBlock);
@@ -78,7 +104,9 @@ export async function auditStack(stack: Stack, options: AuditOptions): Promise<s
   const proposals = (await listProposals(stack.root, stack.name)).filter((p) => p.chainId === chainId);
   // Direct mode sends changes from the admin key: there are no proposals to attribute them to.
   const direct = stack.config.governance.mode === "direct";
-  const attributed: AttributedEvent[] = direct ? events.map((e) => ({ ...e, unexplained: false })) : attributeEvents(events, proposals, governanceAddresses(stack.config));
+  const attributed: AttributedEvent[] = direct
+    ? events.map((e) => ({ ...e, unexplained: false }))
+    : attributeEvents(events, proposals, governanceAddresses(stack.config));
   const unexplained = attributed.filter((e) => e.unexplained).length;
   if (options.check) return checkStack(stack, attributed, proposals, options.check);
 
@@ -104,7 +132,9 @@ export async function auditStack(stack: Stack, options: AuditOptions): Promise<s
     e.contract,
     attributionText(e),
     // Last: arguments (e.g. scheduled calldata) can be long, and would push the other columns apart.
-    `${e.event}(${Object.entries(e.args).map(([name, value]) => `${name}=${value}`).join(", ")})`,
+    `${e.event}(${Object.entries(e.args)
+      .map(([name, value]) => `${name}=${value}`)
+      .join(", ")})`,
   ]);
   return `${summary}\n\n${table(["TIME", "BLOCK", "TX", "FROM", "CONTRACT", "ATTRIBUTION", "EVENT"], rows)}`;
 }

@@ -21,12 +21,15 @@ export async function signProposalFile(stack: Stack, proposal: ProposalFile, pri
   const signed = await signProposal(stack.client, proposal, privateKey);
   await writeProposalFiles(stack.root, signed, packetContext(signed, await trackedProposals(stack), safe));
   const count = `${signed.signatures.length} of ${safe.threshold} signatures in the file`;
-  return alreadySigned ? `proposal ${signed.id} already carries ${signer}'s signature: ${count}` : `signed proposal ${signed.id} as ${signer}: ${count}`;
+  return alreadySigned
+    ? `proposal ${signed.id} already carries ${signer}'s signature: ${count}`
+    : `signed proposal ${signed.id} as ${signer}: ${count}`;
 }
 
 /** `--signature 0x…` or the name of a file holding it (what `cast wallet sign > sig.txt` leaves). */
 export function readSignatureArgument(value: string): Hex {
-  const text = /^(0x)?[0-9a-fA-F]{130}\s*$/.test(value.trim()) || !existsSync(value) ? value : readFileSync(value, "utf8");
+  const text =
+    /^(0x)?[0-9a-fA-F]{130}\s*$/.test(value.trim()) || !existsSync(value) ? value : readFileSync(value, "utf8");
   return parseSignature(text);
 }
 

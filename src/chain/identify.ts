@@ -1,4 +1,4 @@
-import { type Address, type PublicClient } from "viem";
+import type { Address, PublicClient } from "viem";
 import type { StackConfig } from "../config/schema";
 import { GovernanceError } from "../errors";
 import { dstackAppAbi, dstackKmsAbi, safeAbi, timelockAbi } from "./abis";
@@ -20,7 +20,11 @@ export class WrongContractError extends GovernanceError {
     super(
       "contract",
       "a configured address does not hold the contract its field names",
-      mismatches.map((m) => ({ path: m.field, message: `${m.address} ${m.found}, not ${m.expected}`, fix: `set ${m.field} to the address of ${m.expected}` })),
+      mismatches.map((m) => ({
+        path: m.field,
+        message: `${m.address} ${m.found}, not ${m.expected}`,
+        fix: `set ${m.field} to the address of ${m.expected}`,
+      })),
     );
   }
 }
@@ -29,10 +33,14 @@ export class WrongContractError extends GovernanceError {
 export function expectedContracts(config: StackConfig): { field: string; address: Address; expected: ContractKind }[] {
   const fields: { field: string; address: Address; expected: ContractKind }[] = [];
   const governance = config.governance;
-  if (governance.mode !== "direct") fields.push({ field: "governance.safe.address", address: governance.safe.address, expected: "a Safe" });
-  if (governance.mode === "safe+timelock") fields.push({ field: "governance.timelock.address", address: governance.timelock.address, expected: "a timelock" });
+  if (governance.mode !== "direct")
+    fields.push({ field: "governance.safe.address", address: governance.safe.address, expected: "a Safe" });
+  if (governance.mode === "safe+timelock")
+    fields.push({ field: "governance.timelock.address", address: governance.timelock.address, expected: "a timelock" });
   fields.push({ field: "kms.proxy", address: config.kms.proxy, expected: "a DstackKms" });
-  config.apps.forEach((app, i) => fields.push({ field: `apps[${i}].proxy`, address: app.proxy, expected: "a DstackApp" }));
+  config.apps.forEach((app, i) => {
+    fields.push({ field: `apps[${i}].proxy`, address: app.proxy, expected: "a DstackApp" });
+  });
   return fields;
 }
 
@@ -41,18 +49,31 @@ export function expectedContracts(config: StackConfig): { field: string; address
  * throws WrongContractError naming every field whose address holds something else. Called only
  * once a read has failed, so a healthy stack pays nothing for it (default block: the latest).
  */
-export async function assertExpectedContracts(client: PublicClient, config: StackConfig, blockNumber?: bigint): Promise<void> {
+export async function assertExpectedContracts(
+  client: PublicClient,
+  config: StackConfig,
+  blockNumber?: bigint,
+): Promise<void> {
   const fields = expectedContracts(config);
   const codes = await Promise.all(fields.map((f) => client.getCode({ address: f.address, blockNumber })));
   const probes = await client.multicall({
-    contracts: fields.flatMap((f) => PROBES.map((p) => ({ address: f.address, abi: p.abi, functionName: p.functionName }))) as never,
+    contracts: fields.flatMap((f) =>
+      PROBES.map((p) => ({ address: f.address, abi: p.abi, functionName: p.functionName })),
+    ) as never,
     allowFailure: true,
     blockNumber,
   });
   const mismatches = fields.flatMap((f, i) => {
-    const answered = PROBES.filter((_, j) => (probes[i * PROBES.length + j] as { status: string }).status === "success").map((p) => p.kind);
+    const answered = PROBES.filter(
+      (_, j) => (probes[i * PROBES.length + j] as { status: string }).status === "success",
+    ).map((p) => p.kind);
     if (answered.includes(f.expected)) return [];
-    const found = !codes[i] || codes[i] === "0x" ? `has no code${blockNumber === undefined ? "" : ` at block ${blockNumber}`}` : answered.length ? `is ${answered[0]}` : "is a contract of another kind";
+    const found =
+      !codes[i] || codes[i] === "0x"
+        ? `has no code${blockNumber === undefined ? "" : ` at block ${blockNumber}`}`
+        : answered.length
+          ? `is ${answered[0]}`
+          : "is a contract of another kind";
     return [{ ...f, found }];
   });
   if (mismatches.length) throw new WrongContractError(mismatches);

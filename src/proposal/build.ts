@@ -26,12 +26,23 @@ export interface BuildProposalInput {
 }
 
 /** What each cancelled operation was, and whether this proposal schedules all of its calls again. */
-function describeCancels(cancels: readonly Hex[], proposals: readonly ProposalFile[], byTimelock: readonly PlannedCall[]): CancelledOperation[] {
+function describeCancels(
+  cancels: readonly Hex[],
+  proposals: readonly ProposalFile[],
+  byTimelock: readonly PlannedCall[],
+): CancelledOperation[] {
   return cancels.map((operationId) => {
     const source = proposals.find((p) => p.timelock?.operationId === operationId);
     const cancelledCalls = source ? source.calls.filter((c) => c.sender === source.timelock!.address) : [];
-    const rescheduled = cancelledCalls.length > 0 && cancelledCalls.every((c) => byTimelock.some((n) => n.to === c.to && n.data === c.data));
-    return { operationId, ...(source ? { proposal: source.id } : {}), calls: cancelledCalls.map((c) => c.description), rescheduled };
+    const rescheduled =
+      cancelledCalls.length > 0 &&
+      cancelledCalls.every((c) => byTimelock.some((n) => n.to === c.to && n.data === c.data));
+    return {
+      operationId,
+      ...(source ? { proposal: source.id } : {}),
+      calls: cancelledCalls.map((c) => c.description),
+      rescheduled,
+    };
   });
 }
 
@@ -59,12 +70,15 @@ function fileCall(call: PlannedCall, labels: ReadonlyMap<Address, ContractLabel>
  */
 export async function buildProposal(input: BuildProposalInput): Promise<ProposalFile> {
   const { config, live, calls } = input;
-  if (config.governance.mode === "direct" || !live.safe) throw new Error("buildProposal: direct mode sends transactions, it has no proposals");
+  if (config.governance.mode === "direct" || !live.safe)
+    throw new Error("buildProposal: direct mode sends transactions, it has no proposals");
   const safe = live.safe;
   const timelock = live.timelock;
   for (const call of calls) {
     if (call.sender !== safe.address && call.sender !== timelock?.address) {
-      throw new Error(`${call.description}: must be sent by ${call.sender}, which is neither this stack's Safe nor its timelock; fix the contract's owner or the governance addresses`);
+      throw new Error(
+        `${call.description}: must be sent by ${call.sender}, which is neither this stack's Safe nor its timelock; fix the contract's owner or the governance addresses`,
+      );
     }
   }
   const byTimelock = calls.filter((c) => c.sender === timelock?.address);
@@ -78,7 +92,11 @@ export async function buildProposal(input: BuildProposalInput): Promise<Proposal
   const cancels = input.cancels ?? [];
   if (timelock && (byTimelock.length || cancels.length)) {
     for (const id of cancels) {
-      safeCalls.push({ to: timelock.address, value: 0n, data: encodeFunctionData({ abi: timelockAbi, functionName: "cancel", args: [id] }) });
+      safeCalls.push({
+        to: timelock.address,
+        value: 0n,
+        data: encodeFunctionData({ abi: timelockAbi, functionName: "cancel", args: [id] }),
+      });
     }
     const targets = byTimelock.map((c) => c.to);
     const values = byTimelock.map((c) => c.value);
@@ -86,7 +104,15 @@ export async function buildProposal(input: BuildProposalInput): Promise<Proposal
     // A cancel-only proposal schedules nothing: its operation id and salt stay zero.
     const salt = byTimelock.length ? operationSalt(safe.address, nonce) : zeroHash;
     if (byTimelock.length) {
-      safeCalls.push({ to: timelock.address, value: 0n, data: encodeFunctionData({ abi: timelockAbi, functionName: "scheduleBatch", args: [targets, values, payloads, zeroHash, salt, timelock.delay] }) });
+      safeCalls.push({
+        to: timelock.address,
+        value: 0n,
+        data: encodeFunctionData({
+          abi: timelockAbi,
+          functionName: "scheduleBatch",
+          args: [targets, values, payloads, zeroHash, salt, timelock.delay],
+        }),
+      });
     }
     operation = {
       address: timelock.address,
@@ -103,13 +129,23 @@ export async function buildProposal(input: BuildProposalInput): Promise<Proposal
   }
   safeCalls.push(...bySafe.map((c) => ({ to: c.to, value: c.value, data: c.data })));
 
-  const created = await createSafeTransaction({ client: input.client, chainId: live.chainId, safe: safe.address, nonce, calls: safeCalls, signerKey: input.proposerKey });
+  const created = await createSafeTransaction({
+    client: input.client,
+    chainId: live.chainId,
+    safe: safe.address,
+    nonce,
+    calls: safeCalls,
+    signerKey: input.proposerKey,
+  });
   // Only the Safe's next nonce can be simulated; a proposal queued behind another is checked when it is next.
   if (nonce === safe.nonce) await simulateSafeTransaction(input.client, safe.address, created.safeTx, live.blockNumber);
 
   const labels = contractLabels(config);
   const changes = callChanges(live, calls);
-  const decoded = calls.map((call, i) => ({ ...fileCall(call, labels), ...(changes[i] ? { change: changes[i] } : {}) }));
+  const decoded = calls.map((call, i) => ({
+    ...fileCall(call, labels),
+    ...(changes[i] ? { change: changes[i] } : {}),
+  }));
   const organisations = Object.fromEntries(config.governance.safe.owners.map((o) => [o.address, o.org]));
   return {
     format: "dstack-governance-proposal/1",

@@ -1,4 +1,15 @@
-import { decodeFunctionData, getAbiItem, getAddress, slice, toFunctionSignature, zeroAddress, type Abi, type AbiFunction, type Address, type Hex } from "viem";
+import {
+  decodeFunctionData,
+  getAbiItem,
+  getAddress,
+  slice,
+  toFunctionSignature,
+  zeroAddress,
+  type Abi,
+  type AbiFunction,
+  type Address,
+  type Hex,
+} from "viem";
 import { dstackAppAbi, dstackAppTcbAbi, dstackKmsAbi, ownable2StepAbi, safeAbi, timelockAbi } from "../chain/abis";
 import { TIMELOCK_ROLES } from "../chain/read-state";
 import { formatDuration } from "../config/duration";
@@ -16,11 +27,22 @@ export interface ContractLabel {
 /** Every address the stack's config names, with what it is. */
 export function contractLabels(config: StackConfig): Map<Address, ContractLabel> {
   const labels = new Map<Address, ContractLabel>();
-  labels.set(getAddress(config.kms.proxy), { resource: "kms", label: "KMS", abi: [...dstackKmsAbi, ...ownable2StepAbi] });
-  for (const app of config.apps) labels.set(getAddress(app.proxy), { resource: `app:${app.name}`, label: app.name, abi: [...dstackAppAbi, ...dstackAppTcbAbi, ...ownable2StepAbi] });
+  labels.set(getAddress(config.kms.proxy), {
+    resource: "kms",
+    label: "KMS",
+    abi: [...dstackKmsAbi, ...ownable2StepAbi],
+  });
+  for (const app of config.apps)
+    labels.set(getAddress(app.proxy), {
+      resource: `app:${app.name}`,
+      label: app.name,
+      abi: [...dstackAppAbi, ...dstackAppTcbAbi, ...ownable2StepAbi],
+    });
   const governance = config.governance;
-  if (governance.mode !== "direct") labels.set(getAddress(governance.safe.address), { resource: "safe", label: "Safe", abi: safeAbi });
-  if (governance.mode === "safe+timelock") labels.set(getAddress(governance.timelock.address), { resource: "timelock", label: "Timelock", abi: timelockAbi });
+  if (governance.mode !== "direct")
+    labels.set(getAddress(governance.safe.address), { resource: "safe", label: "Safe", abi: safeAbi });
+  if (governance.mode === "safe+timelock")
+    labels.set(getAddress(governance.timelock.address), { resource: "timelock", label: "Timelock", abi: timelockAbi });
   return labels;
 }
 
@@ -48,10 +70,14 @@ const SET_NOUNS: Record<string, [string, boolean]> = {
   removeDevice: ["device", true],
 };
 
-const ROLE_NAMES = new Map<string, string>(Object.entries(TIMELOCK_ROLES).map(([name, id]) => [id, `${name.toUpperCase()}_ROLE`]));
+const ROLE_NAMES = new Map<string, string>(
+  Object.entries(TIMELOCK_ROLES).map(([name, id]) => [id, `${name.toUpperCase()}_ROLE`]),
+);
 
 function argText(value: unknown): string {
-  return typeof value === "object" && value !== null ? JSON.stringify(value, (_, v) => (typeof v === "bigint" ? v.toString() : v)) : String(value);
+  return typeof value === "object" && value !== null
+    ? JSON.stringify(value, (_, v) => (typeof v === "bigint" ? v.toString() : v))
+    : String(value);
 }
 
 function sentence(label: string, functionName: string, args: readonly unknown[], sender: Address): string {
@@ -62,7 +88,9 @@ function sentence(label: string, functionName: string, args: readonly unknown[],
     case "upgradeToAndCall":
       return `${label}: upgrade implementation to ${a}${b === "0x" ? "" : ` and call it with ${b}`}`;
     case "transferOwnership":
-      return a === zeroAddress ? `${label}: cancel the pending ownership transfer (transfer to the zero address)` : `${label}: transfer ownership to ${a}`;
+      return a === zeroAddress
+        ? `${label}: cancel the pending ownership transfer (transfer to the zero address)`
+        : `${label}: transfer ownership to ${a}`;
     case "acceptOwnership":
       return `${label}: ${sender} accepts ownership`;
     case "setGatewayAppId":
@@ -108,7 +136,10 @@ function revokes(functionName: string, args: readonly unknown[]): boolean {
  * (through the stack's config), the calldata names the function and its arguments. One function
  * writes a proposal's text and checks it on every read.
  */
-export function describeCall(call: { to: Address; sender: Address; data: Hex }, labels: ReadonlyMap<Address, ContractLabel>): CallText {
+export function describeCall(
+  call: { to: Address; sender: Address; data: Hex },
+  labels: ReadonlyMap<Address, ContractLabel>,
+): CallText {
   const known = labels.get(getAddress(call.to));
   const label = known?.label ?? getAddress(call.to);
   const resource = known?.resource ?? "unknown";
@@ -118,7 +149,14 @@ export function describeCall(call: { to: Address; sender: Address; data: Hex }, 
     decoded = decodeFunctionData({ abi, data: call.data });
   } catch {
     const selector = call.data.length >= 10 ? slice(call.data, 0, 4) : call.data;
-    return { resource, functionName: "unknown", signature: `unknown ${selector}`, args: [call.data], description: `${label}: UNKNOWN call with selector ${selector}`, revokes: false };
+    return {
+      resource,
+      functionName: "unknown",
+      signature: `unknown ${selector}`,
+      args: [call.data],
+      description: `${label}: UNKNOWN call with selector ${selector}`,
+      revokes: false,
+    };
   }
   const args = decoded.args ?? [];
   const item = getAbiItem({ abi, name: decoded.functionName, args: args as never }) as AbiFunction;

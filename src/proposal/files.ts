@@ -21,7 +21,9 @@ function txBuilderFile(p: ProposalFile): string {
   const scheduleBatch = getAbiItem({ abi: timelockAbi, name: "scheduleBatch" }) as AbiFunction;
   const cancel = getAbiItem({ abi: timelockAbi, name: "cancel" }) as AbiFunction;
   const transactions = [
-    ...(p.timelock?.cancels ?? []).map((id) => txBuilderTransactionFromCall({ to: p.timelock!.address, value: 0n, data: cancelData(id), abiItem: cancel })),
+    ...(p.timelock?.cancels ?? []).map((id) =>
+      txBuilderTransactionFromCall({ to: p.timelock!.address, value: 0n, data: cancelData(id), abiItem: cancel }),
+    ),
     ...(p.timelock && p.timelock.targets.length
       ? [
           txBuilderTransactionFromCall({
@@ -32,7 +34,9 @@ function txBuilderFile(p: ProposalFile): string {
           }),
         ]
       : []),
-    ...p.calls.filter((c) => c.sender === p.safe.address).map((c) => txBuilderTransactionFromCall({ to: c.to, value: 0n, data: c.data })),
+    ...p.calls
+      .filter((c) => c.sender === p.safe.address)
+      .map((c) => txBuilderTransactionFromCall({ to: c.to, value: 0n, data: c.data })),
   ];
   const batch = buildTxBuilderBatch({
     chainId: p.chainId,
@@ -48,7 +52,11 @@ function txBuilderFile(p: ProposalFile): string {
 // The scheduleBatch / cancel calldata is re-encoded from the proposal, never taken on trust.
 function scheduleData(p: ProposalFile): Hex {
   const t = p.timelock!;
-  return encodeFunctionData({ abi: timelockAbi, functionName: "scheduleBatch", args: [t.targets, t.values.map(BigInt), t.payloads, t.predecessor, t.salt, BigInt(t.delay)] });
+  return encodeFunctionData({
+    abi: timelockAbi,
+    functionName: "scheduleBatch",
+    args: [t.targets, t.values.map(BigInt), t.payloads, t.predecessor, t.salt, BigInt(t.delay)],
+  });
 }
 function cancelData(id: Hex): Hex {
   return encodeFunctionData({ abi: timelockAbi, functionName: "cancel", args: [id] });
@@ -59,7 +67,11 @@ function cancelData(id: Hex): Hex {
  * nothing. <id>.json is what makes a proposal exist (listProposals), so it is renamed last: a
  * crash part-way leaves no proposal, and the rerun writes the same set whole.
  */
-export async function writeProposalFiles(root: string, p: ProposalFile, context: PacketContext = {}): Promise<WriteFilesResult> {
+export async function writeProposalFiles(
+  root: string,
+  p: ProposalFile,
+  context: PacketContext = {},
+): Promise<WriteFilesResult> {
   const dir = proposalDir(root, p.stack);
   await removeStaleTempFiles(dir);
   crashPoint("before-proposal-files");
@@ -101,7 +113,9 @@ export async function readProposalDirectory(root: string, stack: string): Promis
     try {
       proposals.push(await readProposal(root, stack, name.slice(0, -5)));
     } catch (error) {
-      unreadable.push(error instanceof UnreadableProposalError ? error : new UnreadableProposalError(name, (error as Error).message));
+      unreadable.push(
+        error instanceof UnreadableProposalError ? error : new UnreadableProposalError(name, (error as Error).message),
+      );
     }
   }
   proposals.sort((a, b) => Number(BigInt(a.safe.nonce) - BigInt(b.safe.nonce)) || a.id.localeCompare(b.id));

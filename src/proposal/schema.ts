@@ -5,9 +5,18 @@ import type { ProposalFile } from "./types";
 // What a proposal file may hold, exactly: every read goes through this schema, so an unknown key,
 // a wrong format version or a malformed value is refused before anything is shown or signed.
 
-const address = z.string().refine((v) => isAddress(v, { strict: true }), { message: "must be a checksummed 20-byte address" }).transform((v) => getAddress(v) as Address);
-const hex = z.string().refine((v) => isHex(v) && v.length % 2 === 0, { message: "must be 0x-prefixed hex bytes" }).transform((v) => v as Hex);
-const hash = z.string().refine((v) => isHex(v) && v.length === 66, { message: "must be a 0x-prefixed 32-byte hash" }).transform((v) => v as Hex);
+const address = z
+  .string()
+  .refine((v) => isAddress(v, { strict: true }), { message: "must be a checksummed 20-byte address" })
+  .transform((v) => getAddress(v) as Address);
+const hex = z
+  .string()
+  .refine((v) => isHex(v) && v.length % 2 === 0, { message: "must be 0x-prefixed hex bytes" })
+  .transform((v) => v as Hex);
+const hash = z
+  .string()
+  .refine((v) => isHex(v) && v.length === 66, { message: "must be a 0x-prefixed 32-byte hash" })
+  .transform((v) => v as Hex);
 const uint = z.string().regex(/^\d+$/, "must be a decimal integer string");
 
 const safeTxSchema = z.strictObject({
@@ -33,7 +42,16 @@ const timelockSchema = z.strictObject({
   values: z.array(uint),
   payloads: z.array(hex),
   cancels: z.array(hash),
-  cancelled: z.array(z.strictObject({ operationId: hash, proposal: z.string().optional(), calls: z.array(z.string()), rescheduled: z.boolean() })).optional(),
+  cancelled: z
+    .array(
+      z.strictObject({
+        operationId: hash,
+        proposal: z.string().optional(),
+        calls: z.array(z.string()),
+        rescheduled: z.boolean(),
+      }),
+    )
+    .optional(),
 });
 
 const callSchema = z.strictObject({
@@ -59,7 +77,12 @@ export const proposalFileSchema = z.strictObject({
   plannedAtBlock: uint,
   plannedAt: z.string(),
   emergency: z.boolean(),
-  safe: z.strictObject({ address, nonce: uint, threshold: z.number().int().positive(), owners: z.array(address).min(1) }),
+  safe: z.strictObject({
+    address,
+    nonce: uint,
+    threshold: z.number().int().positive(),
+    owners: z.array(address).min(1),
+  }),
   safeTx: safeTxSchema,
   safeTxHash: hash,
   eip712: z.strictObject({ domainHash: hash, messageHash: hash }),
@@ -93,7 +116,10 @@ export class UnreadableProposalError extends Error {
 }
 
 function fieldPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((text, key) => (typeof key === "number" ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key)), "");
+  return path.reduce<string>(
+    (text, key) => (typeof key === "number" ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key)),
+    "",
+  );
 }
 
 /** Parses the text of proposals/<stack>/<file>; every problem names the file and the field. */

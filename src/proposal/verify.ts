@@ -1,4 +1,14 @@
-import { concatHex, encodeFunctionData, encodePacked, getAddress, size, zeroHash, type Address, type Hex, type PublicClient } from "viem";
+import {
+  concatHex,
+  encodeFunctionData,
+  encodePacked,
+  getAddress,
+  size,
+  zeroHash,
+  type Address,
+  type Hex,
+  type PublicClient,
+} from "viem";
 import { multiSendCallOnlyAbi, safeAbi, timelockAbi } from "../chain/abis";
 import type { StackConfig } from "../config/schema";
 import { contractLabels, describeCall, type ContractLabel } from "./describe";
@@ -9,7 +19,14 @@ import type { ProposalFile } from "./types";
 
 /** MultiSendCallOnly's packed encoding: per call operation(0) ‖ to ‖ value ‖ length ‖ data. */
 export function encodeMultiSendCalls(calls: readonly { to: Hex; value: bigint; data: Hex }[]): Hex {
-  const packed = concatHex(calls.map((c) => encodePacked(["uint8", "address", "uint256", "uint256", "bytes"], [0, c.to, c.value, BigInt(size(c.data)), c.data])));
+  const packed = concatHex(
+    calls.map((c) =>
+      encodePacked(
+        ["uint8", "address", "uint256", "uint256", "bytes"],
+        [0, c.to, c.value, BigInt(size(c.data)), c.data],
+      ),
+    ),
+  );
   return encodeFunctionData({ abi: multiSendCallOnlyAbi, functionName: "multiSend", args: [packed] });
 }
 
@@ -30,16 +47,45 @@ export function verifyProposal(p: ProposalFile): void {
   if (timelock) {
     if (byTimelock.length !== timelock.targets.length) fail("the timelock batch has a different number of calls");
     byTimelock.forEach((c, i) => {
-      if (getAddress(c.to) !== getAddress(timelock.targets[i]) || c.data !== timelock.payloads[i] || timelock.values[i] !== "0") fail(`timelock call ${i} differs from "${c.description}"`);
+      if (
+        getAddress(c.to) !== getAddress(timelock.targets[i]) ||
+        c.data !== timelock.payloads[i] ||
+        timelock.values[i] !== "0"
+      )
+        fail(`timelock call ${i} differs from "${c.description}"`);
     });
-    const expectedId = timelock.targets.length ? hashOperationBatch(timelock.targets, timelock.values.map(BigInt), timelock.payloads, timelock.predecessor, timelock.salt) : zeroHash;
+    const expectedId = timelock.targets.length
+      ? hashOperationBatch(
+          timelock.targets,
+          timelock.values.map(BigInt),
+          timelock.payloads,
+          timelock.predecessor,
+          timelock.salt,
+        )
+      : zeroHash;
     if (timelock.operationId !== expectedId) fail("the timelock operation id is not the hash of its batch");
-    for (const id of timelock.cancels) inner.push({ to: timelock.address, value: 0n, data: encodeFunctionData({ abi: timelockAbi, functionName: "cancel", args: [id] }) });
+    for (const id of timelock.cancels)
+      inner.push({
+        to: timelock.address,
+        value: 0n,
+        data: encodeFunctionData({ abi: timelockAbi, functionName: "cancel", args: [id] }),
+      });
     if (timelock.targets.length) {
       inner.push({
         to: timelock.address,
         value: 0n,
-        data: encodeFunctionData({ abi: timelockAbi, functionName: "scheduleBatch", args: [timelock.targets, timelock.values.map(BigInt), timelock.payloads, timelock.predecessor, timelock.salt, BigInt(timelock.delay)] }),
+        data: encodeFunctionData({
+          abi: timelockAbi,
+          functionName: "scheduleBatch",
+          args: [
+            timelock.targets,
+            timelock.values.map(BigInt),
+            timelock.payloads,
+            timelock.predecessor,
+            timelock.salt,
+            BigInt(timelock.delay),
+          ],
+        }),
       });
     }
   }
@@ -49,10 +95,21 @@ export function verifyProposal(p: ProposalFile): void {
     inner.length === 1
       ? { to: getAddress(inner[0].to), data: inner[0].data, operation: 0 }
       : { to: canonicalSafeContracts.multiSendCallOnly, data: encodeMultiSendCalls(inner), operation: 1 };
-  if (getAddress(p.safeTx.to) !== expected.to || p.safeTx.data !== expected.data || p.safeTx.operation !== expected.operation || p.safeTx.value !== "0") fail("the Safe transaction is not the batch of its calls");
+  if (
+    getAddress(p.safeTx.to) !== expected.to ||
+    p.safeTx.data !== expected.data ||
+    p.safeTx.operation !== expected.operation ||
+    p.safeTx.value !== "0"
+  )
+    fail("the Safe transaction is not the batch of its calls");
   if (p.safeTx.nonce !== p.safe.nonce) fail("the Safe transaction nonce differs");
   const hashes = safeTxHashes(p.chainId, safe, p.safeTx);
-  if (hashes.safeTxHash !== p.safeTxHash || hashes.domainHash !== p.eip712.domainHash || hashes.messageHash !== p.eip712.messageHash) fail("the Safe tx hash is not the hash of its transaction");
+  if (
+    hashes.safeTxHash !== p.safeTxHash ||
+    hashes.domainHash !== p.eip712.domainHash ||
+    hashes.messageHash !== p.eip712.messageHash
+  )
+    fail("the Safe tx hash is not the hash of its transaction");
 }
 
 /** A proposal file's text differs from what it signs, or from the chain: refused, naming the field. */
@@ -62,7 +119,9 @@ export class ProposalMismatchError extends Error {
     readonly field: string,
     why: string,
   ) {
-    super(`proposal ${proposalId} does not match its calls: ${field}: ${why}; refusing it (regenerate it with pulumi up)`);
+    super(
+      `proposal ${proposalId} does not match its calls: ${field}: ${why}; refusing it (regenerate it with pulumi up)`,
+    );
     this.name = "ProposalMismatchError";
   }
 }
@@ -78,11 +137,21 @@ export function verifyProposalText(p: ProposalFile, labels: ReadonlyMap<Address,
   p.calls.forEach((call, i) => {
     const text = describeCall(call, labels);
     for (const field of ["description", "functionName", "signature", "args", "resource", "revokes"] as const) {
-      if (quoted(call[field]) !== quoted(text[field])) throw new ProposalMismatchError(p.id, `calls[${i}].${field}`, `the file says ${quoted(call[field])}, the calldata says ${quoted(text[field])}`);
+      if (quoted(call[field]) !== quoted(text[field]))
+        throw new ProposalMismatchError(
+          p.id,
+          `calls[${i}].${field}`,
+          `the file says ${quoted(call[field])}, the calldata says ${quoted(text[field])}`,
+        );
     }
   });
   const emergency = p.calls.length > 0 && p.calls.every((c) => c.revokes);
-  if (p.emergency !== emergency) throw new ProposalMismatchError(p.id, "emergency", `the file says ${p.emergency}, but its calls ${emergency ? "only revoke" : "do not only revoke"}`);
+  if (p.emergency !== emergency)
+    throw new ProposalMismatchError(
+      p.id,
+      "emergency",
+      `the file says ${p.emergency}, but its calls ${emergency ? "only revoke" : "do not only revoke"}`,
+    );
 }
 
 /** The Safe as the chain has it: who may sign and how many must. */
@@ -111,15 +180,29 @@ export async function readSafeOnChain(client: PublicClient, safe: Address, block
  * Safe's own: a file claiming another threshold or another signer is refused.
  */
 export function verifyProposalSafe(p: ProposalFile, safe: SafeOnChain): void {
-  if (getAddress(p.safe.address) !== safe.address) throw new ProposalMismatchError(p.id, "safe.address", `the file says ${p.safe.address}, the stack's Safe is ${safe.address}`);
+  if (getAddress(p.safe.address) !== safe.address)
+    throw new ProposalMismatchError(
+      p.id,
+      "safe.address",
+      `the file says ${p.safe.address}, the stack's Safe is ${safe.address}`,
+    );
   if (BigInt(p.safe.nonce) < safe.nonce) return;
-  if (p.safe.threshold !== safe.threshold) throw new ProposalMismatchError(p.id, "safe.threshold", `the file says ${p.safe.threshold}, the Safe requires ${safe.threshold} on chain`);
+  if (p.safe.threshold !== safe.threshold)
+    throw new ProposalMismatchError(
+      p.id,
+      "safe.threshold",
+      `the file says ${p.safe.threshold}, the Safe requires ${safe.threshold} on chain`,
+    );
   const fileOwners = p.safe.owners.map((o) => getAddress(o)).sort();
   const chainOwners = [...safe.owners].sort();
   if (quoted(fileOwners) !== quoted(chainOwners)) {
     const extra = fileOwners.filter((o) => !chainOwners.includes(o));
     const missing = chainOwners.filter((o) => !fileOwners.includes(o));
-    throw new ProposalMismatchError(p.id, "safe.owners", `${extra.length ? `the file lists ${extra.join(", ")}, not an owner on chain` : `the file leaves out owner ${missing.join(", ")}`}`);
+    throw new ProposalMismatchError(
+      p.id,
+      "safe.owners",
+      `${extra.length ? `the file lists ${extra.join(", ")}, not an owner on chain` : `the file leaves out owner ${missing.join(", ")}`}`,
+    );
   }
 }
 
@@ -128,12 +211,23 @@ export function verifyProposalSafe(p: ProposalFile, safe: SafeOnChain): void {
  * transaction rebuilt from the calls, the text rebuilt from the calldata, the Safe read from the
  * chain. Returns the Safe as the chain has it, for what is shown.
  */
-export async function verifyProposalFile(client: PublicClient, config: StackConfig, p: ProposalFile, blockNumber?: bigint): Promise<SafeOnChain> {
+export async function verifyProposalFile(
+  client: PublicClient,
+  config: StackConfig,
+  p: ProposalFile,
+  blockNumber?: bigint,
+): Promise<SafeOnChain> {
   verifyProposal(p);
   verifyProposalText(p, contractLabels(config));
   const governance = config.governance;
-  if (governance.mode === "direct") throw new Error(`proposal ${p.id}: the stack is in direct mode, it has no Safe to sign for`);
-  if (getAddress(p.safe.address) !== governance.safe.address) throw new ProposalMismatchError(p.id, "safe.address", `the file says ${p.safe.address}, the stack's Safe is ${governance.safe.address}`);
+  if (governance.mode === "direct")
+    throw new Error(`proposal ${p.id}: the stack is in direct mode, it has no Safe to sign for`);
+  if (getAddress(p.safe.address) !== governance.safe.address)
+    throw new ProposalMismatchError(
+      p.id,
+      "safe.address",
+      `the file says ${p.safe.address}, the stack's Safe is ${governance.safe.address}`,
+    );
   const safe = await readSafeOnChain(client, governance.safe.address, blockNumber);
   verifyProposalSafe(p, safe);
   return safe;

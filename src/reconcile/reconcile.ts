@@ -37,12 +37,37 @@ export interface Stack {
 }
 
 /** Validates the raw config and connects; the RPC must serve the declared chain. */
-export async function openStack(args: { name: string; root: string; rawConfig: unknown; onRequest?: () => void; onNotice?: (message: string) => void }): Promise<Stack> {
-  const { raw, implementations } = resolveImplementations(resolveMeasurementFiles(args.rawConfig, args.root), args.root);
+export async function openStack(args: {
+  name: string;
+  root: string;
+  rawConfig: unknown;
+  onRequest?: () => void;
+  onNotice?: (message: string) => void;
+}): Promise<Stack> {
+  const { raw, implementations } = resolveImplementations(
+    resolveMeasurementFiles(args.rawConfig, args.root),
+    args.root,
+  );
   const config = parseStackConfig(raw);
-  const client = createChainClient({ chainId: config.network.chainId, rpcUrls: config.network.rpcUrls, onRequest: args.onRequest });
+  const client = createChainClient({
+    chainId: config.network.chainId,
+    rpcUrls: config.network.rpcUrls,
+    onRequest: args.onRequest,
+  });
   await assertChainId(client, config.network.chainId);
-  return { name: args.name, root: args.root, config, client, warnings: addressWarnings(args.rawConfig), scans: { checkpoints: fileCheckpointStore(checkpointPath(args.root, args.name)), notices: new Set(), onNotice: args.onNotice }, implementations };
+  return {
+    name: args.name,
+    root: args.root,
+    config,
+    client,
+    warnings: addressWarnings(args.rawConfig),
+    scans: {
+      checkpoints: fileCheckpointStore(checkpointPath(args.root, args.name)),
+      notices: new Set(),
+      onNotice: args.onNotice,
+    },
+    implementations,
+  };
 }
 
 /** The stack's live state at the head (or at `pinnedBlock`), scanning events from its checkpoint. */
@@ -58,7 +83,11 @@ export function readStackState(stack: Stack, pinnedBlock?: bigint): Promise<Live
 
 /** A wallet on the stack's chain and first RPC URL, signing locally with the key (never sent anywhere). */
 export function stackWallet(stack: Stack, privateKey: Hex): WalletClient {
-  return createWalletClient({ account: privateKeyToAccount(privateKey), chain: stack.client.chain, transport: http(stack.config.network.rpcUrls[0]) });
+  return createWalletClient({
+    account: privateKeyToAccount(privateKey),
+    chain: stack.client.chain,
+    transport: http(stack.config.network.rpcUrls[0]),
+  });
 }
 
 export interface TrackedProposal {
@@ -86,7 +115,8 @@ export interface Inspection {
   unmanaged: string[];
 }
 
-const sameCall = (a: { to: string; data: string; sender: string }, b: { to: string; data: string; sender: string }) => a.to === b.to && a.data === b.data && a.sender === b.sender;
+const sameCall = (a: { to: string; data: string; sender: string }, b: { to: string; data: string; sender: string }) =>
+  a.to === b.to && a.data === b.data && a.sender === b.sender;
 
 function sameCalls(calls: readonly PlannedCall[], proposal: ProposalFile): boolean {
   return calls.length === proposal.calls.length && calls.every((c, i) => sameCall(c, proposal.calls[i]));
@@ -104,14 +134,28 @@ function queuedCalls(proposal: ProposalFile): ProposalFile["calls"] {
  * not proposed again; otherwise it is replaced (cancelled by the next proposal). An unexecuted
  * proposal carries the rest only if it holds exactly those calls.
  */
-export function coverage(calls: readonly PlannedCall[], proposals: readonly TrackedProposal[]): Pick<Inspection, "uncovered" | "carriers" | "replaced"> {
-  const queued = proposals.filter((t) => (t.status.state === "scheduled" || t.status.state === "ready") && queuedCalls(t.proposal).length);
+export function coverage(
+  calls: readonly PlannedCall[],
+  proposals: readonly TrackedProposal[],
+): Pick<Inspection, "uncovered" | "carriers" | "replaced"> {
+  const queued = proposals.filter(
+    (t) => (t.status.state === "scheduled" || t.status.state === "ready") && queuedCalls(t.proposal).length,
+  );
   const kept = queued.filter((t) => queuedCalls(t.proposal).every((q) => calls.some((c) => sameCall(c, q))));
-  const replaced = [...queued.filter((t) => !kept.includes(t)), ...proposals.filter((t) => t.status.state === "expired")];
+  const replaced = [
+    ...queued.filter((t) => !kept.includes(t)),
+    ...proposals.filter((t) => t.status.state === "expired"),
+  ];
   const remaining = calls.filter((c) => !kept.some((t) => queuedCalls(t.proposal).some((q) => sameCall(c, q))));
   // An unexecuted proposal carries the rest only if it also cancels every replaced operation.
-  const cancelsReplaced = (p: ProposalFile) => replaced.every((t) => p.timelock?.cancels.includes(t.proposal.timelock!.operationId));
-  const unexecuted = remaining.length ? proposals.find((t) => t.status.state === "awaiting-signatures" && sameCalls(remaining, t.proposal) && cancelsReplaced(t.proposal)) : undefined;
+  const cancelsReplaced = (p: ProposalFile) =>
+    replaced.every((t) => p.timelock?.cancels.includes(t.proposal.timelock!.operationId));
+  const unexecuted = remaining.length
+    ? proposals.find(
+        (t) =>
+          t.status.state === "awaiting-signatures" && sameCalls(remaining, t.proposal) && cancelsReplaced(t.proposal),
+      )
+    : undefined;
   return { uncovered: unexecuted ? [] : remaining, carriers: [...kept, ...(unexecuted ? [unexecuted] : [])], replaced };
 }
 
@@ -135,15 +179,33 @@ export async function inspectStack(stack: Stack): Promise<Inspection> {
     proposals.push({ proposal, status: await proposalStatus(stack.client, proposal, live.blockNumber) });
   }
   const findings = await inspectPolicy(stack, live, calls);
-  return { live, calls, proposals, unreadable, ...coverage(calls, proposals), findings: { ...findings, warnings: [...stack.warnings, ...findings.warnings] }, unmanaged: unmanagedNotes(stack.config, live) };
+  return {
+    live,
+    calls,
+    proposals,
+    unreadable,
+    ...coverage(calls, proposals),
+    findings: { ...findings, warnings: [...stack.warnings, ...findings.warnings] },
+    unmanaged: unmanagedNotes(stack.config, live),
+  };
 }
 
 /** What the packet of a new or shown proposal says about the other proposals' queued operations. */
-export function packetContext(proposal: ProposalFile, tracked: readonly TrackedProposal[], safe?: { owners: readonly Address[]; threshold: number }): PacketContext {
+export function packetContext(
+  proposal: ProposalFile,
+  tracked: readonly TrackedProposal[],
+  safe?: { owners: readonly Address[]; threshold: number },
+): PacketContext {
   const cancels = proposal.timelock?.cancels ?? [];
   const operationOf = (t: TrackedProposal) => t.proposal.timelock?.operationId;
   const leavesQueued = tracked
-    .filter((t) => t.proposal.id !== proposal.id && (t.status.state === "scheduled" || t.status.state === "ready") && operationOf(t) && !cancels.includes(operationOf(t)!))
+    .filter(
+      (t) =>
+        t.proposal.id !== proposal.id &&
+        (t.status.state === "scheduled" || t.status.state === "ready") &&
+        operationOf(t) &&
+        !cancels.includes(operationOf(t)!),
+    )
     .map((t) => ({ operationId: operationOf(t)!, proposalId: t.proposal.id }));
   return { ...(safe ? { safe } : {}), leavesQueued };
 }
@@ -160,12 +222,21 @@ export interface ProposeOptions {
  * stay unless they would make a change the config no longer asks for (then they are cancelled,
  * and the packet says which); the packet also lists the queued operations left in place.
  */
-export async function proposeChanges(stack: Stack, inspection: Inspection, proposerKey?: Hex, options: ProposeOptions = {}): Promise<ProposalFile | undefined> {
+export async function proposeChanges(
+  stack: Stack,
+  inspection: Inspection,
+  proposerKey?: Hex,
+  options: ProposeOptions = {},
+): Promise<ProposalFile | undefined> {
   const { live, calls } = inspection;
-  await assertProposable(stack, live, calls, inspection.findings, (name) => openStack({ name, root: stack.root, rawConfig: readStackFile(stack.root, name) }));
+  await assertProposable(stack, live, calls, inspection.findings, (name) =>
+    openStack({ name, root: stack.root, rawConfig: readStackFile(stack.root, name) }),
+  );
   if (calls.length === 0) return undefined;
   if (inspection.uncovered.length === 0) return inspection.carriers.at(-1)?.proposal;
-  const unexecuted = inspection.proposals.filter((t) => t.status.state === "awaiting-signatures").map((t) => BigInt(t.proposal.safe.nonce));
+  const unexecuted = inspection.proposals
+    .filter((t) => t.status.state === "awaiting-signatures")
+    .map((t) => BigInt(t.proposal.safe.nonce));
   const nonce = unexecuted.length ? unexecuted.reduce((a, b) => (a < b ? a : b)) : undefined;
   // Cancelled: queued operations that would make a change no longer wanted, and expired ones (so
   // the timelock's queue holds only what can still happen). Queued operations still wanted stay.
@@ -182,7 +253,10 @@ export async function proposeChanges(stack: Stack, inspection: Inspection, propo
     cancelledProposals: inspection.proposals.map((t) => t.proposal),
     proposerKey,
   });
-  const proposal = await sealProposal(built, stack, live, inspection.findings, { ...options, queued: kept.map((t) => t.proposal.timelock!) });
+  const proposal = await sealProposal(built, stack, live, inspection.findings, {
+    ...options,
+    queued: kept.map((t) => t.proposal.timelock!),
+  });
   await writeProposalFiles(stack.root, proposal, packetContext(proposal, inspection.proposals));
   await recordProposedLayouts(stack, calls);
   return proposal;

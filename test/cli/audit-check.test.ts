@@ -41,8 +41,23 @@ describe("gov audit --check: one line per monitoring finding, exit 1; 0 on a cle
   const safe = () => devnet.deployment.safe!;
   /** Schedules a call in the timelock as the Safe would, without any proposal file. */
   const scheduleForeign = (salt: number) => {
-    const payload = encodeFunctionData({ abi: dstackKmsAbi, functionName: "addOsImageHash", args: [devMeasurement(`foreign-${salt}`)] });
-    const data = encodeFunctionData({ abi: timelockAbi, functionName: "scheduleBatch", args: [[devnet.deployment.kms.proxy], [0n], [payload], zeroHash, `0x${salt.toString(16).padStart(64, "0")}`, 3600n] });
+    const payload = encodeFunctionData({
+      abi: dstackKmsAbi,
+      functionName: "addOsImageHash",
+      args: [devMeasurement(`foreign-${salt}`)],
+    });
+    const data = encodeFunctionData({
+      abi: timelockAbi,
+      functionName: "scheduleBatch",
+      args: [
+        [devnet.deployment.kms.proxy],
+        [0n],
+        [payload],
+        zeroHash,
+        `0x${salt.toString(16).padStart(64, "0")}`,
+        3600n,
+      ],
+    });
     return sendAsImpersonated(devnet, safe(), timelock(), data);
   };
 
@@ -57,7 +72,16 @@ describe("gov audit --check: one line per monitoring finding, exit 1; 0 on a cle
   });
 
   it("an unexplained change", async () => {
-    await sendAsImpersonated(devnet, timelock(), devnet.deployment.kms.proxy, encodeFunctionData({ abi: dstackKmsAbi, functionName: "addOsImageHash", args: [devMeasurement("behind-the-back")] }));
+    await sendAsImpersonated(
+      devnet,
+      timelock(),
+      devnet.deployment.kms.proxy,
+      encodeFunctionData({
+        abi: dstackKmsAbi,
+        functionName: "addOsImageHash",
+        args: [devMeasurement("behind-the-back")],
+      }),
+    );
     const run = await check();
     assert.equal(run.code, 1);
     assert.equal(run.findings.length, 1, run.findings.join("\n"));
@@ -91,7 +115,10 @@ describe("gov audit --check: one line per monitoring finding, exit 1; 0 on a cle
     const run = await check();
     assert.equal(run.code, 1);
     assert.equal(run.findings.length, 1, run.findings.join("\n"));
-    assert.match(run.findings[0], /^STALE PROPOSAL \S+ has waited 25\.\d h for signatures \(0 of 2\), more than 24\.0 h/);
+    assert.match(
+      run.findings[0],
+      /^STALE PROPOSAL \S+ has waited 25\.\d h for signatures \(0 of 2\), more than 24\.0 h/,
+    );
     assert.equal((await check("--max-pending-age", "2d")).code, 0);
   });
 
@@ -105,7 +132,10 @@ describe("gov audit --check: one line per monitoring finding, exit 1; 0 on a cle
     const run = await check();
     assert.equal(run.code, 1);
     assert.equal(run.findings.length, 1, run.findings.join("\n"));
-    assert.equal(run.findings[0], `LOW PARTICIPATION signer ${owners[2].address} (operator-b) signed 0 of the last 1 proposals (0% < 80%)`);
+    assert.equal(
+      run.findings[0],
+      `LOW PARTICIPATION signer ${owners[2].address} (operator-b) signed 0 of the last 1 proposals (0% < 80%)`,
+    );
     assert.equal((await check("--min-participation", "0")).code, 0);
   });
 });

@@ -27,7 +27,10 @@ describe("security: what a signer reads is what is signed; queued work is never 
   });
   after(() => devnet.stop());
 
-  const govIn = (root: string) => (args: string[], env: Record<string, string> = {}) => runGov([...args, "--stack", "devnet", "--root", root], env);
+  const govIn =
+    (root: string) =>
+    (args: string[], env: Record<string, string> = {}) =>
+      runGov([...args, "--stack", "devnet", "--root", root], env);
   const fileOf = (root: string, id: string) => join(root, "proposals", "devnet", `${id}.json`);
   const edit = (root: string, id: string, change: (p: ProposalFile) => void) => {
     const p = JSON.parse(readFileSync(fileOf(root, id), "utf8")) as ProposalFile;
@@ -51,7 +54,10 @@ describe("security: what a signer reads is what is signed; queued work is never 
     it("the file describes the upgrade its calldata makes", async () => {
       const show = await govIn(root)(["show", proposal.id]);
       assert.equal(show.code, 0, show.stderr);
-      assert.ok(show.stdout.includes(`KMS: upgrade implementation to ${devnet.deployment.kmsV2Implementation}`), show.stdout);
+      assert.ok(
+        show.stdout.includes(`KMS: upgrade implementation to ${devnet.deployment.kmsV2Implementation}`),
+        show.stdout,
+      );
       assert.ok(show.stdout.includes("2 of 3 signatures needed (owners on chain now)"), show.stdout);
     });
 
@@ -64,7 +70,10 @@ describe("security: what a signer reads is what is signed; queued work is never 
       const show = await govIn(root)(["show", proposal.id]);
       assert.equal(show.code, 1);
       assert.match(show.stderr, /calls\[0\]\.description/);
-      assert.ok(show.stderr.includes(`KMS: upgrade implementation to ${devnet.deployment.kmsV2Implementation}`), show.stderr);
+      assert.ok(
+        show.stderr.includes(`KMS: upgrade implementation to ${devnet.deployment.kmsV2Implementation}`),
+        show.stderr,
+      );
       assert.equal(show.stdout, "");
       const sign = await govIn(root)(["sign", proposal.id], { GOV_PRIVATE_KEY: owners[0].privateKey });
       assert.equal(sign.code, 1);
@@ -100,7 +109,10 @@ describe("security: what a signer reads is what is signed; queued work is never 
       restore();
       const honest = await govIn(root)(["sign", proposal.id], { GOV_PRIVATE_KEY: devAccounts.outsider.privateKey });
       assert.equal(honest.code, 1);
-      assert.match(honest.stderr, new RegExp(`${devAccounts.outsider.address} is not an owner of Safe ${devnet.deployment.safe} on chain`));
+      assert.match(
+        honest.stderr,
+        new RegExp(`${devAccounts.outsider.address} is not an owner of Safe ${devnet.deployment.safe} on chain`),
+      );
       assert.equal(readFileSync(fileOf(root, proposal.id), "utf8"), original);
     });
 
@@ -110,7 +122,11 @@ describe("security: what a signer reads is what is signed; queued work is never 
       assert.equal(extra.code, 1);
       assert.match(extra.stderr, /note/);
       restore();
-      edit(root, proposal.id, (p) => ((p as unknown as Record<string, unknown>).format = "dstack-governance-proposal/0"));
+      edit(
+        root,
+        proposal.id,
+        (p) => ((p as unknown as Record<string, unknown>).format = "dstack-governance-proposal/0"),
+      );
       const format = await govIn(root)(["show", proposal.id]);
       assert.equal(format.code, 1);
       assert.match(format.stderr, /format/);
@@ -145,9 +161,21 @@ describe("security: what a signer reads is what is signed; queued work is never 
     });
 
     it("7. the signer change took effect at the Safe execution, the timelock call waits; the README says so", async () => {
-      const safeOwners = await client.readContract({ address: mixed.safe.address, abi: safeAbi, functionName: "getOwners" });
+      const safeOwners = await client.readContract({
+        address: mixed.safe.address,
+        abi: safeAbi,
+        functionName: "getOwners",
+      });
       assert.ok(safeOwners.includes(swapped) && !safeOwners.includes(owners[2].address));
-      assert.equal(await client.readContract({ address: devnet.deployment.kms.proxy, abi: dstackKmsAbi, functionName: "allowedOsImages", args: [image] }), false);
+      assert.equal(
+        await client.readContract({
+          address: devnet.deployment.kms.proxy,
+          abi: dstackKmsAbi,
+          functionName: "allowedOsImages",
+          args: [image],
+        }),
+        false,
+      );
       const readme = readFileSync(join(repoRoot(), "README.md"), "utf8").replace(/\s+/g, " ");
       assert.doesNotMatch(readme, /Nothing changes on chain until k signers approve and the timelock delay has passed/);
       assert.match(readme, /Safe signer and threshold changes take effect when the Safe transaction executes/);
@@ -173,10 +201,16 @@ describe("security: what a signer reads is what is signed; queued work is never 
       config.kms.osImages = [...config.kms.osImages, later];
       const next = await propose(root, config);
       assert.deepEqual(next.timelock?.cancels, []);
-      assert.deepEqual(next.calls.map((c) => c.args[0]), [later]);
+      assert.deepEqual(
+        next.calls.map((c) => c.args[0]),
+        [later],
+      );
       const show = await govIn(root)(["show", next.id]);
       assert.equal(show.code, 0, show.stderr);
-      assert.ok(show.stdout.includes(`Leaves operation \`${mixed.timelock!.operationId}\` of proposal ${mixed.id} queued`), show.stdout);
+      assert.ok(
+        show.stdout.includes(`Leaves operation \`${mixed.timelock!.operationId}\` of proposal ${mixed.id} queued`),
+        show.stdout,
+      );
     });
 
     it("dropping the queued change cancels exactly that operation, and the packet says what it cancels", async () => {
@@ -185,7 +219,10 @@ describe("security: what a signer reads is what is signed; queued work is never 
       assert.deepEqual(next.timelock?.cancels, [mixed.timelock!.operationId]);
       const show = await govIn(root)(["show", next.id]);
       assert.equal(show.code, 0, show.stderr);
-      assert.ok(show.stdout.includes(`cancels operation \`${mixed.timelock!.operationId}\` (proposal ${mixed.id})`), show.stdout);
+      assert.ok(
+        show.stdout.includes(`cancels operation \`${mixed.timelock!.operationId}\` (proposal ${mixed.id})`),
+        show.stdout,
+      );
       config.kms.osImages = [...config.kms.osImages, image];
     });
 
@@ -193,7 +230,15 @@ describe("security: what a signer reads is what is signed; queued work is never 
       await devnet.warp(BigInt(mixed.timelock!.delay));
       const run = await govIn(root)(["execute", mixed.id], { GOV_PRIVATE_KEY: devAccounts.executor.privateKey });
       assert.equal(run.code, 0, run.stderr);
-      assert.equal(await client.readContract({ address: devnet.deployment.kms.proxy, abi: dstackKmsAbi, functionName: "allowedOsImages", args: [image] }), true);
+      assert.equal(
+        await client.readContract({
+          address: devnet.deployment.kms.proxy,
+          abi: dstackKmsAbi,
+          functionName: "allowedOsImages",
+          args: [image],
+        }),
+        true,
+      );
       const status = await govIn(root)(["status"]);
       assert.match(status.stdout, new RegExp(`${mixed.id}\\s+${mixed.safe.nonce}\\s+executed`));
     });
@@ -212,7 +257,10 @@ describe("security: what a signer reads is what is signed; queued work is never 
       const good = owners[2].address;
       // Flip the case of one letter: a checksum a typo would break.
       const index = [...good].findIndex((ch, i) => i > 1 && /[a-fA-F]/.test(ch));
-      const flipped = good.slice(0, index) + (good[index] === good[index].toUpperCase() ? good[index].toLowerCase() : good[index].toUpperCase()) + good.slice(index + 1);
+      const flipped =
+        good.slice(0, index) +
+        (good[index] === good[index].toUpperCase() ? good[index].toLowerCase() : good[index].toUpperCase()) +
+        good.slice(index + 1);
       const run = await statusOf(withOwner(flipped));
       assert.equal(run.code, 1);
       assert.match(run.stderr, /governance\.safe\.owners\[2\]\.address: .*EIP-55 checksum/);
@@ -221,7 +269,10 @@ describe("security: what a signer reads is what is signed; queued work is never 
     it("an all-lowercase address is accepted with a warning naming the checksummed form", async () => {
       const run = await statusOf(withOwner(owners[2].address.toLowerCase()));
       assert.equal(run.code, 0, run.stderr);
-      assert.ok(run.stdout.includes(`governance.safe.owners[2].address`) && run.stdout.includes(owners[2].address), run.stdout);
+      assert.ok(
+        run.stdout.includes(`governance.safe.owners[2].address`) && run.stdout.includes(owners[2].address),
+        run.stdout,
+      );
     });
 
     it("the zero address, the Safe itself and the timelock are refused as owners", async () => {
@@ -266,7 +317,12 @@ describe("security: what a signer reads is what is signed; queued work is never 
       config.kms.proxy = empty;
       const run = await govIn(stackRoot(config))(["status"]);
       assert.equal(run.code, 1);
-      assert.match(run.stderr, new RegExp(`kms\\.proxy: ${empty} has no code, not a DstackKms; fix: set kms\\.proxy to the address of a DstackKms`));
+      assert.match(
+        run.stderr,
+        new RegExp(
+          `kms\\.proxy: ${empty} has no code, not a DstackKms; fix: set kms\\.proxy to the address of a DstackKms`,
+        ),
+      );
     });
 
     it("Safe and timelock addresses swapped", async () => {
@@ -275,8 +331,14 @@ describe("security: what a signer reads is what is signed; queued work is never 
       [gov.safe.address, gov.timelock.address] = [gov.timelock.address, gov.safe.address];
       const run = await govIn(stackRoot(config))(["status"]);
       assert.equal(run.code, 1);
-      assert.match(run.stderr, new RegExp(`governance\\.safe\\.address: ${devnet.deployment.timelock} is a timelock, not a Safe`));
-      assert.match(run.stderr, new RegExp(`governance\\.timelock\\.address: ${devnet.deployment.safe} is a Safe, not a timelock`));
+      assert.match(
+        run.stderr,
+        new RegExp(`governance\\.safe\\.address: ${devnet.deployment.timelock} is a timelock, not a Safe`),
+      );
+      assert.match(
+        run.stderr,
+        new RegExp(`governance\\.timelock\\.address: ${devnet.deployment.safe} is a Safe, not a timelock`),
+      );
     });
 
     it("the KMS at an app's address", async () => {
@@ -284,7 +346,10 @@ describe("security: what a signer reads is what is signed; queued work is never 
       config.apps![0].proxy = devnet.deployment.kms.proxy;
       const run = await govIn(stackRoot(config))(["status"]);
       assert.equal(run.code, 1);
-      assert.match(run.stderr, new RegExp(`apps\\[0\\]\\.proxy: ${devnet.deployment.kms.proxy} is a DstackKms, not a DstackApp`));
+      assert.match(
+        run.stderr,
+        new RegExp(`apps\\[0\\]\\.proxy: ${devnet.deployment.kms.proxy} is a DstackKms, not a DstackApp`),
+      );
     });
   });
 });
