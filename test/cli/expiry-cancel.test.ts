@@ -141,11 +141,12 @@ describe("gov sign refuses tampered files; execute refuses expired operations; c
         signatures: [],
       },
     );
+    const packet = readFileSync(join(root, "proposals", "devnet", `${cancelId}.md`), "utf8");
     assert.ok(
-      readFileSync(join(root, "proposals", "devnet", `${cancelId}.md`), "utf8").includes(
-        `Cancels stale operation \`${proposal.timelock!.operationId}\``,
-      ),
+      packet.includes(`cancels operation \`${proposal.timelock!.operationId}\` (proposal ${proposal.id})`),
+      packet,
     );
+    assert.ok(packet.includes("re-scheduled by this proposal: NO"), packet);
 
     const snapshot = filesUnder(root);
     const again = await gov(["cancel", proposal.id]);
