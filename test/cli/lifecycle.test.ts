@@ -83,10 +83,16 @@ describe("gov status / show / sign / approve / execute / audit on a safe+timeloc
     assert.match(run.stdout, new RegExp(`Pending plan: 1 call\\(s\\), all carried by proposal ${proposal.id}`));
   });
 
-  it("show prints the signer packet of the verified file", async () => {
+  it("show prints the signer packet of the verified file, with the Safe's owners as they are on chain", async () => {
     const run = await gov(["show", proposal.id]);
     assert.equal(run.code, 0, run.stderr);
-    assert.equal(run.stdout, `${signerPacket(proposal)}\n`);
+    const safe = proposal.safe.address;
+    const onChain = {
+      owners: await client.readContract({ address: safe, abi: safeAbi, functionName: "getOwners" }),
+      threshold: Number(await client.readContract({ address: safe, abi: safeAbi, functionName: "getThreshold" })),
+    };
+    assert.equal(run.stdout, `${signerPacket(proposal, { safe: onChain })}\n`);
+    assert.match(run.stdout, /2 of 3 signatures needed \(owners on chain now\)/);
     assert.ok(run.stdout.includes(proposal.safeTxHash));
     assert.ok(run.stdout.includes(`KMS: authorize OS image ${image}`));
   });
