@@ -1,6 +1,7 @@
 import { getAddress, type Address } from "viem";
-import type { LiveState } from "../chain/read-state";
+import type { LiveState, ProxyState } from "../chain/read-state";
 import { formatDuration } from "../config/duration";
+import { ACCEPT_FOLLOW_UP } from "../plan/plan";
 import type { PlannedCall } from "../plan/types";
 import { stateAfter, type StateAfter } from "../policy/state-after";
 import type { ExpectedState } from "./types";
@@ -9,10 +10,14 @@ function safeText(safe: NonNullable<StateAfter["safe"]>): string {
   return `owners [${safe.owners.join(", ")}], threshold ${safe.threshold} of ${safe.owners.length}`;
 }
 
-/** The live implementation of a proxy resource ("kms" or "app:<name>"). */
+/** The live state of a proxy resource ("kms" or "app:<name>"). */
+function proxyOf(live: LiveState, resource: string): ProxyState | undefined {
+  if (resource === "kms") return live.kms;
+  return live.apps.find((app) => `app:${app.name}` === resource);
+}
+
 function implementationOf(live: LiveState, resource: string): Address | undefined {
-  if (resource === "kms") return live.kms.implementation;
-  return live.apps.find((app) => `app:${app.name}` === resource)?.implementation;
+  return proxyOf(live, resource)?.implementation;
 }
 
 /**
@@ -34,6 +39,9 @@ export function callChanges(live: LiveState, calls: readonly PlannedCall[]): (st
       if (call.functionName === "revokeRole") return `${call.args[1]} with the role → without it`;
       return undefined;
     }
+    // Two-step ownership: the transfer only names a pending owner, who must accept in a later proposal.
+    if (call.functionName === "transferOwnership" && proxyOf(live, call.resource)?.twoStepOwnership)
+      return `owner ${before.owners[call.resource]} stays, pending owner → ${getAddress(call.args[0] as Address)}; ${ACCEPT_FOLLOW_UP}`;
     if (call.functionName === "transferOwnership" || call.functionName === "acceptOwnership")
       return `owner ${before.owners[call.resource]} → ${after.owners[call.resource]}`;
     if (call.functionName === "upgradeToAndCall")

@@ -153,9 +153,15 @@ describe("dstack main shape (two-step ownership) on a safe+timelock devnet (real
     );
 
     const transfer = await proposeAndRun();
+    // The file's text is derived from the calldata; the follow-up is part of the call's before → after.
     assert.deepEqual(
-      transfer.calls.map((c) => c.description),
-      [`app-two: transfer ownership ${timelock} → ${safe}; ${ACCEPT_FOLLOW_UP}`],
+      transfer.calls.map((c) => [c.description, c.change]),
+      [
+        [
+          `app-two: transfer ownership to ${safe}`,
+          `owner ${timelock} stays, pending owner → ${safe}; ${ACCEPT_FOLLOW_UP}`,
+        ],
+      ],
     );
     assert.ok(packet(transfer).includes(ACCEPT_FOLLOW_UP), "the packet tells signers a second proposal follows");
     assert.ok(
