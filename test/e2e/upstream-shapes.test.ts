@@ -173,14 +173,20 @@ describe("dstack main shape (two-step ownership) on a safe+timelock devnet (real
     assert.equal(await ownerOf(app.proxy), timelock, "two-step: the timelock still owns it");
     assert.equal(await pendingOwnerOf(app.proxy), safe);
 
-    const next = await project.preview();
-    assert.match(next.output, new RegExp(`app-two: ${safe} accepts ownership from ${timelock}`));
-    const accept = await proposeAndRun();
+    // The up that executed the transfer went on to propose what is next: the Safe's accept.
+    const accept = await latestProposal();
+    assert.notEqual(accept.id, transfer.id);
     assert.equal(accept.route, "safe", "the Safe accepts itself: no timelock step");
     assert.deepEqual(
-      accept.calls.map((c) => `${c.functionName} by ${c.sender}`),
-      [`acceptOwnership by ${safe}`],
+      accept.calls.map((c) => `${c.description} (${c.functionName} by ${c.sender})`),
+      [`app-two: ${safe} accepts ownership (acceptOwnership by ${safe})`],
     );
+    const next = await project.preview();
+    assert.match(
+      next.output,
+      new RegExp(`in flight: proposal ${accept.id} \\(Safe nonce \\d+\\) is awaiting signatures`),
+    );
+    await signAndExecuteSafe(accept);
     assert.equal(await ownerOf(app.proxy), safe);
     const after = await project.preview();
     assert.ok(isNoChange(after), after.stdout + after.stderr);
