@@ -14,6 +14,7 @@ import {
 } from "viem";
 import { startAnvil } from "../chain/anvil";
 import { safeAbi, timelockAbi } from "../chain/abis";
+import { encodeExecTransaction } from "../proposal/safe-tx";
 import { chainDefinition, createChainClient } from "../chain/client";
 import { startRpcRelay } from "../chain/rpc-relay";
 import { describeRevert, revertDataOf } from "../chain/revert";
@@ -141,23 +142,7 @@ async function runOnFork(args: ConvergenceArgs, forkUrl: string): Promise<Conver
       `forked chain ${live.chainId} at block ${live.blockNumber}`,
       `${approvers.length} of ${safe.owners.length} owners approved ${proposal.safeTxHash} (impersonated: ${approvers.join(", ")})`,
     ];
-    const t = proposal.safeTx;
-    const exec = encodeFunctionData({
-      abi: safeAbi,
-      functionName: "execTransaction",
-      args: [
-        t.to,
-        BigInt(t.value),
-        t.data,
-        t.operation,
-        BigInt(t.safeTxGas),
-        BigInt(t.baseGas),
-        BigInt(t.gasPrice),
-        t.gasToken,
-        t.refundReceiver,
-        packSignatures([], approvers, safe.threshold),
-      ],
-    });
+    const exec = encodeExecTransaction(proposal.safeTx, packSignatures([], approvers, safe.threshold));
     await send(approvers[0], safe.address, exec, "the Safe transaction");
     steps.push("executed the Safe transaction");
 

@@ -12,7 +12,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { safeAbi, timelockAbi } from "../chain/abis";
 import { describeRevert, revertDataOf } from "../chain/revert";
 import type { PlannedCall } from "../plan/types";
-import { safeTxHashes } from "./safe-tx";
+import { encodeExecTransaction, safeTxHashes } from "./safe-tx";
 import { addExternalSignature } from "./signature";
 import { assertCurrentOwner } from "./signatures";
 import { describeStatus, onChainApprovals, proposalStatus, validFileSignatures } from "./status";
@@ -103,23 +103,7 @@ export async function executeSafeTransaction(
     await onChainApprovals(client, p, owners),
     status.need,
   );
-  const t = p.safeTx;
-  const data = encodeFunctionData({
-    abi: safeAbi,
-    functionName: "execTransaction",
-    args: [
-      t.to,
-      BigInt(t.value),
-      t.data,
-      t.operation,
-      BigInt(t.safeTxGas),
-      BigInt(t.baseGas),
-      BigInt(t.gasPrice),
-      t.gasToken,
-      t.refundReceiver,
-      signatures,
-    ],
-  });
+  const data = encodeExecTransaction(p.safeTx, signatures);
   return sendAndConfirm(client, wallet, { to: p.safe.address, data, what: `Safe transaction ${p.safeTxHash}` });
 }
 

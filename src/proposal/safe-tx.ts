@@ -1,6 +1,16 @@
 import Safe from "@safe-global/protocol-kit";
 import { OperationType, type MetaTransactionData, type SafeTransaction } from "@safe-global/types-kit";
-import { getAddress, hashDomain, hashStruct, hashTypedData, type Address, type Hex, type PublicClient } from "viem";
+import {
+  encodeFunctionData,
+  getAddress,
+  hashDomain,
+  hashStruct,
+  hashTypedData,
+  type Address,
+  type Hex,
+  type PublicClient,
+} from "viem";
+import { safeAbi } from "../chain/abis";
 import { safeContractNetworks } from "../chain/safe-deployments";
 import type { FileSignature, SafeTxData } from "./types";
 
@@ -61,6 +71,26 @@ export function safeTxTypedData(chainId: number, safe: Address, tx: SafeTxData) 
     domain: { chainId, verifyingContract: safe },
     message: { to, value, data, operation, safeTxGas, baseGas, gasPrice, gasToken, refundReceiver, nonce },
   };
+}
+
+/** Calldata of the Safe's execTransaction for a signed Safe transaction and its packed signatures. */
+export function encodeExecTransaction(t: SafeTxData, signatures: Hex): Hex {
+  return encodeFunctionData({
+    abi: safeAbi,
+    functionName: "execTransaction",
+    args: [
+      t.to,
+      BigInt(t.value),
+      t.data,
+      t.operation,
+      BigInt(t.safeTxGas),
+      BigInt(t.baseGas),
+      BigInt(t.gasPrice),
+      t.gasToken,
+      t.refundReceiver,
+      signatures,
+    ],
+  });
 }
 
 export interface SafeCall {
