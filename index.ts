@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DstackGovernance } from "./components/governance";
+import { measureByCommand } from "./components/measurements";
 import { ConfigError } from "./src/config/schema";
 import { SECTIONS } from "./src/config/stack-file";
 import { PolicyError } from "./src/policy/findings";
-import { describeStatus } from "./src/proposal/status";
 import { inspectStack, openStack } from "./src/reconcile/reconcile";
 
 /** The stack program: config → live state → plan, then the governed resources and ONE proposal. */
@@ -14,8 +14,10 @@ export = async () => {
   const rawConfig = Object.fromEntries(SECTIONS.map((section) => [section, config.getObject(section)]));
   let opened;
   let inspection;
+  let measured;
   try {
-    opened = await openStack({ name: stack, root, rawConfig });
+    measured = await measureByCommand(rawConfig, root);
+    opened = await openStack({ name: stack, root, rawConfig, measured });
     inspection = await inspectStack(opened);
     if (inspection.findings.errors.length) throw new PolicyError(inspection.findings.errors);
   } catch (error) {
@@ -23,16 +25,14 @@ export = async () => {
     const message = error instanceof ConfigError || error instanceof PolicyError ? error.message : `stack ${stack}: ${(error as Error).message.split("\n")[0]}`;
     throw new pulumi.RunError(message);
   }
-  const governance = new DstackGovernance("governance", { stack, root, config: opened.config, inspection });
+  const governance = new DstackGovernance("governance", { stack, config: opened.config, inspection, measured });
+  // Only what changes with the config or a `pulumi up`: an in-sync preview shows no output diff.
   return {
     chainId: opened.config.network.chainId,
-    block: inspection.live.blockNumber.toString(),
     kms: opened.config.kms.proxy,
     apps: Object.fromEntries(opened.config.apps.map((a) => [a.name, a.proxy])),
     safe: inspection.live.safe?.address,
     timelock: inspection.live.timelock?.address,
-    pendingChanges: (inspection.coveredBy ? [] : inspection.calls).map((c) => c.description),
-    proposals: inspection.proposals.map(({ proposal, status }) => ({ id: proposal.id, status: describeStatus(status) })),
-    proposalId: governance.proposal.proposalId,
+    proposals: governance.proposal.proposals,
   };
 };

@@ -2,13 +2,17 @@
 // closures stay tiny and this file reaches the engine through ordinary requires.
 import type { Hex } from "viem";
 import { readLiveState } from "../src/chain/read-state";
+import type { MeasuredByCommand } from "../src/measurements/resolve";
 import { PolicyError } from "../src/policy/findings";
 import { formatDuration } from "../src/config/duration";
 import { appSchema, kmsSchema, safeSchema, timelockSchema } from "../src/config/schema";
 import { PROJECT, SECTIONS } from "../src/config/stack-file";
 import { executeSafeTransaction, executeTimelockBatch, sendDirect } from "../src/proposal/execute";
 import { inspectStack, openStack, proposeChanges, stackWallet, type Stack } from "../src/reconcile/reconcile";
-import type { GovernedInputs, ProposalInputs } from "./inputs";
+import { isDeepStrictEqual } from "node:util";
+import { describeStatus, isInFlight } from "../src/proposal/status";
+import type { ProposalFile } from "../src/proposal/types";
+import { declaredInputs, declaredValues, type GovernedInputs, type ProposalInputs, type ProposalSummary } from "./inputs";
 
 type ConfigSource = { get(key: string): string | undefined };
 let stackConfig: ConfigSource | undefined;
@@ -31,9 +35,10 @@ function key(name: "proposerKey" | "executorKey" | "adminKey"): Hex | undefined 
   return stackConfig?.get(`${PROJECT}:${name}`) as Hex | undefined;
 }
 
-async function open(stack: string, root: string): Promise<Stack> {
+/** Pulumi runs providers in the project directory: proposals/ and measurement files are found from there. */
+async function open(stack: string, measured?: MeasuredByCommand): Promise<Stack> {
   const rawConfig = Object.fromEntries(SECTIONS.map((section) => [section, configValue(section)]));
-  return openStack({ name: stack, root, rawConfig });
+  return openStack({ name: stack, root: process.cwd(), rawConfig, measured });
 }
 
 const declaredSchemas = {
@@ -46,7 +51,7 @@ const declaredSchemas = {
 
 /** `check`: the declared values must satisfy the engine's own schema for that resource. */
 export function governedCheck(news: GovernedInputs): { inputs: GovernedInputs; failures: { property: string; reason: string }[] } {
-  const result = declaredSchemas[news.kind].safeParse(news.declared);
+  const result = declaredSchemas[news.kind].safeParse(declaredValues(news.declared));
   const failures = result.success ? [] : result.error.issues.map((issue) => ({ property: "declared", reason: `${[news.resource, ...issue.path].join(".")}: ${issue.message}` }));
   return { inputs: news, failures };
 }
@@ -56,43 +61,34 @@ export function governedCheck(news: GovernedInputs): { inputs: GovernedInputs; f
  * recorded values differ (a config edit, or drift that `pulumi refresh` found on chain).
  */
 export function governedDiff(olds: GovernedInputs, news: GovernedInputs): { changes: boolean } {
-  return { changes: news.pending.length > 0 || JSON.stringify(olds.declared) !== JSON.stringify(news.declared) };
+  return { changes: news.__pending.length > 0 || !isDeepStrictEqual(olds.declared, news.declared) };
 }
 
 export function proposalDiff(news: ProposalInputs): { changes: boolean } {
-  const canExecute = news.executable.length > 0 && (news.mode === "direct" || key("executorKey") !== undefined);
-  return { changes: news.calls.length > 0 || canExecute };
-}
-
-/** A live list in the declared order when it has the same members, so refresh reports only real drift. */
-function alignedTo<T>(live: T[], declared: unknown, key: (item: T) => string = String): T[] {
-  if (!Array.isArray(declared)) return live;
-  const liveKeys = live.map(key).sort();
-  const declaredKeys = declared.map((d) => key(d as T)).sort();
-  return JSON.stringify(liveKeys) === JSON.stringify(declaredKeys) ? (declared as T[]) : live;
+  const canExecute = news.__executable.length > 0 && (news.mode === "direct" || key("executorKey") !== undefined);
+  return { changes: news.__calls.length > 0 || canExecute };
 }
 
 /** `pulumi refresh`: the resource's declared properties as the chain has them now. */
 export async function readGoverned(props: GovernedInputs): Promise<GovernedInputs> {
-  const stack = await open(props.stack, props.root);
+  const stack = await open(props.stack);
   const live = await readLiveState(stack.client, stack.config);
-  const d = props.declared;
+  const d = declaredValues(props.declared);
   const orgOf = (address: string) => (d.owners as { address: string; org: string }[] | undefined)?.find((o) => o.address === address)?.org ?? "unknown";
   const app = live.apps.find((a) => `app:${a.name}` === props.resource);
   const source: Record<string, unknown> =
     props.resource === "safe"
-      ? { address: live.safe?.address, threshold: live.safe?.threshold, owners: alignedTo((live.safe?.owners ?? []).map((address) => ({ address, org: orgOf(address) })), d.owners, (o) => o.address) }
+      ? { address: live.safe?.address, threshold: live.safe?.threshold, owners: (live.safe?.owners ?? []).map((address) => ({ address, org: orgOf(address) })) }
       : props.resource === "timelock"
         ? { address: live.timelock?.address, delay: live.timelock && formatDuration(live.timelock.delay), expiration: live.timelock && formatDuration(live.timelock.expiration) }
         : props.resource === "kms"
-          ? { ...live.kms, osImages: alignedTo(live.kms.osImages, d.osImages), aggregatedMrs: alignedTo(live.kms.aggregatedMrs, d.aggregatedMrs), devices: alignedTo(live.kms.devices, d.devices) }
-          : { ...app, composeHashes: alignedTo(app?.composeHashes ?? [], d.composeHashes), devices: alignedTo(app?.devices ?? [], d.devices) };
-  return { ...props, declared: Object.fromEntries(Object.keys(d).map((k) => [k, source[k] ?? d[k]])) };
+          ? { ...live.kms }
+          : { ...app };
+  return { ...props, declared: declaredInputs(Object.fromEntries(Object.keys(d).map((k) => [k, source[k] ?? d[k]]))) };
 }
 
 export interface ProposalOutputs extends ProposalInputs {
-  proposalId?: string;
-  safeTxHash?: string;
+  proposals: ProposalSummary[];
   executed: string[];
   sentTransactions: string[];
 }
@@ -102,9 +98,9 @@ export interface ProposalOutputs extends ProposalInputs {
  * remaining calls into ONE proposal (Safe modes) or sends them with the admin key (direct mode).
  */
 export async function applyProposal(inputs: ProposalInputs): Promise<ProposalOutputs> {
-  const stack = await open(inputs.stack, inputs.root);
+  const stack = await open(inputs.stack, inputs.__measured);
   // What this run consumed is recorded as done, so a later refresh finds nothing left to do.
-  const outputs: ProposalOutputs = { ...inputs, calls: [], executable: [], executed: [], sentTransactions: [] };
+  const outputs: ProposalOutputs = { ...inputs, __calls: [], __executable: [], proposals: [], executed: [], sentTransactions: [] };
 
   let inspection = await inspectStack(stack);
   if (stack.config.governance.mode === "direct") {
@@ -119,7 +115,7 @@ export async function applyProposal(inputs: ProposalInputs): Promise<ProposalOut
   const executorKey = key("executorKey");
   if (executorKey) {
     for (const { proposal, status } of inspection.proposals) {
-      if (!inputs.executable.includes(proposal.id)) continue;
+      if (!inputs.__executable.includes(proposal.id)) continue;
       if (status.state === "ready") await executeTimelockBatch(stack.client, stackWallet(stack, executorKey), proposal);
       else if (status.state === "awaiting-signatures" && status.have >= status.need) await executeSafeTransaction(stack.client, stackWallet(stack, executorKey), proposal);
       else continue;
@@ -128,9 +124,8 @@ export async function applyProposal(inputs: ProposalInputs): Promise<ProposalOut
     if (outputs.executed.length) inspection = await inspectStack(stack);
   }
   const proposal = await proposeChanges(stack, inspection, key("proposerKey"));
-  if (proposal) {
-    outputs.proposalId = proposal.id;
-    outputs.safeTxHash = proposal.safeTxHash;
-  }
+  const summary = (p: ProposalFile, status: string): ProposalSummary => ({ id: p.id, safeNonce: p.safe.nonce, status });
+  outputs.proposals = inspection.proposals.filter((t) => isInFlight(t.status)).map((t) => summary(t.proposal, describeStatus(t.status)));
+  if (proposal) outputs.proposals.push(summary(proposal, `awaiting signatures (${proposal.signatures.length} of ${proposal.safe.threshold})`));
   return outputs;
 }

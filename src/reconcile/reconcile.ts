@@ -4,7 +4,7 @@ import { assertChainId, createChainClient } from "../chain/client";
 import { readLiveState, type LiveState } from "../chain/read-state";
 import { parseStackConfig, type StackConfig } from "../config/schema";
 import { readStackFile } from "../config/stack-file";
-import { resolveMeasurementFiles } from "../measurements/resolve";
+import { resolveMeasurements, type MeasuredByCommand } from "../measurements/resolve";
 import { planChanges } from "../plan/plan";
 import type { PlannedCall } from "../plan/types";
 import type { PolicyFindings } from "../policy/findings";
@@ -23,8 +23,8 @@ export interface Stack {
 }
 
 /** Validates the raw config and connects; the RPC must serve the declared chain. */
-export async function openStack(args: { name: string; root: string; rawConfig: unknown; onRequest?: () => void }): Promise<Stack> {
-  const config = parseStackConfig(resolveMeasurementFiles(args.rawConfig, args.root));
+export async function openStack(args: { name: string; root: string; rawConfig: unknown; measured?: MeasuredByCommand; onRequest?: () => void }): Promise<Stack> {
+  const config = parseStackConfig(resolveMeasurements(args.rawConfig, args.root, args.measured));
   const client = createChainClient({ chainId: config.network.chainId, rpcUrls: config.network.rpcUrls, onRequest: args.onRequest });
   await assertChainId(client, config.network.chainId);
   return { name: args.name, root: args.root, config, client };
