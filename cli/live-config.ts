@@ -68,6 +68,6 @@ export function configFromLive(location: DeploymentLocation, live: LiveState): S
       appImplementation: live.kms.appImplementation,
       info: live.kms.info,
     },
-    apps: live.apps.map((app) => ({ name: app.name, ...proxyFields(app, owner), composeHashes: app.composeHashes, devices: app.devices, allowAnyDevice: app.allowAnyDevice })),
+    apps: live.apps.map((app) => ({ name: app.name, ...proxyFields(app, owner), composeHashes: app.composeHashes, devices: app.devices, allowAnyDevice: app.allowAnyDevice, ...(app.requireTcbUpToDate !== undefined ? { requireTcbUpToDate: app.requireTcbUpToDate } : {}) })),
   };
 }

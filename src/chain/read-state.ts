@@ -10,11 +10,15 @@ import {
   type PublicClient,
 } from "viem";
 import type { StackConfig } from "../config/schema";
-import { dstackAppAbi, dstackAppOptionalAbi, dstackKmsAbi, ownable2StepAbi, safeAbi, timelockAbi } from "./abis";
+import { dstackAppAbi, dstackAppTcbAbi, dstackKmsAbi, ownable2StepAbi, safeAbi, timelockAbi } from "./abis";
+import { appVariant, kmsVariant, type AppVariant, type KmsVariant } from "./variants";
 import { scanLogs } from "./logs";
 
 /** ERC-1967 implementation slot: bytes32(uint256(keccak256("eip1967.proxy.implementation")) - 1). */
 export const IMPLEMENTATION_SLOT = "0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc" as const;
+
+/** Where every upstream DstackApp (v0.5.4 to main) keeps its private upgrades-disabled flag; see variants.ts. */
+export const APP_FLAGS_SLOT = "0x0000000000000000000000000000000000000000000000000000000000000001" as const;
 
 /** OpenZeppelin's role ids are constants: no need to read them from the chain. */
 export const TIMELOCK_ROLES = {
@@ -37,11 +41,14 @@ export interface ProxyState {
   proxy: Address;
   implementation: Address;
   owner: Address;
-  /** Set only on two-step-ownership versions (newer dstack main). */
+  /** Two-step ownership (dstack main): a transfer waits for the new owner's acceptOwnership. */
+  twoStepOwnership: boolean;
+  /** Set only on two-step-ownership versions when a transfer is in progress. */
   pendingOwner?: Address;
 }
 
 export interface KmsState extends ProxyState {
+  variant: KmsVariant;
   osImages: Hex[];
   aggregatedMrs: Hex[];
   devices: Hex[];
@@ -52,10 +59,14 @@ export interface KmsState extends ProxyState {
 
 export interface AppState extends ProxyState {
   name: string;
+  variant: AppVariant;
   composeHashes: Hex[];
   devices: Hex[];
   allowAnyDevice: boolean;
+  /** Read from the proxy's storage (upstream keeps it private and sets it at creation without an event). */
   upgradesDisabled: boolean;
+  /** Absent on versions before v0.5.10, which have no TCB flag. */
+  requireTcbUpToDate?: boolean;
 }
 
 export interface SafeState {
@@ -94,7 +105,7 @@ const appSetEvents = { composeHashes: ["ComposeHashAdded", "ComposeHashRemoved"]
 const appSetGetters = { composeHashes: "allowedComposeHashes", devices: "allowedDeviceIds" } as const;
 
 const kmsEventNames = Object.values(kmsSetEvents).flat();
-const appEventNames = [...Object.values(appSetEvents).flat(), "UpgradesDisabled"] as const;
+const appEventNames = Object.values(appSetEvents).flat();
 
 const scannedEvents: AbiEvent[] = [
   ...kmsEventNames.map((name) => getAbiItem({ abi: dstackKmsAbi, name }) as AbiEvent),
@@ -102,7 +113,7 @@ const scannedEvents: AbiEvent[] = [
 ];
 
 type ContractCall = { address: Address; abi: readonly unknown[]; functionName: string; args?: readonly unknown[] };
-type CallResult = { status: "success"; result: unknown } | { status: "failure"; error: Error };
+export type CallResult = { status: "success"; result: unknown } | { status: "failure"; error: Error };
 
 /** Runs many view calls through Multicall3 at one block, in parallel batches. */
 async function multicallAt(client: PublicClient, blockNumber: bigint, calls: ContractCall[]): Promise<CallResult[]> {
@@ -143,7 +154,7 @@ export async function readLiveState(client: PublicClient, config: StackConfig, p
       { address: app.proxy, abi: dstackAppAbi, functionName: "owner" },
       { address: app.proxy, abi: ownable2StepAbi, functionName: "pendingOwner" },
       { address: app.proxy, abi: dstackAppAbi, functionName: "allowAnyDevice" },
-      { address: app.proxy, abi: dstackAppOptionalAbi, functionName: "upgradesDisabled" },
+      { address: app.proxy, abi: dstackAppTcbAbi, functionName: "requireTcbUpToDate" },
     ]),
   ];
   const safeCallsAt = scalarCalls.length;
@@ -165,9 +176,10 @@ export async function readLiveState(client: PublicClient, config: StackConfig, p
     );
   }
 
-  const [scalars, implementations, logs] = await Promise.all([
+  const [scalars, implementations, flagSlots, logs] = await Promise.all([
     multicallAt(client, blockNumber, scalarCalls),
     Promise.all(proxies.map((proxy) => client.getStorageAt({ address: proxy, slot: IMPLEMENTATION_SLOT, blockNumber }))),
+    Promise.all(config.apps.map((app) => client.getStorageAt({ address: app.proxy, slot: APP_FLAGS_SLOT, blockNumber }))),
     scanLogs(client, {
       addresses: proxies,
       events: scannedEvents,
@@ -179,7 +191,6 @@ export async function readLiveState(client: PublicClient, config: StackConfig, p
 
   // Candidates: every item ever added, plus every item the config wants (in case startBlock is late).
   const seen = new Map<string, Set<Hex>>();
-  const disabledByEvent = new Set<Address>();
   const candidates = (proxy: Address, set: string) => {
     const key = `${proxy}:${set}`;
     if (!seen.has(key)) seen.set(key, new Set());
@@ -187,10 +198,6 @@ export async function readLiveState(client: PublicClient, config: StackConfig, p
   };
   for (const log of logs as unknown as { address: Address; eventName: string; args: Record<string, Hex> }[]) {
     const proxy = getAddress(log.address);
-    if (log.eventName === "UpgradesDisabled") {
-      disabledByEvent.add(proxy);
-      continue;
-    }
     const kmsSet = Object.entries(kmsSetEvents).find(([, names]) => names[0] === log.eventName)?.[0];
     const appSet = Object.entries(appSetEvents).find(([, names]) => names[0] === log.eventName)?.[0];
     const set = proxy === config.kms.proxy ? kmsSet : appSet;
@@ -233,8 +240,10 @@ export async function readLiveState(client: PublicClient, config: StackConfig, p
   const info = ok<readonly [Hex, Hex, Hex, Hex]>(scalars[4], "kmsInfo()");
   const kms: KmsState = {
     proxy: config.kms.proxy,
+    variant: kmsVariant(config.kms.proxy, { owner: scalars[0], pendingOwner: scalars[1] }),
     implementation: implementationOf(0),
     owner: ok<Address>(scalars[0], "KMS owner()"),
+    twoStepOwnership: scalars[1].status === "success",
     pendingOwner: pending(scalars[1]),
     gatewayAppId: ok<string>(scalars[2], "gatewayAppId()"),
     appImplementation: ok<Address>(scalars[3], "appImplementation()"),
@@ -245,16 +254,25 @@ export async function readLiveState(client: PublicClient, config: StackConfig, p
   };
   const apps = config.apps.map((app, i): AppState => {
     const base = 5 + i * 4;
-    const disabledProbe = scalars[base + 3];
+    const { variant, upgradesDisabled } = appVariant(app.name, app.proxy, {
+      owner: scalars[base],
+      pendingOwner: scalars[base + 1],
+      allowAnyDevice: scalars[base + 2],
+      requireTcbUpToDate: scalars[base + 3],
+      flagsSlot: flagSlots[i],
+    });
+    const tcb = scalars[base + 3];
     return {
       name: app.name,
       proxy: app.proxy,
+      variant,
       implementation: implementationOf(i + 1),
       owner: ok<Address>(scalars[base], `${app.name} owner()`),
+      twoStepOwnership: scalars[base + 1].status === "success",
       pendingOwner: pending(scalars[base + 1]),
       allowAnyDevice: ok<boolean>(scalars[base + 2], `${app.name} allowAnyDevice()`),
-      // Older versions have no getter: the UpgradesDisabled event is then the only witness.
-      upgradesDisabled: disabledProbe.status === "success" ? Boolean(disabledProbe.result) : disabledByEvent.has(app.proxy),
+      upgradesDisabled,
+      requireTcbUpToDate: tcb.status === "success" ? (tcb.result as boolean) : undefined,
       composeHashes: setOf(app.proxy, "composeHashes"),
       devices: setOf(app.proxy, "devices"),
     };

@@ -95,6 +95,8 @@ export const appSchema = z.object({
   composeHashes: hashSet,
   devices: hashSet.default([]),
   allowAnyDevice: z.boolean().default(false),
+  /** Boot only on an up-to-date TCB (DstackApp v0.5.10+); omitted = not governed. */
+  requireTcbUpToDate: z.boolean().optional(),
   /** An empty compose set stops the app from booting anywhere: only on purpose (rail.empty-compose-hashes). */
   allowEmptyComposeHashes: z.boolean().optional(),
 });

@@ -173,7 +173,7 @@ describe("rails, upgrade checks and convergence proofs on a safe+timelock devnet
     await asTimelock(devnet, devnet.deployment.apps[1].proxy, dstackAppAbi, "disableUpgrades", []);
     const app = current();
     app.apps![1].implementation = devnet.deployment.appV2Implementation;
-    await refused(app, /apps\[1\]\.implementation: app app-two has permanently disabled upgrades.*\[upgrade\.disabled\]; fix: remove apps\[1\]\.implementation/);
+    await refused(app, /apps\[1\]\.implementation: app app-two has upgrades permanently disabled.*\[upgrade\.disabled\]; fix: remove apps\[1\]\.implementation/);
   });
 
   it("convergence proof: a proposal that does not reach the config is refused before it is written", async () => {
