@@ -3,6 +3,7 @@ import { DstackGovernance } from "./components/governance";
 import { measureByCommand } from "./components/measurements";
 import { ConfigError } from "./src/config/schema";
 import { SECTIONS } from "./src/config/stack-file";
+import { MeasurementError } from "./src/measurements/resolve";
 import { PolicyError } from "./src/policy/findings";
 import { inspectStack, openStack } from "./src/reconcile/reconcile";
 
@@ -22,7 +23,7 @@ export = async () => {
     if (inspection.findings.errors.length) throw new PolicyError(inspection.findings.errors);
   } catch (error) {
     // A clear message instead of a stack trace: bad config or an unreachable RPC is not a crash.
-    const message = error instanceof ConfigError || error instanceof PolicyError ? error.message : `stack ${stack}: ${(error as Error).message.split("\n")[0]}`;
+    const message = error instanceof ConfigError || error instanceof PolicyError || error instanceof MeasurementError ? error.message : `stack ${stack}: ${(error as Error).message.split("\n")[0]}`;
     throw new pulumi.RunError(message);
   }
   const governance = new DstackGovernance("governance", { stack, config: opened.config, inspection, measured });

@@ -1,5 +1,6 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { relative } from "node:path";
 import type { Hex } from "viem";
 import {
   measurementCommandFailed,
@@ -24,17 +25,20 @@ async function knownValue<T>(output: pulumi.Output<T>): Promise<T | undefined> {
  * it once through `local.run` to show the hash it will propose.
  */
 async function measure(m: MeasurementCommand, root: string): Promise<Hex> {
-  const run = new command.local.Command(`measurement ${m.field}`, { create: m.command, triggers: measurementInputDigests(m, root), logging: "stderr" });
+  // Providers run in the program's directory (dist/): the command runs in the project directory, named relatively.
+  const dir = relative(process.cwd(), root) || ".";
+  const run = new command.local.Command(`measurement ${m.field}`, { create: m.command, dir, triggers: measurementInputDigests(m, root), logging: "stderr" });
   const recorded = await knownValue(run.stdout);
   if (recorded !== undefined) return measurementFromOutput(m, recorded);
+  let printed: { stdout: string; stderr: string };
   try {
-    return measurementFromOutput(m, (await command.local.run({ command: m.command, logging: "stderr" })).stdout);
+    printed = await command.local.run({ command: m.command, dir, logging: "stderr" });
   } catch (error) {
     // The provider reports a failed command as `exit status N: running "...":\n<stdout>\n<stderr>`.
     const [exit, ...output] = ((error as Error).message ?? String(error)).split("\n");
-    if (/^\S+\.command: /.test(exit)) throw error;
     throw measurementCommandFailed(m, exit.replace(/^.*?(exit status \d+|signal: \w+).*$/, "$1"), output.join("\n"));
   }
+  return measurementFromOutput(m, printed.stdout, printed.stderr);
 }
 
 /** The hashes of the config's `{ command, inputs }` measurements, by command text. */

@@ -9,6 +9,8 @@ import { appSchema, kmsSchema, safeSchema, timelockSchema } from "../src/config/
 import { PROJECT, SECTIONS } from "../src/config/stack-file";
 import { executeSafeTransaction, executeTimelockBatch, sendDirect } from "../src/proposal/execute";
 import { inspectStack, openStack, proposeChanges, stackWallet, type Stack } from "../src/reconcile/reconcile";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { describeStatus, isInFlight } from "../src/proposal/status";
 import type { ProposalFile } from "../src/proposal/types";
@@ -35,10 +37,17 @@ function key(name: "proposerKey" | "executorKey" | "adminKey"): Hex | undefined 
   return stackConfig?.get(`${PROJECT}:${name}`) as Hex | undefined;
 }
 
-/** Pulumi runs providers in the project directory: proposals/ and measurement files are found from there. */
+/** Pulumi runs providers in the program's directory: the project (proposals/, measurement files) is the nearest one holding Pulumi.yaml. */
+function projectDir(): string {
+  for (let dir = process.cwd(); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, "Pulumi.yaml"))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no Pulumi.yaml above ${process.cwd()}`);
+  }
+}
+
 async function open(stack: string, measured?: MeasuredByCommand): Promise<Stack> {
   const rawConfig = Object.fromEntries(SECTIONS.map((section) => [section, configValue(section)]));
-  return openStack({ name: stack, root: process.cwd(), rawConfig, measured });
+  return openStack({ name: stack, root: projectDir(), rawConfig, measured });
 }
 
 const declaredSchemas = {

@@ -4,11 +4,11 @@ import { repoRoot } from "../src/repo-root";
 import type { GovernedInputs, ProposalInputs } from "./inputs";
 
 // These objects are serialized into the Pulumi state. They capture only the runtime's path inside the
-// package and load the engine by module at run time, so no engine object graph is ever serialized. The
-// path is relative: Pulumi runs providers in the project directory (the package root, or a directory
-// linking its dist/), so no path of the checkout is stored.
+// package and load the engine by module at run time, so no engine object graph (and no path of the
+// checkout) is ever serialized. The provider process runs Pulumi's dynamic-provider script from the
+// package's node_modules, so the package root is found from that script.
 const RUNTIME = relative(repoRoot(), require.resolve("./provider-runtime"));
-const runtime = () => require(`${process.cwd()}/${RUNTIME}`) as Runtime;
+const runtime = () => require(`${require.main!.filename.split("/node_modules/")[0]}/${RUNTIME}`) as Runtime;
 
 type Runtime = typeof import("./provider-runtime");
 

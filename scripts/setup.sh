@@ -106,6 +106,7 @@ shared_plugins() {
     for dir in "$ROOT/../shared/plugins" ${common:+"$common/../../shared/plugins"}; do
         [ -d "$dir" ] && { (cd "$dir" && pwd); return; }
     done
+    return 0
 }
 
 checked_plugin() {

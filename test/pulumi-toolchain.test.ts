@@ -143,7 +143,9 @@ test("a machine with its own pulumi keeps it: setup builds and installs nothing,
 
   // The devnet's CLI runner picks the same pulumi, and runs a program with its plugins.
   assert.deepEqual(pulumiToolchain(base.PATH), { bin: path.join(install, "pulumi") });
-  const dir = probeProject(path.join(tmp, "project"));
+  const dir = path.join(tmp, "project");
+  fs.mkdirSync(dir);
+  probeProject(dir);
   const pulumi = async (...args: string[]) => {
     const r = await runPulumi(dir, args, { env: { PATH: base.PATH, PULUMI_HOME: home } });
     assert.equal(r.code, 0, `pulumi ${args.join(" ")}:\n${r.output}`);
