@@ -1,11 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DstackGovernance } from "./components/governance";
 import { measureByCommand } from "./components/measurements";
-import { ConfigError } from "./src/config/schema";
 import { SECTIONS } from "./src/config/stack-file";
+import { GovernanceError, renderError } from "./src/errors";
 import { MeasurementError } from "./src/measurements/resolve";
 import { PolicyError } from "./src/policy/findings";
-import { inspectStack, openStack } from "./src/reconcile/reconcile";
+import { inspectStack, openStack, type Inspection, type Stack } from "./src/reconcile/reconcile";
 
 /** The stack program: config → live state → plan, then the governed resources and ONE proposal. */
 export = async () => {
@@ -13,8 +13,8 @@ export = async () => {
   const stack = pulumi.getStack();
   const root = pulumi.getRootDirectory();
   const rawConfig = Object.fromEntries(SECTIONS.map((section) => [section, config.getObject(section)]));
-  let opened;
-  let inspection;
+  let opened: Stack;
+  let inspection: Inspection;
   let measured;
   try {
     measured = await measureByCommand(rawConfig, root);
@@ -23,9 +23,10 @@ export = async () => {
     if (inspection.findings.errors.length) throw new PolicyError(inspection.findings.errors);
   } catch (error) {
     // A clear message instead of a stack trace: bad config or an unreachable RPC is not a crash.
-    const message = error instanceof ConfigError || error instanceof PolicyError || error instanceof MeasurementError ? error.message : `stack ${stack}: ${(error as Error).message.split("\n")[0]}`;
+    const message = error instanceof MeasurementError ? error.message : error instanceof GovernanceError ? renderError(error) : `stack ${stack}: ${renderError(error, { oneLine: true })}`;
     throw new pulumi.RunError(message);
   }
+  for (const notice of opened.scans.notices) pulumi.log.warn(notice);
   const governance = new DstackGovernance("governance", { stack, config: opened.config, inspection, measured });
   // Only what changes with the config or a `pulumi up`: an in-sync preview shows no output diff.
   return {
@@ -35,5 +36,6 @@ export = async () => {
     safe: inspection.live.safe?.address,
     timelock: inspection.live.timelock?.address,
     proposals: governance.proposal.proposals,
+    nextSteps: governance.proposal.nextSteps,
   };
 };

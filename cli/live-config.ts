@@ -8,7 +8,8 @@ export interface DeploymentLocation {
   tier: "production" | "non-production";
   chainId: number;
   rpcUrl: string;
-  startBlock: number;
+  /** Absent: searched for (the proxies' deployment block). */
+  startBlock?: number;
   kms: Address;
   apps: { name: string; proxy: Address }[];
   governance: { mode: "direct"; admin: Address } | { mode: "safe"; safe: Address } | { mode: "safe+timelock"; safe: Address; timelock: Address };
@@ -28,7 +29,7 @@ export function probeConfig(location: DeploymentLocation): StackConfig {
   const g = location.governance;
   const safe = (address: Address) => ({ address, owners: [], threshold: 0 });
   return {
-    network: { tier: location.tier, chainId: location.chainId, rpcUrls: [location.rpcUrl], startBlock: location.startBlock, logChunkSize: 50_000 },
+    network: { tier: location.tier, chainId: location.chainId, rpcUrls: [location.rpcUrl], startBlock: location.startBlock, logScanConcurrency: 8 },
     governance:
       g.mode === "direct"
         ? g
@@ -45,9 +46,14 @@ function governanceOwnerOf(location: DeploymentLocation): Address {
   return g.mode === "direct" ? g.admin : g.mode === "safe" ? g.safe : g.timelock;
 }
 
-/** Pinned implementation, and the owner only where it is not the governance owner (the default). */
+/**
+ * Pinned implementation, and the owner only where it is not the governance owner (the default).
+ * A two-step transfer to the governance owner in progress declares where it is going, so the first
+ * plan has the governance owner's acceptOwnership; any other pending transfer is planned for cancelling.
+ */
 function proxyFields(live: ProxyState, governanceOwner: Address) {
-  return { proxy: live.proxy, implementation: live.implementation, ...(live.owner !== governanceOwner ? { owner: live.owner } : {}) };
+  const owner = live.pendingOwner === governanceOwner ? governanceOwner : live.owner;
+  return { proxy: live.proxy, implementation: live.implementation, ...(owner !== governanceOwner ? { owner } : {}) };
 }
 
 /** The stack config that declares exactly the live state: its plan is empty. Signers' orgs are not on chain: "unknown". */

@@ -50,7 +50,7 @@ export class DstackGovernance extends pulumi.ComponentResource {
     for (const app of config.apps) {
       const resource = `app:${app.name}` as const;
       governed(ContractProxy, `${app.name}-proxy`, { resource, properties: "proxy" }, { proxy: app.proxy, implementation: app.implementation, owner: app.owner ?? owner });
-      governed(AppPolicy, `${app.name}-policy`, { resource, properties: "policy" }, { composeHashes: app.composeHashes, devices: app.devices, allowAnyDevice: app.allowAnyDevice });
+      governed(AppPolicy, `${app.name}-policy`, { resource, properties: "policy" }, { composeHashes: app.composeHashes, devices: app.devices, allowAnyDevice: app.allowAnyDevice, ...(app.requireTcbUpToDate !== undefined ? { requireTcbUpToDate: app.requireTcbUpToDate } : {}) });
     }
     const executable = inspection.proposals
       .filter(({ status }) => status.state === "ready" || (status.state === "awaiting-signatures" && status.have >= status.need))
@@ -58,6 +58,7 @@ export class DstackGovernance extends pulumi.ComponentResource {
     this.proposal = new GovernanceProposal("proposal", { stack, mode: governance.mode, __calls: uncovered.map((c) => c.description), __executable: executable, __measured: measured }, { parent: this, dependsOn: resources });
 
     for (const finding of inspection.findings.warnings) pulumi.log.warn(`policy: ${describeFinding(finding)}`, this);
+    for (const note of inspection.unmanaged) pulumi.log.info(note, this);
     for (const { proposal, status } of inspection.proposals.filter((t) => isInFlight(t.status))) {
       pulumi.log.info(`in flight: proposal ${proposal.id} (Safe nonce ${proposal.safe.nonce}) is ${describeStatus(status)}: ${proposal.calls.map((c) => c.description).join("; ")}`, this);
     }

@@ -1,19 +1,19 @@
 // Loaded by module inside the dynamic provider process (never serialized): the provider
 // closures stay tiny and this file reaches the engine through ordinary requires.
 import type { Hex } from "viem";
-import { readLiveState } from "../src/chain/read-state";
 import type { MeasuredByCommand } from "../src/measurements/resolve";
 import { PolicyError } from "../src/policy/findings";
 import { formatDuration } from "../src/config/duration";
 import { appSchema, kmsSchema, safeSchema, timelockSchema } from "../src/config/schema";
 import { PROJECT, SECTIONS } from "../src/config/stack-file";
 import { executeSafeTransaction, executeTimelockBatch, sendDirect } from "../src/proposal/execute";
-import { inspectStack, openStack, proposeChanges, stackWallet, type Stack } from "../src/reconcile/reconcile";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
+import { nextSteps } from "../src/proposal/next-steps";
 import { describeStatus, isInFlight } from "../src/proposal/status";
 import type { ProposalFile } from "../src/proposal/types";
+import { inspectStack, openStack, proposeChanges, readStackState, stackWallet, type Stack } from "../src/reconcile/reconcile";
 import { declaredInputs, declaredValues, type GovernedInputs, type ProposalInputs, type ProposalSummary } from "./inputs";
 
 type ConfigSource = { get(key: string): string | undefined };
@@ -55,7 +55,7 @@ const declaredSchemas = {
   Timelock: timelockSchema,
   ContractProxy: kmsSchema.pick({ proxy: true, implementation: true, owner: true }),
   KmsPolicy: kmsSchema.pick({ osImages: true, aggregatedMrs: true, devices: true, gatewayAppId: true, appImplementation: true, info: true }),
-  AppPolicy: appSchema.pick({ composeHashes: true, devices: true, allowAnyDevice: true }),
+  AppPolicy: appSchema.pick({ composeHashes: true, devices: true, allowAnyDevice: true, requireTcbUpToDate: true }),
 } as const;
 
 /** `check`: the declared values must satisfy the engine's own schema for that resource. */
@@ -81,7 +81,7 @@ export function proposalDiff(news: ProposalInputs): { changes: boolean } {
 /** `pulumi refresh`: the resource's declared properties as the chain has them now. */
 export async function readGoverned(props: GovernedInputs): Promise<GovernedInputs> {
   const stack = await open(props.stack);
-  const live = await readLiveState(stack.client, stack.config);
+  const live = await readStackState(stack);
   const d = declaredValues(props.declared);
   const orgOf = (address: string) => (d.owners as { address: string; org: string }[] | undefined)?.find((o) => o.address === address)?.org ?? "unknown";
   const app = live.apps.find((a) => `app:${a.name}` === props.resource);
@@ -98,6 +98,8 @@ export async function readGoverned(props: GovernedInputs): Promise<GovernedInput
 
 export interface ProposalOutputs extends ProposalInputs {
   proposals: ProposalSummary[];
+  /** The proposal's files, the signatures it still needs and the command to run next ("" when none was written). */
+  nextSteps: string;
   executed: string[];
   sentTransactions: string[];
 }
@@ -109,7 +111,7 @@ export interface ProposalOutputs extends ProposalInputs {
 export async function applyProposal(inputs: ProposalInputs): Promise<ProposalOutputs> {
   const stack = await open(inputs.stack, inputs.__measured);
   // What this run consumed is recorded as done, so a later refresh finds nothing left to do.
-  const outputs: ProposalOutputs = { ...inputs, __calls: [], __executable: [], proposals: [], executed: [], sentTransactions: [] };
+  const outputs: ProposalOutputs = { ...inputs, __calls: [], __executable: [], proposals: [], nextSteps: "", executed: [], sentTransactions: [] };
 
   let inspection = await inspectStack(stack);
   if (stack.config.governance.mode === "direct") {
@@ -136,5 +138,6 @@ export async function applyProposal(inputs: ProposalInputs): Promise<ProposalOut
   const summary = (p: ProposalFile, status: string): ProposalSummary => ({ id: p.id, safeNonce: p.safe.nonce, status });
   outputs.proposals = inspection.proposals.filter((t) => isInFlight(t.status)).map((t) => summary(t.proposal, describeStatus(t.status)));
   if (proposal) outputs.proposals.push(summary(proposal, `awaiting signatures (${proposal.signatures.length} of ${proposal.safe.threshold})`));
+  outputs.nextSteps = proposal ? nextSteps(proposal) : "";
   return outputs;
 }

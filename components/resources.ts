@@ -24,14 +24,15 @@ export const Timelock = governedResource("Timelock");
 export const ContractProxy = governedResource("ContractProxy");
 /** DstackKms: OS images, KMS aggregated MRs and devices, KMS settings. */
 export const KmsPolicy = governedResource("KmsPolicy");
-/** One DstackApp: compose hashes, devices, allow-any-device. */
+/** One DstackApp: compose hashes, devices, allow-any-device, require-up-to-date-TCB. */
 export const AppPolicy = governedResource("AppPolicy");
 
 /** The calls of all governed resources of one run, as ONE proposal (or direct transactions). */
 export class GovernanceProposal extends pulumi.dynamic.Resource {
-  /** In-flight proposals as the last `pulumi up` left them: always set, so preview never shows it unknown. */
+  /** In-flight proposals as the last `pulumi up` left them, and what to do next: always set, so preview never shows them unknown. */
   declare readonly proposals: pulumi.Output<ProposalSummary[]>;
+  declare readonly nextSteps: pulumi.Output<string>;
   constructor(name: string, args: Args<ProposalInputs>, opts?: pulumi.CustomResourceOptions) {
-    super(proposalProvider, name, { ...args, proposals: undefined }, opts, MODULE, "GovernanceProposal");
+    super(proposalProvider, name, { ...args, proposals: undefined, nextSteps: undefined }, opts, MODULE, "GovernanceProposal");
   }
 }

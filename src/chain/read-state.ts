@@ -1,10 +1,8 @@
 import {
-  getAbiItem,
   getAddress,
   keccak256,
   stringToHex,
   zeroAddress,
-  type AbiEvent,
   type Address,
   type Hex,
   type PublicClient,
@@ -12,7 +10,7 @@ import {
 import type { StackConfig } from "../config/schema";
 import { dstackAppAbi, dstackAppTcbAbi, dstackKmsAbi, ownable2StepAbi, safeAbi, timelockAbi } from "./abis";
 import { appVariant, kmsVariant, type AppVariant, type KmsVariant } from "./variants";
-import { scanLogs } from "./logs";
+import { candidateKey, scanCandidates, type ScanOptions } from "./candidates";
 
 /** ERC-1967 implementation slot: bytes32(uint256(keccak256("eip1967.proxy.implementation")) - 1). */
 export const IMPLEMENTATION_SLOT = "0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc" as const;
@@ -95,22 +93,13 @@ export interface LiveState {
   timelock?: TimelockState;
 }
 
-const kmsSetEvents = {
-  osImages: ["OsImageHashAdded", "OsImageHashRemoved"],
-  aggregatedMrs: ["KmsAggregatedMrAdded", "KmsAggregatedMrRemoved"],
-  devices: ["KmsDeviceAdded", "KmsDeviceRemoved"],
-} as const;
 const kmsSetGetters = { osImages: "allowedOsImages", aggregatedMrs: "kmsAllowedAggregatedMrs", devices: "kmsAllowedDeviceIds" } as const;
-const appSetEvents = { composeHashes: ["ComposeHashAdded", "ComposeHashRemoved"], devices: ["DeviceAdded", "DeviceRemoved"] } as const;
 const appSetGetters = { composeHashes: "allowedComposeHashes", devices: "allowedDeviceIds" } as const;
 
-const kmsEventNames = Object.values(kmsSetEvents).flat();
-const appEventNames = Object.values(appSetEvents).flat();
-
-const scannedEvents: AbiEvent[] = [
-  ...kmsEventNames.map((name) => getAbiItem({ abi: dstackKmsAbi, name }) as AbiEvent),
-  ...appEventNames.map((name) => getAbiItem({ abi: dstackAppAbi, name }) as AbiEvent),
-];
+export interface ReadOptions extends ScanOptions {
+  /** Read at this block instead of the head. */
+  pinnedBlock?: bigint;
+}
 
 type ContractCall = { address: Address; abi: readonly unknown[]; functionName: string; args?: readonly unknown[] };
 export type CallResult = { status: "success"; result: unknown } | { status: "failure"; error: Error };
@@ -130,13 +119,89 @@ function ok<T>(result: CallResult, what: string): T {
   return result.result as T;
 }
 
+/** View calls by name, within groups named after what they read ("kms", "app:<name>", "safe", "timelock"). */
+type NamedCalls = Record<string, ContractCall>;
+
+/** One decoded group: each result is asked for by its name, never by its position in the batch. */
+interface NamedResults {
+  value<T>(name: string): T;
+  /** The result, or undefined when the call reverted (a getter this contract version lacks). */
+  optional<T>(name: string): T | undefined;
+  /** The raw outcome, for probes that tell contract versions apart by what reverts. */
+  raw(name: string): CallResult;
+}
+
+/** Runs every group's calls in one multicall batch at the block and hands each group back by name. */
+async function readGroups(client: PublicClient, blockNumber: bigint, groups: Record<string, NamedCalls>): Promise<Record<string, NamedResults>> {
+  const entries = Object.entries(groups).flatMap(([group, calls]) => Object.entries(calls).map(([name, call]) => ({ group, name, call })));
+  const results = await multicallAt(client, blockNumber, entries.map((e) => e.call));
+  const found = new Map(entries.map((e, i) => [`${e.group}.${e.name}`, { call: e.call, result: results[i] }]));
+  const named = (group: string): NamedResults => {
+    const entry = (name: string) => {
+      const read = found.get(`${group}.${name}`);
+      if (!read) throw new Error(`internal: no read named ${group}.${name}`);
+      return read;
+    };
+    return {
+      value: <T>(name: string) => ok<T>(entry(name).result, `${group} ${entry(name).call.functionName}()`),
+      optional: <T>(name: string) => {
+        const { result } = entry(name);
+        return result.status === "success" ? (result.result as T) : undefined;
+      },
+      raw: (name: string) => entry(name).result,
+    };
+  };
+  return Object.fromEntries(Object.keys(groups).map((group) => [group, named(group)]));
+}
+
+const proxyReads = (proxy: Address, abi: readonly unknown[]): NamedCalls => ({
+  owner: { address: proxy, abi, functionName: "owner" },
+  pendingOwner: { address: proxy, abi: ownable2StepAbi, functionName: "pendingOwner" },
+});
+
+const kmsReads = (proxy: Address): NamedCalls => ({
+  ...proxyReads(proxy, dstackKmsAbi),
+  gatewayAppId: { address: proxy, abi: dstackKmsAbi, functionName: "gatewayAppId" },
+  appImplementation: { address: proxy, abi: dstackKmsAbi, functionName: "appImplementation" },
+  info: { address: proxy, abi: dstackKmsAbi, functionName: "kmsInfo" },
+});
+
+const appReads = (proxy: Address): NamedCalls => ({
+  ...proxyReads(proxy, dstackAppAbi),
+  allowAnyDevice: { address: proxy, abi: dstackAppAbi, functionName: "allowAnyDevice" },
+  requireTcbUpToDate: { address: proxy, abi: dstackAppTcbAbi, functionName: "requireTcbUpToDate" },
+});
+
+const safeReads = (safe: Address): NamedCalls => ({
+  owners: { address: safe, abi: safeAbi, functionName: "getOwners" },
+  threshold: { address: safe, abi: safeAbi, functionName: "getThreshold" },
+  nonce: { address: safe, abi: safeAbi, functionName: "nonce" },
+});
+
+const timelockReads = (timelock: Address, safe: Address): NamedCalls => ({
+  delay: { address: timelock, abi: timelockAbi, functionName: "getMinDelay" },
+  expiration: { address: timelock, abi: timelockAbi, functionName: "expiration" },
+  safeIsProposer: { address: timelock, abi: timelockAbi, functionName: "hasRole", args: [TIMELOCK_ROLES.proposer, safe] },
+  safeIsCanceller: { address: timelock, abi: timelockAbi, functionName: "hasRole", args: [TIMELOCK_ROLES.canceller, safe] },
+  anyoneCanExecute: { address: timelock, abi: timelockAbi, functionName: "hasRole", args: [TIMELOCK_ROLES.executor, zeroAddress] },
+});
+
+const appGroup = (name: string) => `app:${name}`;
+
+/** Storage words by address, read in parallel at the block. */
+async function storageAt(client: PublicClient, blockNumber: bigint, addresses: readonly Address[], slot: Hex): Promise<Map<Address, Hex | undefined>> {
+  return new Map(await Promise.all(addresses.map(async (address) => [address, await client.getStorageAt({ address, slot, blockNumber })] as const)));
+}
+
 /**
  * Reads everything a stack governs at ONE pinned block. Requests: the block (twice: before and
- * after, to catch a reorg), one multicall of scalars, one storage read per proxy, one eth_getLogs
- * per log chunk, and one multicall per 500 items to confirm (every item ever added, plus the
+ * after, to catch a reorg), one multicall of scalars, one storage read per proxy, the event scan
+ * (from the last checkpoint: one eth_getLogs, plus one block read to confirm the checkpoint; see
+ * candidates.ts) and one multicall per 500 items to confirm (every item ever added, plus the
  * desired ones): 10 requests at 1,000 items.
  */
-export async function readLiveState(client: PublicClient, config: StackConfig, pinnedBlock?: bigint): Promise<LiveState> {
+export async function readLiveState(client: PublicClient, config: StackConfig, options: ReadOptions = {}): Promise<LiveState> {
+  const { pinnedBlock } = options;
   const block = await client.getBlock(pinnedBlock === undefined ? { blockTag: "latest" } : { blockNumber: pinnedBlock });
   const blockNumber = block.number;
   const proxies = [config.kms.proxy, ...config.apps.map((app) => app.proxy)];
@@ -144,71 +209,47 @@ export async function readLiveState(client: PublicClient, config: StackConfig, p
   const safeAddress = governance.mode === "direct" ? undefined : governance.safe.address;
   const timelockAddress = governance.mode === "safe+timelock" ? governance.timelock.address : undefined;
 
-  const scalarCalls: ContractCall[] = [
-    { address: config.kms.proxy, abi: dstackKmsAbi, functionName: "owner" },
-    { address: config.kms.proxy, abi: ownable2StepAbi, functionName: "pendingOwner" },
-    { address: config.kms.proxy, abi: dstackKmsAbi, functionName: "gatewayAppId" },
-    { address: config.kms.proxy, abi: dstackKmsAbi, functionName: "appImplementation" },
-    { address: config.kms.proxy, abi: dstackKmsAbi, functionName: "kmsInfo" },
-    ...config.apps.flatMap((app): ContractCall[] => [
-      { address: app.proxy, abi: dstackAppAbi, functionName: "owner" },
-      { address: app.proxy, abi: ownable2StepAbi, functionName: "pendingOwner" },
-      { address: app.proxy, abi: dstackAppAbi, functionName: "allowAnyDevice" },
-      { address: app.proxy, abi: dstackAppTcbAbi, functionName: "requireTcbUpToDate" },
-    ]),
-  ];
-  const safeCallsAt = scalarCalls.length;
-  if (safeAddress) {
-    scalarCalls.push(
-      { address: safeAddress, abi: safeAbi, functionName: "getOwners" },
-      { address: safeAddress, abi: safeAbi, functionName: "getThreshold" },
-      { address: safeAddress, abi: safeAbi, functionName: "nonce" },
-    );
-  }
-  const timelockCallsAt = scalarCalls.length;
-  if (timelockAddress && safeAddress) {
-    scalarCalls.push(
-      { address: timelockAddress, abi: timelockAbi, functionName: "getMinDelay" },
-      { address: timelockAddress, abi: timelockAbi, functionName: "expiration" },
-      { address: timelockAddress, abi: timelockAbi, functionName: "hasRole", args: [TIMELOCK_ROLES.proposer, safeAddress] },
-      { address: timelockAddress, abi: timelockAbi, functionName: "hasRole", args: [TIMELOCK_ROLES.canceller, safeAddress] },
-      { address: timelockAddress, abi: timelockAbi, functionName: "hasRole", args: [TIMELOCK_ROLES.executor, zeroAddress] },
-    );
-  }
+  const groups: Record<string, NamedCalls> = { kms: kmsReads(config.kms.proxy) };
+  for (const app of config.apps) groups[appGroup(app.name)] = appReads(app.proxy);
+  if (safeAddress) groups.safe = safeReads(safeAddress);
+  if (timelockAddress && safeAddress) groups.timelock = timelockReads(timelockAddress, safeAddress);
 
-  const [scalars, implementations, flagSlots, logs] = await Promise.all([
-    multicallAt(client, blockNumber, scalarCalls),
-    Promise.all(proxies.map((proxy) => client.getStorageAt({ address: proxy, slot: IMPLEMENTATION_SLOT, blockNumber }))),
-    Promise.all(config.apps.map((app) => client.getStorageAt({ address: app.proxy, slot: APP_FLAGS_SLOT, blockNumber }))),
-    scanLogs(client, {
-      addresses: proxies,
-      events: scannedEvents,
-      fromBlock: BigInt(config.network.startBlock),
-      toBlock: blockNumber,
-      chunkSize: BigInt(config.network.logChunkSize),
-    }),
+  const [reads, implementationSlots, flagSlots, found] = await Promise.all([
+    readGroups(client, blockNumber, groups),
+    storageAt(client, blockNumber, proxies, IMPLEMENTATION_SLOT),
+    storageAt(client, blockNumber, config.apps.map((app) => app.proxy), APP_FLAGS_SLOT),
+    scanCandidates(client, config, { number: blockNumber, hash: block.hash }, options),
   ]);
 
+  // Know every contract's version before reading its sets: an unknown contract gets a clear message.
+  const kmsShape = kmsVariant(config.kms.proxy, { owner: reads.kms.raw("owner"), pendingOwner: reads.kms.raw("pendingOwner") });
+  const appShapes = new Map(
+    config.apps.map((app) => {
+      const r = reads[appGroup(app.name)];
+      const shape = appVariant(app.name, app.proxy, {
+        owner: r.raw("owner"),
+        pendingOwner: r.raw("pendingOwner"),
+        allowAnyDevice: r.raw("allowAnyDevice"),
+        requireTcbUpToDate: r.raw("requireTcbUpToDate"),
+        flagsSlot: flagSlots.get(app.proxy),
+      });
+      return [app.name, shape] as const;
+    }),
+  );
+
   // Candidates: every item ever added, plus every item the config wants (in case startBlock is late).
-  const seen = new Map<string, Set<Hex>>();
+  const seen = found;
   const candidates = (proxy: Address, set: string) => {
-    const key = `${proxy}:${set}`;
+    const key = candidateKey(proxy, set);
     if (!seen.has(key)) seen.set(key, new Set());
     return seen.get(key)!;
   };
-  for (const log of logs as unknown as { address: Address; eventName: string; args: Record<string, Hex> }[]) {
-    const proxy = getAddress(log.address);
-    const kmsSet = Object.entries(kmsSetEvents).find(([, names]) => names[0] === log.eventName)?.[0];
-    const appSet = Object.entries(appSetEvents).find(([, names]) => names[0] === log.eventName)?.[0];
-    const set = proxy === config.kms.proxy ? kmsSet : appSet;
-    if (set) candidates(proxy, set).add(Object.values(log.args)[0].toLowerCase() as Hex);
-  }
   for (const set of Object.keys(kmsSetGetters) as (keyof typeof kmsSetGetters)[]) {
-    for (const hash of config.kms[set]) candidates(config.kms.proxy, set).add(hash);
+    for (const hash of config.kms[set] ?? []) candidates(config.kms.proxy, set).add(hash);
   }
   for (const app of config.apps) {
     for (const set of Object.keys(appSetGetters) as (keyof typeof appSetGetters)[]) {
-      for (const hash of app[set]) candidates(app.proxy, set).add(hash);
+      for (const hash of app[set] ?? []) candidates(app.proxy, set).add(hash);
     }
   }
 
@@ -232,47 +273,39 @@ export async function readLiveState(client: PublicClient, config: StackConfig, p
   });
   const setOf = (proxy: Address, set: string) => members.get(`${proxy}:${set}`) ?? [];
 
-  const implementationOf = (index: number) => getAddress(`0x${(implementations[index] ?? "0x").slice(-40).padStart(40, "0")}`);
-  const pending = (result: CallResult) => {
-    const value = result.status === "success" ? (result.result as Address) : undefined;
-    return value && value !== zeroAddress ? value : undefined;
+  const implementationOf = (proxy: Address) => getAddress(`0x${(implementationSlots.get(proxy) ?? "0x").slice(-40).padStart(40, "0")}`);
+  const proxyState = (proxy: Address, r: NamedResults): ProxyState => {
+    const pendingOwner = r.optional<Address>("pendingOwner");
+    return {
+      proxy,
+      implementation: implementationOf(proxy),
+      owner: r.value<Address>("owner"),
+      twoStepOwnership: r.raw("pendingOwner").status === "success",
+      pendingOwner: pendingOwner && pendingOwner !== zeroAddress ? pendingOwner : undefined,
+    };
   };
-  const info = ok<readonly [Hex, Hex, Hex, Hex]>(scalars[4], "kmsInfo()");
+  const k = reads.kms;
+  const info = k.value<readonly [Hex, Hex, Hex, Hex]>("info");
   const kms: KmsState = {
-    proxy: config.kms.proxy,
-    variant: kmsVariant(config.kms.proxy, { owner: scalars[0], pendingOwner: scalars[1] }),
-    implementation: implementationOf(0),
-    owner: ok<Address>(scalars[0], "KMS owner()"),
-    twoStepOwnership: scalars[1].status === "success",
-    pendingOwner: pending(scalars[1]),
-    gatewayAppId: ok<string>(scalars[2], "gatewayAppId()"),
-    appImplementation: ok<Address>(scalars[3], "appImplementation()"),
+    ...proxyState(config.kms.proxy, k),
+    variant: kmsShape,
+    gatewayAppId: k.value<string>("gatewayAppId"),
+    appImplementation: k.value<Address>("appImplementation"),
     info: { k256Pubkey: info[0], caPubkey: info[1], quote: info[2], eventlog: info[3] },
     osImages: setOf(config.kms.proxy, "osImages"),
     aggregatedMrs: setOf(config.kms.proxy, "aggregatedMrs"),
     devices: setOf(config.kms.proxy, "devices"),
   };
-  const apps = config.apps.map((app, i): AppState => {
-    const base = 5 + i * 4;
-    const { variant, upgradesDisabled } = appVariant(app.name, app.proxy, {
-      owner: scalars[base],
-      pendingOwner: scalars[base + 1],
-      allowAnyDevice: scalars[base + 2],
-      requireTcbUpToDate: scalars[base + 3],
-      flagsSlot: flagSlots[i],
-    });
-    const tcb = scalars[base + 3];
+  const apps = config.apps.map((app): AppState => {
+    const r = reads[appGroup(app.name)];
+    const { variant, upgradesDisabled } = appShapes.get(app.name)!;
     return {
       name: app.name,
-      proxy: app.proxy,
+      ...proxyState(app.proxy, r),
       variant,
-      implementation: implementationOf(i + 1),
-      owner: ok<Address>(scalars[base], `${app.name} owner()`),
-      twoStepOwnership: scalars[base + 1].status === "success",
-      pendingOwner: pending(scalars[base + 1]),
-      allowAnyDevice: ok<boolean>(scalars[base + 2], `${app.name} allowAnyDevice()`),
+      allowAnyDevice: r.value<boolean>("allowAnyDevice"),
       upgradesDisabled,
-      requireTcbUpToDate: tcb.status === "success" ? (tcb.result as boolean) : undefined,
+      requireTcbUpToDate: r.optional<boolean>("requireTcbUpToDate"),
       composeHashes: setOf(app.proxy, "composeHashes"),
       devices: setOf(app.proxy, "devices"),
     };
@@ -280,20 +313,22 @@ export async function readLiveState(client: PublicClient, config: StackConfig, p
   const safe: SafeState | undefined = safeAddress
     ? {
         address: safeAddress,
-        owners: ok<Address[]>(scalars[safeCallsAt], "Safe getOwners()").map((o) => getAddress(o)),
-        threshold: Number(ok<bigint>(scalars[safeCallsAt + 1], "Safe getThreshold()")),
-        nonce: ok<bigint>(scalars[safeCallsAt + 2], "Safe nonce()"),
+        owners: reads.safe.value<Address[]>("owners").map((o) => getAddress(o)),
+        threshold: Number(reads.safe.value<bigint>("threshold")),
+        nonce: reads.safe.value<bigint>("nonce"),
       }
     : undefined;
-  const timelock: TimelockState | undefined = timelockAddress
-    ? {
-        address: timelockAddress,
-        delay: ok<bigint>(scalars[timelockCallsAt], "timelock getMinDelay()"),
-        expiration: ok<bigint>(scalars[timelockCallsAt + 1], "timelock expiration()"),
-        safeIsProposer: ok<boolean>(scalars[timelockCallsAt + 2], "timelock hasRole(PROPOSER)"),
-        safeIsCanceller: ok<boolean>(scalars[timelockCallsAt + 3], "timelock hasRole(CANCELLER)"),
-        anyoneCanExecute: ok<boolean>(scalars[timelockCallsAt + 4], "timelock hasRole(EXECUTOR, 0x0)"),
-      }
-    : undefined;
+  const t = reads.timelock;
+  const timelock: TimelockState | undefined =
+    timelockAddress && t
+      ? {
+          address: timelockAddress,
+          delay: t.value<bigint>("delay"),
+          expiration: t.value<bigint>("expiration"),
+          safeIsProposer: t.value<boolean>("safeIsProposer"),
+          safeIsCanceller: t.value<boolean>("safeIsCanceller"),
+          anyoneCanExecute: t.value<boolean>("anyoneCanExecute"),
+        }
+      : undefined;
   return { chainId: client.chain!.id, blockNumber, blockTimestamp: block.timestamp, kms, apps, safe, timelock };
 }

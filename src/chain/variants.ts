@@ -1,4 +1,5 @@
 import type { Address, Hex } from "viem";
+import { GovernanceError } from "../errors";
 import type { CallResult } from "./read-state";
 
 /**
@@ -17,9 +18,9 @@ export const APP_VARIANTS: Record<AppVariant, string> = {
   "two-step": "DstackApp of dstack main (two-step owner, requireTcbUpToDate, PolicyChanged)",
 };
 
-export class UnknownVariantError extends Error {
+export class UnknownVariantError extends GovernanceError {
   constructor(what: string, address: Address, found: string) {
-    super(`${what} at ${address} is not a known dstack contract version: ${found}. The tool governs DstackKms/DstackApp v0.5.4 to dstack main; check the address, or report the version`);
+    super("contract", `${what} at ${address} is not a known dstack contract version: ${found}. The tool governs DstackKms/DstackApp v0.5.4 to dstack main; check the address, or report the version`);
     this.name = "UnknownVariantError";
   }
 }

@@ -29,11 +29,13 @@ function setCalls(args: {
   sender: Address;
   abi: Abi;
   live: readonly Hex[];
-  desired: readonly Hex[];
+  /** Undefined: the config does not govern this set. */
+  desired: readonly Hex[] | undefined;
   add: string;
   remove: string;
   noun: string;
 }): PlannedCall[] {
+  if (args.desired === undefined) return [];
   const live = new Set(args.live);
   const desired = new Set(args.desired);
   const label = args.resource === "kms" ? "KMS" : args.resource.slice(4);
@@ -121,7 +123,7 @@ function appCalls(config: StackConfig, app: StackConfig["apps"][number], live: A
   const resource = `app:${app.name}` as const;
   const base = { resource, to: live.proxy, sender: live.owner, abi: dstackAppAbi };
   const changes: PlannedCall[] = [...upgradeCall(resource, dstackAppAbi, live, app.implementation)];
-  if (app.allowAnyDevice !== live.allowAnyDevice) {
+  if (app.allowAnyDevice !== undefined && app.allowAnyDevice !== live.allowAnyDevice) {
     changes.push(call({ ...base, property: "allowAnyDevice", functionName: "setAllowAnyDevice", args: [app.allowAnyDevice], description: `${app.name}: allow any device ${live.allowAnyDevice} → ${app.allowAnyDevice}`, revokes: !app.allowAnyDevice }));
   }
   if (app.requireTcbUpToDate !== undefined && app.requireTcbUpToDate !== live.requireTcbUpToDate) {

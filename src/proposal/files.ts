@@ -2,8 +2,8 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { encodeFunctionData, getAbiItem, type AbiFunction, type Hex } from "viem";
 import { timelockAbi } from "../chain/abis";
-import { formatDuration } from "../config/duration";
 import { crashPoint, removeStaleTempFiles, writeFilesAtomic, type WriteFilesResult } from "./atomic-write";
+import { signerPacket } from "./packet";
 import { buildTxBuilderBatch, txBuilderTransactionFromCall } from "./txbuilder";
 import type { ProposalFile } from "./types";
 
@@ -51,49 +51,6 @@ function scheduleData(p: ProposalFile): Hex {
 }
 function cancelData(id: Hex): Hex {
   return encodeFunctionData({ abi: timelockAbi, functionName: "cancel", args: [id] });
-}
-
-/** The signer packet: what a signer must check before signing, in the order they check it. */
-export function signerPacket(p: ProposalFile): string {
-  const lines = [
-    `# Governance proposal ${p.id} (${p.stack})`,
-    "",
-    p.emergency ? "**EMERGENCY REVOCATION** — removal only. It still waits out the full timelock delay; the timelock cannot be skipped.\n" : "",
-    `Chain ${p.chainId}, planned at block ${p.plannedAtBlock} (${p.plannedAt}). Route: ${p.route === "safe+timelock" ? "Safe → timelock" : "Safe"}.`,
-    "",
-    "## What changes",
-    "",
-    ...p.calls.map((c, i) => `${i + 1}. ${c.description}\n   - \`${c.signature}\` on \`${c.to}\`, sent by \`${c.sender}\`\n   - args: ${c.args.map((a) => `\`${a}\``).join(", ") || "none"}`),
-    "",
-    "## What your wallet shows (Safe v1.4.1, EIP-712)",
-    "",
-    `- Safe: \`${p.safe.address}\` (${p.safe.threshold} of ${p.safe.owners.length}), nonce **${p.safe.nonce}**`,
-    `- Domain hash: \`${p.eip712.domainHash}\``,
-    `- Message hash: \`${p.eip712.messageHash}\``,
-    `- Safe tx hash: \`${p.safeTxHash}\``,
-    `- to \`${p.safeTx.to}\`, value ${p.safeTx.value}, operation ${p.safeTx.operation === 1 ? "1 (DELEGATECALL to MultiSendCallOnly)" : "0 (CALL)"}`,
-    `- data: \`${p.safeTx.data}\``,
-    "",
-  ];
-  if (p.timelock) {
-    const t = p.timelock;
-    lines.push(
-      "## Timelock",
-      "",
-      `- Timelock: \`${t.address}\``,
-      ...(t.targets.length ? [`- Operation id: \`${t.operationId}\``, `- Salt: \`${t.salt}\`, predecessor \`${t.predecessor}\``, `- Delay: ${formatDuration(BigInt(t.delay))}: executable no earlier than ${formatDuration(BigInt(t.delay))} after the Safe transaction executes, and only until the expiration window closes`] : []),
-      ...t.cancels.map((id) => `- Cancels stale operation \`${id}\``),
-      "",
-    );
-  }
-  if (p.overrides?.length) {
-    lines.push("## Policy overrides", "", "This proposal relies on the stack overriding the recommended configuration:", "", ...p.overrides.map((o) => `- \`${o.rule}\`: ${o.reason}`), "");
-  }
-  if (p.convergence) {
-    lines.push("## Convergence proof", "", `Forked at block ${p.convergence.forkedAtBlock} and ran this proposal to the end → empty plan:`, "", ...p.convergence.steps.map((step) => `- ${step}`), "");
-  }
-  lines.push("## State after execution", "", ...p.calls.map((c) => `- ${c.description}`), "", `Signatures so far: ${p.signatures.length} of ${p.safe.threshold}${p.signatures.length ? ` (${p.signatures.map((s) => s.signer).join(", ")})` : ""}.`, "");
-  return lines.filter((line, i, all) => !(line === "" && all[i - 1] === "")).join("\n");
 }
 
 /**
