@@ -124,12 +124,14 @@ test("a machine with its own pulumi keeps it: setup builds and installs nothing,
   const installed = await run(path.join(install, "pulumi"), ["plugin", "install", "resource", "command", "v1.2.1", "--file", commandPlugin], { cwd: tmp, env: base });
   assert.equal(installed.code, 0, installed.output);
 
-  // A checkout of the scripts with the dependencies in place: setup's pulumi part is what runs.
+  // A checkout of the scripts whose dependencies count as installed (setup's stamp; never a link to ours:
+  // an npm ci there would empty the real node_modules): setup's pulumi part is what runs.
   const checkout = path.join(tmp, "checkout");
-  fs.mkdirSync(checkout);
+  fs.mkdirSync(path.join(checkout, "node_modules"), { recursive: true });
   fs.cpSync(path.join(ROOT, "scripts"), path.join(checkout, "scripts"), { recursive: true });
   for (const file of ["package.json", "package-lock.json"]) fs.copyFileSync(path.join(ROOT, file), path.join(checkout, file));
-  fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(checkout, "node_modules"), "dir");
+  const lockHash = crypto.createHash("sha256").update(fs.readFileSync(path.join(ROOT, "package-lock.json"))).digest("hex");
+  fs.writeFileSync(path.join(checkout, "node_modules", ".setup-lock.sha256"), `${lockHash}\n`);
   const setup = await run("bash", ["scripts/setup.sh"], { cwd: checkout, env: base });
   assert.equal(setup.code, 0, setup.output);
   assert.match(setup.stdout, new RegExp(`using pulumi from PATH: ${install}/pulumi`));
