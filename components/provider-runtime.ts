@@ -139,5 +139,8 @@ export async function applyProposal(inputs: ProposalInputs): Promise<ProposalOut
   outputs.proposals = inspection.proposals.filter((t) => isInFlight(t.status)).map((t) => summary(t.proposal, describeStatus(t.status)));
   if (proposal) outputs.proposals.push(summary(proposal, `awaiting signatures (${proposal.signatures.length} of ${proposal.safe.threshold})`));
   outputs.nextSteps = proposal ? nextSteps(proposal) : "";
+  // The output is always set (so preview never shows it unknown), and Pulumi abbreviates a changed
+  // multi-line output: the whole text goes to the run's diagnostics too.
+  if (proposal) console.log(outputs.nextSteps);
   return outputs;
 }
