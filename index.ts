@@ -23,7 +23,12 @@ export = async () => {
     if (inspection.findings.errors.length) throw new PolicyError(inspection.findings.errors);
   } catch (error) {
     // A clear message instead of a stack trace: bad config or an unreachable RPC is not a crash.
-    const message = error instanceof MeasurementError ? error.message : error instanceof GovernanceError ? renderError(error) : `stack ${stack}: ${renderError(error, { oneLine: true })}`;
+    const message =
+      error instanceof MeasurementError
+        ? error.message
+        : error instanceof GovernanceError
+          ? renderError(error)
+          : `stack ${stack}: ${renderError(error, { oneLine: true })}`;
     throw new pulumi.RunError(message);
   }
   for (const notice of opened.scans.notices) pulumi.log.warn(notice);

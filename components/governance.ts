@@ -28,39 +28,106 @@ export class DstackGovernance extends pulumi.ComponentResource {
     const uncovered = inspection.coveredBy ? [] : inspection.calls;
     const resources: pulumi.Resource[] = [];
     /** One governed resource; the calls it still needs are logged on it, readable in preview. */
-    const governed = (type: typeof GovernanceSafe, name: string, slot: ResourceSlot, declared: Record<string, unknown>) => {
+    const governed = (
+      type: typeof GovernanceSafe,
+      name: string,
+      slot: ResourceSlot,
+      declared: Record<string, unknown>,
+    ) => {
       const pending = callsFor(uncovered, slot).map((c) => c.description);
-      const resource = new type(name, { stack, resource: slot.resource, declared: declaredInputs(declared), __pending: pending }, { parent: this });
+      const resource = new type(
+        name,
+        { stack, resource: slot.resource, declared: declaredInputs(declared), __pending: pending },
+        { parent: this },
+      );
       for (const call of pending) pulumi.log.info(`pending: ${call}`, resource);
       resources.push(resource);
     };
     const governance = config.governance;
 
     if (governance.mode !== "direct") {
-      governed(GovernanceSafe, "safe", { resource: "safe", properties: "all" }, { address: governance.safe.address, owners: governance.safe.owners, threshold: governance.safe.threshold });
+      governed(
+        GovernanceSafe,
+        "safe",
+        { resource: "safe", properties: "all" },
+        { address: governance.safe.address, owners: governance.safe.owners, threshold: governance.safe.threshold },
+      );
     }
     if (governance.mode === "safe+timelock") {
       const t = governance.timelock;
-      governed(Timelock, "timelock", { resource: "timelock", properties: "all" }, { address: t.address, delay: formatDuration(t.delay), expiration: formatDuration(t.expiration) });
+      governed(
+        Timelock,
+        "timelock",
+        { resource: "timelock", properties: "all" },
+        { address: t.address, delay: formatDuration(t.delay), expiration: formatDuration(t.expiration) },
+      );
     }
     const owner = governanceOwner(governance);
     const kms = config.kms;
-    governed(ContractProxy, "kms-proxy", { resource: "kms", properties: "proxy" }, { proxy: kms.proxy, implementation: kms.implementation, owner: kms.owner ?? owner });
-    governed(KmsPolicy, "kms-policy", { resource: "kms", properties: "policy" }, { osImages: kms.osImages, aggregatedMrs: kms.aggregatedMrs, devices: kms.devices, gatewayAppId: kms.gatewayAppId, appImplementation: kms.appImplementation, info: kms.info });
+    governed(
+      ContractProxy,
+      "kms-proxy",
+      { resource: "kms", properties: "proxy" },
+      { proxy: kms.proxy, implementation: kms.implementation, owner: kms.owner ?? owner },
+    );
+    governed(
+      KmsPolicy,
+      "kms-policy",
+      { resource: "kms", properties: "policy" },
+      {
+        osImages: kms.osImages,
+        aggregatedMrs: kms.aggregatedMrs,
+        devices: kms.devices,
+        gatewayAppId: kms.gatewayAppId,
+        appImplementation: kms.appImplementation,
+        info: kms.info,
+      },
+    );
     for (const app of config.apps) {
       const resource = `app:${app.name}` as const;
-      governed(ContractProxy, `${app.name}-proxy`, { resource, properties: "proxy" }, { proxy: app.proxy, implementation: app.implementation, owner: app.owner ?? owner });
-      governed(AppPolicy, `${app.name}-policy`, { resource, properties: "policy" }, { composeHashes: app.composeHashes, devices: app.devices, allowAnyDevice: app.allowAnyDevice, ...(app.requireTcbUpToDate !== undefined ? { requireTcbUpToDate: app.requireTcbUpToDate } : {}) });
+      governed(
+        ContractProxy,
+        `${app.name}-proxy`,
+        { resource, properties: "proxy" },
+        { proxy: app.proxy, implementation: app.implementation, owner: app.owner ?? owner },
+      );
+      governed(
+        AppPolicy,
+        `${app.name}-policy`,
+        { resource, properties: "policy" },
+        {
+          composeHashes: app.composeHashes,
+          devices: app.devices,
+          allowAnyDevice: app.allowAnyDevice,
+          ...(app.requireTcbUpToDate !== undefined ? { requireTcbUpToDate: app.requireTcbUpToDate } : {}),
+        },
+      );
     }
     const executable = inspection.proposals
-      .filter(({ status }) => status.state === "ready" || (status.state === "awaiting-signatures" && status.have >= status.need))
+      .filter(
+        ({ status }) =>
+          status.state === "ready" || (status.state === "awaiting-signatures" && status.have >= status.need),
+      )
       .map(({ proposal }) => proposal.id);
-    this.proposal = new GovernanceProposal("proposal", { stack, mode: governance.mode, __calls: uncovered.map((c) => c.description), __executable: executable, __measured: measured }, { parent: this, dependsOn: resources });
+    this.proposal = new GovernanceProposal(
+      "proposal",
+      {
+        stack,
+        mode: governance.mode,
+        __calls: uncovered.map((c) => c.description),
+        __executable: executable,
+        __measured: measured,
+      },
+      { parent: this, dependsOn: resources },
+    );
 
     for (const finding of inspection.findings.warnings) pulumi.log.warn(`policy: ${describeFinding(finding)}`, this);
     for (const note of inspection.unmanaged) pulumi.log.info(note, this);
     for (const { proposal, status } of inspection.proposals.filter((t) => isInFlight(t.status))) {
-      pulumi.log.info(`in flight: proposal ${proposal.id} (Safe nonce ${proposal.safe.nonce}) is ${describeStatus(status)}: ${proposal.calls.map((c) => c.description).join("; ")}`, this);
+      pulumi.log.info(
+        `in flight: proposal ${proposal.id} (Safe nonce ${proposal.safe.nonce}) is ${describeStatus(status)}: ${proposal.calls.map((c) => c.description).join("; ")}`,
+        this,
+      );
     }
     this.registerOutputs({});
   }

@@ -1,5 +1,5 @@
 import * as command from "@pulumi/command";
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { relative } from "node:path";
 import type { Hex } from "viem";
 import {
@@ -27,7 +27,12 @@ async function knownValue<T>(output: pulumi.Output<T>): Promise<T | undefined> {
 async function measure(m: MeasurementCommand, root: string): Promise<Hex> {
   // Providers run in the program's directory (dist/): the command runs in the project directory, named relatively.
   const dir = relative(process.cwd(), root) || ".";
-  const run = new command.local.Command(`measurement ${m.field}`, { create: m.command, dir, triggers: measurementInputDigests(m, root), logging: "stderr" });
+  const run = new command.local.Command(`measurement ${m.field}`, {
+    create: m.command,
+    dir,
+    triggers: measurementInputDigests(m, root),
+    logging: "stderr",
+  });
   const recorded = await knownValue(run.stdout);
   if (recorded !== undefined) return measurementFromOutput(m, recorded);
   let printed: { stdout: string; stderr: string };

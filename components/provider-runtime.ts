@@ -13,8 +13,21 @@ import { isDeepStrictEqual } from "node:util";
 import { nextSteps } from "../src/proposal/next-steps";
 import { describeStatus, isInFlight } from "../src/proposal/status";
 import type { ProposalFile } from "../src/proposal/types";
-import { inspectStack, openStack, proposeChanges, readStackState, stackWallet, type Stack } from "../src/reconcile/reconcile";
-import { declaredInputs, declaredValues, type GovernedInputs, type ProposalInputs, type ProposalSummary } from "./inputs";
+import {
+  inspectStack,
+  openStack,
+  proposeChanges,
+  readStackState,
+  stackWallet,
+  type Stack,
+} from "../src/reconcile/reconcile";
+import {
+  declaredInputs,
+  declaredValues,
+  type GovernedInputs,
+  type ProposalInputs,
+  type ProposalSummary,
+} from "./inputs";
 
 type ConfigSource = { get(key: string): string | undefined };
 let stackConfig: ConfigSource | undefined;
@@ -54,14 +67,29 @@ const declaredSchemas = {
   GovernanceSafe: safeSchema,
   Timelock: timelockSchema,
   ContractProxy: kmsSchema.pick({ proxy: true, implementation: true, owner: true }),
-  KmsPolicy: kmsSchema.pick({ osImages: true, aggregatedMrs: true, devices: true, gatewayAppId: true, appImplementation: true, info: true }),
+  KmsPolicy: kmsSchema.pick({
+    osImages: true,
+    aggregatedMrs: true,
+    devices: true,
+    gatewayAppId: true,
+    appImplementation: true,
+    info: true,
+  }),
   AppPolicy: appSchema.pick({ composeHashes: true, devices: true, allowAnyDevice: true, requireTcbUpToDate: true }),
 } as const;
 
 /** `check`: the declared values must satisfy the engine's own schema for that resource. */
-export function governedCheck(news: GovernedInputs): { inputs: GovernedInputs; failures: { property: string; reason: string }[] } {
+export function governedCheck(news: GovernedInputs): {
+  inputs: GovernedInputs;
+  failures: { property: string; reason: string }[];
+} {
   const result = declaredSchemas[news.kind].safeParse(declaredValues(news.declared));
-  const failures = result.success ? [] : result.error.issues.map((issue) => ({ property: "declared", reason: `${[news.resource, ...issue.path].join(".")}: ${issue.message}` }));
+  const failures = result.success
+    ? []
+    : result.error.issues.map((issue) => ({
+        property: "declared",
+        reason: `${[news.resource, ...issue.path].join(".")}: ${issue.message}`,
+      }));
   return { inputs: news, failures };
 }
 
@@ -83,13 +111,22 @@ export async function readGoverned(props: GovernedInputs): Promise<GovernedInput
   const stack = await open(props.stack);
   const live = await readStackState(stack);
   const d = declaredValues(props.declared);
-  const orgOf = (address: string) => (d.owners as { address: string; org: string }[] | undefined)?.find((o) => o.address === address)?.org ?? "unknown";
+  const orgOf = (address: string) =>
+    (d.owners as { address: string; org: string }[] | undefined)?.find((o) => o.address === address)?.org ?? "unknown";
   const app = live.apps.find((a) => `app:${a.name}` === props.resource);
   const source: Record<string, unknown> =
     props.resource === "safe"
-      ? { address: live.safe?.address, threshold: live.safe?.threshold, owners: (live.safe?.owners ?? []).map((address) => ({ address, org: orgOf(address) })) }
+      ? {
+          address: live.safe?.address,
+          threshold: live.safe?.threshold,
+          owners: (live.safe?.owners ?? []).map((address) => ({ address, org: orgOf(address) })),
+        }
       : props.resource === "timelock"
-        ? { address: live.timelock?.address, delay: live.timelock && formatDuration(live.timelock.delay), expiration: live.timelock && formatDuration(live.timelock.expiration) }
+        ? {
+            address: live.timelock?.address,
+            delay: live.timelock && formatDuration(live.timelock.delay),
+            expiration: live.timelock && formatDuration(live.timelock.expiration),
+          }
         : props.resource === "kms"
           ? { ...live.kms }
           : { ...app };
@@ -111,15 +148,27 @@ export interface ProposalOutputs extends ProposalInputs {
 export async function applyProposal(inputs: ProposalInputs): Promise<ProposalOutputs> {
   const stack = await open(inputs.stack, inputs.__measured);
   // What this run consumed is recorded as done, so a later refresh finds nothing left to do.
-  const outputs: ProposalOutputs = { ...inputs, __calls: [], __executable: [], proposals: [], nextSteps: "", executed: [], sentTransactions: [] };
+  const outputs: ProposalOutputs = {
+    ...inputs,
+    __calls: [],
+    __executable: [],
+    proposals: [],
+    nextSteps: "",
+    executed: [],
+    sentTransactions: [],
+  };
 
   let inspection = await inspectStack(stack);
   if (stack.config.governance.mode === "direct") {
     const adminKey = key("adminKey");
     // Direct mode has no proposal to refuse, so the policy gate stops the transactions here.
     if (inspection.findings.errors.length) throw new PolicyError(inspection.findings.errors);
-    if (inspection.calls.length && !adminKey) throw new Error("direct mode sends transactions itself: set the admin key with `pulumi config set --secret adminKey <key>`");
-    if (adminKey) outputs.sentTransactions = await sendDirect(stack.client, stackWallet(stack, adminKey), inspection.calls);
+    if (inspection.calls.length && !adminKey)
+      throw new Error(
+        "direct mode sends transactions itself: set the admin key with `pulumi config set --secret adminKey <key>`",
+      );
+    if (adminKey)
+      outputs.sentTransactions = await sendDirect(stack.client, stackWallet(stack, adminKey), inspection.calls);
     return outputs;
   }
 
@@ -128,7 +177,8 @@ export async function applyProposal(inputs: ProposalInputs): Promise<ProposalOut
     for (const { proposal, status } of inspection.proposals) {
       if (!inputs.__executable.includes(proposal.id)) continue;
       if (status.state === "ready") await executeTimelockBatch(stack.client, stackWallet(stack, executorKey), proposal);
-      else if (status.state === "awaiting-signatures" && status.have >= status.need) await executeSafeTransaction(stack.client, stackWallet(stack, executorKey), proposal);
+      else if (status.state === "awaiting-signatures" && status.have >= status.need)
+        await executeSafeTransaction(stack.client, stackWallet(stack, executorKey), proposal);
       else continue;
       outputs.executed.push(proposal.id);
     }
@@ -136,8 +186,13 @@ export async function applyProposal(inputs: ProposalInputs): Promise<ProposalOut
   }
   const proposal = await proposeChanges(stack, inspection, key("proposerKey"));
   const summary = (p: ProposalFile, status: string): ProposalSummary => ({ id: p.id, safeNonce: p.safe.nonce, status });
-  outputs.proposals = inspection.proposals.filter((t) => isInFlight(t.status)).map((t) => summary(t.proposal, describeStatus(t.status)));
-  if (proposal) outputs.proposals.push(summary(proposal, `awaiting signatures (${proposal.signatures.length} of ${proposal.safe.threshold})`));
+  outputs.proposals = inspection.proposals
+    .filter((t) => isInFlight(t.status))
+    .map((t) => summary(t.proposal, describeStatus(t.status)));
+  if (proposal)
+    outputs.proposals.push(
+      summary(proposal, `awaiting signatures (${proposal.signatures.length} of ${proposal.safe.threshold})`),
+    );
   outputs.nextSteps = proposal ? nextSteps(proposal) : "";
   // The output is always set (so preview never shows it unknown), and Pulumi abbreviates a changed
   // multi-line output: the whole text goes to the run's diagnostics too.

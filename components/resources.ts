@@ -33,6 +33,13 @@ export class GovernanceProposal extends pulumi.dynamic.Resource {
   declare readonly proposals: pulumi.Output<ProposalSummary[]>;
   declare readonly nextSteps: pulumi.Output<string>;
   constructor(name: string, args: Args<ProposalInputs>, opts?: pulumi.CustomResourceOptions) {
-    super(proposalProvider, name, { ...args, proposals: undefined, nextSteps: undefined }, opts, MODULE, "GovernanceProposal");
+    super(
+      proposalProvider,
+      name,
+      { ...args, proposals: undefined, nextSteps: undefined },
+      opts,
+      MODULE,
+      "GovernanceProposal",
+    );
   }
 }

@@ -13,7 +13,8 @@ import { repoRoot } from "../src/repo-root";
 async function main() {
   const topologyArg = process.argv.indexOf("--topology");
   const topology = (topologyArg > 0 ? process.argv[topologyArg + 1] : "safe+timelock") as Topology;
-  if (!["safe+timelock", "safe", "direct"].includes(topology)) throw new Error(`--topology: use safe+timelock, safe or direct, not "${topology}"`);
+  if (!["safe+timelock", "safe", "direct"].includes(topology))
+    throw new Error(`--topology: use safe+timelock, safe or direct, not "${topology}"`);
   const anvil = await startAnvil();
   const stop = async () => {
     await anvil.stop();
@@ -24,7 +25,10 @@ async function main() {
   try {
     const deployment = await deployDevnet(anvil.rpcUrl, topology);
     const root = repoRoot();
-    const secrets = topology === "direct" ? { adminKey: devAccounts.admin.privateKey } : { proposerKey: devAccounts.safeOwners[0].privateKey, executorKey: devAccounts.executor.privateKey };
+    const secrets =
+      topology === "direct"
+        ? { adminKey: devAccounts.admin.privateKey }
+        : { proposerKey: devAccounts.safeOwners[0].privateKey, executorKey: devAccounts.executor.privateKey };
     await writeStack(root, "devnet", devnetStackConfig(deployment), secrets);
     await runPulumiOrThrow(root, ["up", "--yes", "--skip-preview", "--stack", "devnet"]);
     console.log(`devnet (${topology}) on ${anvil.rpcUrl}, chain ${anvil.chainId}

@@ -33,7 +33,9 @@ function isExecutable(file: string): boolean {
 /** The same choice as scripts/pulumi-env.sh: nothing of ours shadows a pulumi already on PATH. */
 export function pulumiToolchain(path = process.env.PATH ?? ""): PulumiToolchain {
   const ours = join(repoRoot(), ".tools", "bin");
-  const ambient = path.split(delimiter).find((dir) => dir && resolvePath(dir) !== ours && isExecutable(join(dir, "pulumi")));
+  const ambient = path
+    .split(delimiter)
+    .find((dir) => dir && resolvePath(dir) !== ours && isExecutable(join(dir, "pulumi")));
   if (ambient) return { bin: join(ambient, "pulumi") };
   if (!isExecutable(join(ours, "pulumi")) || !isExecutable(join(ours, "pulumi-language-nodejs"))) {
     throw new Error("no pulumi on PATH and no .tools/bin/pulumi with its language host: run bash scripts/setup.sh");
@@ -42,7 +44,11 @@ export function pulumiToolchain(path = process.env.PATH ?? ""): PulumiToolchain 
 }
 
 /** The environment scripts/pulumi-env.sh sets, for a project whose file backend lives in projectDir. */
-export function pulumiEnvironment(projectDir: string, extra: NodeJS.ProcessEnv = {}, toolchain = pulumiToolchain(extra.PATH ?? process.env.PATH)): NodeJS.ProcessEnv {
+export function pulumiEnvironment(
+  projectDir: string,
+  extra: NodeJS.ProcessEnv = {},
+  toolchain = pulumiToolchain(extra.PATH ?? process.env.PATH),
+): NodeJS.ProcessEnv {
   mkdirSync(join(projectDir, ".pulumi-state"), { recursive: true });
   return {
     ...process.env,
@@ -58,10 +64,17 @@ export function pulumiEnvironment(projectDir: string, extra: NodeJS.ProcessEnv =
 }
 
 /** Runs the real pulumi CLI; `input` feeds stdin (secrets go there, never on the command line). */
-export function runPulumi(projectDir: string, args: string[], options: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<PulumiResult> {
+export function runPulumi(
+  projectDir: string,
+  args: string[],
+  options: { input?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<PulumiResult> {
   return new Promise((resolve, reject) => {
     const toolchain = pulumiToolchain(options.env?.PATH ?? process.env.PATH);
-    const child = spawn(toolchain.bin, [...args, "--non-interactive", "--color", "never"], { cwd: projectDir, env: pulumiEnvironment(projectDir, options.env, toolchain) });
+    const child = spawn(toolchain.bin, [...args, "--non-interactive", "--color", "never"], {
+      cwd: projectDir,
+      env: pulumiEnvironment(projectDir, options.env, toolchain),
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
@@ -72,8 +85,13 @@ export function runPulumi(projectDir: string, args: string[], options: { input?:
   });
 }
 
-export async function runPulumiOrThrow(projectDir: string, args: string[], options: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<PulumiResult> {
+export async function runPulumiOrThrow(
+  projectDir: string,
+  args: string[],
+  options: { input?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<PulumiResult> {
   const result = await runPulumi(projectDir, args, options);
-  if (result.code !== 0) throw new Error(`pulumi ${args.join(" ")} exited ${result.code}:\n${result.stdout}\n${result.stderr}`);
+  if (result.code !== 0)
+    throw new Error(`pulumi ${args.join(" ")} exited ${result.code}:\n${result.stdout}\n${result.stderr}`);
   return result;
 }

@@ -37,15 +37,29 @@ async function sourcedEnv(checkout: string, env: NodeJS.ProcessEnv): Promise<Nod
 
 /** Every executable of that name on a PATH. */
 function onPath(name: string, pathValue: string): string[] {
-  return pathValue.split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, name)).filter((file) => fs.existsSync(file));
+  return pathValue
+    .split(path.delimiter)
+    .filter(Boolean)
+    .map((dir) => path.join(dir, name))
+    .filter((file) => fs.existsSync(file));
 }
 
-const isNativeBinary = (file: string) => fs.readFileSync(file).subarray(0, 4).equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
+const isNativeBinary = (file: string) =>
+  fs
+    .readFileSync(file)
+    .subarray(0, 4)
+    .equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
 
 /** A throwaway project with a dynamic provider and a local.Command: both kinds of plugin must load. */
 function probeProject(dir: string): string {
-  fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: toolchain-probe\nruntime:\n  name: nodejs\n  options:\n    typescript: false\nmain: index.js\n");
-  fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "toolchain-probe", private: true, main: "index.js" }));
+  fs.writeFileSync(
+    path.join(dir, "Pulumi.yaml"),
+    "name: toolchain-probe\nruntime:\n  name: nodejs\n  options:\n    typescript: false\nmain: index.js\n",
+  );
+  fs.writeFileSync(
+    path.join(dir, "package.json"),
+    JSON.stringify({ name: "toolchain-probe", private: true, main: "index.js" }),
+  );
   fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
   fs.writeFileSync(
     path.join(dir, "index.js"),
@@ -69,7 +83,9 @@ exports.echoed = echo.stdout;
   return dir;
 }
 
-test("setup installed the official language host next to pulumi and the command provider in the plugin cache; no JS host on PATH", { timeout: 600_000 }, async (t) => {
+test("setup installed the official language host next to pulumi and the command provider in the plugin cache; no JS host on PATH", {
+  timeout: 600_000,
+}, async (t) => {
   const toolchain = pulumiToolchain();
   const env = pulumiEnvironment(ROOT);
   assert.ok(!fs.existsSync(path.join(ROOT, "tools", "language-host")), "the home-made JS language host is gone");
@@ -77,13 +93,24 @@ test("setup installed the official language host next to pulumi and the command 
     const next = path.join(path.dirname(toolchain.bin), name);
     assert.ok(fs.existsSync(next), `${name} next to ${toolchain.bin}`);
     for (const file of onPath(name, env.PATH ?? "")) {
-      if (name === "pulumi-language-nodejs") assert.ok(isNativeBinary(file), `${file} is a native (Go) language host, not a JS one`);
+      if (name === "pulumi-language-nodejs")
+        assert.ok(isNativeBinary(file), `${file} is a native (Go) language host, not a JS one`);
     }
   }
   if (toolchain.home) {
-    assert.ok(!(env.PATH ?? "").split(path.delimiter).includes(OUR_BIN), "our .tools/bin is not put on PATH for the CLI");
+    assert.ok(
+      !(env.PATH ?? "").split(path.delimiter).includes(OUR_BIN),
+      "our .tools/bin is not put on PATH for the CLI",
+    );
     const pinned = "383cae97ed06734ad29ad6a225bdb3e7351f7687797e8375b1f1808eb8b63ae1";
-    assert.equal(crypto.createHash("sha256").update(fs.readFileSync(path.join(OUR_BIN, "pulumi-language-nodejs"))).digest("hex"), pinned, "the official host, checked");
+    assert.equal(
+      crypto
+        .createHash("sha256")
+        .update(fs.readFileSync(path.join(OUR_BIN, "pulumi-language-nodejs")))
+        .digest("hex"),
+      pinned,
+      "the official host, checked",
+    );
   }
 
   const dir = probeProject(fs.mkdtempSync(path.join(os.tmpdir(), "pulumi-toolchain-")));
@@ -96,7 +123,11 @@ test("setup installed the official language host next to pulumi and the command 
   await pulumi("stack", "init", "dev");
   await pulumi("config", "set", "greeting", "hello");
   const about = await pulumi("about");
-  assert.match(about.stdout, /language\s+nodejs\s+3\.\d+\.\d+/, "pulumi about names the official Node.js language host");
+  assert.match(
+    about.stdout,
+    /language\s+nodejs\s+3\.\d+\.\d+/,
+    "pulumi about names the official Node.js language host",
+  );
   assert.doesNotMatch(about.output, /language-host shim|using pulumi-language-nodejs from \$PATH/);
   const up = await pulumi("up", "--yes");
   assert.doesNotMatch(up.output, /from \$PATH/, "no plugin comes from PATH");
@@ -108,20 +139,40 @@ test("setup installed the official language host next to pulumi and the command 
   assert.match(second.stdout, /3 unchanged/);
 });
 
-test("a machine with its own pulumi keeps it: setup builds and installs nothing, pulumi-env.sh and the devnet shadow nothing", { timeout: 600_000 }, async (t) => {
+test("a machine with its own pulumi keeps it: setup builds and installs nothing, pulumi-env.sh and the devnet shadow nothing", {
+  timeout: 600_000,
+}, async (t) => {
   const ours = pulumiToolchain();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pulumi-ambient-"));
   t.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
   // A regular install: pulumi with its bundled plugins in one bin/, and its own PULUMI_HOME.
   const install = path.join(tmp, "install", "bin");
   fs.mkdirSync(install, { recursive: true });
-  for (const name of ["pulumi", ...HOSTS]) fs.copyFileSync(path.join(path.dirname(ours.bin), name), path.join(install, name));
+  for (const name of ["pulumi", ...HOSTS])
+    fs.copyFileSync(path.join(path.dirname(ours.bin), name), path.join(install, name));
   for (const name of ["pulumi", ...HOSTS]) fs.chmodSync(path.join(install, name), 0o755);
   const home = path.join(tmp, "home", ".pulumi");
-  const systemPath = (process.env.PATH ?? "").split(path.delimiter).filter((dir) => path.resolve(dir) !== OUR_BIN).join(path.delimiter);
-  const base: NodeJS.ProcessEnv = { ...process.env, PATH: `${install}${path.delimiter}${systemPath}`, PULUMI_HOME: home, PULUMI_SKIP_UPDATE_CHECK: "true" };
-  const commandPlugin = path.join(ours.home ?? path.join(os.homedir(), ".pulumi"), "plugins", "resource-command-v1.2.1", "pulumi-resource-command");
-  const installed = await run(path.join(install, "pulumi"), ["plugin", "install", "resource", "command", "v1.2.1", "--file", commandPlugin], { cwd: tmp, env: base });
+  const systemPath = (process.env.PATH ?? "")
+    .split(path.delimiter)
+    .filter((dir) => path.resolve(dir) !== OUR_BIN)
+    .join(path.delimiter);
+  const base: NodeJS.ProcessEnv = {
+    ...process.env,
+    PATH: `${install}${path.delimiter}${systemPath}`,
+    PULUMI_HOME: home,
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+  };
+  const commandPlugin = path.join(
+    ours.home ?? path.join(os.homedir(), ".pulumi"),
+    "plugins",
+    "resource-command-v1.2.1",
+    "pulumi-resource-command",
+  );
+  const installed = await run(
+    path.join(install, "pulumi"),
+    ["plugin", "install", "resource", "command", "v1.2.1", "--file", commandPlugin],
+    { cwd: tmp, env: base },
+  );
   assert.equal(installed.code, 0, installed.output);
 
   // A checkout of the scripts whose dependencies count as installed (setup's stamp; never a link to ours:
@@ -129,14 +180,20 @@ test("a machine with its own pulumi keeps it: setup builds and installs nothing,
   const checkout = path.join(tmp, "checkout");
   fs.mkdirSync(path.join(checkout, "node_modules"), { recursive: true });
   fs.cpSync(path.join(ROOT, "scripts"), path.join(checkout, "scripts"), { recursive: true });
-  for (const file of ["package.json", "package-lock.json"]) fs.copyFileSync(path.join(ROOT, file), path.join(checkout, file));
-  const lockHash = crypto.createHash("sha256").update(fs.readFileSync(path.join(ROOT, "package-lock.json"))).digest("hex");
+  for (const file of ["package.json", "package-lock.json"])
+    fs.copyFileSync(path.join(ROOT, file), path.join(checkout, file));
+  const lockHash = crypto
+    .createHash("sha256")
+    .update(fs.readFileSync(path.join(ROOT, "package-lock.json")))
+    .digest("hex");
   fs.writeFileSync(path.join(checkout, "node_modules", ".setup-lock.sha256"), `${lockHash}\n`);
   const setup = await run("bash", ["scripts/setup.sh"], { cwd: checkout, env: base });
   assert.equal(setup.code, 0, setup.output);
   assert.match(setup.stdout, new RegExp(`using pulumi from PATH: ${install}/pulumi`));
   assert.match(setup.stdout, /command provider v1\.2\.1 already installed/);
-  const made = fs.existsSync(path.join(checkout, ".tools", "bin")) ? fs.readdirSync(path.join(checkout, ".tools", "bin")) : [];
+  const made = fs.existsSync(path.join(checkout, ".tools", "bin"))
+    ? fs.readdirSync(path.join(checkout, ".tools", "bin"))
+    : [];
   assert.deepEqual(made, [], "setup puts nothing of ours beside or in front of the user's pulumi");
 
   const sourced = await sourcedEnv(checkout, base);
@@ -161,9 +218,17 @@ test("a machine with its own pulumi keeps it: setup builds and installs nothing,
   assert.ok(fs.readdirSync(path.join(home, "logs")).length > 0, "the run used the user's PULUMI_HOME");
 });
 
-test("pulumi-env.sh without a pulumi on PATH appends .tools/bin (shadowing nothing) and keeps plugins in .tools/pulumi-home", { timeout: 60_000 }, async () => {
-  const systemPath = (process.env.PATH ?? "").split(path.delimiter).filter((dir) => !fs.existsSync(path.join(dir, "pulumi")) || path.resolve(dir) === OUR_BIN);
-  const given: NodeJS.ProcessEnv = { ...process.env, PATH: systemPath.join(path.delimiter), PULUMI_BACKEND_URL: "https://api.pulumi.com" };
+test("pulumi-env.sh without a pulumi on PATH appends .tools/bin (shadowing nothing) and keeps plugins in .tools/pulumi-home", {
+  timeout: 60_000,
+}, async () => {
+  const systemPath = (process.env.PATH ?? "")
+    .split(path.delimiter)
+    .filter((dir) => !fs.existsSync(path.join(dir, "pulumi")) || path.resolve(dir) === OUR_BIN);
+  const given: NodeJS.ProcessEnv = {
+    ...process.env,
+    PATH: systemPath.join(path.delimiter),
+    PULUMI_BACKEND_URL: "https://api.pulumi.com",
+  };
   delete given.PULUMI_CONFIG_PASSPHRASE;
   const env = await sourcedEnv(ROOT, given);
   const entries = (env.PATH ?? "").split(path.delimiter);

@@ -39,7 +39,9 @@ function measurementEntries(config: { kms?: Record<string, unknown>; apps?: Reco
   const collect = (owner: Record<string, unknown> | undefined, key: string, path: string) => {
     const list = owner?.[key];
     if (!Array.isArray(list)) return;
-    list.forEach((value, index) => entries.push({ field: `${path}.${key}[${index}]`, value, replace: (hash) => (list[index] = hash) }));
+    list.forEach((value, index) =>
+      entries.push({ field: `${path}.${key}[${index}]`, value, replace: (hash) => (list[index] = hash) }),
+    );
   };
   for (const key of MEASUREMENT_LISTS.kms) collect(config.kms, key, "kms");
   config.apps?.forEach((app, i) => MEASUREMENT_LISTS.app.forEach((key) => collect(app, key, `apps[${i}]`)));
@@ -58,10 +60,16 @@ function isCommandEntry(value: unknown): value is object {
 function commandOf(field: string, value: object): MeasurementCommand {
   const { command, inputs, ...rest } = value as { command?: unknown; inputs?: unknown };
   const unknown = Object.keys(rest);
-  if (unknown.length) throw new MeasurementError(`${field}.${unknown[0]}: unknown key; a measurement by command has only "command" and "inputs"`);
-  if (typeof command !== "string" || !command.trim()) throw new MeasurementError(`${field}.command: give the shell command that prints the hash`);
+  if (unknown.length)
+    throw new MeasurementError(
+      `${field}.${unknown[0]}: unknown key; a measurement by command has only "command" and "inputs"`,
+    );
+  if (typeof command !== "string" || !command.trim())
+    throw new MeasurementError(`${field}.command: give the shell command that prints the hash`);
   if (!Array.isArray(inputs) || !inputs.length || !inputs.every((i) => typeof i === "string" && i)) {
-    throw new MeasurementError(`${field}.inputs: list the files the command reads (paths relative to the project directory); it runs again when one changes`);
+    throw new MeasurementError(
+      `${field}.inputs: list the files the command reads (paths relative to the project directory); it runs again when one changes`,
+    );
   }
   return { field, command, inputs };
 }
@@ -79,12 +87,16 @@ export function measurementFromOutput(m: MeasurementCommand, stdout: string, std
   const printed = stdout.trim();
   if (/^(0x)?[0-9a-fA-F]{64}$/.test(printed)) return `0x${printed.replace(/^0x/, "").toLowerCase()}`;
   const shown = printed.length > 120 ? `${printed.slice(0, 120)}…` : printed;
-  throw new MeasurementError(`${m.field}.command: \`${m.command}\` printed "${shown}"; it must print one 32-byte hash (64 hex digits, 0x optional), e.g. end with | cut -d' ' -f1${stderr.trim() ? `; its stderr:\n${stderr.trim()}` : ""}`);
+  throw new MeasurementError(
+    `${m.field}.command: \`${m.command}\` printed "${shown}"; it must print one 32-byte hash (64 hex digits, 0x optional), e.g. end with | cut -d' ' -f1${stderr.trim() ? `; its stderr:\n${stderr.trim()}` : ""}`,
+  );
 }
 
 /** The error of a command that failed: the field, the command, its exit and its stderr. */
 export function measurementCommandFailed(m: MeasurementCommand, exit: string, stderr: string): Error {
-  return new MeasurementError(`${m.field}.command: \`${m.command}\` failed (${exit})${stderr.trim() ? `:\n${stderr.trim()}` : ""}`);
+  return new MeasurementError(
+    `${m.field}.command: \`${m.command}\` failed (${exit})${stderr.trim() ? `:\n${stderr.trim()}` : ""}`,
+  );
 }
 
 function projectPath(file: string, root: string): string {
@@ -98,7 +110,9 @@ export function measurementInputDigests(m: MeasurementCommand, root: string): st
     try {
       bytes = readFileSync(projectPath(file, root));
     } catch {
-      throw new MeasurementError(`${m.field}.inputs[${index}]: cannot read ${file}; give a path relative to the project directory`);
+      throw new MeasurementError(
+        `${m.field}.inputs[${index}]: cannot read ${file}; give a path relative to the project directory`,
+      );
     }
     return `${file} sha256:${createHash("sha256").update(bytes).digest("hex")}`;
   });
@@ -108,7 +122,12 @@ export function measurementInputDigests(m: MeasurementCommand, root: string): st
 function runMeasurementCommand(m: MeasurementCommand, root: string): Hex {
   const result = spawnSync("/bin/sh", ["-c", m.command], { cwd: root, encoding: "utf8", timeout: 600_000 });
   if (result.error) throw measurementCommandFailed(m, result.error.message, "");
-  if (result.status !== 0) throw measurementCommandFailed(m, result.signal ? `killed by ${result.signal}` : `exit code ${result.status}`, result.stderr);
+  if (result.status !== 0)
+    throw measurementCommandFailed(
+      m,
+      result.signal ? `killed by ${result.signal}` : `exit code ${result.status}`,
+      result.stderr,
+    );
   return measurementFromOutput(m, result.stdout, result.stderr);
 }
 
@@ -138,7 +157,9 @@ function hashFile(file: string, root: string, field: string): Hex {
   try {
     bytes = readFileSync(path);
   } catch {
-    throw new MeasurementError(`${field}: cannot read ${path}; give a path relative to the project directory, or the hash itself`);
+    throw new MeasurementError(
+      `${field}: cannot read ${path}; give a path relative to the project directory, or the hash itself`,
+    );
   }
   return `0x${createHash("sha256").update(bytes).digest("hex")}`;
 }

@@ -30,7 +30,8 @@ describe("Pulumi-native: measurements by command, a quiet and exact preview, no 
   let devnet: TestDevnet;
   let project: PulumiProject;
   let config: StackConfigInput;
-  const compose = (name: string) => `{"manifest_version":2,"name":"${name}","runner":"docker-compose","docker_compose_file":"services: {}\\n"}`;
+  const compose = (name: string) =>
+    `{"manifest_version":2,"name":"${name}","runner":"docker-compose","docker_compose_file":"services: {}\\n"}`;
   const imageDigests = "9d2c0f3a  bzImage\n41be5c71  initramfs.cpio.gz\n";
   // Each run of the compose command leaves a line in runs.log: it must run only when its input changed.
   const composeCommand = "echo run >> runs.log && sha256sum app-compose.json | cut -d' ' -f1";
@@ -58,8 +59,16 @@ describe("Pulumi-native: measurements by command, a quiet and exact preview, no 
     await project.configure({ ...config, apps: [{ ...apps[0], composeHashes: [added, ...kept] }, ...apps.slice(1)] });
     const preview = await project.preview();
     assert.equal(preview.code, 0, preview.output);
-    assert.deepEqual(diffItems(preview, "+").map((line) => line.trim()), [`+ ${added}: true`], preview.stdout);
-    assert.deepEqual(diffItems(preview, "-").map((line) => line.trim()), [`- ${removed}: true`], preview.stdout);
+    assert.deepEqual(
+      diffItems(preview, "+").map((line) => line.trim()),
+      [`+ ${added}: true`],
+      preview.stdout,
+    );
+    assert.deepEqual(
+      diffItems(preview, "-").map((line) => line.trim()),
+      [`- ${removed}: true`],
+      preview.stdout,
+    );
     await project.configure(config);
   });
 
@@ -69,7 +78,10 @@ describe("Pulumi-native: measurements by command, a quiet and exact preview, no 
     writeFileSync(join(project.dir, "image", "sha256sum.txt"), imageDigests);
     const composeHash = sha256(toHex(compose("app-v1")));
     const imageHash = sha256(toHex(imageDigests));
-    const byCommand = structuredClone(config) as unknown as { kms: { osImages: unknown[] }; apps: { composeHashes: unknown[] }[] };
+    const byCommand = structuredClone(config) as unknown as {
+      kms: { osImages: unknown[] };
+      apps: { composeHashes: unknown[] }[];
+    };
     byCommand.apps[0].composeHashes.push({ command: composeCommand, inputs: ["app-compose.json"] });
     byCommand.kms.osImages.push({ command: imageCommand, inputs: ["image/sha256sum.txt"] });
     await project.configure(byCommand as unknown as StackConfigInput);
@@ -91,11 +103,21 @@ describe("Pulumi-native: measurements by command, a quiet and exact preview, no 
 
     const exported = await project.run("stack", "export");
     assert.equal(exported.code, 0, exported.output);
-    const commands = (JSON.parse(exported.stdout) as { deployment: { resources: { type: string; outputs?: { stdout?: string } }[] } }).deployment.resources.filter((r) => r.type === "command:local:Command");
-    assert.deepEqual(commands.map((r) => r.outputs?.stdout?.trim()).sort(), [composeHash.slice(2), imageHash.slice(2)].sort(), "the printed hashes are in the state");
+    const commands = (
+      JSON.parse(exported.stdout) as { deployment: { resources: { type: string; outputs?: { stdout?: string } }[] } }
+    ).deployment.resources.filter((r) => r.type === "command:local:Command");
+    assert.deepEqual(
+      commands.map((r) => r.outputs?.stdout?.trim()).sort(),
+      [composeHash.slice(2), imageHash.slice(2)].sort(),
+      "the printed hashes are in the state",
+    );
     // Absolute paths only: Pulumi's source positions are project-relative URIs (project:///…).
     for (const path of new Set([repoRoot(), realpathSync(repoRoot()), project.dir, realpathSync(project.dir)])) {
-      assert.doesNotMatch(exported.stdout, new RegExp(`["=]${path}|file://${path}`), `pulumi stack export contains ${path}`);
+      assert.doesNotMatch(
+        exported.stdout,
+        new RegExp(`["=]${path}|file://${path}`),
+        `pulumi stack export contains ${path}`,
+      );
     }
   });
 
@@ -105,12 +127,18 @@ describe("Pulumi-native: measurements by command, a quiet and exact preview, no 
     assert.equal(preview.code, 0, preview.output);
     const v2 = sha256(toHex(compose("app-v2")));
     assert.match(preview.output, new RegExp(`pending: .*authorize compose hash ${v2}`));
-    assert.ok(diffItems(preview, "+").some((line) => line.includes(`${v2}: true`)), preview.stdout);
+    assert.ok(
+      diffItems(preview, "+").some((line) => line.includes(`${v2}: true`)),
+      preview.stdout,
+    );
   });
 
   it("a failing command fails preview, naming the field and showing the command's stderr", async () => {
     const failing = structuredClone(config) as unknown as { kms: { osImages: unknown[] } };
-    failing.kms.osImages.push({ command: "echo 'measure: image/bzImage: no such file' >&2; exit 3", inputs: ["image/sha256sum.txt"] });
+    failing.kms.osImages.push({
+      command: "echo 'measure: image/bzImage: no such file' >&2; exit 3",
+      inputs: ["image/sha256sum.txt"],
+    });
     await project.configure(failing as unknown as StackConfigInput);
     const preview = await project.preview();
     assert.notEqual(preview.code, 0);
