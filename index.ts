@@ -1,9 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DstackGovernance } from "./components/governance";
+import { measureByCommand } from "./components/measurements";
 import { SECTIONS } from "./src/config/stack-file";
 import { GovernanceError, renderError } from "./src/errors";
+import { MeasurementError, type MeasuredByCommand } from "./src/measurements/resolve";
 import { PolicyError } from "./src/policy/findings";
-import { describeStatus } from "./src/proposal/status";
 import { inspectStack, openStack, type Inspection, type Stack } from "./src/reconcile/reconcile";
 
 /** The stack program: config → live state → plan, then the governed resources and ONE proposal. */
@@ -14,16 +15,20 @@ export = async () => {
   const rawConfig = Object.fromEntries(SECTIONS.map((section) => [section, config.getObject(section)]));
   let opened: Stack;
   let inspection: Inspection;
+  let measured: MeasuredByCommand;
   try {
-    opened = await openStack({ name: stack, root, rawConfig });
+    measured = await measureByCommand(rawConfig, root);
+    opened = await openStack({ name: stack, root, rawConfig, measured });
     inspection = await inspectStack(opened);
     if (inspection.findings.errors.length) throw new PolicyError(inspection.findings.errors);
   } catch (error) {
     // A clear message instead of a stack trace: bad config or an unreachable RPC is not a crash.
     const message =
-      error instanceof GovernanceError
-        ? renderError(error)
-        : `stack ${stack}: ${renderError(error, { oneLine: true })}`;
+      error instanceof MeasurementError
+        ? error.message
+        : error instanceof GovernanceError
+          ? renderError(error)
+          : `stack ${stack}: ${renderError(error, { oneLine: true })}`;
     const failure = new pulumi.RunError(message);
     // Pulumi also logs a failed program's error through util.inspect, which source-maps each stack
     // frame (seconds and gigabytes under Node 20): a stack that is just the message skips that.
@@ -33,24 +38,19 @@ export = async () => {
   for (const notice of opened.scans.notices) pulumi.log.warn(notice);
   const governance = new DstackGovernance("governance", {
     stack,
-    root,
     config: opened.config,
     inspection,
     implementations: opened.implementations,
+    measured,
   });
+  // Only what changes with the config or a `pulumi up`: an in-sync preview shows no output diff.
   return {
     chainId: opened.config.network.chainId,
-    block: inspection.live.blockNumber.toString(),
     kms: opened.config.kms.proxy,
     apps: Object.fromEntries(opened.config.apps.map((a) => [a.name, a.proxy])),
     safe: inspection.live.safe?.address,
     timelock: inspection.live.timelock?.address,
-    pendingChanges: inspection.uncovered.map((c) => c.description),
-    proposals: inspection.proposals.map(({ proposal, status }) => ({
-      id: proposal.id,
-      status: describeStatus(status),
-    })),
-    proposalId: governance.proposal.proposalId,
+    proposals: governance.proposal.proposals,
     nextSteps: governance.proposal.nextSteps,
   };
 };

@@ -3,9 +3,10 @@ import { formatDuration } from "../src/config/duration";
 import { governanceOwner, type StackConfig } from "../src/config/schema";
 import { describeFinding } from "../src/policy/findings";
 import { describeStatus, isInFlight } from "../src/proposal/status";
+import type { MeasuredByCommand } from "../src/measurements/resolve";
 import type { Inspection } from "../src/reconcile/reconcile";
-import { callsFor, type ResourceSlot } from "./inputs";
 import type { ImplementationSource } from "../src/implementation/resolve";
+import { callsFor, declaredInputs, type ResourceSlot } from "./inputs";
 import {
   AppPolicy,
   ContractProxy,
@@ -18,12 +19,13 @@ import {
 
 export interface DstackGovernanceArgs {
   stack: string;
-  root: string;
   config: StackConfig;
   /** Live state, plan and in-flight proposals, read once when the program starts. */
   inspection: Inspection;
   /** Implementations given as artifacts; those without an address are deployed here, before the proposal. */
   implementations: readonly ImplementationSource[];
+  /** Hashes the config's measurement commands printed this run: the proposal uses them, never runs them again. */
+  measured: MeasuredByCommand;
 }
 
 /** Wires the governed resources of one stack from its validated config and its live inspection. */
@@ -32,107 +34,84 @@ export class DstackGovernance extends pulumi.ComponentResource {
 
   constructor(name: string, args: DstackGovernanceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dstack:governance:DstackGovernance", name, {}, opts);
-    const { stack, root, config, inspection, implementations } = args;
+    const { stack, config, inspection, implementations, measured } = args;
     // Calls already carried by an in-flight proposal are not pending: they are on their way.
     const uncovered = inspection.uncovered;
-    const pending = (slot: ResourceSlot) => callsFor(uncovered, slot).map((c) => c.description);
-    const child = { parent: this };
-    const common = { stack, root };
     const resources: pulumi.Resource[] = [];
+    /** One governed resource; the calls it still needs are logged on it, readable in preview. */
+    const governed = (
+      type: typeof GovernanceSafe,
+      name: string,
+      slot: ResourceSlot,
+      declared: Record<string, unknown>,
+    ) => {
+      const pending = callsFor(uncovered, slot).map((c) => c.description);
+      const resource = new type(
+        name,
+        { stack, resource: slot.resource, declared: declaredInputs(declared), __pending: pending },
+        { parent: this },
+      );
+      for (const call of pending) pulumi.log.info(`pending: ${call}`, resource);
+      resources.push(resource);
+    };
     const governance = config.governance;
 
     if (governance.mode !== "direct") {
-      resources.push(
-        new GovernanceSafe(
-          "safe",
-          {
-            ...common,
-            resource: "safe",
-            declared: {
-              address: governance.safe.address,
-              owners: governance.safe.owners,
-              threshold: governance.safe.threshold,
-            },
-            pending: pending({ resource: "safe", properties: "all" }),
-          },
-          child,
-        ),
+      governed(
+        GovernanceSafe,
+        "safe",
+        { resource: "safe", properties: "all" },
+        { address: governance.safe.address, owners: governance.safe.owners, threshold: governance.safe.threshold },
       );
     }
     if (governance.mode === "safe+timelock") {
       const t = governance.timelock;
-      resources.push(
-        new Timelock(
-          "timelock",
-          {
-            ...common,
-            resource: "timelock",
-            declared: { address: t.address, delay: formatDuration(t.delay), expiration: formatDuration(t.expiration) },
-            pending: pending({ resource: "timelock", properties: "all" }),
-          },
-          child,
-        ),
+      governed(
+        Timelock,
+        "timelock",
+        { resource: "timelock", properties: "all" },
+        { address: t.address, delay: formatDuration(t.delay), expiration: formatDuration(t.expiration) },
       );
     }
     const owner = governanceOwner(governance);
     const kms = config.kms;
-    resources.push(
-      new ContractProxy(
-        "kms-proxy",
-        {
-          ...common,
-          resource: "kms",
-          declared: { proxy: kms.proxy, implementation: kms.implementation, owner: kms.owner ?? owner },
-          pending: pending({ resource: "kms", properties: "proxy" }),
-        },
-        child,
-      ),
-      new KmsPolicy(
-        "kms-policy",
-        {
-          ...common,
-          resource: "kms",
-          declared: {
-            osImages: kms.osImages,
-            aggregatedMrs: kms.aggregatedMrs,
-            devices: kms.devices,
-            gatewayAppId: kms.gatewayAppId,
-            appImplementation: kms.appImplementation,
-            info: kms.info,
-          },
-          pending: pending({ resource: "kms", properties: "policy" }),
-        },
-        child,
-      ),
+    governed(
+      ContractProxy,
+      "kms-proxy",
+      { resource: "kms", properties: "proxy" },
+      { proxy: kms.proxy, implementation: kms.implementation, owner: kms.owner ?? owner },
+    );
+    governed(
+      KmsPolicy,
+      "kms-policy",
+      { resource: "kms", properties: "policy" },
+      {
+        osImages: kms.osImages,
+        aggregatedMrs: kms.aggregatedMrs,
+        devices: kms.devices,
+        gatewayAppId: kms.gatewayAppId,
+        appImplementation: kms.appImplementation,
+        info: kms.info,
+      },
     );
     for (const app of config.apps) {
       const resource = `app:${app.name}` as const;
-      resources.push(
-        new ContractProxy(
-          `${app.name}-proxy`,
-          {
-            ...common,
-            resource,
-            declared: { proxy: app.proxy, implementation: app.implementation, owner: app.owner ?? owner },
-            pending: pending({ resource, properties: "proxy" }),
-          },
-          child,
-        ),
-        new AppPolicy(
-          `${app.name}-policy`,
-          {
-            ...common,
-            resource,
-            declared: {
-              composeHashes: app.composeHashes,
-              devices: app.devices,
-              allowAnyDevice: app.allowAnyDevice,
-              ...(app.requireTcbUpToDate !== undefined ? { requireTcbUpToDate: app.requireTcbUpToDate } : {}),
-            },
-            pending: pending({ resource, properties: "policy" }),
-          },
-          child,
-        ),
+      governed(
+        ContractProxy,
+        `${app.name}-proxy`,
+        { resource, properties: "proxy" },
+        { proxy: app.proxy, implementation: app.implementation, owner: app.owner ?? owner },
+      );
+      governed(
+        AppPolicy,
+        `${app.name}-policy`,
+        { resource, properties: "policy" },
+        {
+          composeHashes: app.composeHashes,
+          devices: app.devices,
+          allowAnyDevice: app.allowAnyDevice,
+          ...(app.requireTcbUpToDate !== undefined ? { requireTcbUpToDate: app.requireTcbUpToDate } : {}),
+        },
       );
     }
     for (const source of implementations.filter((s) => s.deployment)) {
@@ -141,13 +120,13 @@ export class DstackGovernance extends pulumi.ComponentResource {
         new ImplementationDeployment(
           name,
           {
-            ...common,
+            stack,
             resource: source.resource,
             contract: source.artifact.name,
             address: source.address,
             salt: source.deployment!.salt,
           },
-          child,
+          { parent: this },
         ),
       );
     }
@@ -159,7 +138,13 @@ export class DstackGovernance extends pulumi.ComponentResource {
       .map(({ proposal }) => proposal.id);
     this.proposal = new GovernanceProposal(
       "proposal",
-      { stack, root, mode: governance.mode, calls: uncovered.map((c) => c.description), executable },
+      {
+        stack,
+        mode: governance.mode,
+        __calls: uncovered.map((c) => c.description),
+        __executable: executable,
+        __measured: measured,
+      },
       { parent: this, dependsOn: resources },
     );
 

@@ -1,3 +1,4 @@
+import type { MeasuredByCommand } from "../src/measurements/resolve";
 import type { PlannedCall, ResourceKey } from "../src/plan/types";
 
 /** Which governed resource a planned call belongs to. */
@@ -14,38 +15,72 @@ export function callsFor(calls: readonly PlannedCall[], slot: ResourceSlot): Pla
   );
 }
 
-/**
- * The inputs every governed resource carries. `declared` is what the config says; `pending` is
- * the one-line description of each call still needed on chain and not yet carried by an
- * in-flight proposal. Pending changes are inputs so that `pulumi preview --diff` prints them.
- */
 /** The governed resource types; each validates its declared values with its part of the schema. */
 export type GovernedKind = "GovernanceSafe" | "Timelock" | "ContractProxy" | "KmsPolicy" | "AppPolicy";
 
+/**
+ * The inputs every governed resource carries. `declared` is what the config says. `__pending` is the
+ * one-line description of each call still needed on chain and not carried by an in-flight proposal:
+ * the diff needs it, Pulumi's display hides `__` keys, and the program logs the calls readably instead.
+ * No path, block number or other run-dependent value is an input: an in-sync preview shows nothing.
+ */
 export interface GovernedInputs {
   stack: string;
-  root: string;
   kind: GovernedKind;
   resource: ResourceKey;
   declared: Record<string, unknown>;
-  pending: string[];
+  __pending: string[];
 }
 
 /** The proposal resource's inputs: the calls of this run, and proposals that can be executed now. */
 export interface ProposalInputs {
   stack: string;
-  root: string;
   mode: string;
   /** Descriptions of every uncovered call, in plan order. */
-  calls: string[];
+  __calls: string[];
   /** In-flight proposal ids whose next step (Safe execution or timelock batch) can run now. */
-  executable: string[];
+  __executable: string[];
+  /** What the config's measurement commands printed this run, by command (shown on the policy resources). */
+  __measured: MeasuredByCommand;
+}
+
+/** An in-flight proposal as the last `pulumi up` left it (a stack output). */
+export interface ProposalSummary {
+  id: string;
+  safeNonce: string;
+  status: string;
+}
+
+/** Measurement lists, and the Safe's owners: sets whose order means nothing. */
+const MEMBER_SETS = new Set(["osImages", "aggregatedMrs", "devices", "composeHashes"]);
+type Owner = { address: string; org: string };
+
+/**
+ * Declared values as resource inputs: a set becomes a map keyed by its members (owners: address → org),
+ * so a diff shows each added and removed member instead of positional replacements.
+ */
+export function declaredInputs(values: Record<string, unknown>): Record<string, unknown> {
+  const asInput = (key: string, value: unknown): unknown => {
+    if (!Array.isArray(value)) return value;
+    if (key === "owners") return Object.fromEntries((value as Owner[]).map((o) => [o.address, o.org]));
+    return MEMBER_SETS.has(key) ? Object.fromEntries(value.map((member) => [member, true])) : value;
+  };
+  return Object.fromEntries(Object.entries(values).map(([key, value]) => [key, asInput(key, value)]));
+}
+
+/** The inverse of declaredInputs: the lists the engine's schema validates. */
+export function declaredValues(declared: Record<string, unknown>): Record<string, unknown> {
+  const asValue = (key: string, value: unknown): unknown => {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) return value;
+    if (key === "owners") return Object.entries(value).map(([address, org]) => ({ address, org }));
+    return MEMBER_SETS.has(key) ? Object.keys(value) : value;
+  };
+  return Object.fromEntries(Object.entries(declared).map(([key, value]) => [key, asValue(key, value)]));
 }
 
 /** An implementation this stack deploys by CREATE2; `address` is computed before deployment, so preview shows it. */
 export interface DeploymentInputs {
   stack: string;
-  root: string;
   resource: ResourceKey;
   /** Fully qualified contract name from the artifact. */
   contract: string;

@@ -1,12 +1,18 @@
 // Loaded by module inside the dynamic provider process (never serialized): the provider
 // closures stay tiny and this file reaches the engine through ordinary requires.
 import type { Hex } from "viem";
+import type { MeasuredByCommand } from "../src/measurements/resolve";
 import { PolicyError } from "../src/policy/findings";
 import { formatDuration } from "../src/config/duration";
 import { appSchema, kmsSchema, safeSchema, timelockSchema } from "../src/config/schema";
 import { PROJECT, SECTIONS } from "../src/config/stack-file";
 import { executeSafeTransaction, executeTimelockBatch, sendDirect } from "../src/proposal/execute";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { isDeepStrictEqual } from "node:util";
 import { nextSteps } from "../src/proposal/next-steps";
+import { describeStatus, isInFlight } from "../src/proposal/status";
+import type { ProposalFile } from "../src/proposal/types";
 import {
   inspectStack,
   openStack,
@@ -17,7 +23,14 @@ import {
 } from "../src/reconcile/reconcile";
 import { deployDeterministic } from "../src/implementation/create2";
 import { recordProposedLayouts } from "../src/implementation/record";
-import type { DeploymentInputs, GovernedInputs, ProposalInputs } from "./inputs";
+import {
+  declaredInputs,
+  declaredValues,
+  type DeploymentInputs,
+  type GovernedInputs,
+  type ProposalInputs,
+  type ProposalSummary,
+} from "./inputs";
 
 type ConfigSource = { get(key: string): string | undefined };
 let stackConfig: ConfigSource | undefined;
@@ -40,9 +53,17 @@ function key(name: "proposerKey" | "executorKey" | "adminKey" | "deployerKey"): 
   return stackConfig?.get(`${PROJECT}:${name}`) as Hex | undefined;
 }
 
-async function open(stack: string, root: string): Promise<Stack> {
+/** Pulumi runs providers in the program's directory: the project (proposals/, measurement files) is the nearest one holding Pulumi.yaml. */
+function projectDir(): string {
+  for (let dir = process.cwd(); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, "Pulumi.yaml"))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no Pulumi.yaml above ${process.cwd()}`);
+  }
+}
+
+async function open(stack: string, measured?: MeasuredByCommand): Promise<Stack> {
   const rawConfig = Object.fromEntries(SECTIONS.map((section) => [section, configValue(section)]));
-  return openStack({ name: stack, root, rawConfig });
+  return openStack({ name: stack, root: projectDir(), rawConfig, measured });
 }
 
 const declaredSchemas = {
@@ -65,7 +86,7 @@ export function governedCheck(news: GovernedInputs): {
   inputs: GovernedInputs;
   failures: { property: string; reason: string }[];
 } {
-  const result = declaredSchemas[news.kind].safeParse(news.declared);
+  const result = declaredSchemas[news.kind].safeParse(declaredValues(news.declared));
   const failures = result.success
     ? []
     : result.error.issues.map((issue) => ({
@@ -80,27 +101,19 @@ export function governedCheck(news: GovernedInputs): {
  * recorded values differ (a config edit, or drift that `pulumi refresh` found on chain).
  */
 export function governedDiff(olds: GovernedInputs, news: GovernedInputs): { changes: boolean } {
-  return { changes: news.pending.length > 0 || JSON.stringify(olds.declared) !== JSON.stringify(news.declared) };
+  return { changes: news.__pending.length > 0 || !isDeepStrictEqual(olds.declared, news.declared) };
 }
 
 export function proposalDiff(news: ProposalInputs): { changes: boolean } {
-  const canExecute = news.executable.length > 0 && (news.mode === "direct" || key("executorKey") !== undefined);
-  return { changes: news.calls.length > 0 || canExecute };
-}
-
-/** A live list in the declared order when it has the same members, so refresh reports only real drift. */
-function alignedTo<T>(live: T[], declared: unknown, key: (item: T) => string = String): T[] {
-  if (!Array.isArray(declared)) return live;
-  const liveKeys = live.map(key).sort();
-  const declaredKeys = declared.map((d) => key(d as T)).sort();
-  return JSON.stringify(liveKeys) === JSON.stringify(declaredKeys) ? (declared as T[]) : live;
+  const canExecute = news.__executable.length > 0 && (news.mode === "direct" || key("executorKey") !== undefined);
+  return { changes: news.__calls.length > 0 || canExecute };
 }
 
 /** `pulumi refresh`: the resource's declared properties as the chain has them now. */
 export async function readGoverned(props: GovernedInputs): Promise<GovernedInputs> {
-  const stack = await open(props.stack, props.root);
+  const stack = await open(props.stack);
   const live = await readStackState(stack);
-  const d = props.declared;
+  const d = declaredValues(props.declared);
   const orgOf = (address: string) =>
     (d.owners as { address: string; org: string }[] | undefined)?.find((o) => o.address === address)?.org ?? "unknown";
   const app = live.apps.find((a) => `app:${a.name}` === props.resource);
@@ -109,11 +122,7 @@ export async function readGoverned(props: GovernedInputs): Promise<GovernedInput
       ? {
           address: live.safe?.address,
           threshold: live.safe?.threshold,
-          owners: alignedTo(
-            (live.safe?.owners ?? []).map((address) => ({ address, org: orgOf(address) })),
-            d.owners,
-            (o) => o.address,
-          ),
+          owners: (live.safe?.owners ?? []).map((address) => ({ address, org: orgOf(address) })),
         }
       : props.resource === "timelock"
         ? {
@@ -122,25 +131,15 @@ export async function readGoverned(props: GovernedInputs): Promise<GovernedInput
             expiration: live.timelock && formatDuration(live.timelock.expiration),
           }
         : props.resource === "kms"
-          ? {
-              ...live.kms,
-              osImages: alignedTo(live.kms.osImages, d.osImages),
-              aggregatedMrs: alignedTo(live.kms.aggregatedMrs, d.aggregatedMrs),
-              devices: alignedTo(live.kms.devices, d.devices),
-            }
-          : {
-              ...app,
-              composeHashes: alignedTo(app?.composeHashes ?? [], d.composeHashes),
-              devices: alignedTo(app?.devices ?? [], d.devices),
-            };
-  return { ...props, declared: Object.fromEntries(Object.keys(d).map((k) => [k, source[k] ?? d[k]])) };
+          ? { ...live.kms }
+          : { ...app };
+  return { ...props, declared: declaredInputs(Object.fromEntries(Object.keys(d).map((k) => [k, source[k] ?? d[k]]))) };
 }
 
 export interface ProposalOutputs extends ProposalInputs {
-  proposalId?: string;
-  safeTxHash?: string;
-  /** The proposal's files, the signatures it still needs and the command to run next. */
-  nextSteps?: string;
+  proposals: ProposalSummary[];
+  /** The proposal's files, the signatures it still needs and the command to run next ("" when none was written). */
+  nextSteps: string;
   executed: string[];
   sentTransactions: string[];
 }
@@ -150,9 +149,17 @@ export interface ProposalOutputs extends ProposalInputs {
  * remaining calls into ONE proposal (Safe modes) or sends them with the admin key (direct mode).
  */
 export async function applyProposal(inputs: ProposalInputs): Promise<ProposalOutputs> {
-  const stack = await open(inputs.stack, inputs.root);
+  const stack = await open(inputs.stack, inputs.__measured);
   // What this run consumed is recorded as done, so a later refresh finds nothing left to do.
-  const outputs: ProposalOutputs = { ...inputs, calls: [], executable: [], executed: [], sentTransactions: [] };
+  const outputs: ProposalOutputs = {
+    ...inputs,
+    __calls: [],
+    __executable: [],
+    proposals: [],
+    nextSteps: "",
+    executed: [],
+    sentTransactions: [],
+  };
 
   let inspection = await inspectStack(stack);
   if (stack.config.governance.mode === "direct") {
@@ -173,7 +180,7 @@ export async function applyProposal(inputs: ProposalInputs): Promise<ProposalOut
   const executorKey = key("executorKey");
   if (executorKey) {
     for (const { proposal, status } of inspection.proposals) {
-      if (!inputs.executable.includes(proposal.id)) continue;
+      if (!inputs.__executable.includes(proposal.id)) continue;
       if (status.state === "ready") await executeTimelockBatch(stack.client, stackWallet(stack, executorKey), proposal);
       else if (status.state === "awaiting-signatures" && status.have >= status.need)
         await executeSafeTransaction(stack.client, stackWallet(stack, executorKey), proposal);
@@ -183,11 +190,18 @@ export async function applyProposal(inputs: ProposalInputs): Promise<ProposalOut
     if (outputs.executed.length) inspection = await inspectStack(stack);
   }
   const proposal = await proposeChanges(stack, inspection, key("proposerKey"));
-  if (proposal) {
-    outputs.proposalId = proposal.id;
-    outputs.safeTxHash = proposal.safeTxHash;
-    outputs.nextSteps = nextSteps(proposal);
-  }
+  const summary = (p: ProposalFile, status: string): ProposalSummary => ({ id: p.id, safeNonce: p.safe.nonce, status });
+  outputs.proposals = inspection.proposals
+    .filter((t) => isInFlight(t.status))
+    .map((t) => summary(t.proposal, describeStatus(t.status)));
+  if (proposal)
+    outputs.proposals.push(
+      summary(proposal, `awaiting signatures (${proposal.signatures.length} of ${proposal.safe.threshold})`),
+    );
+  outputs.nextSteps = proposal ? nextSteps(proposal) : "";
+  // The output is always set (so preview never shows it unknown), and Pulumi abbreviates a changed
+  // multi-line output: the whole text goes to the run's diagnostics too.
+  if (proposal) console.log(outputs.nextSteps);
   return outputs;
 }
 
@@ -195,7 +209,7 @@ export async function applyProposal(inputs: ProposalInputs): Promise<ProposalOut
 export async function deployImplementation(
   inputs: DeploymentInputs,
 ): Promise<DeploymentInputs & { transaction?: string }> {
-  const stack = await open(inputs.stack, inputs.root);
+  const stack = await open(inputs.stack);
   const source = stack.implementations.find((s) => s.resource === inputs.resource && s.deployment);
   if (!source || source.address !== inputs.address)
     throw new Error(

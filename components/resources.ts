@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { DeploymentInputs, GovernedInputs, GovernedKind, ProposalInputs } from "./inputs";
+import type { DeploymentInputs, GovernedInputs, GovernedKind, ProposalInputs, ProposalSummary } from "./inputs";
 import { deploymentProvider, governedProvider, proposalProvider } from "./providers";
 
 type Args<T> = { [K in keyof T]: pulumi.Input<T[K]> };
@@ -10,7 +10,6 @@ const MODULE = "governance";
 function governedResource(kind: GovernedKind) {
   return class extends pulumi.dynamic.Resource {
     declare readonly declared: pulumi.Output<Record<string, unknown>>;
-    declare readonly pending: pulumi.Output<string[]>;
     constructor(name: string, args: Args<Omit<GovernedInputs, "kind">>, opts?: pulumi.CustomResourceOptions) {
       super(governedProvider, name, { ...args, kind }, opts, MODULE, kind);
     }
@@ -30,15 +29,14 @@ export const AppPolicy = governedResource("AppPolicy");
 
 /** The calls of all governed resources of one run, as ONE proposal (or direct transactions). */
 export class GovernanceProposal extends pulumi.dynamic.Resource {
-  declare readonly proposalId: pulumi.Output<string | undefined>;
-  declare readonly safeTxHash: pulumi.Output<string | undefined>;
-  declare readonly nextSteps: pulumi.Output<string | undefined>;
-  declare readonly executed: pulumi.Output<string[]>;
+  /** In-flight proposals as the last `pulumi up` left them, and what to do next: always set, so preview never shows them unknown. */
+  declare readonly proposals: pulumi.Output<ProposalSummary[]>;
+  declare readonly nextSteps: pulumi.Output<string>;
   constructor(name: string, args: Args<ProposalInputs>, opts?: pulumi.CustomResourceOptions) {
     super(
       proposalProvider,
       name,
-      { ...args, proposalId: undefined, safeTxHash: undefined, nextSteps: undefined, executed: undefined },
+      { ...args, proposals: undefined, nextSteps: undefined },
       opts,
       MODULE,
       "GovernanceProposal",

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
-import { delimiter, join } from "node:path";
+import { accessSync, constants, mkdirSync, statSync } from "node:fs";
+import { delimiter, join, resolve as resolvePath } from "node:path";
 import { repoRoot } from "../src/repo-root";
 
 /** The devnet's secrets passphrase. Only devnet stacks use a known one; real stacks bring their own. */
@@ -14,19 +14,47 @@ export interface PulumiResult {
   output: string;
 }
 
+/** The pulumi a run uses: a regular install on PATH as it is, else the one scripts/setup.sh put in .tools/bin. */
+export interface PulumiToolchain {
+  bin: string;
+  /** PULUMI_HOME of our own toolchain; a regular install keeps its own (undefined). */
+  home?: string;
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The same choice as scripts/pulumi-env.sh: nothing of ours shadows a pulumi already on PATH. */
+export function pulumiToolchain(path = process.env.PATH ?? ""): PulumiToolchain {
+  const ours = join(repoRoot(), ".tools", "bin");
+  const ambient = path
+    .split(delimiter)
+    .find((dir) => dir && resolvePath(dir) !== ours && isExecutable(join(dir, "pulumi")));
+  if (ambient) return { bin: join(ambient, "pulumi") };
+  if (!isExecutable(join(ours, "pulumi")) || !isExecutable(join(ours, "pulumi-language-nodejs"))) {
+    throw new Error("no pulumi on PATH and no .tools/bin/pulumi with its language host: run bash scripts/setup.sh");
+  }
+  return { bin: join(ours, "pulumi"), home: join(repoRoot(), ".tools", "pulumi-home") };
+}
+
 /** The environment scripts/pulumi-env.sh sets, for a project whose file backend lives in projectDir. */
-export function pulumiEnvironment(projectDir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const tools = join(repoRoot(), ".tools");
-  if (!existsSync(join(tools, "bin", "pulumi-language-nodejs")))
-    throw new Error("the Pulumi toolchain is missing: run bash scripts/setup.sh");
+export function pulumiEnvironment(
+  projectDir: string,
+  extra: NodeJS.ProcessEnv = {},
+  toolchain = pulumiToolchain(extra.PATH ?? process.env.PATH),
+): NodeJS.ProcessEnv {
   mkdirSync(join(projectDir, ".pulumi-state"), { recursive: true });
   return {
     ...process.env,
-    PATH: `${join(tools, "bin")}${delimiter}${process.env.PATH ?? ""}`,
-    PULUMI_HOME: join(tools, "pulumi-home"),
+    ...(toolchain.home ? { PULUMI_HOME: toolchain.home } : {}),
     PULUMI_BACKEND_URL: `file://${join(projectDir, ".pulumi-state")}`,
     PULUMI_SKIP_UPDATE_CHECK: "true",
-    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
     PULUMI_DISABLE_REGISTRY_RESOLVE: "true",
     PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",
     PULUMI_CONFIG_PASSPHRASE: DEVNET_PASSPHRASE,
@@ -42,9 +70,10 @@ export function runPulumi(
   options: { input?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<PulumiResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn("pulumi", [...args, "--non-interactive", "--color", "never"], {
+    const toolchain = pulumiToolchain(options.env?.PATH ?? process.env.PATH);
+    const child = spawn(toolchain.bin, [...args, "--non-interactive", "--color", "never"], {
       cwd: projectDir,
-      env: pulumiEnvironment(projectDir, options.env),
+      env: pulumiEnvironment(projectDir, options.env, toolchain),
     });
     let stdout = "";
     let stderr = "";

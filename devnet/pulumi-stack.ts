@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Hex } from "viem";
 import { writeStackFile } from "../src/config/stack-file";
@@ -14,15 +14,20 @@ export interface StackSecrets {
 }
 
 /**
- * A Pulumi project directory outside the repo that runs the repo's compiled program: Pulumi.yaml
- * plus links to dist/ and node_modules/. Tests and the demo get their own state and proposals.
+ * A Pulumi project directory outside the repo that runs the repo's compiled program: Pulumi.yaml,
+ * links to package.json and node_modules/, and a dist/ holding a link to the program. dist/ is a real directory:
+ * Pulumi runs providers in the program's directory, and they find the project above it.
+ * Tests and the demo get their own state and proposals.
  */
 export function linkProjectDir(dir: string): string {
   const root = repoRoot();
   writeFileSync(join(dir, "Pulumi.yaml"), readFileSync(join(root, "Pulumi.yaml")));
-  for (const name of ["dist", "node_modules"]) {
+  for (const name of ["package.json", "node_modules"]) {
     if (!existsSync(join(dir, name))) symlinkSync(join(root, name), join(dir, name));
   }
+  mkdirSync(join(dir, "dist"), { recursive: true });
+  if (!existsSync(join(dir, "dist", "index.js")))
+    symlinkSync(join(root, "dist", "index.js"), join(dir, "dist", "index.js"));
   return dir;
 }
 

@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# Prepare a fresh checkout: npm dependencies, the pulumi CLI (built from Go source) and the Node.js
-# plugin launchers in .tools/bin. Idempotent: it only does work that is missing or out of date.
-# Only the npm registry and the Go module proxy are needed.
+# Prepare a fresh checkout: npm dependencies, then a pulumi toolchain. Idempotent: it only does work that is
+# missing or out of date. Only the npm registry and the Go module proxy are needed.
 #
-# Afterwards `source scripts/pulumi-env.sh` puts .tools/bin on PATH and points pulumi at a file backend.
+# A pulumi already on PATH (a regular Pulumi install) is used as it is, with its own language host and
+# plugin cache: nothing is built, nothing of ours goes on PATH. Otherwise pulumi is built from Go source into
+# .tools/bin and Pulumi's official plugins from ../shared/plugins (see its README) are installed the way a
+# regular install has them: the Node.js language host and the dynamic-provider launcher next to the binary,
+# the command provider (for @pulumi/command) into the plugin cache with `pulumi plugin install --file`.
+#
+# Afterwards `source scripts/pulumi-env.sh` selects that pulumi and points it at a file backend.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -11,6 +16,7 @@ cd "$ROOT"
 
 PULUMI_PIN="v3.274.1"   # must match tools/pulumi-cli/go.mod
 BIN="$ROOT/.tools/bin"
+COMMAND_PLUGIN_VERSION="v1.2.1"   # the provider @pulumi/command (package.json) drives
 export PULUMI_SKIP_UPDATE_CHECK=true
 
 say() { printf 'setup: %s\n' "$*"; }
@@ -56,11 +62,10 @@ wait_for_other_build() {
     done
 }
 
-wait_for_other_build
-if [ -x "$BIN/pulumi" ] && [ "$(tool_version "$BIN/pulumi")" = "$PULUMI_PIN" ]; then
-    say "pulumi $PULUMI_PIN already built (.tools/bin/pulumi)"
-elif [ ! -e "$BIN/pulumi" ] && [ -n "$(ambient_pulumi)" ]; then
+if [ -n "$(ambient_pulumi)" ]; then
     say "using pulumi from PATH: $(ambient_pulumi) ($(tool_version "$(ambient_pulumi)"); pinned is $PULUMI_PIN)"
+elif wait_for_other_build; [ -x "$BIN/pulumi" ] && [ "$(tool_version "$BIN/pulumi")" = "$PULUMI_PIN" ]; then
+    say "pulumi $PULUMI_PIN already built (.tools/bin/pulumi)"
 else
     command -v go >/dev/null || { echo "setup: go is required to build pulumi $PULUMI_PIN" >&2; exit 1; }
     exec 9>"$ROOT/.tools/.pulumi-build.lock"
@@ -86,15 +91,62 @@ else
     exec 9>&-
 fi
 
-# --- plugin launchers ------------------------------------------------------------------------------------
-# pulumi-language-nodejs: the Go language host cannot be built here (its module is not on the proxy), so
-# the CLI gets a JS implementation (tools/language-host). pulumi-resource-pulumi-nodejs: dynamic providers.
-for launcher in pulumi-language-nodejs pulumi-resource-pulumi-nodejs; do
-    src="tools/language-host/bin/$launcher"
-    if [ -x "$BIN/$launcher" ] && cmp -s "$src" "$BIN/$launcher"; then
-        continue
+# --- official plugins ------------------------------------------------------------------------------------
+# Built from Pulumi's official sources (../shared/plugins/README.md); the sha256 pins what was checked.
+declare -A PLUGIN_SHA256=(
+    [pulumi-language-nodejs]=383cae97ed06734ad29ad6a225bdb3e7351f7687797e8375b1f1808eb8b63ae1
+    [pulumi-resource-pulumi-nodejs]=a5e3bfde8aa51d3c32a61c35d066d800242a64238b9d7ce382b582c6bdb36ed9
+    [pulumi-resource-command]=6eb64caa7c74d0aa824817ca5e72b1cb2586759475bc4f67ea4134fc7e1b9f22
+)
+
+shared_plugins() {
+    # CI has a read-only shared/ beside the clone; a linked git worktree has it beside its main checkout.
+    local common dir
+    common="$(git -C "$ROOT" rev-parse --path-format=absolute --git-common-dir 2>/dev/null || true)"
+    for dir in "$ROOT/../shared/plugins" ${common:+"$common/../../shared/plugins"}; do
+        [ -d "$dir" ] && { (cd "$dir" && pwd); return; }
+    done
+    return 0
+}
+
+checked_plugin() {
+    # The path of a shared plugin whose bytes are the pinned ones; fails loudly on any other bytes.
+    local file="$PLUGINS/$1" got
+    got="$(sha256sum "$file" | cut -d' ' -f1)"
+    if [ "$got" != "${PLUGIN_SHA256[$1]}" ]; then
+        echo "setup: $file has sha256 $got, expected ${PLUGIN_SHA256[$1]}; refusing to install it" >&2
+        exit 1
     fi
-    install -m 0755 "$src" "$BIN/$launcher"
-    say "installed .tools/bin/$launcher"
-done
-say "ready: source scripts/pulumi-env.sh to use .tools/bin/pulumi with the file backend"
+    printf '%s' "$file"
+}
+
+PLUGINS="$(shared_plugins)"
+PULUMI="$BIN/pulumi"
+if [ -n "$(ambient_pulumi)" ]; then
+    PULUMI="$(ambient_pulumi)"   # its own language host, its own PULUMI_HOME
+else
+    export PULUMI_HOME="$ROOT/.tools/pulumi-home"
+    for host in pulumi-language-nodejs pulumi-resource-pulumi-nodejs; do
+        if [ -z "$PLUGINS" ]; then
+            [ -x "$BIN/$host" ] && continue
+            echo "setup: no Node.js language host for .tools/bin/pulumi: ../shared/plugins is missing and the Go" >&2
+            echo "setup: module proxy does not serve it. Install Pulumi (https://www.pulumi.com/docs/install/) and rerun." >&2
+            exit 1
+        fi
+        src="$(checked_plugin "$host")"
+        if ! cmp -s "$src" "$BIN/$host"; then
+            install -m 0755 "$src" "$BIN/$host"
+            say "installed the official $host next to .tools/bin/pulumi"
+        fi
+    done
+fi
+
+if "$PULUMI" plugin ls 2>/dev/null | grep -Eq "^command +resource +${COMMAND_PLUGIN_VERSION#v} "; then
+    say "command provider $COMMAND_PLUGIN_VERSION already installed"
+elif [ -n "$PLUGINS" ]; then
+    "$PULUMI" plugin install resource command "$COMMAND_PLUGIN_VERSION" --file "$(checked_plugin pulumi-resource-command)" >/dev/null
+    say "installed the command provider $COMMAND_PLUGIN_VERSION into the plugin cache"
+else
+    say "command provider $COMMAND_PLUGIN_VERSION: Pulumi installs it on first use"
+fi
+say "ready: source scripts/pulumi-env.sh to use $PULUMI with the file backend"

@@ -1,232 +1,240 @@
-// End-to-end check of the Pulumi toolchain made by scripts/setup.sh: the real `pulumi` CLI built from Go
-// source (.tools/bin/pulumi), the JS Node.js language host shim (.tools/bin/pulumi-language-nodejs) and
-// the dynamic-provider launcher (.tools/bin/pulumi-resource-pulumi-nodejs), on a throwaway file backend.
-import { test } from "node:test";
+// The Pulumi toolchain made by scripts/setup.sh, with the real CLI: the official Node.js language host and
+// dynamic-provider launcher next to pulumi, the official command provider in the plugin cache, nothing of
+// ours on PATH; and a machine with its own pulumi keeps it, with its own plugins.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { test } from "node:test";
+import { pulumiEnvironment, pulumiToolchain, runPulumi, type PulumiResult } from "../devnet/pulumi-cli";
+import { repoRoot } from "../src/repo-root";
 
-// Compiled to dist/test/pulumi-toolchain.test.js: the repo root is two levels up.
-const ROOT = path.resolve(__dirname, "..", "..");
-const BIN = path.join(ROOT, ".tools", "bin");
-const PULUMI = path.join(BIN, "pulumi");
-const CMD_TIMEOUT_MS = 180_000; // the CLI is slow to start on a cold cache
+const ROOT = repoRoot();
+const OUR_BIN = path.join(ROOT, ".tools", "bin");
+const HOSTS = ["pulumi-language-nodejs", "pulumi-resource-pulumi-nodejs"];
 
-interface Result {
-  code: number | null;
-  out: string; // stdout + stderr, interleaved as they arrived
-  stdout: string;
-}
-
-function run(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }): Promise<Result> {
+function run(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }): Promise<PulumiResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
     let stdout = "";
-    child.stdout.on("data", (d: Buffer) => {
-      out += d.toString();
-      stdout += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      out += d.toString();
-    });
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`timed out after ${CMD_TIMEOUT_MS} ms: ${cmd} ${args.join(" ")}\n${out}`));
-    }, CMD_TIMEOUT_MS);
-    child.on("error", (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, stdout });
-    });
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr, output: `${stdout}\n${stderr}` }));
   });
 }
 
-/** The environment scripts/pulumi-env.sh produces (sourced by bash), as a JSON object. */
-async function pulumiEnv(extra: NodeJS.ProcessEnv = {}): Promise<NodeJS.ProcessEnv> {
+/** The environment scripts/pulumi-env.sh leaves after being sourced from `checkout` with `env`. */
+async function sourcedEnv(checkout: string, env: NodeJS.ProcessEnv): Promise<NodeJS.ProcessEnv> {
   const script = 'source scripts/pulumi-env.sh && node -e "process.stdout.write(JSON.stringify(process.env))"';
-  const base = { ...process.env, ...extra };
-  delete base.PULUMI_CONFIG_PASSPHRASE;
-  const r = await run("bash", ["-c", script], { cwd: ROOT, env: base });
-  assert.equal(r.code, 0, `sourcing scripts/pulumi-env.sh failed:\n${r.out}`);
+  const r = await run("bash", ["-c", script], { cwd: checkout, env });
+  assert.equal(r.code, 0, r.output);
   return JSON.parse(r.stdout) as NodeJS.ProcessEnv;
 }
 
-function requireToolchain(): void {
-  for (const exe of ["pulumi", "pulumi-language-nodejs", "pulumi-resource-pulumi-nodejs"]) {
-    const p = path.join(BIN, exe);
-    assert.ok(fs.existsSync(p), `${p} is missing: run scripts/setup.sh first`);
-  }
+/** Every executable of that name on a PATH. */
+function onPath(name: string, pathValue: string): string[] {
+  return pathValue
+    .split(path.delimiter)
+    .filter(Boolean)
+    .map((dir) => path.join(dir, name))
+    .filter((file) => fs.existsSync(file));
 }
 
-test("scripts/pulumi-env.sh puts .tools/bin first and selects a local file backend", { timeout: 60_000 }, async () => {
-  requireToolchain();
-  const env = await pulumiEnv({ PULUMI_BACKEND_URL: "https://api.pulumi.com", PULUMI_HOME: "/nonexistent" });
-  assert.equal((env.PATH ?? "").split(path.delimiter)[0], BIN);
-  assert.equal(env.PULUMI_HOME, path.join(ROOT, ".tools", "pulumi-home"));
-  assert.equal(env.PULUMI_BACKEND_URL, `file://${path.join(ROOT, ".pulumi-state")}`);
-  assert.ok(fs.statSync(path.join(ROOT, ".pulumi-state")).isDirectory());
-  assert.equal(env.PULUMI_SKIP_UPDATE_CHECK, "true");
-  assert.equal(env.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION, "true");
-  assert.equal(env.PULUMI_CONFIG_PASSPHRASE, undefined, "pulumi-env.sh must not set a passphrase");
+const isNativeBinary = (file: string) =>
+  fs
+    .readFileSync(file)
+    .subarray(0, 4)
+    .equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
 
-  const which = await run("bash", ["-c", "command -v pulumi pulumi-language-nodejs pulumi-resource-pulumi-nodejs"], {
-    cwd: ROOT,
-    env,
-  });
-  assert.deepEqual(which.stdout.trim().split("\n"), [
-    PULUMI,
-    path.join(BIN, "pulumi-language-nodejs"),
-    path.join(BIN, "pulumi-resource-pulumi-nodejs"),
-  ]);
-  const version = await run(PULUMI, ["version"], { cwd: ROOT, env });
-  assert.equal(version.code, 0, version.out);
-  assert.match(version.stdout.trim(), /^v3\.\d+\.\d+$/, "pulumi must be built with -X ...version.Version");
-});
-
-const PROGRAM = `"use strict";
-const pulumi = require("@pulumi/pulumi");
-
-const config = new pulumi.Config();
-const greeting = config.require("greeting");
-const token = config.requireSecret("token");
-
-// A dynamic provider: serialized by the program, run by pulumi-resource-pulumi-nodejs.
+/** A throwaway project with a dynamic provider and a local.Command: both kinds of plugin must load. */
+function probeProject(dir: string): string {
+  fs.writeFileSync(
+    path.join(dir, "Pulumi.yaml"),
+    "name: toolchain-probe\nruntime:\n  name: nodejs\n  options:\n    typescript: false\nmain: index.js\n",
+  );
+  fs.writeFileSync(
+    path.join(dir, "package.json"),
+    JSON.stringify({ name: "toolchain-probe", private: true, main: "index.js" }),
+  );
+  fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
+  fs.writeFileSync(
+    path.join(dir, "index.js"),
+    `const pulumi = require("@pulumi/pulumi");
+const command = require("@pulumi/command");
+const greeting = new pulumi.Config().require("greeting");
 const provider = {
-    async check(olds, news) {
-        return { inputs: news };
-    },
-    async diff(id, olds, news) {
-        console.log("probe-diff: " + olds.greeting + " -> " + news.greeting);
-        return { changes: olds.greeting !== news.greeting || olds.token !== news.token };
-    },
-    async create(inputs) {
-        return { id: "probe-1", outs: { greeting: inputs.greeting, token: inputs.token, length: inputs.greeting.length } };
-    },
-    async update(id, olds, news) {
-        return { outs: { greeting: news.greeting, token: news.token, length: news.greeting.length } };
-    },
-    async read(id, props) {
-        return { id, props };
-    },
-    async delete(id, props) {},
+  async diff(id, olds, news) { return { changes: olds.greeting !== news.greeting }; },
+  async create(inputs) { return { id: "probe", outs: { greeting: inputs.greeting, length: inputs.greeting.length } }; },
+  async update(id, olds, news) { return { outs: { greeting: news.greeting, length: news.greeting.length } }; },
 };
-
 class Probe extends pulumi.dynamic.Resource {
-    constructor(name, args, opts) {
-        super(provider, name, { length: undefined, ...args }, opts);
-    }
+  constructor(name, args) { super(provider, name, { length: undefined, ...args }); }
+}
+const probe = new Probe("probe", { greeting });
+const echo = new command.local.Command("echo", { create: "printf %s " + JSON.stringify(greeting) });
+exports.length = probe.length;
+exports.echoed = echo.stdout;
+`,
+  );
+  return dir;
 }
 
-const probe = new Probe("probe", { greeting, token });
-exports.greeting = probe.greeting;
-exports.length = probe.length;
-exports.token = token;
-`;
-
-test("real pulumi CLI runs a Node.js program with a dynamic provider on a file backend", {
-  timeout: 900_000,
+test("setup installed the official language host next to pulumi and the command provider in the plugin cache; no JS host on PATH", {
+  timeout: 600_000,
 }, async (t) => {
-  requireToolchain();
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pulumi-toolchain-"));
-  t.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  const toolchain = pulumiToolchain();
+  const env = pulumiEnvironment(ROOT);
+  assert.ok(!fs.existsSync(path.join(ROOT, "tools", "language-host")), "the home-made JS language host is gone");
+  for (const name of HOSTS) {
+    const next = path.join(path.dirname(toolchain.bin), name);
+    assert.ok(fs.existsSync(next), `${name} next to ${toolchain.bin}`);
+    for (const file of onPath(name, env.PATH ?? "")) {
+      if (name === "pulumi-language-nodejs")
+        assert.ok(isNativeBinary(file), `${file} is a native (Go) language host, not a JS one`);
+    }
+  }
+  if (toolchain.home) {
+    assert.ok(
+      !(env.PATH ?? "").split(path.delimiter).includes(OUR_BIN),
+      "our .tools/bin is not put on PATH for the CLI",
+    );
+    const pinned = "383cae97ed06734ad29ad6a225bdb3e7351f7687797e8375b1f1808eb8b63ae1";
+    assert.equal(
+      crypto
+        .createHash("sha256")
+        .update(fs.readFileSync(path.join(OUR_BIN, "pulumi-language-nodejs")))
+        .digest("hex"),
+      pinned,
+      "the official host, checked",
+    );
+  }
 
-  const proj = path.join(tmp, "proj");
-  const state = path.join(tmp, "state");
-  fs.mkdirSync(proj);
-  fs.mkdirSync(state);
-  fs.writeFileSync(
-    path.join(proj, "Pulumi.yaml"),
-    [
-      "name: toolchain-probe",
-      "runtime:",
-      "  name: nodejs",
-      "  options:",
-      "    typescript: false",
-      "main: index.js",
-      "",
-    ].join("\n"),
-  );
-  fs.writeFileSync(
-    path.join(proj, "package.json"),
-    JSON.stringify({ name: "toolchain-probe", private: true, main: "index.js" }, null, 2),
-  );
-  fs.writeFileSync(path.join(proj, "index.js"), PROGRAM);
-  fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(proj, "node_modules"), "dir");
-
-  const env: NodeJS.ProcessEnv = {
-    ...(await pulumiEnv()),
-    PULUMI_HOME: path.join(tmp, "home"),
-    PULUMI_BACKEND_URL: `file://${state}`,
-    PULUMI_CONFIG_PASSPHRASE: "toolchain-test-passphrase",
-  };
-  const pulumi = async (...args: string[]): Promise<Result> => {
-    const r = await run(PULUMI, args, { cwd: proj, env });
-    assert.equal(r.code, 0, `pulumi ${args.join(" ")} exited with ${r.code}:\n${r.out}`);
+  const dir = probeProject(fs.mkdtempSync(path.join(os.tmpdir(), "pulumi-toolchain-")));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const pulumi = async (...args: string[]) => {
+    const r = await runPulumi(dir, args);
+    assert.equal(r.code, 0, `pulumi ${args.join(" ")}:\n${r.output}`);
     return r;
   };
-  const secret = `tok-${crypto.randomBytes(12).toString("hex")}`;
-
   await pulumi("stack", "init", "dev");
   await pulumi("config", "set", "greeting", "hello");
-  await pulumi("config", "set", "--secret", "token", secret);
-  assert.ok(!fs.readFileSync(path.join(proj, "Pulumi.dev.yaml"), "utf8").includes(secret));
-
-  // The CLI must be using the shim language host.
   const about = await pulumi("about");
-  assert.match(about.out, /language\s+nodejs/);
-  assert.match(about.out, /tools\/language-host shim/);
+  assert.match(
+    about.stdout,
+    /language\s+nodejs\s+3\.\d+\.\d+/,
+    "pulumi about names the official Node.js language host",
+  );
+  assert.doesNotMatch(about.output, /language-host shim|using pulumi-language-nodejs from \$PATH/);
+  const up = await pulumi("up", "--yes");
+  assert.doesNotMatch(up.output, /from \$PATH/, "no plugin comes from PATH");
+  const outputs = JSON.parse((await pulumi("stack", "output", "--json")).stdout) as Record<string, unknown>;
+  assert.deepEqual(outputs, { length: 5, echoed: "hello" }, "the dynamic provider and the command provider both ran");
+  const plugins = await pulumi("plugin", "ls");
+  assert.match(plugins.stdout, /^command\s+resource\s+1\.2\.1\s/m, "the command provider comes from the plugin cache");
+  const second = await pulumi("preview", "--diff");
+  assert.match(second.stdout, /3 unchanged/);
+});
 
-  const t0 = Date.now();
-  const preview1 = await pulumi("preview", "--color", "never");
-  t.diagnostic(`first preview took ${Date.now() - t0} ms`);
-  assert.match(preview1.out, /\+ 2 to create/);
-  assert.match(preview1.out, /pulumi-nodejs:dynamic:Resource\s+probe\s+create/);
-
-  const up = await pulumi("up", "--yes", "--color", "never");
-  assert.match(up.out, /\+ 2 created/);
-  assert.match(up.out, /greeting: "hello"/);
-  assert.match(up.out, /length\s*: 5/);
-
-  const preview2 = await pulumi("preview", "--color", "never");
-  assert.match(preview2.out, /2 unchanged/);
-  assert.doesNotMatch(preview2.out, /to (create|update|replace|delete)/);
-  assert.match(preview2.out, /probe-diff: hello -> hello/, "console.log in diff shows up in the preview");
-
-  await pulumi("config", "set", "greeting", "goodbye");
-  const preview3 = await pulumi("preview", "--color", "never", "--diff");
-  assert.match(preview3.out, /~ 1 to update/);
-  assert.match(preview3.out, /probe-diff: hello -> goodbye/);
-  assert.match(preview3.out, /greeting\s*: "hello" => "goodbye"/);
-
-  const exported = await pulumi("stack", "export");
-  const deployment = JSON.parse(exported.stdout) as {
-    deployment: { resources: { type: string; outputs?: Record<string, unknown> }[] };
+test("a machine with its own pulumi keeps it: setup builds and installs nothing, pulumi-env.sh and the devnet shadow nothing", {
+  timeout: 600_000,
+}, async (t) => {
+  const ours = pulumiToolchain();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pulumi-ambient-"));
+  t.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  // A regular install: pulumi with its bundled plugins in one bin/, and its own PULUMI_HOME.
+  const install = path.join(tmp, "install", "bin");
+  fs.mkdirSync(install, { recursive: true });
+  for (const name of ["pulumi", ...HOSTS])
+    fs.copyFileSync(path.join(path.dirname(ours.bin), name), path.join(install, name));
+  for (const name of ["pulumi", ...HOSTS]) fs.chmodSync(path.join(install, name), 0o755);
+  const home = path.join(tmp, "home", ".pulumi");
+  const systemPath = (process.env.PATH ?? "")
+    .split(path.delimiter)
+    .filter((dir) => path.resolve(dir) !== OUR_BIN)
+    .join(path.delimiter);
+  const base: NodeJS.ProcessEnv = {
+    ...process.env,
+    PATH: `${install}${path.delimiter}${systemPath}`,
+    PULUMI_HOME: home,
+    PULUMI_SKIP_UPDATE_CHECK: "true",
   };
-  const probe = deployment.deployment.resources.find((r) => r.type === "pulumi-nodejs:dynamic:Resource");
-  assert.ok(probe, "the dynamic resource is in the exported state");
-  assert.equal(probe.outputs?.greeting, "hello", "preview does not change the state");
-  assert.ok(!exported.stdout.includes(secret), "secret config must not appear in plaintext in stack export");
-  const shown = await pulumi("stack", "export", "--show-secrets");
-  assert.ok(shown.stdout.includes(secret), "the secret did reach the state (encrypted)");
-  const stateFiles = fs.readdirSync(state, { recursive: true }) as string[];
-  for (const f of stateFiles) {
-    const p = path.join(state, f);
-    if (fs.statSync(p).isFile()) {
-      assert.ok(!fs.readFileSync(p).toString("latin1").includes(secret), `plaintext secret in ${p}`);
-    }
-  }
+  const commandPlugin = path.join(
+    ours.home ?? path.join(os.homedir(), ".pulumi"),
+    "plugins",
+    "resource-command-v1.2.1",
+    "pulumi-resource-command",
+  );
+  const installed = await run(
+    path.join(install, "pulumi"),
+    ["plugin", "install", "resource", "command", "v1.2.1", "--file", commandPlugin],
+    { cwd: tmp, env: base },
+  );
+  assert.equal(installed.code, 0, installed.output);
 
-  const refresh = await pulumi("refresh", "--yes", "--color", "never");
-  assert.match(refresh.out, /2 unchanged/);
+  // A checkout of the scripts whose dependencies count as installed (setup's stamp; never a link to ours:
+  // an npm ci there would empty the real node_modules): setup's pulumi part is what runs.
+  const checkout = path.join(tmp, "checkout");
+  fs.mkdirSync(path.join(checkout, "node_modules"), { recursive: true });
+  fs.cpSync(path.join(ROOT, "scripts"), path.join(checkout, "scripts"), { recursive: true });
+  for (const file of ["package.json", "package-lock.json"])
+    fs.copyFileSync(path.join(ROOT, file), path.join(checkout, file));
+  const lockHash = crypto
+    .createHash("sha256")
+    .update(fs.readFileSync(path.join(ROOT, "package-lock.json")))
+    .digest("hex");
+  fs.writeFileSync(path.join(checkout, "node_modules", ".setup-lock.sha256"), `${lockHash}\n`);
+  const setup = await run("bash", ["scripts/setup.sh"], { cwd: checkout, env: base });
+  assert.equal(setup.code, 0, setup.output);
+  assert.match(setup.stdout, new RegExp(`using pulumi from PATH: ${install}/pulumi`));
+  assert.match(setup.stdout, /command provider v1\.2\.1 already installed/);
+  const made = fs.existsSync(path.join(checkout, ".tools", "bin"))
+    ? fs.readdirSync(path.join(checkout, ".tools", "bin"))
+    : [];
+  assert.deepEqual(made, [], "setup puts nothing of ours beside or in front of the user's pulumi");
 
-  const destroy = await pulumi("destroy", "--yes", "--color", "never");
-  assert.match(destroy.out, /- 2 deleted/);
-  await pulumi("stack", "rm", "--yes", "dev");
+  const sourced = await sourcedEnv(checkout, base);
+  assert.equal(sourced.PATH, base.PATH, "pulumi-env.sh leaves PATH alone");
+  assert.equal(sourced.PULUMI_HOME, home, "and the user's PULUMI_HOME");
+
+  // The devnet's CLI runner picks the same pulumi, and runs a program with its plugins.
+  assert.deepEqual(pulumiToolchain(base.PATH), { bin: path.join(install, "pulumi") });
+  const dir = path.join(tmp, "project");
+  fs.mkdirSync(dir);
+  probeProject(dir);
+  const pulumi = async (...args: string[]) => {
+    const r = await runPulumi(dir, args, { env: { PATH: base.PATH, PULUMI_HOME: home } });
+    assert.equal(r.code, 0, `pulumi ${args.join(" ")}:\n${r.output}`);
+    return r;
+  };
+  await pulumi("stack", "init", "dev");
+  await pulumi("config", "set", "greeting", "hi");
+  const up = await pulumi("up", "--yes");
+  assert.doesNotMatch(up.output, /from \$PATH/);
+  assert.deepEqual(JSON.parse((await pulumi("stack", "output", "--json")).stdout), { length: 2, echoed: "hi" });
+  assert.ok(fs.readdirSync(path.join(home, "logs")).length > 0, "the run used the user's PULUMI_HOME");
+});
+
+test("pulumi-env.sh without a pulumi on PATH appends .tools/bin (shadowing nothing) and keeps plugins in .tools/pulumi-home", {
+  timeout: 60_000,
+}, async () => {
+  const systemPath = (process.env.PATH ?? "")
+    .split(path.delimiter)
+    .filter((dir) => !fs.existsSync(path.join(dir, "pulumi")) || path.resolve(dir) === OUR_BIN);
+  const given: NodeJS.ProcessEnv = {
+    ...process.env,
+    PATH: systemPath.join(path.delimiter),
+    PULUMI_BACKEND_URL: "https://api.pulumi.com",
+  };
+  delete given.PULUMI_CONFIG_PASSPHRASE;
+  const env = await sourcedEnv(ROOT, given);
+  const entries = (env.PATH ?? "").split(path.delimiter);
+  assert.equal(entries.at(-1), OUR_BIN);
+  assert.equal(entries.filter((dir) => dir === OUR_BIN).length, 1);
+  assert.equal(env.PULUMI_HOME, path.join(ROOT, ".tools", "pulumi-home"));
+  assert.equal(env.PULUMI_BACKEND_URL, `file://${path.join(ROOT, ".pulumi-state")}`);
+  assert.equal(env.PULUMI_CONFIG_PASSPHRASE, undefined, "pulumi-env.sh must not set a passphrase");
 });

@@ -1,48 +1,170 @@
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
+import type { Hex } from "viem";
+
+/** A measurement that cannot be computed: the message names the config field and the fix. */
+export class MeasurementError extends Error {
+  override name = "MeasurementError";
+}
 
 /** A measurement given as the artifact it is computed from: sha256 of the file's exact bytes. */
 interface FileMeasurement {
   sha256Of: string;
 }
 
+/**
+ * A measurement computed by the team's own reproducible build command (dstack's measurement tool,
+ * `docker compose config | sha256sum`, ...), run in the project directory; it prints the 32-byte
+ * hash. `inputs` are the files it reads: it runs again only when one of them changes.
+ */
+export interface MeasurementCommand {
+  /** The config field it fills, e.g. `apps[0].composeHashes[1]`. */
+  field: string;
+  command: string;
+  inputs: string[];
+}
+
+/** Hashes printed by the commands of this run, by command text (computed by the Pulumi program). */
+export type MeasuredByCommand = Record<string, Hex>;
+
 const MEASUREMENT_LISTS = { kms: ["osImages", "aggregatedMrs", "devices"], app: ["composeHashes", "devices"] } as const;
+
+type Entry = { field: string; value: unknown; replace: (hash: Hex) => void };
+
+/** Every measurement entry of a raw config with the field it sits in, in config order. */
+function measurementEntries(config: { kms?: Record<string, unknown>; apps?: Record<string, unknown>[] }): Entry[] {
+  const entries: Entry[] = [];
+  const collect = (owner: Record<string, unknown> | undefined, key: string, path: string) => {
+    const list = owner?.[key];
+    if (!Array.isArray(list)) return;
+    for (const [index, value] of list.entries()) {
+      const replace = (hash: string) => {
+        list[index] = hash;
+      };
+      entries.push({ field: `${path}.${key}[${index}]`, value, replace });
+    }
+  };
+  for (const key of MEASUREMENT_LISTS.kms) collect(config.kms, key, "kms");
+  for (const [i, app] of (config.apps ?? []).entries()) {
+    for (const key of MEASUREMENT_LISTS.app) collect(app, key, `apps[${i}]`);
+  }
+  return entries;
+}
 
 function isFileMeasurement(value: unknown): value is FileMeasurement {
   return typeof value === "object" && value !== null && typeof (value as FileMeasurement).sha256Of === "string";
 }
 
+function isCommandEntry(value: unknown): value is object {
+  return typeof value === "object" && value !== null && "command" in value;
+}
+
+/** A `{ command, inputs }` entry, checked: both keys, nothing else. */
+function commandOf(field: string, value: object): MeasurementCommand {
+  const { command, inputs, ...rest } = value as { command?: unknown; inputs?: unknown };
+  const unknown = Object.keys(rest);
+  if (unknown.length)
+    throw new MeasurementError(
+      `${field}.${unknown[0]}: unknown key; a measurement by command has only "command" and "inputs"`,
+    );
+  if (typeof command !== "string" || !command.trim())
+    throw new MeasurementError(`${field}.command: give the shell command that prints the hash`);
+  if (!Array.isArray(inputs) || !inputs.length || !inputs.every((i) => typeof i === "string" && i)) {
+    throw new MeasurementError(
+      `${field}.inputs: list the files the command reads (paths relative to the project directory); it runs again when one changes`,
+    );
+  }
+  return { field, command, inputs };
+}
+
+/** The `{ command, inputs }` measurements of a raw config, for the Pulumi program to run. */
+export function measurementCommands(raw: unknown): MeasurementCommand[] {
+  if (typeof raw !== "object" || raw === null) return [];
+  return measurementEntries(raw as never)
+    .filter((entry) => isCommandEntry(entry.value))
+    .map((entry) => commandOf(entry.field, entry.value as object));
+}
+
+/** What a command printed, as a measurement: exactly one 32-byte hash (64 hex digits, 0x optional). */
+export function measurementFromOutput(m: MeasurementCommand, stdout: string, stderr = ""): Hex {
+  const printed = stdout.trim();
+  if (/^(0x)?[0-9a-fA-F]{64}$/.test(printed)) return `0x${printed.replace(/^0x/, "").toLowerCase()}`;
+  const shown = printed.length > 120 ? `${printed.slice(0, 120)}…` : printed;
+  throw new MeasurementError(
+    `${m.field}.command: \`${m.command}\` printed "${shown}"; it must print one 32-byte hash (64 hex digits, 0x optional), e.g. end with | cut -d' ' -f1${stderr.trim() ? `; its stderr:\n${stderr.trim()}` : ""}`,
+  );
+}
+
+/** The error of a command that failed: the field, the command, its exit and its stderr. */
+export function measurementCommandFailed(m: MeasurementCommand, exit: string, stderr: string): Error {
+  return new MeasurementError(
+    `${m.field}.command: \`${m.command}\` failed (${exit})${stderr.trim() ? `:\n${stderr.trim()}` : ""}`,
+  );
+}
+
+function projectPath(file: string, root: string): string {
+  return isAbsolute(file) ? file : join(root, file);
+}
+
+/** sha256 of each input file, as `<path> sha256:<hex>`: the triggers that make the command run again. */
+export function measurementInputDigests(m: MeasurementCommand, root: string): string[] {
+  return m.inputs.map((file, index) => {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(projectPath(file, root));
+    } catch {
+      throw new MeasurementError(
+        `${m.field}.inputs[${index}]: cannot read ${file}; give a path relative to the project directory`,
+      );
+    }
+    return `${file} sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+  });
+}
+
+/** Runs a measurement command outside Pulumi (the gov CLI, another stack's config): sh -c in the project directory. */
+function runMeasurementCommand(m: MeasurementCommand, root: string): Hex {
+  const result = spawnSync("/bin/sh", ["-c", m.command], { cwd: root, encoding: "utf8", timeout: 600_000 });
+  if (result.error) throw measurementCommandFailed(m, result.error.message, "");
+  if (result.status !== 0)
+    throw measurementCommandFailed(
+      m,
+      result.signal ? `killed by ${result.signal}` : `exit code ${result.status}`,
+      result.stderr,
+    );
+  return measurementFromOutput(m, result.stdout, result.stderr);
+}
+
 /**
  * dstack measures an app by sha256 of the exact bytes of its app-compose.json, and an OS image by
- * sha256 of its sha256sum.txt. Config entries `{ sha256Of: <path> }` become those hashes here,
- * before validation, so the plan, the diff and the proposal all show the hash itself.
+ * sha256 of its sha256sum.txt. Config entries `{ sha256Of: <path> }` become those hashes here, and
+ * `{ command, inputs }` entries the hash their command printed (from `measured` when the Pulumi
+ * program already ran it, else run here), before validation, so the plan, the diff and the proposal
+ * all show the hash itself.
  */
-export function resolveMeasurementFiles(raw: unknown, root: string): unknown {
+export function resolveMeasurements(raw: unknown, root: string, measured: MeasuredByCommand = {}): unknown {
   if (typeof raw !== "object" || raw === null) return raw;
-  const config = raw as { kms?: Record<string, unknown>; apps?: Record<string, unknown>[] };
-  const resolveList = (owner: Record<string, unknown> | undefined, key: string, path: string) => {
-    const list = owner?.[key];
-    if (!Array.isArray(list)) return;
-    owner![key] = list.map((entry, index) =>
-      isFileMeasurement(entry) ? hashFile(entry.sha256Of, root, `${path}.${key}[${index}].sha256Of`) : entry,
-    );
-  };
-  const resolved = structuredClone(config);
-  for (const key of MEASUREMENT_LISTS.kms) resolveList(resolved.kms, key, "kms");
-  resolved.apps?.forEach((app, i) => {
-    for (const key of MEASUREMENT_LISTS.app) resolveList(app, key, `apps[${i}]`);
-  });
+  const resolved = structuredClone(raw) as never;
+  for (const entry of measurementEntries(resolved)) {
+    if (isFileMeasurement(entry.value)) entry.replace(hashFile(entry.value.sha256Of, root, `${entry.field}.sha256Of`));
+    else if (isCommandEntry(entry.value)) {
+      const m = commandOf(entry.field, entry.value);
+      entry.replace(measured[m.command] ?? runMeasurementCommand(m, root));
+    }
+  }
   return resolved;
 }
 
-function hashFile(file: string, root: string, field: string): string {
-  const path = isAbsolute(file) ? file : join(root, file);
+function hashFile(file: string, root: string, field: string): Hex {
+  const path = projectPath(file, root);
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
   } catch {
-    throw new Error(`${field}: cannot read ${path}; give a path relative to the project directory, or the hash itself`);
+    throw new MeasurementError(
+      `${field}: cannot read ${path}; give a path relative to the project directory, or the hash itself`,
+    );
   }
   return `0x${createHash("sha256").update(bytes).digest("hex")}`;
 }

@@ -8,7 +8,7 @@ import { parseStackConfig, type StackConfig } from "../config/schema";
 import { readStackFile } from "../config/stack-file";
 import { recordProposedLayouts } from "../implementation/record";
 import { resolveImplementations, type ImplementationSource } from "../implementation/resolve";
-import { resolveMeasurementFiles } from "../measurements/resolve";
+import { resolveMeasurements, type MeasuredByCommand } from "../measurements/resolve";
 import { planChanges } from "../plan/plan";
 import type { PlannedCall } from "../plan/types";
 import { unmanagedNotes } from "../plan/unmanaged";
@@ -41,11 +41,12 @@ export async function openStack(args: {
   name: string;
   root: string;
   rawConfig: unknown;
+  measured?: MeasuredByCommand;
   onRequest?: () => void;
   onNotice?: (message: string) => void;
 }): Promise<Stack> {
   const { raw, implementations } = resolveImplementations(
-    resolveMeasurementFiles(args.rawConfig, args.root),
+    resolveMeasurements(args.rawConfig, args.root, args.measured),
     args.root,
   );
   const config = parseStackConfig(raw);

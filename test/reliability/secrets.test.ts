@@ -1,14 +1,15 @@
 import assert from "node:assert/strict";
 import { lstatSync, readdirSync, readFileSync } from "node:fs";
+import { homedir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { after, before, describe, it } from "node:test";
 import type { Hex, PublicClient } from "viem";
 import { devAccounts } from "../../devnet/accounts";
+import { pulumiToolchain } from "../../devnet/pulumi-cli";
 import { DEVNET_TIMELOCK_DELAY, devMeasurement } from "../../devnet/deploy";
 import { dstackKmsAbi, safeAbi } from "../../src/chain/abis";
 import { createChainClient } from "../../src/chain/client";
-import { repoRoot } from "../../src/repo-root";
 import { listProposals } from "../../src/proposal/files";
 import { runGov } from "../cli/harness";
 import { startTestDevnet, type TestDevnet } from "../helpers/devnet";
@@ -34,7 +35,7 @@ function filesUnder(dir: string, files = new Map<string, string>()): Map<string,
 
 /** The CLI's own per-run logs (gzipped, in PULUMI_HOME/logs) of the runs against this project. */
 function pulumiLogsOf(projectDir: string): string[] {
-  const dir = join(repoRoot(), ".tools", "pulumi-home", "logs");
+  const dir = join(pulumiToolchain().home ?? process.env.PULUMI_HOME ?? join(homedir(), ".pulumi"), "logs");
   return readdirSync(dir)
     .map((name) => readFileSync(join(dir, name)))
     .map((bytes) => (bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes).toString("utf8"))
