@@ -12,6 +12,7 @@ import {
 import type { StackConfig } from "../config/schema";
 import { dstackAppAbi, dstackAppTcbAbi, dstackKmsAbi, ownable2StepAbi, safeAbi, timelockAbi } from "./abis";
 import { appVariant, kmsVariant, type AppVariant, type KmsVariant } from "./variants";
+import { setAddedBy, setsOf } from "../governed/registry";
 import { scanLogs } from "./logs";
 
 /** ERC-1967 implementation slot: bytes32(uint256(keccak256("eip1967.proxy.implementation")) - 1). */
@@ -95,21 +96,19 @@ export interface LiveState {
   timelock?: TimelockState;
 }
 
-const kmsSetEvents = {
-  osImages: ["OsImageHashAdded", "OsImageHashRemoved"],
-  aggregatedMrs: ["KmsAggregatedMrAdded", "KmsAggregatedMrRemoved"],
-  devices: ["KmsDeviceAdded", "KmsDeviceRemoved"],
-} as const;
-const kmsSetGetters = { osImages: "allowedOsImages", aggregatedMrs: "kmsAllowedAggregatedMrs", devices: "kmsAllowedDeviceIds" } as const;
-const appSetEvents = { composeHashes: ["ComposeHashAdded", "ComposeHashRemoved"], devices: ["DeviceAdded", "DeviceRemoved"] } as const;
-const appSetGetters = { composeHashes: "allowedComposeHashes", devices: "allowedDeviceIds" } as const;
+const kmsEventNames = setsOf("kms").flatMap((s) => [s.events.added, s.events.removed]);
+const appEventNames = setsOf("app").flatMap((s) => [s.events.added, s.events.removed]);
 
-const kmsEventNames = Object.values(kmsSetEvents).flat();
-const appEventNames = Object.values(appSetEvents).flat();
+/** A registry event name must exist in the contract's ABI: a typo fails at load, not as an empty scan. */
+function eventOf(abi: readonly unknown[], name: string): AbiEvent {
+  const item = getAbiItem({ abi: abi as AbiEvent[], name });
+  if (item?.type !== "event") throw new Error(`internal: no event ${name} in the ABI`);
+  return item;
+}
 
 const scannedEvents: AbiEvent[] = [
-  ...kmsEventNames.map((name) => getAbiItem({ abi: dstackKmsAbi, name }) as AbiEvent),
-  ...appEventNames.map((name) => getAbiItem({ abi: dstackAppAbi, name }) as AbiEvent),
+  ...kmsEventNames.map((name) => eventOf(dstackKmsAbi, name)),
+  ...appEventNames.map((name) => eventOf(dstackAppAbi, name)),
 ];
 
 type ContractCall = { address: Address; abi: readonly unknown[]; functionName: string; args?: readonly unknown[] };
@@ -261,17 +260,15 @@ export async function readLiveState(client: PublicClient, config: StackConfig, p
   };
   for (const log of logs as unknown as { address: Address; eventName: string; args: Record<string, Hex> }[]) {
     const proxy = getAddress(log.address);
-    const kmsSet = Object.entries(kmsSetEvents).find(([, names]) => names[0] === log.eventName)?.[0];
-    const appSet = Object.entries(appSetEvents).find(([, names]) => names[0] === log.eventName)?.[0];
-    const set = proxy === config.kms.proxy ? kmsSet : appSet;
+    const set = setAddedBy(proxy === config.kms.proxy ? "kms" : "app", log.eventName)?.property;
     if (set) candidates(proxy, set).add(Object.values(log.args)[0].toLowerCase() as Hex);
   }
-  for (const set of Object.keys(kmsSetGetters) as (keyof typeof kmsSetGetters)[]) {
-    for (const hash of config.kms[set] ?? []) candidates(config.kms.proxy, set).add(hash);
+  for (const set of setsOf("kms")) {
+    for (const hash of (config.kms as Record<string, unknown>)[set.property] as Hex[] | undefined ?? []) candidates(config.kms.proxy, set.property).add(hash);
   }
   for (const app of config.apps) {
-    for (const set of Object.keys(appSetGetters) as (keyof typeof appSetGetters)[]) {
-      for (const hash of app[set] ?? []) candidates(app.proxy, set).add(hash);
+    for (const set of setsOf("app")) {
+      for (const hash of (app as Record<string, unknown>)[set.property] as Hex[] | undefined ?? []) candidates(app.proxy, set.property).add(hash);
     }
   }
 
@@ -279,7 +276,7 @@ export async function readLiveState(client: PublicClient, config: StackConfig, p
   for (const [key, hashes] of seen) {
     const [proxy, set] = key.split(":") as [Address, string];
     const isKms = proxy === config.kms.proxy;
-    const functionName = isKms ? kmsSetGetters[set as keyof typeof kmsSetGetters] : appSetGetters[set as keyof typeof appSetGetters];
+    const functionName = setsOf(isKms ? "kms" : "app").find((s) => s.property === set)!.getter;
     for (const hash of [...hashes].sort()) {
       membershipCalls.push({ key, hash, call: { address: proxy, abi: isKms ? dstackKmsAbi : dstackAppAbi, functionName, args: [hash] } });
     }

@@ -1,13 +1,17 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
+import { setsOf } from "../governed/registry";
 
 /** A measurement given as the artifact it is computed from: sha256 of the file's exact bytes. */
 interface FileMeasurement {
   sha256Of: string;
 }
 
-const MEASUREMENT_LISTS = { kms: ["osImages", "aggregatedMrs", "devices"], app: ["composeHashes", "devices"] } as const;
+const MEASUREMENT_LISTS = {
+  kms: setsOf("kms").filter((s) => s.measuredFromFile).map((s) => s.property),
+  app: setsOf("app").filter((s) => s.measuredFromFile).map((s) => s.property),
+};
 
 function isFileMeasurement(value: unknown): value is FileMeasurement {
   return typeof value === "object" && value !== null && typeof (value as FileMeasurement).sha256Of === "string";
