@@ -23,7 +23,8 @@ export = async () => {
     const message = error instanceof GovernanceError ? renderError(error) : `stack ${stack}: ${renderError(error, { oneLine: true })}`;
     throw new pulumi.RunError(message);
   }
-  const governance = new DstackGovernance("governance", { stack, root, config: opened.config, inspection });
+  for (const notice of opened.scans.notices) pulumi.log.warn(notice);
+  const governance = new DstackGovernance("governance", { stack, root, config: opened.config, inspection, implementations: opened.implementations });
   return {
     chainId: opened.config.network.chainId,
     block: inspection.live.blockNumber.toString(),

@@ -54,9 +54,9 @@ export async function readLiveStateNaively(client: PublicClient, config: StackCo
   const logs = (await scanLogs(client, {
     addresses: proxies,
     events: scannedEvents,
-    fromBlock: BigInt(config.network.startBlock),
+    fromBlock: BigInt(config.network.startBlock ?? 0),
     toBlock: blockNumber,
-    chunkSize: BigInt(config.network.logChunkSize),
+    maxRange: config.network.logChunkSize === undefined ? undefined : BigInt(config.network.logChunkSize),
   })) as unknown as DecodedLog[];
   const addedTo = (proxy: Address, eventName: string) =>
     logs.filter((log) => getAddress(log.address) === proxy && log.eventName === eventName).map((log) => Object.values(log.args)[0].toLowerCase() as Hex);

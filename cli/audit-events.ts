@@ -75,7 +75,7 @@ export async function readGovernanceEvents(client: PublicClient, config: StackCo
   const contracts = auditedContracts(config);
   // Contracts share some signatures (Upgraded, OwnershipTransferred): ask for each topic once.
   const bySignature = new Map([...contracts.values()].flatMap(({ events }) => abiEventsOf(events)).map((e) => [`${e.name}(${e.inputs.map((i) => i.type)})`, e]));
-  const logs = (await scanLogs(client, { addresses: [...contracts.keys()], events: [...bySignature.values()], fromBlock, toBlock, chunkSize: BigInt(config.network.logChunkSize) })) as unknown as {
+  const logs = (await scanLogs(client, { addresses: [...contracts.keys()], events: [...bySignature.values()], fromBlock, toBlock, maxRange: config.network.logChunkSize === undefined ? undefined : BigInt(config.network.logChunkSize), concurrency: config.network.logScanConcurrency })) as unknown as {
     address: Address;
     blockNumber: bigint;
     logIndex: number;

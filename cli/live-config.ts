@@ -8,7 +8,8 @@ export interface DeploymentLocation {
   tier: "production" | "non-production";
   chainId: number;
   rpcUrl: string;
-  startBlock: number;
+  /** Absent: searched for (the proxies' deployment block). */
+  startBlock?: number;
   kms: Address;
   apps: { name: string; proxy: Address }[];
   governance: { mode: "direct"; admin: Address } | { mode: "safe"; safe: Address } | { mode: "safe+timelock"; safe: Address; timelock: Address };
@@ -28,7 +29,7 @@ export function probeConfig(location: DeploymentLocation): StackConfig {
   const g = location.governance;
   const safe = (address: Address) => ({ address, owners: [], threshold: 0 });
   return {
-    network: { tier: location.tier, chainId: location.chainId, rpcUrls: [location.rpcUrl], startBlock: location.startBlock, logChunkSize: 50_000 },
+    network: { tier: location.tier, chainId: location.chainId, rpcUrls: [location.rpcUrl], startBlock: location.startBlock, logScanConcurrency: 8 },
     governance:
       g.mode === "direct"
         ? g

@@ -5,7 +5,8 @@ import { describeFinding } from "../src/policy/findings";
 import { describeStatus, isInFlight } from "../src/proposal/status";
 import type { Inspection } from "../src/reconcile/reconcile";
 import { callsFor, type ResourceSlot } from "./inputs";
-import { AppPolicy, ContractProxy, GovernanceProposal, GovernanceSafe, KmsPolicy, Timelock } from "./resources";
+import type { ImplementationSource } from "../src/implementation/resolve";
+import { AppPolicy, ContractProxy, GovernanceProposal, GovernanceSafe, ImplementationDeployment, KmsPolicy, Timelock } from "./resources";
 
 export interface DstackGovernanceArgs {
   stack: string;
@@ -13,6 +14,8 @@ export interface DstackGovernanceArgs {
   config: StackConfig;
   /** Live state, plan and in-flight proposals, read once when the program starts. */
   inspection: Inspection;
+  /** Implementations given as artifacts; those without an address are deployed here, before the proposal. */
+  implementations: readonly ImplementationSource[];
 }
 
 /** Wires the governed resources of one stack from its validated config and its live inspection. */
@@ -21,7 +24,7 @@ export class DstackGovernance extends pulumi.ComponentResource {
 
   constructor(name: string, args: DstackGovernanceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dstack:governance:DstackGovernance", name, {}, opts);
-    const { stack, root, config, inspection } = args;
+    const { stack, root, config, inspection, implementations } = args;
     // Calls already carried by an in-flight proposal are not pending: they are on their way.
     const uncovered = inspection.coveredBy ? [] : inspection.calls;
     const pending = (slot: ResourceSlot) => callsFor(uncovered, slot).map((c) => c.description);
@@ -58,6 +61,10 @@ export class DstackGovernance extends pulumi.ComponentResource {
         new ContractProxy(`${app.name}-proxy`, { ...common, resource, declared: { proxy: app.proxy, implementation: app.implementation, owner: app.owner ?? owner }, pending: pending({ resource, properties: "proxy" }) }, child),
         new AppPolicy(`${app.name}-policy`, { ...common, resource, declared: { composeHashes: app.composeHashes, devices: app.devices, allowAnyDevice: app.allowAnyDevice, ...(app.requireTcbUpToDate !== undefined ? { requireTcbUpToDate: app.requireTcbUpToDate } : {}) }, pending: pending({ resource, properties: "policy" }) }, child),
       );
+    }
+    for (const source of implementations.filter((s) => s.deployment)) {
+      const name = `${source.resource === "kms" ? "kms" : source.resource.slice(4)}-implementation`;
+      resources.push(new ImplementationDeployment(name, { ...common, resource: source.resource, contract: source.artifact.name, address: source.address, salt: source.deployment!.salt }, child));
     }
     const executable = inspection.proposals
       .filter(({ status }) => status.state === "ready" || (status.state === "awaiting-signatures" && status.have >= status.need))

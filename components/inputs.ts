@@ -41,3 +41,14 @@ export interface ProposalInputs {
   /** In-flight proposal ids whose next step (Safe execution or timelock batch) can run now. */
   executable: string[];
 }
+
+/** An implementation this stack deploys by CREATE2; `address` is computed before deployment, so preview shows it. */
+export interface DeploymentInputs {
+  stack: string;
+  root: string;
+  resource: ResourceKey;
+  /** Fully qualified contract name from the artifact. */
+  contract: string;
+  address: string;
+  salt: string;
+}

@@ -1,15 +1,16 @@
 // Loaded by module inside the dynamic provider process (never serialized): the provider
 // closures stay tiny and this file reaches the engine through ordinary requires.
 import type { Hex } from "viem";
-import { readLiveState } from "../src/chain/read-state";
 import { PolicyError } from "../src/policy/findings";
 import { formatDuration } from "../src/config/duration";
 import { appSchema, kmsSchema, safeSchema, timelockSchema } from "../src/config/schema";
 import { PROJECT, SECTIONS } from "../src/config/stack-file";
 import { executeSafeTransaction, executeTimelockBatch, sendDirect } from "../src/proposal/execute";
 import { nextSteps } from "../src/proposal/next-steps";
-import { inspectStack, openStack, proposeChanges, stackWallet, type Stack } from "../src/reconcile/reconcile";
-import type { GovernedInputs, ProposalInputs } from "./inputs";
+import { inspectStack, openStack, proposeChanges, readStackState, stackWallet, type Stack } from "../src/reconcile/reconcile";
+import { deployDeterministic } from "../src/implementation/create2";
+import { recordProposedLayouts } from "../src/implementation/record";
+import type { DeploymentInputs, GovernedInputs, ProposalInputs } from "./inputs";
 
 type ConfigSource = { get(key: string): string | undefined };
 let stackConfig: ConfigSource | undefined;
@@ -28,7 +29,7 @@ function configValue(key: string): unknown {
   }
 }
 
-function key(name: "proposerKey" | "executorKey" | "adminKey"): Hex | undefined {
+function key(name: "proposerKey" | "executorKey" | "adminKey" | "deployerKey"): Hex | undefined {
   return stackConfig?.get(`${PROJECT}:${name}`) as Hex | undefined;
 }
 
@@ -76,7 +77,7 @@ function alignedTo<T>(live: T[], declared: unknown, key: (item: T) => string = S
 /** `pulumi refresh`: the resource's declared properties as the chain has them now. */
 export async function readGoverned(props: GovernedInputs): Promise<GovernedInputs> {
   const stack = await open(props.stack, props.root);
-  const live = await readLiveState(stack.client, stack.config);
+  const live = await readStackState(stack);
   const d = props.declared;
   const orgOf = (address: string) => (d.owners as { address: string; org: string }[] | undefined)?.find((o) => o.address === address)?.org ?? "unknown";
   const app = live.apps.find((a) => `app:${a.name}` === props.resource);
@@ -115,7 +116,10 @@ export async function applyProposal(inputs: ProposalInputs): Promise<ProposalOut
     // Direct mode has no proposal to refuse, so the policy gate stops the transactions here.
     if (inspection.findings.errors.length) throw new PolicyError(inspection.findings.errors);
     if (inspection.calls.length && !adminKey) throw new Error("direct mode sends transactions itself: set the admin key with `pulumi config set --secret adminKey <key>`");
-    if (adminKey) outputs.sentTransactions = await sendDirect(stack.client, stackWallet(stack, adminKey), inspection.calls);
+    if (adminKey) {
+      outputs.sentTransactions = await sendDirect(stack.client, stackWallet(stack, adminKey), inspection.calls);
+      await recordProposedLayouts(stack, inspection.calls);
+    }
     return outputs;
   }
 
@@ -137,4 +141,15 @@ export async function applyProposal(inputs: ProposalInputs): Promise<ProposalOut
     outputs.nextSteps = nextSteps(proposal);
   }
   return outputs;
+}
+
+/** `pulumi up` of an ImplementationDeployment: CREATE2 with the deployer key, unless the code is there already. */
+export async function deployImplementation(inputs: DeploymentInputs): Promise<DeploymentInputs & { transaction?: string }> {
+  const stack = await open(inputs.stack, inputs.root);
+  const source = stack.implementations.find((s) => s.resource === inputs.resource && s.deployment);
+  if (!source || source.address !== inputs.address) throw new Error(`${inputs.resource}: the config no longer deploys ${inputs.contract} at ${inputs.address}; run pulumi up again`);
+  const deployerKey = key("deployerKey");
+  if (!deployerKey) throw new Error(`${source.path}: deploying ${source.artifact.name} needs a funded deployer key: \`pulumi config set --secret deployerKey <key>\` (or give the address of a deployment)`);
+  const { transaction } = await deployDeterministic(stack.client, stackWallet(stack, deployerKey), source.deployment!);
+  return { ...inputs, ...(transaction ? { transaction } : {}) };
 }

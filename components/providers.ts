@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { GovernedInputs, ProposalInputs } from "./inputs";
+import type { DeploymentInputs, GovernedInputs, ProposalInputs } from "./inputs";
 
 // These objects are serialized into the Pulumi state. They capture only a file path and load
 // the engine by module at run time, so no engine object graph is ever serialized.
@@ -42,5 +42,22 @@ export const proposalProvider: pulumi.dynamic.ResourceProvider = {
   },
   async update(_id, _olds, news: ProposalInputs) {
     return { outs: await (require(RUNTIME) as Runtime).applyProposal(news) };
+  },
+};
+
+export const deploymentProvider: pulumi.dynamic.ResourceProvider = {
+  async configure(req) {
+    (require(RUNTIME) as Runtime).configure(req.config);
+  },
+  async diff(_id, olds: DeploymentInputs, news: DeploymentInputs) {
+    // Other code is another contract at another address: a new deployment (the old one stays on chain).
+    const replaces = olds.address !== news.address ? ["address"] : [];
+    return { changes: replaces.length > 0 || olds.contract !== news.contract, replaces };
+  },
+  async create(inputs: DeploymentInputs) {
+    return { id: `${inputs.stack}/${inputs.resource}/${inputs.address}`, outs: await (require(RUNTIME) as Runtime).deployImplementation(inputs) };
+  },
+  async update(_id, _olds, news: DeploymentInputs) {
+    return { outs: news };
   },
 };

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { GovernedInputs, GovernedKind, ProposalInputs } from "./inputs";
-import { governedProvider, proposalProvider } from "./providers";
+import type { DeploymentInputs, GovernedInputs, GovernedKind, ProposalInputs } from "./inputs";
+import { deploymentProvider, governedProvider, proposalProvider } from "./providers";
 
 type Args<T> = { [K in keyof T]: pulumi.Input<T[K]> };
 
@@ -36,5 +36,14 @@ export class GovernanceProposal extends pulumi.dynamic.Resource {
   declare readonly executed: pulumi.Output<string[]>;
   constructor(name: string, args: Args<ProposalInputs>, opts?: pulumi.CustomResourceOptions) {
     super(proposalProvider, name, { ...args, proposalId: undefined, safeTxHash: undefined, nextSteps: undefined, executed: undefined }, opts, MODULE, "GovernanceProposal");
+  }
+}
+
+/** A proxy implementation deployed from its artifact through the deterministic deployment proxy (needs no governance: only the deployer key). */
+export class ImplementationDeployment extends pulumi.dynamic.Resource {
+  declare readonly address: pulumi.Output<string>;
+  declare readonly transaction: pulumi.Output<string | undefined>;
+  constructor(name: string, args: Args<DeploymentInputs>, opts?: pulumi.CustomResourceOptions) {
+    super(deploymentProvider, name, { ...args, transaction: undefined }, opts, MODULE, "ImplementationDeployment");
   }
 }

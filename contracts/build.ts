@@ -34,10 +34,18 @@ export const ARTIFACT_NAMES = Object.keys(ARTIFACT_SOURCES) as ArtifactName[];
 const SETTINGS = {
   evmVersion: "cancun",
   optimizer: { enabled: true, runs: 200 },
+  // Storage layouts, ASTs and immutable positions feed the upgrade checks (build-info below);
+  // outputSelection is not part of the metadata, so the bytecode is the same either way.
   outputSelection: {
-    "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"] },
+    "*": {
+      "*": ["abi", "evm.bytecode.object", "evm.bytecode.linkReferences", "evm.deployedBytecode.object", "evm.deployedBytecode.immutableReferences", "storageLayout"],
+      "": ["ast"],
+    },
   },
 } as const;
+
+/** Every compiled contract as a Hardhat-format build-info (input with all sources + output), as a user's toolchain would write it. */
+export const BUILD_INFO = path.join("build-info", "contracts.json");
 
 /**
  * Walk up from this file to the repository root: the first directory with a package.json and
@@ -95,6 +103,7 @@ function computeHash(root: string, sources: string[]): string {
 
 interface SolcOutput {
   errors?: { severity: "error" | "warning" | "info"; formattedMessage: string }[];
+  sources?: Record<string, unknown>;
   contracts?: Record<
     string,
     Record<string, { abi: unknown[]; evm: { bytecode: { object: string }; deployedBytecode: { object: string } } }>
@@ -121,7 +130,8 @@ export async function buildContracts(options: { force?: boolean; quiet?: boolean
     !options.force &&
     fs.existsSync(hashFile) &&
     fs.readFileSync(hashFile, "utf8").trim() === hash &&
-    ARTIFACT_NAMES.every((n) => fs.existsSync(path.join(outDir, `${n}.json`)))
+    ARTIFACT_NAMES.every((n) => fs.existsSync(path.join(outDir, `${n}.json`))) &&
+    fs.existsSync(path.join(outDir, BUILD_INFO))
   ) {
     log("contracts: artifacts up to date (cached)");
     return false;
@@ -174,6 +184,18 @@ export async function buildContracts(options: { force?: boolean; quiet?: boolean
     fs.writeFileSync(tmp, JSON.stringify(artifact, null, 2) + "\n");
     fs.renameSync(tmp, file);
   }
+  const buildInfo = {
+    _format: "hh-sol-build-info-1",
+    solcVersion: solc.version().replace(/\+.*$/, ""),
+    solcLongVersion: solc.version(),
+    // The compiler's input as it saw it: every source unit it read, imports included.
+    input: { ...input, sources: Object.fromEntries(Object.keys(output.sources ?? {}).map((s) => [s, { content: readImport(root, s) }])) },
+    output: { contracts: output.contracts, sources: output.sources },
+  };
+  fs.mkdirSync(path.dirname(path.join(outDir, BUILD_INFO)), { recursive: true });
+  const buildInfoTmp = `${path.join(outDir, BUILD_INFO)}.${process.pid}.tmp`;
+  fs.writeFileSync(buildInfoTmp, JSON.stringify(buildInfo));
+  fs.renameSync(buildInfoTmp, path.join(outDir, BUILD_INFO));
   fs.writeFileSync(hashFile, hash + "\n");
   log(`contracts: compiled ${ARTIFACT_NAMES.length} artifacts with solc ${solc.version()} in ${Date.now() - started} ms`);
   return true;

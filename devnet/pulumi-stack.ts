@@ -10,6 +10,7 @@ export interface StackSecrets {
   proposerKey?: Hex;
   executorKey?: Hex;
   adminKey?: Hex;
+  deployerKey?: Hex;
 }
 
 /**

@@ -84,11 +84,11 @@ describe("released DstackApp shape: variant, storage flag, requireTcbUpToDate", 
     const appTwo = devnet.deployment.apps[1].proxy;
     const anvil = createTestClient({ mode: "anvil", transport: http(devnet.anvil.rpcUrl) });
     await anvil.setStorageAt({ address: appTwo, index: APP_FLAGS_SLOT, value: `0x${"0".repeat(60)}0201` });
-    await assert.rejects(inspectStack(await open(devnet.config())), /app app-two at 0x[0-9a-fA-F]{40} is not a known dstack contract version: storage slot 1 holds 0x201, but DstackApp v0\.5\.10–v0\.5\.11 \(single-step owner, requireTcbUpToDate\) keeps the upgrades-disabled flag in its byte 0/);
+    await assert.rejects(inspectStack(await open(devnet.config())), /app app-two at 0x[0-9a-fA-F]{40} is not a known dstack contract version:\n {2}- apps\[1\]\.proxy: storage slot 1 holds 0x201, but DstackApp v0\.5\.10–v0\.5\.11 \(single-step owner, requireTcbUpToDate\) keeps the upgrades-disabled flag in its byte 0.*; fix: check apps\[1\]\.proxy/);
     await anvil.setStorageAt({ address: appTwo, index: APP_FLAGS_SLOT, value: zeroHash });
 
     const config = devnet.config();
     config.apps![1].proxy = devnet.deployment.safe!;
-    await assert.rejects(inspectStack(await open(config)), /app app-two at 0x[0-9a-fA-F]{40} is not a known dstack contract version: owner\(\) fails/);
+    await assert.rejects(inspectStack(await open(config)), /app app-two at 0x[0-9a-fA-F]{40} is not a known dstack contract version:\n {2}- apps\[1\]\.proxy: owner\(\) fails/);
   });
 });

@@ -1,10 +1,8 @@
 import {
-  getAbiItem,
   getAddress,
   keccak256,
   stringToHex,
   zeroAddress,
-  type AbiEvent,
   type Address,
   type Hex,
   type PublicClient,
@@ -12,8 +10,7 @@ import {
 import type { StackConfig } from "../config/schema";
 import { dstackAppAbi, dstackAppTcbAbi, dstackKmsAbi, ownable2StepAbi, safeAbi, timelockAbi } from "./abis";
 import { appVariant, kmsVariant, type AppVariant, type KmsVariant } from "./variants";
-import { setAddedBy, setsOf } from "../governed/registry";
-import { scanLogs } from "./logs";
+import { candidateKey, scanCandidates, type ScanOptions } from "./candidates";
 
 /** ERC-1967 implementation slot: bytes32(uint256(keccak256("eip1967.proxy.implementation")) - 1). */
 export const IMPLEMENTATION_SLOT = "0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc" as const;
@@ -96,20 +93,13 @@ export interface LiveState {
   timelock?: TimelockState;
 }
 
-const kmsEventNames = setsOf("kms").flatMap((s) => [s.events.added, s.events.removed]);
-const appEventNames = setsOf("app").flatMap((s) => [s.events.added, s.events.removed]);
+const kmsSetGetters = { osImages: "allowedOsImages", aggregatedMrs: "kmsAllowedAggregatedMrs", devices: "kmsAllowedDeviceIds" } as const;
+const appSetGetters = { composeHashes: "allowedComposeHashes", devices: "allowedDeviceIds" } as const;
 
-/** A registry event name must exist in the contract's ABI: a typo fails at load, not as an empty scan. */
-function eventOf(abi: readonly unknown[], name: string): AbiEvent {
-  const item = getAbiItem({ abi: abi as AbiEvent[], name });
-  if (item?.type !== "event") throw new Error(`internal: no event ${name} in the ABI`);
-  return item;
+export interface ReadOptions extends ScanOptions {
+  /** Read at this block instead of the head. */
+  pinnedBlock?: bigint;
 }
-
-const scannedEvents: AbiEvent[] = [
-  ...kmsEventNames.map((name) => eventOf(dstackKmsAbi, name)),
-  ...appEventNames.map((name) => eventOf(dstackAppAbi, name)),
-];
 
 type ContractCall = { address: Address; abi: readonly unknown[]; functionName: string; args?: readonly unknown[] };
 export type CallResult = { status: "success"; result: unknown } | { status: "failure"; error: Error };
@@ -205,11 +195,13 @@ async function storageAt(client: PublicClient, blockNumber: bigint, addresses: r
 
 /**
  * Reads everything a stack governs at ONE pinned block. Requests: the block (twice: before and
- * after, to catch a reorg), one multicall of scalars, one storage read per proxy, one eth_getLogs
- * per log chunk, and one multicall per 500 items to confirm (every item ever added, plus the
+ * after, to catch a reorg), one multicall of scalars, one storage read per proxy, the event scan
+ * (from the last checkpoint: one eth_getLogs, plus one block read to confirm the checkpoint; see
+ * candidates.ts) and one multicall per 500 items to confirm (every item ever added, plus the
  * desired ones): 10 requests at 1,000 items.
  */
-export async function readLiveState(client: PublicClient, config: StackConfig, pinnedBlock?: bigint): Promise<LiveState> {
+export async function readLiveState(client: PublicClient, config: StackConfig, options: ReadOptions = {}): Promise<LiveState> {
+  const { pinnedBlock } = options;
   const block = await client.getBlock(pinnedBlock === undefined ? { blockTag: "latest" } : { blockNumber: pinnedBlock });
   const blockNumber = block.number;
   const proxies = [config.kms.proxy, ...config.apps.map((app) => app.proxy)];
@@ -222,25 +214,19 @@ export async function readLiveState(client: PublicClient, config: StackConfig, p
   if (safeAddress) groups.safe = safeReads(safeAddress);
   if (timelockAddress && safeAddress) groups.timelock = timelockReads(timelockAddress, safeAddress);
 
-  const [reads, implementationSlots, flagSlots, logs] = await Promise.all([
+  const [reads, implementationSlots, flagSlots, found] = await Promise.all([
     readGroups(client, blockNumber, groups),
     storageAt(client, blockNumber, proxies, IMPLEMENTATION_SLOT),
     storageAt(client, blockNumber, config.apps.map((app) => app.proxy), APP_FLAGS_SLOT),
-    scanLogs(client, {
-      addresses: proxies,
-      events: scannedEvents,
-      fromBlock: BigInt(config.network.startBlock),
-      toBlock: blockNumber,
-      chunkSize: BigInt(config.network.logChunkSize),
-    }),
+    scanCandidates(client, config, { number: blockNumber, hash: block.hash }, options),
   ]);
 
   // Know every contract's version before reading its sets: an unknown contract gets a clear message.
   const kmsShape = kmsVariant(config.kms.proxy, { owner: reads.kms.raw("owner"), pendingOwner: reads.kms.raw("pendingOwner") });
   const appShapes = new Map(
-    config.apps.map((app) => {
+    config.apps.map((app, i) => {
       const r = reads[appGroup(app.name)];
-      const shape = appVariant(app.name, app.proxy, {
+      const shape = appVariant(`apps[${i}].proxy`, app.name, app.proxy, {
         owner: r.raw("owner"),
         pendingOwner: r.raw("pendingOwner"),
         allowAnyDevice: r.raw("allowAnyDevice"),
@@ -252,23 +238,18 @@ export async function readLiveState(client: PublicClient, config: StackConfig, p
   );
 
   // Candidates: every item ever added, plus every item the config wants (in case startBlock is late).
-  const seen = new Map<string, Set<Hex>>();
+  const seen = found;
   const candidates = (proxy: Address, set: string) => {
-    const key = `${proxy}:${set}`;
+    const key = candidateKey(proxy, set);
     if (!seen.has(key)) seen.set(key, new Set());
     return seen.get(key)!;
   };
-  for (const log of logs as unknown as { address: Address; eventName: string; args: Record<string, Hex> }[]) {
-    const proxy = getAddress(log.address);
-    const set = setAddedBy(proxy === config.kms.proxy ? "kms" : "app", log.eventName)?.property;
-    if (set) candidates(proxy, set).add(Object.values(log.args)[0].toLowerCase() as Hex);
-  }
-  for (const set of setsOf("kms")) {
-    for (const hash of (config.kms as Record<string, unknown>)[set.property] as Hex[] | undefined ?? []) candidates(config.kms.proxy, set.property).add(hash);
+  for (const set of Object.keys(kmsSetGetters) as (keyof typeof kmsSetGetters)[]) {
+    for (const hash of config.kms[set] ?? []) candidates(config.kms.proxy, set).add(hash);
   }
   for (const app of config.apps) {
-    for (const set of setsOf("app")) {
-      for (const hash of (app as Record<string, unknown>)[set.property] as Hex[] | undefined ?? []) candidates(app.proxy, set.property).add(hash);
+    for (const set of Object.keys(appSetGetters) as (keyof typeof appSetGetters)[]) {
+      for (const hash of app[set] ?? []) candidates(app.proxy, set).add(hash);
     }
   }
 
@@ -276,7 +257,7 @@ export async function readLiveState(client: PublicClient, config: StackConfig, p
   for (const [key, hashes] of seen) {
     const [proxy, set] = key.split(":") as [Address, string];
     const isKms = proxy === config.kms.proxy;
-    const functionName = setsOf(isKms ? "kms" : "app").find((s) => s.property === set)!.getter;
+    const functionName = isKms ? kmsSetGetters[set as keyof typeof kmsSetGetters] : appSetGetters[set as keyof typeof appSetGetters];
     for (const hash of [...hashes].sort()) {
       membershipCalls.push({ key, hash, call: { address: proxy, abi: isKms ? dstackKmsAbi : dstackAppAbi, functionName, args: [hash] } });
     }

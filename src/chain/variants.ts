@@ -18,10 +18,12 @@ export const APP_VARIANTS: Record<AppVariant, string> = {
   "two-step": "DstackApp of dstack main (two-step owner, requireTcbUpToDate, PolicyChanged)",
 };
 
+/** A proxy that is no DstackKms/DstackApp version this tool knows: it refuses to guess what it governs. */
 export class UnknownVariantError extends GovernanceError {
-  constructor(what: string, address: Address, found: string) {
-    super("contract", `${what} at ${address} is not a known dstack contract version: ${found}. The tool governs DstackKms/DstackApp v0.5.4 to dstack main; check the address, or report the version`);
-    this.name = "UnknownVariantError";
+  constructor(path: string, what: string, address: Address, found: string) {
+    super("contract", `${what} at ${address} is not a known dstack contract version`, [
+      { path, message: found, fix: `check ${path}; the tool governs DstackKms/DstackApp v0.5.4 to dstack main` },
+    ]);
   }
 }
 
@@ -29,7 +31,7 @@ const firstLine = (r: CallResult) => (r.status === "failure" ? r.error.message.s
 
 /** The KMS's shape: two-step ownership when `pendingOwner()` answers. */
 export function kmsVariant(proxy: Address, probes: { owner: CallResult; pendingOwner: CallResult }): KmsVariant {
-  if (probes.owner.status === "failure") throw new UnknownVariantError("the KMS", proxy, `owner() fails (${firstLine(probes.owner)})`);
+  if (probes.owner.status === "failure") throw new UnknownVariantError("kms.proxy", "the KMS", proxy, `owner() fails (${firstLine(probes.owner)})`);
   return probes.pendingOwner.status === "success" ? "two-step" : "released";
 }
 
@@ -39,16 +41,17 @@ export function kmsVariant(proxy: Address, probes: { owner: CallResult; pendingO
  * Anything else is a layout this tool does not know, so it refuses to guess whether upgrades are off.
  */
 export function appVariant(
+  path: string,
   name: string,
   proxy: Address,
   probes: { owner: CallResult; pendingOwner: CallResult; allowAnyDevice: CallResult; requireTcbUpToDate: CallResult; flagsSlot: Hex | undefined },
 ): { variant: AppVariant; upgradesDisabled: boolean } {
   const what = `app ${name}`;
-  if (probes.owner.status === "failure") throw new UnknownVariantError(what, proxy, `owner() fails (${firstLine(probes.owner)})`);
-  if (probes.allowAnyDevice.status === "failure") throw new UnknownVariantError(what, proxy, `allowAnyDevice() fails (${firstLine(probes.allowAnyDevice)})`);
+  if (probes.owner.status === "failure") throw new UnknownVariantError(path, what, proxy, `owner() fails (${firstLine(probes.owner)})`);
+  if (probes.allowAnyDevice.status === "failure") throw new UnknownVariantError(path, what, proxy, `allowAnyDevice() fails (${firstLine(probes.allowAnyDevice)})`);
   const twoStep = probes.pendingOwner.status === "success";
   const hasTcb = probes.requireTcbUpToDate.status === "success";
-  if (twoStep && !hasTcb) throw new UnknownVariantError(what, proxy, "it has pendingOwner() but no requireTcbUpToDate()");
+  if (twoStep && !hasTcb) throw new UnknownVariantError(path, what, proxy, "it has pendingOwner() but no requireTcbUpToDate()");
   const variant: AppVariant = twoStep ? "two-step" : hasTcb ? "released" : "legacy";
 
   const word = BigInt(probes.flagsSlot ?? "0x0");
@@ -57,6 +60,7 @@ export function appVariant(
   const allowAnyDevice = probes.allowAnyDevice.result as boolean;
   if (disabledByte > 1n || anyDeviceByte !== (allowAnyDevice ? 1n : 0n) || word >> 16n !== 0n) {
     throw new UnknownVariantError(
+      path,
       what,
       proxy,
       `storage slot 1 holds 0x${word.toString(16)}, but ${APP_VARIANTS[variant]} keeps the upgrades-disabled flag in its byte 0 and allowAnyDevice (${allowAnyDevice}) in byte 1, so whether upgrades are disabled cannot be read`,

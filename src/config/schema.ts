@@ -1,6 +1,7 @@
 import { getAddress, isAddress, isHex, type Address, type Hex } from "viem";
 import { z } from "zod";
 import { GovernanceError } from "../errors";
+import { encodeUpgradeCall } from "../implementation/call";
 import { parseDuration } from "./duration";
 import { strictObject } from "./strict";
 
@@ -38,10 +39,12 @@ export const networkSchema = strictObject({
   tier: z.enum(["production", "non-production"]),
   chainId: z.number().int().positive(),
   rpcUrls: z.array(z.url({ protocol: /^https?$/ })).min(1, "give at least one RPC URL"),
-  /** First block to scan for Added/Removed events (the proxies' deployment block). */
-  startBlock: z.number().int().nonnegative().default(0),
-  /** Largest eth_getLogs range to ask for; halved when the RPC refuses it. */
-  logChunkSize: z.number().int().positive().default(50_000),
+  /** First block to scan for Added/Removed events (the proxies' deployment block); absent: searched for. */
+  startBlock: z.number().int().nonnegative().optional(),
+  /** Largest eth_getLogs range to ask for; absent: as large as the RPC accepts (learned from its refusals). */
+  logChunkSize: z.number().int().positive().optional(),
+  /** eth_getLogs requests in flight at once during a scan. */
+  logScanConcurrency: z.number().int().positive().max(64).default(8),
 });
 
 const owner = strictObject({ address, org: z.string().min(1, "name the signer's organisation") });
@@ -70,10 +73,28 @@ const governanceSchema = z.discriminatedUnion("mode", [
   strictObject({ mode: z.literal("safe+timelock"), safe: safeSchema, timelock: timelockSchema }),
 ]);
 
+/** The call upgradeToAndCall runs in the proxy after switching code (e.g. a reinitializer). */
+const upgradeCall = strictObject({
+    function: z.string().min(1, 'give a function signature, e.g. "initializeV2(string)"'),
+    args: z.array(z.unknown()).default([]),
+  }).superRefine((call, ctx) => {
+    try {
+      encodeUpgradeCall(call);
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: `cannot encode ${call.function}: ${(error as Error).message.split("\n")[0]}` });
+    }
+  });
+
 const proxy = {
   proxy: address,
-  /** The ERC1967 implementation the proxy must point at; omitted = leave as is. */
+  /**
+   * The ERC1967 implementation the proxy must point at; omitted = leave as is. Given as a build
+   * artifact ({ artifact, contract, ... }), it is resolved to its address before validation
+   * (src/implementation/resolve.ts).
+   */
   implementation: address.optional(),
+  /** Data for the upgrade: what the new implementation runs in the proxy as it takes over. */
+  upgradeCall: upgradeCall.optional(),
   /** Omitted = the governance owner (timelock, Safe or admin). */
   owner: address.optional(),
 };

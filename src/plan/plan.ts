@@ -5,7 +5,9 @@ import type { AppState, KmsInfo, LiveState, ProxyState } from "../chain/read-sta
 import { TIMELOCK_ROLES } from "../chain/read-state";
 import { formatDuration } from "../config/duration";
 import { governanceOwner, type StackConfig } from "../config/schema";
+import { GovernanceError } from "../errors";
 import { setsOf, type GovernedSet } from "../governed/registry";
+import { describeUpgradeCall, encodeUpgradeCall, type UpgradeCall } from "../implementation/call";
 import { safeOwnerCalls } from "./safe-owners";
 import type { PlannedCall, ResourceKey } from "./types";
 
@@ -52,9 +54,10 @@ function setCalls(args: {
   ];
 }
 
-function upgradeCall(resource: ResourceKey, abi: Abi, live: ProxyState, desired: Address | undefined): PlannedCall[] {
+function upgradeCall(resource: ResourceKey, abi: Abi, live: ProxyState, desired: Address | undefined, then?: UpgradeCall): PlannedCall[] {
   if (!desired || getAddress(desired) === live.implementation) return [];
   const label = resource === "kms" ? "KMS" : resource.slice(4);
+  const data = then ? encodeUpgradeCall(then) : "0x";
   return [
     call({
       resource,
@@ -63,8 +66,8 @@ function upgradeCall(resource: ResourceKey, abi: Abi, live: ProxyState, desired:
       sender: live.owner,
       abi,
       functionName: "upgradeToAndCall",
-      args: [getAddress(desired), "0x"],
-      description: `${label}: upgrade implementation ${live.implementation} → ${getAddress(desired)}`,
+      args: [getAddress(desired), data],
+      description: `${label}: upgrade implementation ${live.implementation} → ${getAddress(desired)}${then ? `, calling ${describeUpgradeCall(then.function, data)}` : ""}`,
     }),
   ];
 }
@@ -102,7 +105,7 @@ function kmsCalls(config: StackConfig, live: LiveState): { changes: PlannedCall[
   const kms = live.kms;
   const desired = config.kms;
   const base = { resource: "kms" as const, to: kms.proxy, sender: kms.owner, abi: dstackKmsAbi };
-  const changes: PlannedCall[] = [...upgradeCall("kms", dstackKmsAbi, kms, desired.implementation)];
+  const changes: PlannedCall[] = [...upgradeCall("kms", dstackKmsAbi, kms, desired.implementation, desired.upgradeCall)];
   if (desired.gatewayAppId !== undefined && desired.gatewayAppId !== kms.gatewayAppId) {
     changes.push(call({ ...base, property: "gatewayAppId", functionName: "setGatewayAppId", args: [desired.gatewayAppId], description: `KMS: gateway app id "${kms.gatewayAppId}" → "${desired.gatewayAppId}"` }));
   }
@@ -121,13 +124,16 @@ function kmsCalls(config: StackConfig, live: LiveState): { changes: PlannedCall[
 function appCalls(config: StackConfig, app: StackConfig["apps"][number], live: AppState): { changes: PlannedCall[]; ownership: PlannedCall[] } {
   const resource = `app:${app.name}` as const;
   const base = { resource, to: live.proxy, sender: live.owner, abi: dstackAppAbi };
-  const changes: PlannedCall[] = [...upgradeCall(resource, dstackAppAbi, live, app.implementation)];
+  const changes: PlannedCall[] = [...upgradeCall(resource, dstackAppAbi, live, app.implementation, app.upgradeCall)];
   if (app.allowAnyDevice !== undefined && app.allowAnyDevice !== live.allowAnyDevice) {
     changes.push(call({ ...base, property: "allowAnyDevice", functionName: "setAllowAnyDevice", args: [app.allowAnyDevice], description: `${app.name}: allow any device ${live.allowAnyDevice} → ${app.allowAnyDevice}`, revokes: !app.allowAnyDevice }));
   }
   if (app.requireTcbUpToDate !== undefined && app.requireTcbUpToDate !== live.requireTcbUpToDate) {
     if (live.requireTcbUpToDate === undefined) {
-      throw new Error(`apps[${config.apps.indexOf(app)}].requireTcbUpToDate: app ${app.name} runs ${APP_VARIANTS[live.variant]}, which has no TCB flag; remove the field, or upgrade the app to v0.5.10 or later first`);
+      const path = `apps[${config.apps.indexOf(app)}].requireTcbUpToDate`;
+      throw new GovernanceError("config", `app ${app.name} cannot require an up-to-date TCB`, [
+        { path, message: `the app runs ${APP_VARIANTS[live.variant]}, which has no TCB flag`, fix: `remove ${path}, or upgrade the app to v0.5.10 or later first` },
+      ]);
     }
     changes.push(call({ ...base, abi: dstackAppTcbAbi, property: "requireTcbUpToDate", functionName: "setRequireTcbUpToDate", args: [app.requireTcbUpToDate], description: `${app.name}: require an up-to-date TCB ${live.requireTcbUpToDate} → ${app.requireTcbUpToDate}`, revokes: app.requireTcbUpToDate }));
   }

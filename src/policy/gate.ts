@@ -1,6 +1,7 @@
 import type { PublicClient } from "viem";
 import type { LiveState } from "../chain/read-state";
 import { policyOf, type StackConfig } from "../config/schema";
+import type { ImplementationSource } from "../implementation/resolve";
 import type { PlannedCall } from "../plan/types";
 import type { ProposalFile } from "../proposal/types";
 import { checkPolicy } from "./check";
@@ -12,14 +13,18 @@ import { checkUpgrades } from "./upgrade-checks";
 
 interface GatedStack {
   name: string;
+  root?: string;
   config: StackConfig;
   client: PublicClient;
+  implementations?: readonly ImplementationSource[];
 }
 
 /** Everything knowable from this stack's own chain: policy, rails and upgrade pre-checks. Reads only. */
 export async function inspectPolicy(stack: GatedStack, live: LiveState, calls: readonly PlannedCall[]): Promise<PolicyFindings> {
   const findings = checkPolicy(stack.config, live, calls);
-  return { ...findings, errors: [...findings.errors, ...(await checkUpgrades(stack.client, stack.config, live, calls))] };
+  const context = stack.root === undefined ? undefined : { implementations: stack.implementations ?? [], root: stack.root, stack: stack.name };
+  const upgrades = await checkUpgrades(stack.client, stack.config, live, calls, context);
+  return { ...findings, errors: [...findings.errors, ...upgrades.errors], warnings: [...findings.warnings, ...upgrades.warnings] };
 }
 
 async function openPromotionSource(name: string, openSource: (name: string) => Promise<PromotionSource>): Promise<PromotionSource> {

@@ -2,8 +2,11 @@ import { createWalletClient, http, type Hex, type PublicClient, type WalletClien
 import { privateKeyToAccount } from "viem/accounts";
 import { assertChainId, createChainClient } from "../chain/client";
 import { readLiveState, type LiveState } from "../chain/read-state";
+import { checkpointPath, fileCheckpointStore, type CheckpointStore } from "../chain/scan-checkpoints";
 import { parseStackConfig, type StackConfig } from "../config/schema";
 import { readStackFile } from "../config/stack-file";
+import { recordProposedLayouts } from "../implementation/record";
+import { resolveImplementations, type ImplementationSource } from "../implementation/resolve";
 import { resolveMeasurementFiles } from "../measurements/resolve";
 import { planChanges } from "../plan/plan";
 import type { PlannedCall } from "../plan/types";
@@ -21,14 +24,30 @@ export interface Stack {
   root: string;
   config: StackConfig;
   client: PublicClient;
+  /** Where event scans resume from (checkpoints/<stack>.json), and what reads found the stack file should say. */
+  scans: { checkpoints: CheckpointStore; notices: Set<string>; onNotice?: (message: string) => void };
+  /** Implementations the config gives as build artifacts (to deploy, to prove, to check the layout of). */
+  implementations: ImplementationSource[];
 }
 
 /** Validates the raw config and connects; the RPC must serve the declared chain. */
-export async function openStack(args: { name: string; root: string; rawConfig: unknown; onRequest?: () => void }): Promise<Stack> {
-  const config = parseStackConfig(resolveMeasurementFiles(args.rawConfig, args.root));
+export async function openStack(args: { name: string; root: string; rawConfig: unknown; onRequest?: () => void; onNotice?: (message: string) => void }): Promise<Stack> {
+  const { raw, implementations } = resolveImplementations(resolveMeasurementFiles(args.rawConfig, args.root), args.root);
+  const config = parseStackConfig(raw);
   const client = createChainClient({ chainId: config.network.chainId, rpcUrls: config.network.rpcUrls, onRequest: args.onRequest });
   await assertChainId(client, config.network.chainId);
-  return { name: args.name, root: args.root, config, client };
+  return { name: args.name, root: args.root, config, client, scans: { checkpoints: fileCheckpointStore(checkpointPath(args.root, args.name)), notices: new Set(), onNotice: args.onNotice }, implementations };
+}
+
+/** The stack's live state at the head (or at `pinnedBlock`), scanning events from its checkpoint. */
+export function readStackState(stack: Stack, pinnedBlock?: bigint): Promise<LiveState> {
+  const { checkpoints, notices, onNotice } = stack.scans;
+  const notice = (message: string) => {
+    if (notices.has(message)) return;
+    notices.add(message);
+    onNotice?.(message);
+  };
+  return readLiveState(stack.client, stack.config, { pinnedBlock, checkpoints, onNotice: notice });
 }
 
 /** A wallet on the stack's chain and first RPC URL, signing locally with the key (never sent anywhere). */
@@ -60,7 +79,7 @@ function sameCalls(calls: readonly PlannedCall[], proposal: ProposalFile): boole
 
 /** config → live state → plan, and which proposals are already in flight. Reads only. */
 export async function inspectStack(stack: Stack): Promise<Inspection> {
-  const live = await readLiveState(stack.client, stack.config);
+  const live = await readStackState(stack);
   const calls = planChanges(stack.config, live);
   const proposals: TrackedProposal[] = [];
   for (const proposal of await listProposals(stack.root, stack.name)) {
@@ -109,5 +128,6 @@ export async function proposeChanges(stack: Stack, inspection: Inspection, propo
   });
   const proposal = await sealProposal(built, stack, live, inspection.findings, options);
   await writeProposalFiles(stack.root, proposal);
+  await recordProposedLayouts(stack, calls);
   return proposal;
 }
