@@ -1,7 +1,23 @@
-import { getAbiItem, getAddress, zeroAddress, type Abi, type AbiEvent, type Address, type Hex, type PublicClient } from "viem";
+import {
+  getAbiItem,
+  getAddress,
+  zeroAddress,
+  type Abi,
+  type AbiEvent,
+  type Address,
+  type Hex,
+  type PublicClient,
+} from "viem";
 import { dstackAppAbi, dstackAppTcbAbi, dstackKmsAbi, ownable2StepAbi, safeAbi, timelockAbi } from "../src/chain/abis";
 import { scanLogs } from "../src/chain/logs";
-import { APP_FLAGS_SLOT, IMPLEMENTATION_SLOT, TIMELOCK_ROLES, type AppState, type LiveState, type ProxyState } from "../src/chain/read-state";
+import {
+  APP_FLAGS_SLOT,
+  IMPLEMENTATION_SLOT,
+  TIMELOCK_ROLES,
+  type AppState,
+  type LiveState,
+  type ProxyState,
+} from "../src/chain/read-state";
 import type { StackConfig } from "../src/config/schema";
 
 /** Calls in flight at once: a naive reader still overlaps requests, it just never batches them. */
@@ -48,7 +64,8 @@ export async function readLiveStateNaively(client: PublicClient, config: StackCo
   const read = <T>(address: Address, abi: Abi, functionName: string, args?: readonly unknown[]) =>
     client.readContract({ address, abi, functionName, args, blockNumber }) as Promise<T>;
   // Getters that older contract versions lack: a revert means "not there".
-  const probe = <T>(address: Address, abi: Abi, functionName: string) => read<T>(address, abi, functionName).catch(() => undefined);
+  const probe = <T>(address: Address, abi: Abi, functionName: string) =>
+    read<T>(address, abi, functionName).catch(() => undefined);
 
   const proxies = [config.kms.proxy, ...config.apps.map((app) => app.proxy)];
   const logs = (await scanLogs(client, {
@@ -59,7 +76,9 @@ export async function readLiveStateNaively(client: PublicClient, config: StackCo
     maxRange: config.network.logChunkSize === undefined ? undefined : BigInt(config.network.logChunkSize),
   })) as unknown as DecodedLog[];
   const addedTo = (proxy: Address, eventName: string) =>
-    logs.filter((log) => getAddress(log.address) === proxy && log.eventName === eventName).map((log) => Object.values(log.args)[0].toLowerCase() as Hex);
+    logs
+      .filter((log) => getAddress(log.address) === proxy && log.eventName === eventName)
+      .map((log) => Object.values(log.args)[0].toLowerCase() as Hex);
 
   /** One getter call per candidate, in the engine's order (sorted), keeping the members. */
   const members = async (proxy: Address, abi: Abi, getter: string, added: string, desired: readonly Hex[]) => {
@@ -80,7 +99,11 @@ export async function readLiveStateNaively(client: PublicClient, config: StackCo
   };
 
   const kmsProxy = config.kms.proxy;
-  const [k256Pubkey, caPubkey, quote, eventlog] = await read<readonly [Hex, Hex, Hex, Hex]>(kmsProxy, dstackKmsAbi, "kmsInfo");
+  const [k256Pubkey, caPubkey, quote, eventlog] = await read<readonly [Hex, Hex, Hex, Hex]>(
+    kmsProxy,
+    dstackKmsAbi,
+    "kmsInfo",
+  );
   const kmsProxyState = await proxyState(kmsProxy, dstackKmsAbi);
   const kms: LiveState["kms"] = {
     ...kmsProxyState,
@@ -92,12 +115,15 @@ export async function readLiveStateNaively(client: PublicClient, config: StackCo
     aggregatedMrs: [],
     devices: [],
   };
-  for (const set of kmsSets) kms[set.field] = await members(kmsProxy, dstackKmsAbi, set.getter, set.added, config.kms[set.field] ?? []);
+  for (const set of kmsSets)
+    kms[set.field] = await members(kmsProxy, dstackKmsAbi, set.getter, set.added, config.kms[set.field] ?? []);
 
   const apps: AppState[] = [];
   for (const app of config.apps) {
     const requireTcbUpToDate = await probe<boolean>(app.proxy, dstackAppTcbAbi, "requireTcbUpToDate");
-    const flags = BigInt((await client.getStorageAt({ address: app.proxy, slot: APP_FLAGS_SLOT, blockNumber })) ?? "0x0");
+    const flags = BigInt(
+      (await client.getStorageAt({ address: app.proxy, slot: APP_FLAGS_SLOT, blockNumber })) ?? "0x0",
+    );
     const appProxyState = await proxyState(app.proxy, dstackAppAbi);
     const state: AppState = {
       name: app.name,
@@ -109,7 +135,8 @@ export async function readLiveStateNaively(client: PublicClient, config: StackCo
       composeHashes: [],
       devices: [],
     };
-    for (const set of appSets) state[set.field] = await members(app.proxy, dstackAppAbi, set.getter, set.added, app[set.field] ?? []);
+    for (const set of appSets)
+      state[set.field] = await members(app.proxy, dstackAppAbi, set.getter, set.added, app[set.field] ?? []);
     apps.push(state);
   }
 
@@ -130,9 +157,18 @@ export async function readLiveStateNaively(client: PublicClient, config: StackCo
           address: timelockAddress,
           delay: await read<bigint>(timelockAddress, timelockAbi, "getMinDelay"),
           expiration: await read<bigint>(timelockAddress, timelockAbi, "expiration"),
-          safeIsProposer: await read<boolean>(timelockAddress, timelockAbi, "hasRole", [TIMELOCK_ROLES.proposer, safeAddress]),
-          safeIsCanceller: await read<boolean>(timelockAddress, timelockAbi, "hasRole", [TIMELOCK_ROLES.canceller, safeAddress]),
-          anyoneCanExecute: await read<boolean>(timelockAddress, timelockAbi, "hasRole", [TIMELOCK_ROLES.executor, zeroAddress]),
+          safeIsProposer: await read<boolean>(timelockAddress, timelockAbi, "hasRole", [
+            TIMELOCK_ROLES.proposer,
+            safeAddress,
+          ]),
+          safeIsCanceller: await read<boolean>(timelockAddress, timelockAbi, "hasRole", [
+            TIMELOCK_ROLES.canceller,
+            safeAddress,
+          ]),
+          anyoneCanExecute: await read<boolean>(timelockAddress, timelockAbi, "hasRole", [
+            TIMELOCK_ROLES.executor,
+            zeroAddress,
+          ]),
         }
       : undefined;
   return { chainId: client.chain!.id, blockNumber, blockTimestamp, kms, apps, safe, timelock };

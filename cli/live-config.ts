@@ -12,7 +12,10 @@ export interface DeploymentLocation {
   startBlock?: number;
   kms: Address;
   apps: { name: string; proxy: Address }[];
-  governance: { mode: "direct"; admin: Address } | { mode: "safe"; safe: Address } | { mode: "safe+timelock"; safe: Address; timelock: Address };
+  governance:
+    | { mode: "direct"; admin: Address }
+    | { mode: "safe"; safe: Address }
+    | { mode: "safe+timelock"; safe: Address; timelock: Address };
 }
 
 export function parseAddress(what: string, text: string | undefined): Address {
@@ -29,7 +32,13 @@ export function probeConfig(location: DeploymentLocation): StackConfig {
   const g = location.governance;
   const safe = (address: Address) => ({ address, owners: [], threshold: 0 });
   return {
-    network: { tier: location.tier, chainId: location.chainId, rpcUrls: [location.rpcUrl], startBlock: location.startBlock, logScanConcurrency: 8 },
+    network: {
+      tier: location.tier,
+      chainId: location.chainId,
+      rpcUrls: [location.rpcUrl],
+      startBlock: location.startBlock,
+      logScanConcurrency: 8,
+    },
     governance:
       g.mode === "direct"
         ? g
@@ -60,11 +69,29 @@ function proxyFields(live: ProxyState, governanceOwner: Address) {
 export function configFromLive(location: DeploymentLocation, live: LiveState): StackConfigInput {
   const g = location.governance;
   const owner = governanceOwnerOf(location);
-  const safe = live.safe && { address: live.safe.address, owners: live.safe.owners.map((address) => ({ address, org: "unknown" })), threshold: live.safe.threshold };
-  const timelock = live.timelock && { address: live.timelock.address, delay: formatDuration(live.timelock.delay), expiration: formatDuration(live.timelock.expiration) };
+  const safe = live.safe && {
+    address: live.safe.address,
+    owners: live.safe.owners.map((address) => ({ address, org: "unknown" })),
+    threshold: live.safe.threshold,
+  };
+  const timelock = live.timelock && {
+    address: live.timelock.address,
+    delay: formatDuration(live.timelock.delay),
+    expiration: formatDuration(live.timelock.expiration),
+  };
   return {
-    network: { tier: location.tier, chainId: location.chainId, rpcUrls: [location.rpcUrl], startBlock: location.startBlock },
-    governance: g.mode === "direct" ? g : g.mode === "safe" ? { mode: "safe", safe: safe! } : { mode: "safe+timelock", safe: safe!, timelock: timelock! },
+    network: {
+      tier: location.tier,
+      chainId: location.chainId,
+      rpcUrls: [location.rpcUrl],
+      startBlock: location.startBlock,
+    },
+    governance:
+      g.mode === "direct"
+        ? g
+        : g.mode === "safe"
+          ? { mode: "safe", safe: safe! }
+          : { mode: "safe+timelock", safe: safe!, timelock: timelock! },
     kms: {
       ...proxyFields(live.kms, owner),
       osImages: live.kms.osImages,
@@ -74,6 +101,13 @@ export function configFromLive(location: DeploymentLocation, live: LiveState): S
       appImplementation: live.kms.appImplementation,
       info: live.kms.info,
     },
-    apps: live.apps.map((app) => ({ name: app.name, ...proxyFields(app, owner), composeHashes: app.composeHashes, devices: app.devices, allowAnyDevice: app.allowAnyDevice, ...(app.requireTcbUpToDate !== undefined ? { requireTcbUpToDate: app.requireTcbUpToDate } : {}) })),
+    apps: live.apps.map((app) => ({
+      name: app.name,
+      ...proxyFields(app, owner),
+      composeHashes: app.composeHashes,
+      devices: app.devices,
+      allowAnyDevice: app.allowAnyDevice,
+      ...(app.requireTcbUpToDate !== undefined ? { requireTcbUpToDate: app.requireTcbUpToDate } : {}),
+    })),
   };
 }

@@ -1,4 +1,4 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import type { DeploymentInputs, GovernedInputs, ProposalInputs } from "./inputs";
 
 // These objects are serialized into the Pulumi state. They capture only a file path and load
@@ -55,7 +55,10 @@ export const deploymentProvider: pulumi.dynamic.ResourceProvider = {
     return { changes: replaces.length > 0 || olds.contract !== news.contract, replaces };
   },
   async create(inputs: DeploymentInputs) {
-    return { id: `${inputs.stack}/${inputs.resource}/${inputs.address}`, outs: await (require(RUNTIME) as Runtime).deployImplementation(inputs) };
+    return {
+      id: `${inputs.stack}/${inputs.resource}/${inputs.address}`,
+      outs: await (require(RUNTIME) as Runtime).deployImplementation(inputs),
+    };
   },
   async update(_id, _olds, news: DeploymentInputs) {
     return { outs: news };

@@ -38,7 +38,14 @@ const SETTINGS = {
   // outputSelection is not part of the metadata, so the bytecode is the same either way.
   outputSelection: {
     "*": {
-      "*": ["abi", "evm.bytecode.object", "evm.bytecode.linkReferences", "evm.deployedBytecode.object", "evm.deployedBytecode.immutableReferences", "storageLayout"],
+      "*": [
+        "abi",
+        "evm.bytecode.object",
+        "evm.bytecode.linkReferences",
+        "evm.deployedBytecode.object",
+        "evm.deployedBytecode.immutableReferences",
+        "storageLayout",
+      ],
       "": ["ast"],
     },
   },
@@ -189,7 +196,10 @@ export async function buildContracts(options: { force?: boolean; quiet?: boolean
     solcVersion: solc.version().replace(/\+.*$/, ""),
     solcLongVersion: solc.version(),
     // The compiler's input as it saw it: every source unit it read, imports included.
-    input: { ...input, sources: Object.fromEntries(Object.keys(output.sources ?? {}).map((s) => [s, { content: readImport(root, s) }])) },
+    input: {
+      ...input,
+      sources: Object.fromEntries(Object.keys(output.sources ?? {}).map((s) => [s, { content: readImport(root, s) }])),
+    },
     output: { contracts: output.contracts, sources: output.sources },
   };
   fs.mkdirSync(path.dirname(path.join(outDir, BUILD_INFO)), { recursive: true });
@@ -197,7 +207,9 @@ export async function buildContracts(options: { force?: boolean; quiet?: boolean
   fs.writeFileSync(buildInfoTmp, JSON.stringify(buildInfo));
   fs.renameSync(buildInfoTmp, path.join(outDir, BUILD_INFO));
   fs.writeFileSync(hashFile, hash + "\n");
-  log(`contracts: compiled ${ARTIFACT_NAMES.length} artifacts with solc ${solc.version()} in ${Date.now() - started} ms`);
+  log(
+    `contracts: compiled ${ARTIFACT_NAMES.length} artifacts with solc ${solc.version()} in ${Date.now() - started} ms`,
+  );
   return true;
 }
 

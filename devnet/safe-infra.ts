@@ -39,7 +39,12 @@ function nodeModule(...parts: string[]): string {
 async function deploySingletonFactory(publicClient: PublicClient, funder: WalletClient, chainId: number) {
   if (await publicClient.getCode({ address: SINGLETON_FACTORY })) return;
   const file = nodeModule("@safe-global", "safe-singleton-factory", "artifacts", String(chainId), "deployment.json");
-  const presigned = JSON.parse(readFileSync(file, "utf8")) as { gasPrice: number; gasLimit: number; signerAddress: Address; transaction: Hex };
+  const presigned = JSON.parse(readFileSync(file, "utf8")) as {
+    gasPrice: number;
+    gasLimit: number;
+    signerAddress: Address;
+    transaction: Hex;
+  };
   const hash = await funder.sendTransaction({
     account: funder.account!,
     chain: funder.chain,
@@ -49,7 +54,8 @@ async function deploySingletonFactory(publicClient: PublicClient, funder: Wallet
   await publicClient.waitForTransactionReceipt({ hash });
   const deployHash = await publicClient.sendRawTransaction({ serializedTransaction: presigned.transaction });
   await publicClient.waitForTransactionReceipt({ hash: deployHash });
-  if (!(await publicClient.getCode({ address: SINGLETON_FACTORY }))) throw new Error("Safe singleton factory did not deploy");
+  if (!(await publicClient.getCode({ address: SINGLETON_FACTORY })))
+    throw new Error("Safe singleton factory did not deploy");
 }
 
 /** Deploys the Safe v1.4.1 contracts through the singleton factory; they land at the canonical addresses. */
@@ -58,9 +64,16 @@ export async function deploySafeContracts(publicClient: PublicClient, deployer: 
   for (const [name, path] of Object.entries(SAFE_ARTIFACTS) as [keyof typeof SAFE_ARTIFACTS, string][]) {
     const expected = canonicalSafeContracts[name];
     if (await publicClient.getCode({ address: expected })) continue;
-    const artifact = JSON.parse(readFileSync(nodeModule("@safe-global", "safe-contracts", "build", "artifacts", "contracts", path), "utf8"));
+    const artifact = JSON.parse(
+      readFileSync(nodeModule("@safe-global", "safe-contracts", "build", "artifacts", "contracts", path), "utf8"),
+    );
     const initCode = artifact.bytecode as Hex;
-    const predicted = getContractAddress({ opcode: "CREATE2", from: SINGLETON_FACTORY, salt: zeroHash, bytecode: initCode });
+    const predicted = getContractAddress({
+      opcode: "CREATE2",
+      from: SINGLETON_FACTORY,
+      salt: zeroHash,
+      bytecode: initCode,
+    });
     if (predicted !== expected) throw new Error(`${name} would deploy at ${predicted}, not the canonical ${expected}`);
     const hash = await deployer.sendTransaction({
       account: deployer.account!,
@@ -86,7 +99,13 @@ const proxyFactoryAbi = parseAbi([
  * factory, exactly as Safe{Wallet} does. Plain viem: protocol-kit memoizes its address prediction
  * per chain id, which breaks when several local chains share 31337 in one process.
  */
-export async function createSafe(args: { publicClient: PublicClient; deployer: WalletClient; owners: Address[]; threshold: number; saltNonce: bigint }): Promise<Address> {
+export async function createSafe(args: {
+  publicClient: PublicClient;
+  deployer: WalletClient;
+  owners: Address[];
+  threshold: number;
+  saltNonce: bigint;
+}): Promise<Address> {
   const c = canonicalSafeContracts;
   const initializer = encodeFunctionData({
     abi: safeSetupAbi,

@@ -1,7 +1,12 @@
 import { formatDuration } from "../src/config/duration";
 import type { StackConfigInput } from "../src/config/schema";
 import { devAccounts } from "./accounts";
-import { DEVNET_SAFE_THRESHOLD, DEVNET_TIMELOCK_DELAY, DEVNET_TIMELOCK_EXPIRATION, type DevnetDeployment } from "./deploy";
+import {
+  DEVNET_SAFE_THRESHOLD,
+  DEVNET_TIMELOCK_DELAY,
+  DEVNET_TIMELOCK_EXPIRATION,
+  type DevnetDeployment,
+} from "./deploy";
 
 const SIGNER_ORGS = ["phala", "operator-a", "operator-b"];
 
@@ -20,10 +25,19 @@ export function devnetStackConfig(deployment: DevnetDeployment): StackConfigInpu
         : {
             mode: "safe+timelock",
             safe: safe!,
-            timelock: { address: deployment.timelock!, delay: formatDuration(DEVNET_TIMELOCK_DELAY), expiration: formatDuration(DEVNET_TIMELOCK_EXPIRATION) },
+            timelock: {
+              address: deployment.timelock!,
+              delay: formatDuration(DEVNET_TIMELOCK_DELAY),
+              expiration: formatDuration(DEVNET_TIMELOCK_EXPIRATION),
+            },
           };
   return {
-    network: { tier: "non-production", chainId: deployment.chainId, rpcUrls: [deployment.rpcUrl], startBlock: Number(deployment.deployBlock) },
+    network: {
+      tier: "non-production",
+      chainId: deployment.chainId,
+      rpcUrls: [deployment.rpcUrl],
+      startBlock: Number(deployment.deployBlock),
+    },
     governance,
     kms: {
       proxy: deployment.kms.proxy,

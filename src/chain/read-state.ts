@@ -1,12 +1,4 @@
-import {
-  getAddress,
-  keccak256,
-  stringToHex,
-  zeroAddress,
-  type Address,
-  type Hex,
-  type PublicClient,
-} from "viem";
+import { getAddress, keccak256, stringToHex, zeroAddress, type Address, type Hex, type PublicClient } from "viem";
 import type { StackConfig } from "../config/schema";
 import { dstackAppAbi, dstackAppTcbAbi, dstackKmsAbi, ownable2StepAbi, safeAbi, timelockAbi } from "./abis";
 import { appVariant, kmsVariant, type AppVariant, type KmsVariant } from "./variants";
@@ -93,7 +85,11 @@ export interface LiveState {
   timelock?: TimelockState;
 }
 
-const kmsSetGetters = { osImages: "allowedOsImages", aggregatedMrs: "kmsAllowedAggregatedMrs", devices: "kmsAllowedDeviceIds" } as const;
+const kmsSetGetters = {
+  osImages: "allowedOsImages",
+  aggregatedMrs: "kmsAllowedAggregatedMrs",
+  devices: "kmsAllowedDeviceIds",
+} as const;
 const appSetGetters = { composeHashes: "allowedComposeHashes", devices: "allowedDeviceIds" } as const;
 
 export interface ReadOptions extends ScanOptions {
@@ -109,7 +105,9 @@ async function multicallAt(client: PublicClient, blockNumber: bigint, calls: Con
   const batches: ContractCall[][] = [];
   for (let i = 0; i < calls.length; i += CALLS_PER_MULTICALL) batches.push(calls.slice(i, i + CALLS_PER_MULTICALL));
   const results = await Promise.all(
-    batches.map((batch) => client.multicall({ contracts: batch as never, blockNumber, allowFailure: true, batchSize: 0 })),
+    batches.map((batch) =>
+      client.multicall({ contracts: batch as never, blockNumber, allowFailure: true, batchSize: 0 }),
+    ),
   );
   return results.flat() as CallResult[];
 }
@@ -132,9 +130,19 @@ interface NamedResults {
 }
 
 /** Runs every group's calls in one multicall batch at the block and hands each group back by name. */
-async function readGroups(client: PublicClient, blockNumber: bigint, groups: Record<string, NamedCalls>): Promise<Record<string, NamedResults>> {
-  const entries = Object.entries(groups).flatMap(([group, calls]) => Object.entries(calls).map(([name, call]) => ({ group, name, call })));
-  const results = await multicallAt(client, blockNumber, entries.map((e) => e.call));
+async function readGroups(
+  client: PublicClient,
+  blockNumber: bigint,
+  groups: Record<string, NamedCalls>,
+): Promise<Record<string, NamedResults>> {
+  const entries = Object.entries(groups).flatMap(([group, calls]) =>
+    Object.entries(calls).map(([name, call]) => ({ group, name, call })),
+  );
+  const results = await multicallAt(
+    client,
+    blockNumber,
+    entries.map((e) => e.call),
+  );
   const found = new Map(entries.map((e, i) => [`${e.group}.${e.name}`, { call: e.call, result: results[i] }]));
   const named = (group: string): NamedResults => {
     const entry = (name: string) => {
@@ -181,16 +189,40 @@ const safeReads = (safe: Address): NamedCalls => ({
 const timelockReads = (timelock: Address, safe: Address): NamedCalls => ({
   delay: { address: timelock, abi: timelockAbi, functionName: "getMinDelay" },
   expiration: { address: timelock, abi: timelockAbi, functionName: "expiration" },
-  safeIsProposer: { address: timelock, abi: timelockAbi, functionName: "hasRole", args: [TIMELOCK_ROLES.proposer, safe] },
-  safeIsCanceller: { address: timelock, abi: timelockAbi, functionName: "hasRole", args: [TIMELOCK_ROLES.canceller, safe] },
-  anyoneCanExecute: { address: timelock, abi: timelockAbi, functionName: "hasRole", args: [TIMELOCK_ROLES.executor, zeroAddress] },
+  safeIsProposer: {
+    address: timelock,
+    abi: timelockAbi,
+    functionName: "hasRole",
+    args: [TIMELOCK_ROLES.proposer, safe],
+  },
+  safeIsCanceller: {
+    address: timelock,
+    abi: timelockAbi,
+    functionName: "hasRole",
+    args: [TIMELOCK_ROLES.canceller, safe],
+  },
+  anyoneCanExecute: {
+    address: timelock,
+    abi: timelockAbi,
+    functionName: "hasRole",
+    args: [TIMELOCK_ROLES.executor, zeroAddress],
+  },
 });
 
 const appGroup = (name: string) => `app:${name}`;
 
 /** Storage words by address, read in parallel at the block. */
-async function storageAt(client: PublicClient, blockNumber: bigint, addresses: readonly Address[], slot: Hex): Promise<Map<Address, Hex | undefined>> {
-  return new Map(await Promise.all(addresses.map(async (address) => [address, await client.getStorageAt({ address, slot, blockNumber })] as const)));
+async function storageAt(
+  client: PublicClient,
+  blockNumber: bigint,
+  addresses: readonly Address[],
+  slot: Hex,
+): Promise<Map<Address, Hex | undefined>> {
+  return new Map(
+    await Promise.all(
+      addresses.map(async (address) => [address, await client.getStorageAt({ address, slot, blockNumber })] as const),
+    ),
+  );
 }
 
 /**
@@ -200,9 +232,15 @@ async function storageAt(client: PublicClient, blockNumber: bigint, addresses: r
  * candidates.ts) and one multicall per 500 items to confirm (every item ever added, plus the
  * desired ones): 10 requests at 1,000 items.
  */
-export async function readLiveState(client: PublicClient, config: StackConfig, options: ReadOptions = {}): Promise<LiveState> {
+export async function readLiveState(
+  client: PublicClient,
+  config: StackConfig,
+  options: ReadOptions = {},
+): Promise<LiveState> {
   const { pinnedBlock } = options;
-  const block = await client.getBlock(pinnedBlock === undefined ? { blockTag: "latest" } : { blockNumber: pinnedBlock });
+  const block = await client.getBlock(
+    pinnedBlock === undefined ? { blockTag: "latest" } : { blockNumber: pinnedBlock },
+  );
   const blockNumber = block.number;
   const proxies = [config.kms.proxy, ...config.apps.map((app) => app.proxy)];
   const governance = config.governance;
@@ -217,12 +255,20 @@ export async function readLiveState(client: PublicClient, config: StackConfig, o
   const [reads, implementationSlots, flagSlots, found] = await Promise.all([
     readGroups(client, blockNumber, groups),
     storageAt(client, blockNumber, proxies, IMPLEMENTATION_SLOT),
-    storageAt(client, blockNumber, config.apps.map((app) => app.proxy), APP_FLAGS_SLOT),
+    storageAt(
+      client,
+      blockNumber,
+      config.apps.map((app) => app.proxy),
+      APP_FLAGS_SLOT,
+    ),
     scanCandidates(client, config, { number: blockNumber, hash: block.hash }, options),
   ]);
 
   // Know every contract's version before reading its sets: an unknown contract gets a clear message.
-  const kmsShape = kmsVariant(config.kms.proxy, { owner: reads.kms.raw("owner"), pendingOwner: reads.kms.raw("pendingOwner") });
+  const kmsShape = kmsVariant(config.kms.proxy, {
+    owner: reads.kms.raw("owner"),
+    pendingOwner: reads.kms.raw("pendingOwner"),
+  });
   const appShapes = new Map(
     config.apps.map((app, i) => {
       const r = reads[appGroup(app.name)];
@@ -257,15 +303,28 @@ export async function readLiveState(client: PublicClient, config: StackConfig, o
   for (const [key, hashes] of seen) {
     const [proxy, set] = key.split(":") as [Address, string];
     const isKms = proxy === config.kms.proxy;
-    const functionName = isKms ? kmsSetGetters[set as keyof typeof kmsSetGetters] : appSetGetters[set as keyof typeof appSetGetters];
+    const functionName = isKms
+      ? kmsSetGetters[set as keyof typeof kmsSetGetters]
+      : appSetGetters[set as keyof typeof appSetGetters];
     for (const hash of [...hashes].sort()) {
-      membershipCalls.push({ key, hash, call: { address: proxy, abi: isKms ? dstackKmsAbi : dstackAppAbi, functionName, args: [hash] } });
+      membershipCalls.push({
+        key,
+        hash,
+        call: { address: proxy, abi: isKms ? dstackKmsAbi : dstackAppAbi, functionName, args: [hash] },
+      });
     }
   }
-  const memberships = await multicallAt(client, blockNumber, membershipCalls.map((m) => m.call));
+  const memberships = await multicallAt(
+    client,
+    blockNumber,
+    membershipCalls.map((m) => m.call),
+  );
   // Reads are pinned by number: if a reorg replaced that block meanwhile, they may mix two chains.
   const after = await client.getBlock({ blockNumber });
-  if (after.hash !== block.hash) throw new Error(`block ${blockNumber} changed while it was being read (reorg: ${block.hash} → ${after.hash}); run again`);
+  if (after.hash !== block.hash)
+    throw new Error(
+      `block ${blockNumber} changed while it was being read (reorg: ${block.hash} → ${after.hash}); run again`,
+    );
   const members = new Map<string, Hex[]>();
   membershipCalls.forEach((m, index) => {
     if (!ok<boolean>(memberships[index], `${m.call.functionName}(${m.hash})`)) return;
@@ -273,7 +332,8 @@ export async function readLiveState(client: PublicClient, config: StackConfig, o
   });
   const setOf = (proxy: Address, set: string) => members.get(`${proxy}:${set}`) ?? [];
 
-  const implementationOf = (proxy: Address) => getAddress(`0x${(implementationSlots.get(proxy) ?? "0x").slice(-40).padStart(40, "0")}`);
+  const implementationOf = (proxy: Address) =>
+    getAddress(`0x${(implementationSlots.get(proxy) ?? "0x").slice(-40).padStart(40, "0")}`);
   const proxyState = (proxy: Address, r: NamedResults): ProxyState => {
     const pendingOwner = r.optional<Address>("pendingOwner");
     return {

@@ -34,11 +34,61 @@ export interface GovernedSetting {
 }
 
 export const GOVERNED_SETS: readonly GovernedSet[] = [
-  { contract: "kms", property: "osImages", getter: "allowedOsImages", add: "addOsImageHash", remove: "removeOsImageHash", events: { added: "OsImageHashAdded", removed: "OsImageHashRemoved" }, noun: "OS image", optional: false, measuredFromFile: true },
-  { contract: "kms", property: "aggregatedMrs", getter: "kmsAllowedAggregatedMrs", add: "addKmsAggregatedMr", remove: "removeKmsAggregatedMr", events: { added: "KmsAggregatedMrAdded", removed: "KmsAggregatedMrRemoved" }, noun: "KMS aggregated MR", optional: true, measuredFromFile: true },
-  { contract: "kms", property: "devices", getter: "kmsAllowedDeviceIds", add: "addKmsDevice", remove: "removeKmsDevice", events: { added: "KmsDeviceAdded", removed: "KmsDeviceRemoved" }, noun: "KMS device", optional: true, measuredFromFile: true },
-  { contract: "app", property: "composeHashes", getter: "allowedComposeHashes", add: "addComposeHash", remove: "removeComposeHash", events: { added: "ComposeHashAdded", removed: "ComposeHashRemoved" }, noun: "compose hash", optional: false, measuredFromFile: true },
-  { contract: "app", property: "devices", getter: "allowedDeviceIds", add: "addDevice", remove: "removeDevice", events: { added: "DeviceAdded", removed: "DeviceRemoved" }, noun: "device", optional: true, measuredFromFile: true },
+  {
+    contract: "kms",
+    property: "osImages",
+    getter: "allowedOsImages",
+    add: "addOsImageHash",
+    remove: "removeOsImageHash",
+    events: { added: "OsImageHashAdded", removed: "OsImageHashRemoved" },
+    noun: "OS image",
+    optional: false,
+    measuredFromFile: true,
+  },
+  {
+    contract: "kms",
+    property: "aggregatedMrs",
+    getter: "kmsAllowedAggregatedMrs",
+    add: "addKmsAggregatedMr",
+    remove: "removeKmsAggregatedMr",
+    events: { added: "KmsAggregatedMrAdded", removed: "KmsAggregatedMrRemoved" },
+    noun: "KMS aggregated MR",
+    optional: true,
+    measuredFromFile: true,
+  },
+  {
+    contract: "kms",
+    property: "devices",
+    getter: "kmsAllowedDeviceIds",
+    add: "addKmsDevice",
+    remove: "removeKmsDevice",
+    events: { added: "KmsDeviceAdded", removed: "KmsDeviceRemoved" },
+    noun: "KMS device",
+    optional: true,
+    measuredFromFile: true,
+  },
+  {
+    contract: "app",
+    property: "composeHashes",
+    getter: "allowedComposeHashes",
+    add: "addComposeHash",
+    remove: "removeComposeHash",
+    events: { added: "ComposeHashAdded", removed: "ComposeHashRemoved" },
+    noun: "compose hash",
+    optional: false,
+    measuredFromFile: true,
+  },
+  {
+    contract: "app",
+    property: "devices",
+    getter: "allowedDeviceIds",
+    add: "addDevice",
+    remove: "removeDevice",
+    events: { added: "DeviceAdded", removed: "DeviceRemoved" },
+    noun: "device",
+    optional: true,
+    measuredFromFile: true,
+  },
 ];
 
 export const GOVERNED_SETTINGS: readonly GovernedSetting[] = [
@@ -53,7 +103,10 @@ export const setsOf = (contract: GovernedContract) => GOVERNED_SETS.filter((s) =
 
 /** Every event that changes a governed set or setting of the contract: what the audit reports as a change. */
 export function changeEventsOf(contract: GovernedContract): string[] {
-  return [...setsOf(contract).flatMap((s) => [s.events.added, s.events.removed]), ...GOVERNED_SETTINGS.filter((s) => s.contract === contract).map((s) => s.event)];
+  return [
+    ...setsOf(contract).flatMap((s) => [s.events.added, s.events.removed]),
+    ...GOVERNED_SETTINGS.filter((s) => s.contract === contract).map((s) => s.event),
+  ];
 }
 
 /** The set a membership event belongs to, when it adds an item. */

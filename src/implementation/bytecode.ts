@@ -27,11 +27,16 @@ function equal(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.compare(a, b) === 0;
 }
 
-export function compareRuntimeBytecode(onChain: Hex, artifact: { deployedBytecode: Hex; immutableReferences: ImmutableReferences }): BytecodeMatch {
+export function compareRuntimeBytecode(
+  onChain: Hex,
+  artifact: { deployedBytecode: Hex; immutableReferences: ImmutableReferences },
+): BytecodeMatch {
   const chain = Uint8Array.from(bytes(onChain));
   const compiled = bytes(artifact.deployedBytecode);
-  if (chain.length !== compiled.length) return { match: "none", reason: `the deployed code is ${chain.length} bytes, the artifact's ${compiled.length}` };
-  for (const { start, length } of Object.values(artifact.immutableReferences).flat()) chain.fill(0, start, start + length);
+  if (chain.length !== compiled.length)
+    return { match: "none", reason: `the deployed code is ${chain.length} bytes, the artifact's ${compiled.length}` };
+  for (const { start, length } of Object.values(artifact.immutableReferences).flat())
+    chain.fill(0, start, start + length);
   if (equal(chain, compiled)) return { match: "full" };
   const a = withoutMetadata(chain);
   const b = withoutMetadata(compiled);

@@ -1,4 +1,11 @@
-import { decodeFunctionData, encodeFunctionData, parseAbiItem, type AbiFunction, type AbiParameter, type Hex } from "viem";
+import {
+  decodeFunctionData,
+  encodeFunctionData,
+  parseAbiItem,
+  type AbiFunction,
+  type AbiParameter,
+  type Hex,
+} from "viem";
 
 /** The call `upgradeToAndCall` makes in the proxy after switching code, e.g. a reinitializer. */
 export interface UpgradeCall {
@@ -20,7 +27,11 @@ function coerce(param: AbiParameter, value: unknown): unknown {
     return value.map((v) => coerce(inner, v));
   }
   if (param.type === "tuple" && "components" in param && value && typeof value === "object") {
-    return Array.isArray(value) ? param.components.map((c, i) => coerce(c, value[i])) : Object.fromEntries(param.components.map((c) => [c.name, coerce(c, (value as Record<string, unknown>)[c.name!])]));
+    return Array.isArray(value)
+      ? param.components.map((c, i) => coerce(c, value[i]))
+      : Object.fromEntries(
+          param.components.map((c) => [c.name, coerce(c, (value as Record<string, unknown>)[c.name!])]),
+        );
   }
   if (/^u?int\d*$/.test(param.type) && (typeof value === "number" || typeof value === "string")) return BigInt(value);
   return value;
@@ -29,7 +40,8 @@ function coerce(param: AbiParameter, value: unknown): unknown {
 /** Calldata for the call; throws with viem's reason when the arguments do not fit the signature. */
 export function encodeUpgradeCall(call: UpgradeCall): Hex {
   const abi = upgradeCallAbi(call.function);
-  if (call.args.length !== abi.inputs.length) throw new Error(`${call.function} takes ${abi.inputs.length} argument(s), ${call.args.length} given`);
+  if (call.args.length !== abi.inputs.length)
+    throw new Error(`${call.function} takes ${abi.inputs.length} argument(s), ${call.args.length} given`);
   return encodeFunctionData({ abi: [abi], args: abi.inputs.map((input, i) => coerce(input, call.args[i])) } as never);
 }
 
@@ -37,6 +49,8 @@ export function encodeUpgradeCall(call: UpgradeCall): Hex {
 export function describeUpgradeCall(signature: string, data: Hex): string {
   const abi = upgradeCallAbi(signature);
   const { args } = decodeFunctionData({ abi: [abi], data });
-  const text = (args ?? []).map((a) => JSON.stringify(a, (_k, v) => (typeof v === "bigint" ? v.toString() : v))).join(", ");
+  const text = (args ?? [])
+    .map((a) => JSON.stringify(a, (_k, v) => (typeof v === "bigint" ? v.toString() : v)))
+    .join(", ");
   return `${abi.name}(${text})`;
 }

@@ -22,7 +22,11 @@ function recordPath(root: string, stack: string, address: Address): string {
   return join(proposalDir(root, stack), "layouts", `${getAddress(address)}.json`);
 }
 
-export async function readLayoutRecord(root: string, stack: string, address: Address): Promise<LayoutRecord | undefined> {
+export async function readLayoutRecord(
+  root: string,
+  stack: string,
+  address: Address,
+): Promise<LayoutRecord | undefined> {
   let text: string;
   try {
     text = await readFile(recordPath(root, stack, address), "utf8");
@@ -30,12 +34,20 @@ export async function readLayoutRecord(root: string, stack: string, address: Add
     return undefined;
   }
   const record = JSON.parse(text) as LayoutRecord;
-  if (record.format !== "dstack-governance-layout/1" || getAddress(record.address) !== getAddress(address) || !Array.isArray(record.layout?.storage)) {
-    throw new Error(`${recordPath(root, stack, address)} is not a storage-layout record of ${address}; restore it from git, or give the implementation's artifact as implementation.current`);
+  if (
+    record.format !== "dstack-governance-layout/1" ||
+    getAddress(record.address) !== getAddress(address) ||
+    !Array.isArray(record.layout?.storage)
+  ) {
+    throw new Error(
+      `${recordPath(root, stack, address)} is not a storage-layout record of ${address}; restore it from git, or give the implementation's artifact as implementation.current`,
+    );
   }
   return record;
 }
 
 export async function writeLayoutRecords(root: string, stack: string, records: LayoutRecord[]): Promise<void> {
-  await writeFilesAtomic(records.map((r) => ({ path: recordPath(root, stack, r.address), contents: `${JSON.stringify(r, null, 2)}\n` })));
+  await writeFilesAtomic(
+    records.map((r) => ({ path: recordPath(root, stack, r.address), contents: `${JSON.stringify(r, null, 2)}\n` })),
+  );
 }

@@ -1,4 +1,15 @@
-import { getContractVersion, getStorageLayout, getStorageUpgradeReport, solcInputOutputDecoder, validate, withValidationDefaults, type SolcOutput, type SrcDecoder, type StorageLayout, type ValidationRunData } from "@openzeppelin/upgrades-core";
+import {
+  getContractVersion,
+  getStorageLayout,
+  getStorageUpgradeReport,
+  solcInputOutputDecoder,
+  validate,
+  withValidationDefaults,
+  type SolcOutput,
+  type SrcDecoder,
+  type StorageLayout,
+  type ValidationRunData,
+} from "@openzeppelin/upgrades-core";
 import type { ContractArtifact } from "./artifact";
 
 const layouts = new WeakMap<ContractArtifact, StorageLayout>();
@@ -23,13 +34,19 @@ export function storageLayoutOf(artifact: ContractArtifact): StorageLayout {
   if (cached) return cached;
   const name = artifact.name;
   const unit = name.slice(0, name.lastIndexOf(":"));
-  const compiled = (artifact.output.contracts[unit] as Record<string, { storageLayout?: unknown }>)[name.slice(unit.length + 1)];
+  const compiled = (artifact.output.contracts[unit] as Record<string, { storageLayout?: unknown }>)[
+    name.slice(unit.length + 1)
+  ];
   if (!compiled.storageLayout || !artifact.output.sources?.[unit]?.ast) {
-    throw new Error(`${artifact.file} has no storageLayout or AST for ${name}: compile with outputSelection storageLayout and ast (Foundry: extra_output = ["storageLayout"], build_info = true)`);
+    throw new Error(
+      `${artifact.file} has no storageLayout or AST for ${name}: compile with outputSelection storageLayout and ast (Foundry: extra_output = ["storageLayout"], build_info = true)`,
+    );
   }
   let run = runs.get(artifact.output);
   if (!run) {
-    const decodeSrc = artifact.input ? solcInputOutputDecoder(artifact.input, artifact.output) : sourceUnitDecoder(artifact);
+    const decodeSrc = artifact.input
+      ? solcInputOutputDecoder(artifact.input, artifact.output)
+      : sourceUnitDecoder(artifact);
     // validate() prints notes about initializer checks (not layouts) to stderr, which would clutter
     // every preview; silenceWarnings() would announce itself there instead, so stderr is muted here.
     const printError = console.error;

@@ -21,13 +21,22 @@ export interface ImplementationSource {
   current?: ContractArtifact;
 }
 
-const artifactRef = { artifact: z.string().min(1, "give the path of a solc standard-JSON output or a build-info file"), contract: z.string().min(1, 'name the contract, e.g. "DstackKmsV2"') };
+const artifactRef = {
+  artifact: z.string().min(1, "give the path of a solc standard-JSON output or a build-info file"),
+  contract: z.string().min(1, 'name the contract, e.g. "DstackKmsV2"'),
+};
 
 const artifactImplementation = strictObject({
   ...artifactRef,
   /** Already deployed here: its code must match the artifact. Omitted: the stack deploys it by CREATE2. */
-  address: z.string().refine((v) => isAddress(v, { strict: false }), "must be a 0x-prefixed 20-byte address").optional(),
-  salt: z.string().refine((v) => isHex(v) && v.length === 66, "must be a 0x-prefixed 32-byte hex value").optional(),
+  address: z
+    .string()
+    .refine((v) => isAddress(v, { strict: false }), "must be a 0x-prefixed 20-byte address")
+    .optional(),
+  salt: z
+    .string()
+    .refine((v) => isHex(v) && v.length === 66, "must be a 0x-prefixed 32-byte hex value")
+    .optional(),
   /** upgradeToAndCall data: a function of the artifact (by name or signature) and its arguments. */
   call: strictObject({ function: z.string().min(1), args: z.array(z.unknown()).default([]) }).optional(),
   current: strictObject(artifactRef).optional(),
@@ -41,20 +50,32 @@ function load(ref: { artifact: string; contract: string }, root: string, field: 
   try {
     return loadContractArtifact(artifactPath(ref.artifact, root), ref.contract, field);
   } catch (error) {
-    if (error instanceof ArtifactError) throw new ConfigError([{ path: error.field, message: `${error.problem}; fix: ${error.fix}` }]);
+    if (error instanceof ArtifactError)
+      throw new ConfigError([{ path: error.field, message: `${error.problem}; fix: ${error.fix}` }]);
     throw error;
   }
 }
 
 /** A function of the artifact by name (unique) or by full signature, as a signature. */
 function callSignature(artifact: ContractArtifact, fn: string, field: string): string {
-  if (fn.includes("(")) return `${upgradeCallAbi(fn).name}(${upgradeCallAbi(fn).inputs.map((i) => i.type).join(",")})`;
+  if (fn.includes("("))
+    return `${upgradeCallAbi(fn).name}(${upgradeCallAbi(fn)
+      .inputs.map((i) => i.type)
+      .join(",")})`;
   const matches = artifact.abi.filter((item) => item.type === "function" && item.name === fn);
   if (matches.length !== 1) {
-    throw new ConfigError([{ path: `${field}.function`, message: `${artifact.name} has ${matches.length ? `${matches.length} functions named ${fn}; give the full signature` : `no function ${fn}`}` }]);
+    throw new ConfigError([
+      {
+        path: `${field}.function`,
+        message: `${artifact.name} has ${matches.length ? `${matches.length} functions named ${fn}; give the full signature` : `no function ${fn}`}`,
+      },
+    ]);
   }
   const item = matches[0] as unknown as { name: string; inputs: { type: string; components?: unknown }[] };
-  if (item.inputs.some((i) => i.type.startsWith("tuple"))) throw new ConfigError([{ path: `${field}.function`, message: `${fn} takes a struct; give its full signature with the tuple type` }]);
+  if (item.inputs.some((i) => i.type.startsWith("tuple")))
+    throw new ConfigError([
+      { path: `${field}.function`, message: `${fn} takes a struct; give its full signature with the tuple type` },
+    ]);
   return `${item.name}(${item.inputs.map((i) => i.type).join(",")})`;
 }
 
@@ -63,7 +84,10 @@ function callSignature(artifact: ContractArtifact, fn: string, field: string): s
  * where CREATE2 will put them), and `call` becomes `upgradeCall` with the full signature, before
  * validation; the artifacts stay with the stack for the deployment and the upgrade checks.
  */
-export function resolveImplementations(raw: unknown, root: string): { raw: unknown; implementations: ImplementationSource[] } {
+export function resolveImplementations(
+  raw: unknown,
+  root: string,
+): { raw: unknown; implementations: ImplementationSource[] } {
   if (typeof raw !== "object" || raw === null) return { raw, implementations: [] };
   const resolved = structuredClone(raw) as { kms?: Record<string, unknown>; apps?: Record<string, unknown>[] };
   const implementations: ImplementationSource[] = [];
@@ -71,17 +95,33 @@ export function resolveImplementations(raw: unknown, root: string): { raw: unkno
     const value = proxy?.implementation;
     if (!proxy || typeof value !== "object" || value === null) return;
     const parsed = artifactImplementation.safeParse(value);
-    if (!parsed.success) throw new ConfigError(parsed.error.issues.map((issue) => ({ path: [path, ...issue.path].join("."), message: issue.message })));
+    if (!parsed.success)
+      throw new ConfigError(
+        parsed.error.issues.map((issue) => ({ path: [path, ...issue.path].join("."), message: issue.message })),
+      );
     const spec = parsed.data;
     const artifact = load(spec, root, path);
     const deployment = spec.address ? undefined : { salt: (spec.salt ?? zeroHash) as Hex, initcode: artifact.bytecode };
     const address = spec.address ? getAddress(spec.address) : create2Address(deployment!);
     if (spec.call) {
-      if (proxy.upgradeCall !== undefined) throw new ConfigError([{ path: `${path}.call`, message: `${path.replace(/implementation$/, "upgradeCall")} is given too; keep one` }]);
-      proxy.upgradeCall = { function: callSignature(artifact, spec.call.function, `${path}.call`), args: spec.call.args };
+      if (proxy.upgradeCall !== undefined)
+        throw new ConfigError([
+          { path: `${path}.call`, message: `${path.replace(/implementation$/, "upgradeCall")} is given too; keep one` },
+        ]);
+      proxy.upgradeCall = {
+        function: callSignature(artifact, spec.call.function, `${path}.call`),
+        args: spec.call.args,
+      };
     }
     proxy.implementation = address;
-    implementations.push({ resource, path, address, artifact, deployment, current: spec.current && load(spec.current, root, `${path}.current`) });
+    implementations.push({
+      resource,
+      path,
+      address,
+      artifact,
+      deployment,
+      current: spec.current && load(spec.current, root, `${path}.current`),
+    });
   };
   resolveProxy(resolved.kms, "kms", "kms.implementation");
   resolved.apps?.forEach((app, i) => resolveProxy(app, `app:${String(app.name)}`, `apps[${i}].implementation`));

@@ -9,8 +9,12 @@ interface FileMeasurement {
 }
 
 const MEASUREMENT_LISTS = {
-  kms: setsOf("kms").filter((s) => s.measuredFromFile).map((s) => s.property),
-  app: setsOf("app").filter((s) => s.measuredFromFile).map((s) => s.property),
+  kms: setsOf("kms")
+    .filter((s) => s.measuredFromFile)
+    .map((s) => s.property),
+  app: setsOf("app")
+    .filter((s) => s.measuredFromFile)
+    .map((s) => s.property),
 };
 
 function isFileMeasurement(value: unknown): value is FileMeasurement {
@@ -28,7 +32,9 @@ export function resolveMeasurementFiles(raw: unknown, root: string): unknown {
   const resolveList = (owner: Record<string, unknown> | undefined, key: string, path: string) => {
     const list = owner?.[key];
     if (!Array.isArray(list)) return;
-    owner![key] = list.map((entry, index) => (isFileMeasurement(entry) ? hashFile(entry.sha256Of, root, `${path}.${key}[${index}].sha256Of`) : entry));
+    owner![key] = list.map((entry, index) =>
+      isFileMeasurement(entry) ? hashFile(entry.sha256Of, root, `${path}.${key}[${index}].sha256Of`) : entry,
+    );
   };
   const resolved = structuredClone(config);
   for (const key of MEASUREMENT_LISTS.kms) resolveList(resolved.kms, key, "kms");

@@ -49,12 +49,24 @@ function setCalls(args: {
       call({ ...base, functionName: set.add, args: [hash], description: `${label}: authorize ${set.noun} ${hash}` }),
     ),
     ...sorted([...live].filter((h) => !desired.has(h))).map((hash) =>
-      call({ ...base, functionName: set.remove, args: [hash], description: `${label}: revoke ${set.noun} ${hash}`, revokes: true }),
+      call({
+        ...base,
+        functionName: set.remove,
+        args: [hash],
+        description: `${label}: revoke ${set.noun} ${hash}`,
+        revokes: true,
+      }),
     ),
   ];
 }
 
-function upgradeCall(resource: ResourceKey, abi: Abi, live: ProxyState, desired: Address | undefined, then?: UpgradeCall): PlannedCall[] {
+function upgradeCall(
+  resource: ResourceKey,
+  abi: Abi,
+  live: ProxyState,
+  desired: Address | undefined,
+  then?: UpgradeCall,
+): PlannedCall[] {
   if (!desired || getAddress(desired) === live.implementation) return [];
   const label = resource === "kms" ? "KMS" : resource.slice(4);
   const data = then ? encodeUpgradeCall(then) : "0x";
@@ -82,19 +94,48 @@ export const ACCEPT_FOLLOW_UP = "then the new owner must accept in a second prop
  */
 function ownershipCalls(resource: ResourceKey, abi: Abi, live: ProxyState, desired: Address): PlannedCall[] {
   const label = resource === "kms" ? "KMS" : resource.slice(4);
-  const base = { resource, property: "owner", to: live.proxy, sender: live.owner, abi, functionName: "transferOwnership" };
+  const base = {
+    resource,
+    property: "owner",
+    to: live.proxy,
+    sender: live.owner,
+    abi,
+    functionName: "transferOwnership",
+  };
   if (live.owner === desired) {
     if (!live.pendingOwner) return [];
-    return [call({ ...base, args: [zeroAddress], description: `${label}: cancel the pending ownership transfer to ${live.pendingOwner} (not this stack's owner)`, revokes: true })];
+    return [
+      call({
+        ...base,
+        args: [zeroAddress],
+        description: `${label}: cancel the pending ownership transfer to ${live.pendingOwner} (not this stack's owner)`,
+        revokes: true,
+      }),
+    ];
   }
   if (live.pendingOwner === desired) {
     return [
-      call({ resource, property: "owner", to: live.proxy, sender: desired, abi: ownable2StepAbi, functionName: "acceptOwnership", args: [], description: `${label}: ${desired} accepts ownership from ${live.owner}` }),
+      call({
+        resource,
+        property: "owner",
+        to: live.proxy,
+        sender: desired,
+        abi: ownable2StepAbi,
+        functionName: "acceptOwnership",
+        args: [],
+        description: `${label}: ${desired} accepts ownership from ${live.owner}`,
+      }),
     ];
   }
   const replaces = live.pendingOwner ? ` (replaces the pending transfer to ${live.pendingOwner})` : "";
   const followUp = live.twoStepOwnership ? `; ${ACCEPT_FOLLOW_UP}` : "";
-  return [call({ ...base, args: [desired], description: `${label}: transfer ownership ${live.owner} → ${desired}${replaces}${followUp}` })];
+  return [
+    call({
+      ...base,
+      args: [desired],
+      description: `${label}: transfer ownership ${live.owner} → ${desired}${replaces}${followUp}`,
+    }),
+  ];
 }
 
 function sameInfo(a: KmsInfo, b: KmsInfo): boolean {
@@ -105,42 +146,117 @@ function kmsCalls(config: StackConfig, live: LiveState): { changes: PlannedCall[
   const kms = live.kms;
   const desired = config.kms;
   const base = { resource: "kms" as const, to: kms.proxy, sender: kms.owner, abi: dstackKmsAbi };
-  const changes: PlannedCall[] = [...upgradeCall("kms", dstackKmsAbi, kms, desired.implementation, desired.upgradeCall)];
+  const changes: PlannedCall[] = [
+    ...upgradeCall("kms", dstackKmsAbi, kms, desired.implementation, desired.upgradeCall),
+  ];
   if (desired.gatewayAppId !== undefined && desired.gatewayAppId !== kms.gatewayAppId) {
-    changes.push(call({ ...base, property: "gatewayAppId", functionName: "setGatewayAppId", args: [desired.gatewayAppId], description: `KMS: gateway app id "${kms.gatewayAppId}" → "${desired.gatewayAppId}"` }));
+    changes.push(
+      call({
+        ...base,
+        property: "gatewayAppId",
+        functionName: "setGatewayAppId",
+        args: [desired.gatewayAppId],
+        description: `KMS: gateway app id "${kms.gatewayAppId}" → "${desired.gatewayAppId}"`,
+      }),
+    );
   }
   if (desired.appImplementation && desired.appImplementation !== kms.appImplementation) {
-    changes.push(call({ ...base, property: "appImplementation", functionName: "setAppImplementation", args: [desired.appImplementation], description: `KMS: app implementation for new apps ${kms.appImplementation} → ${desired.appImplementation}` }));
+    changes.push(
+      call({
+        ...base,
+        property: "appImplementation",
+        functionName: "setAppImplementation",
+        args: [desired.appImplementation],
+        description: `KMS: app implementation for new apps ${kms.appImplementation} → ${desired.appImplementation}`,
+      }),
+    );
   }
   if (desired.info && !sameInfo(desired.info, kms.info)) {
-    changes.push(call({ ...base, property: "info", functionName: "setKmsInfo", args: [desired.info], description: `KMS: set KMS info (k256 pubkey ${desired.info.k256Pubkey})` }));
+    changes.push(
+      call({
+        ...base,
+        property: "info",
+        functionName: "setKmsInfo",
+        args: [desired.info],
+        description: `KMS: set KMS info (k256 pubkey ${desired.info.k256Pubkey})`,
+      }),
+    );
   }
   for (const set of setsOf("kms")) {
-    changes.push(...setCalls({ ...base, set, target: kms.proxy, live: kms[set.property as KmsSetProperty], desired: desired[set.property as KmsSetProperty] }));
+    changes.push(
+      ...setCalls({
+        ...base,
+        set,
+        target: kms.proxy,
+        live: kms[set.property as KmsSetProperty],
+        desired: desired[set.property as KmsSetProperty],
+      }),
+    );
   }
-  return { changes, ownership: ownershipCalls("kms", dstackKmsAbi, kms, desired.owner ?? governanceOwner(config.governance)) };
+  return {
+    changes,
+    ownership: ownershipCalls("kms", dstackKmsAbi, kms, desired.owner ?? governanceOwner(config.governance)),
+  };
 }
 
-function appCalls(config: StackConfig, app: StackConfig["apps"][number], live: AppState): { changes: PlannedCall[]; ownership: PlannedCall[] } {
+function appCalls(
+  config: StackConfig,
+  app: StackConfig["apps"][number],
+  live: AppState,
+): { changes: PlannedCall[]; ownership: PlannedCall[] } {
   const resource = `app:${app.name}` as const;
   const base = { resource, to: live.proxy, sender: live.owner, abi: dstackAppAbi };
   const changes: PlannedCall[] = [...upgradeCall(resource, dstackAppAbi, live, app.implementation, app.upgradeCall)];
   if (app.allowAnyDevice !== undefined && app.allowAnyDevice !== live.allowAnyDevice) {
-    changes.push(call({ ...base, property: "allowAnyDevice", functionName: "setAllowAnyDevice", args: [app.allowAnyDevice], description: `${app.name}: allow any device ${live.allowAnyDevice} → ${app.allowAnyDevice}`, revokes: !app.allowAnyDevice }));
+    changes.push(
+      call({
+        ...base,
+        property: "allowAnyDevice",
+        functionName: "setAllowAnyDevice",
+        args: [app.allowAnyDevice],
+        description: `${app.name}: allow any device ${live.allowAnyDevice} → ${app.allowAnyDevice}`,
+        revokes: !app.allowAnyDevice,
+      }),
+    );
   }
   if (app.requireTcbUpToDate !== undefined && app.requireTcbUpToDate !== live.requireTcbUpToDate) {
     if (live.requireTcbUpToDate === undefined) {
       const path = `apps[${config.apps.indexOf(app)}].requireTcbUpToDate`;
       throw new GovernanceError("config", `app ${app.name} cannot require an up-to-date TCB`, [
-        { path, message: `the app runs ${APP_VARIANTS[live.variant]}, which has no TCB flag`, fix: `remove ${path}, or upgrade the app to v0.5.10 or later first` },
+        {
+          path,
+          message: `the app runs ${APP_VARIANTS[live.variant]}, which has no TCB flag`,
+          fix: `remove ${path}, or upgrade the app to v0.5.10 or later first`,
+        },
       ]);
     }
-    changes.push(call({ ...base, abi: dstackAppTcbAbi, property: "requireTcbUpToDate", functionName: "setRequireTcbUpToDate", args: [app.requireTcbUpToDate], description: `${app.name}: require an up-to-date TCB ${live.requireTcbUpToDate} → ${app.requireTcbUpToDate}`, revokes: app.requireTcbUpToDate }));
+    changes.push(
+      call({
+        ...base,
+        abi: dstackAppTcbAbi,
+        property: "requireTcbUpToDate",
+        functionName: "setRequireTcbUpToDate",
+        args: [app.requireTcbUpToDate],
+        description: `${app.name}: require an up-to-date TCB ${live.requireTcbUpToDate} → ${app.requireTcbUpToDate}`,
+        revokes: app.requireTcbUpToDate,
+      }),
+    );
   }
   for (const set of setsOf("app")) {
-    changes.push(...setCalls({ ...base, set, target: live.proxy, live: live[set.property as AppSetProperty], desired: app[set.property as AppSetProperty] }));
+    changes.push(
+      ...setCalls({
+        ...base,
+        set,
+        target: live.proxy,
+        live: live[set.property as AppSetProperty],
+        desired: app[set.property as AppSetProperty],
+      }),
+    );
   }
-  return { changes, ownership: ownershipCalls(resource, dstackAppAbi, live, app.owner ?? governanceOwner(config.governance)) };
+  return {
+    changes,
+    ownership: ownershipCalls(resource, dstackAppAbi, live, app.owner ?? governanceOwner(config.governance)),
+  };
 }
 
 function timelockCalls(config: StackConfig, live: LiveState): PlannedCall[] {
@@ -150,18 +266,57 @@ function timelockCalls(config: StackConfig, live: LiveState): PlannedCall[] {
   const base = { resource: "timelock" as const, to: timelock.address, sender: timelock.address, abi: timelockAbi };
   const calls: PlannedCall[] = [];
   if (desired.delay !== timelock.delay) {
-    calls.push(call({ ...base, property: "delay", functionName: "updateDelay", args: [desired.delay], description: `Timelock: delay ${formatDuration(timelock.delay)} → ${formatDuration(desired.delay)}` }));
+    calls.push(
+      call({
+        ...base,
+        property: "delay",
+        functionName: "updateDelay",
+        args: [desired.delay],
+        description: `Timelock: delay ${formatDuration(timelock.delay)} → ${formatDuration(desired.delay)}`,
+      }),
+    );
   }
   if (desired.expiration !== timelock.expiration) {
-    calls.push(call({ ...base, property: "expiration", functionName: "updateExpiration", args: [desired.expiration], description: `Timelock: expiration window ${formatDuration(timelock.expiration)} → ${formatDuration(desired.expiration)}` }));
+    calls.push(
+      call({
+        ...base,
+        property: "expiration",
+        functionName: "updateExpiration",
+        args: [desired.expiration],
+        description: `Timelock: expiration window ${formatDuration(timelock.expiration)} → ${formatDuration(desired.expiration)}`,
+      }),
+    );
   }
   const roles = [
-    { has: timelock.safeIsProposer, role: TIMELOCK_ROLES.proposer, account: live.safe.address, what: "Safe as proposer" },
-    { has: timelock.safeIsCanceller, role: TIMELOCK_ROLES.canceller, account: live.safe.address, what: "Safe as canceller" },
-    { has: timelock.anyoneCanExecute, role: TIMELOCK_ROLES.executor, account: "0x0000000000000000000000000000000000000000" as Address, what: "anyone as executor" },
+    {
+      has: timelock.safeIsProposer,
+      role: TIMELOCK_ROLES.proposer,
+      account: live.safe.address,
+      what: "Safe as proposer",
+    },
+    {
+      has: timelock.safeIsCanceller,
+      role: TIMELOCK_ROLES.canceller,
+      account: live.safe.address,
+      what: "Safe as canceller",
+    },
+    {
+      has: timelock.anyoneCanExecute,
+      role: TIMELOCK_ROLES.executor,
+      account: "0x0000000000000000000000000000000000000000" as Address,
+      what: "anyone as executor",
+    },
   ];
   for (const r of roles.filter((r) => !r.has)) {
-    calls.push(call({ ...base, property: "roles", functionName: "grantRole", args: [r.role, r.account], description: `Timelock: grant ${r.what}` }));
+    calls.push(
+      call({
+        ...base,
+        property: "roles",
+        functionName: "grantRole",
+        args: [r.role, r.account],
+        description: `Timelock: grant ${r.what}`,
+      }),
+    );
   }
   return calls;
 }
@@ -175,7 +330,12 @@ export function planChanges(config: StackConfig, live: LiveState): PlannedCall[]
   const calls: PlannedCall[] = [];
   if (config.governance.mode !== "direct" && live.safe) {
     const desired = config.governance.safe;
-    calls.push(...safeOwnerCalls(live.safe.address, live.safe, { owners: desired.owners.map((o) => o.address), threshold: desired.threshold }));
+    calls.push(
+      ...safeOwnerCalls(live.safe.address, live.safe, {
+        owners: desired.owners.map((o) => o.address),
+        threshold: desired.threshold,
+      }),
+    );
   }
   calls.push(...timelockCalls(config, live));
   const kms = kmsCalls(config, live);

@@ -18,7 +18,9 @@ function declaredShape(config: StackConfig): GovernanceShape {
       g.mode === "safe+timelock"
         ? [
             ...(config.kms.owner === safeAddress ? [{ path: "kms.owner", contract: "the KMS" }] : []),
-            ...config.apps.flatMap((app, i) => (app.owner === safeAddress ? [{ path: `apps[${i}].owner`, contract: `app ${app.name}` }] : [])),
+            ...config.apps.flatMap((app, i) =>
+              app.owner === safeAddress ? [{ path: `apps[${i}].owner`, contract: `app ${app.name}` }] : [],
+            ),
           ]
         : [],
   };
@@ -27,16 +29,28 @@ function declaredShape(config: StackConfig): GovernanceShape {
 /** Signers' organisations are not on chain: they come from the config, by address. */
 function shapeAfter(config: StackConfig, after: StateAfter): GovernanceShape {
   const g = config.governance;
-  const orgOf = (address: string) => (g.mode === "direct" ? undefined : g.safe.owners.find((o) => o.address === address)?.org);
+  const orgOf = (address: string) =>
+    g.mode === "direct" ? undefined : g.safe.owners.find((o) => o.address === address)?.org;
   const paths: Record<string, { path: string; contract: string }> = {
     kms: { path: "kms.owner", contract: "the KMS" },
-    ...Object.fromEntries(config.apps.map((app, i) => [`app:${app.name}`, { path: `apps[${i}].owner`, contract: `app ${app.name}` }])),
+    ...Object.fromEntries(
+      config.apps.map((app, i) => [`app:${app.name}`, { path: `apps[${i}].owner`, contract: `app ${app.name}` }]),
+    ),
   };
   return {
     mode: g.mode,
-    safe: after.safe && { address: after.safe.address, owners: after.safe.owners.map((address) => ({ address, org: orgOf(address) })), threshold: after.safe.threshold },
+    safe: after.safe && {
+      address: after.safe.address,
+      owners: after.safe.owners.map((address) => ({ address, org: orgOf(address) })),
+      threshold: after.safe.threshold,
+    },
     timelock: after.timelock,
-    safeOwned: after.timelock && after.safe ? Object.entries(after.owners).filter(([resource, owner]) => owner === after.safe!.address && paths[resource]).map(([resource]) => paths[resource]) : [],
+    safeOwned:
+      after.timelock && after.safe
+        ? Object.entries(after.owners)
+            .filter(([resource, owner]) => owner === after.safe!.address && paths[resource])
+            .map(([resource]) => paths[resource])
+        : [],
   };
 }
 
@@ -49,7 +63,11 @@ export function checkPolicy(config: StackConfig, live?: LiveState, calls: readon
   const after = live && stateAfter(live, calls);
   const declared = recommendationFindings(config.network.tier, declaredShape(config));
   // The chain after the proposal only adds what the config does not already show.
-  const onChain = after ? recommendationFindings(config.network.tier, shapeAfter(config, after), " (after the proposal)").filter((f) => !declared.some((d) => d.rule === f.rule)) : [];
+  const onChain = after
+    ? recommendationFindings(config.network.tier, shapeAfter(config, after), " (after the proposal)").filter(
+        (f) => !declared.some((d) => d.rule === f.rule),
+      )
+    : [];
   const recommendations = [...declared, ...onChain];
   // Errors on every tier unless overridden.
   const massRemovals = live ? massRemovalFindings(config, live, calls) : [];
@@ -60,7 +78,16 @@ export function checkPolicy(config: StackConfig, live?: LiveState, calls: readon
   const open = recommendations.filter((f) => !overriddenRules.has(f.rule));
   const overrides: AppliedOverride[] = policy.overrides.filter((o) => overridden.some((f) => f.rule === o.rule));
   const unused: Finding[] = policy.overrides.flatMap((o, i) =>
-    overrides.includes(o) ? [] : [{ rule: "policy.overrides", path: `policy.overrides[${i}]`, message: `rule ${o.rule} is overridden but the stack meets it`, fix: "remove the override so a later violation is not let through silently" }],
+    overrides.includes(o)
+      ? []
+      : [
+          {
+            rule: "policy.overrides",
+            path: `policy.overrides[${i}]`,
+            message: `rule ${o.rule} is overridden but the stack meets it`,
+            fix: "remove the override so a later violation is not let through silently",
+          },
+        ],
   );
 
   const production = config.network.tier === "production";

@@ -15,10 +15,22 @@ interface LiveSet {
 function liveSets(config: StackConfig, live: LiveState): LiveSet[] {
   const members = (state: object, property: string) => (state as Record<string, Hex[]>)[property];
   return [
-    ...setsOf("kms").map(({ property }) => ({ path: `kms.${property}`, resource: "kms", property, live: members(live.kms, property) })),
+    ...setsOf("kms").map(({ property }) => ({
+      path: `kms.${property}`,
+      resource: "kms",
+      property,
+      live: members(live.kms, property),
+    })),
     ...config.apps.flatMap((a, i) => {
       const state = live.apps.find((s) => s.name === a.name);
-      return state ? setsOf("app").map(({ property }) => ({ path: `apps[${i}].${property}`, resource: `app:${a.name}`, property, live: members(state, property) })) : [];
+      return state
+        ? setsOf("app").map(({ property }) => ({
+            path: `apps[${i}].${property}`,
+            resource: `app:${a.name}`,
+            property,
+            live: members(state, property),
+          }))
+        : [];
     }),
   ];
 }

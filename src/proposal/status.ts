@@ -38,15 +38,29 @@ export async function validFileSignatures(p: ProposalFile, owners: readonly Addr
   const valid: FileSignature[] = [];
   for (const signature of p.signatures) {
     const recovered = await recoverSafeSigner(p.safeTxHash, signature.data);
-    if (recovered && getAddress(recovered) === getAddress(signature.signer) && owners.includes(recovered)) valid.push(signature);
+    if (recovered && getAddress(recovered) === getAddress(signature.signer) && owners.includes(recovered))
+      valid.push(signature);
   }
   return valid;
 }
 
 /** Owners that approved the Safe tx hash on chain with approveHash. */
-export async function onChainApprovals(client: PublicClient, p: ProposalFile, owners: readonly Address[], blockNumber?: bigint): Promise<Address[]> {
+export async function onChainApprovals(
+  client: PublicClient,
+  p: ProposalFile,
+  owners: readonly Address[],
+  blockNumber?: bigint,
+): Promise<Address[]> {
   const approved = await client.multicall({
-    contracts: owners.map((owner) => ({ address: p.safe.address, abi: safeAbi, functionName: "approvedHashes", args: [owner, p.safeTxHash] }) as const),
+    contracts: owners.map(
+      (owner) =>
+        ({
+          address: p.safe.address,
+          abi: safeAbi,
+          functionName: "approvedHashes",
+          args: [owner, p.safeTxHash],
+        }) as const,
+    ),
     allowFailure: false,
     blockNumber,
   });
@@ -54,7 +68,11 @@ export async function onChainApprovals(client: PublicClient, p: ProposalFile, ow
 }
 
 /** Derives a proposal's status from the chain alone; the file only says what to look for. */
-export async function proposalStatus(client: PublicClient, p: ProposalFile, blockNumber?: bigint): Promise<ProposalStatus> {
+export async function proposalStatus(
+  client: PublicClient,
+  p: ProposalFile,
+  blockNumber?: bigint,
+): Promise<ProposalStatus> {
   const [owners, threshold, nonce] = await client.multicall({
     contracts: [
       { address: p.safe.address, abi: safeAbi, functionName: "getOwners" },
@@ -65,7 +83,10 @@ export async function proposalStatus(client: PublicClient, p: ProposalFile, bloc
     blockNumber,
   });
   if (nonce <= BigInt(p.safe.nonce)) {
-    const signers = new Set<Address>([...(await validFileSignatures(p, owners)).map((s) => getAddress(s.signer)), ...(await onChainApprovals(client, p, owners, blockNumber))]);
+    const signers = new Set<Address>([
+      ...(await validFileSignatures(p, owners)).map((s) => getAddress(s.signer)),
+      ...(await onChainApprovals(client, p, owners, blockNumber)),
+    ]);
     return { state: "awaiting-signatures", have: signers.size, need: Number(threshold), signers: [...signers].sort() };
   }
   const executions = await client.getLogs({
@@ -80,12 +101,29 @@ export async function proposalStatus(client: PublicClient, p: ProposalFile, bloc
   return timelockStatus(client, p.timelock.address, p.timelock.operationId, blockNumber);
 }
 
-export async function timelockStatus(client: PublicClient, timelock: Address, id: Hex, blockNumber?: bigint): Promise<ProposalStatus> {
+export async function timelockStatus(
+  client: PublicClient,
+  timelock: Address,
+  id: Hex,
+  blockNumber?: bigint,
+): Promise<ProposalStatus> {
   const [state, eta, expiration, expired, block] = await Promise.all([
-    client.readContract({ address: timelock, abi: timelockAbi, functionName: "getOperationState", args: [id], blockNumber }),
+    client.readContract({
+      address: timelock,
+      abi: timelockAbi,
+      functionName: "getOperationState",
+      args: [id],
+      blockNumber,
+    }),
     client.readContract({ address: timelock, abi: timelockAbi, functionName: "getTimestamp", args: [id], blockNumber }),
     client.readContract({ address: timelock, abi: timelockAbi, functionName: "expiration", blockNumber }),
-    client.readContract({ address: timelock, abi: timelockAbi, functionName: "isOperationExpired", args: [id], blockNumber }),
+    client.readContract({
+      address: timelock,
+      abi: timelockAbi,
+      functionName: "isOperationExpired",
+      args: [id],
+      blockNumber,
+    }),
     client.getBlock(blockNumber === undefined ? { blockTag: "latest" } : { blockNumber }),
   ]);
   if (state === 3) return { state: "executed" };

@@ -21,8 +21,21 @@ export function rawConfig(): StackConfigInput {
       safe: { address: SAFE, owners: SIGNERS.map((address, i) => ({ address, org: `org-${i}` })), threshold: 2 },
       timelock: { address: TIMELOCK, delay: "1h", expiration: "3d" },
     },
-    kms: { proxy: KMS, osImages: [hash("os-1"), hash("os-2")], aggregatedMrs: [hash("mr-1")], devices: [hash("kms-device-1")] },
-    apps: [{ name: "app-one", proxy: APP, composeHashes: [hash("compose-1")], devices: [hash("app-device-1")], allowAnyDevice: false }],
+    kms: {
+      proxy: KMS,
+      osImages: [hash("os-1"), hash("os-2")],
+      aggregatedMrs: [hash("mr-1")],
+      devices: [hash("kms-device-1")],
+    },
+    apps: [
+      {
+        name: "app-one",
+        proxy: APP,
+        composeHashes: [hash("compose-1")],
+        devices: [hash("app-device-1")],
+        allowAnyDevice: false,
+      },
+    ],
   };
 }
 
@@ -66,6 +79,13 @@ export function liveState(): LiveState {
     },
     apps: [app],
     safe: { address: SAFE, owners: [...SIGNERS], threshold: 2, nonce: 0n },
-    timelock: { address: TIMELOCK, delay: 3600n, expiration: 259200n, safeIsProposer: true, safeIsCanceller: true, anyoneCanExecute: true },
+    timelock: {
+      address: TIMELOCK,
+      delay: 3600n,
+      expiration: 259200n,
+      safeIsProposer: true,
+      safeIsCanceller: true,
+      anyoneCanExecute: true,
+    },
   };
 }

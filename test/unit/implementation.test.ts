@@ -24,7 +24,8 @@ function patch(code: Hex, at: number, bytes: string): Hex {
 describe("bytecode proof", () => {
   const artifact = kms();
   const [immutable] = Object.values(artifact.immutableReferences).flat();
-  const metadataStart = artifact.deployedBytecode.length / 2 - 1 - 2 - parseInt(artifact.deployedBytecode.slice(-4), 16);
+  const metadataStart =
+    artifact.deployedBytecode.length / 2 - 1 - 2 - parseInt(artifact.deployedBytecode.slice(-4), 16);
 
   it("ignores immutables (the constructor's values) and nothing else", () => {
     assert.ok(immutable, "UUPSUpgradeable keeps its own address as an immutable");
@@ -33,7 +34,9 @@ describe("bytecode proof", () => {
   });
 
   it("a metadata-only difference is a partial match; a code difference is none", () => {
-    assert.deepEqual(compareRuntimeBytecode(patch(artifact.deployedBytecode, metadataStart + 10, "ff"), artifact), { match: "partial" });
+    assert.deepEqual(compareRuntimeBytecode(patch(artifact.deployedBytecode, metadataStart + 10, "ff"), artifact), {
+      match: "partial",
+    });
     const result = compareRuntimeBytecode(patch(artifact.deployedBytecode, 40, "fe"), artifact);
     assert.deepEqual(result, { match: "none", reason: "the executable code differs from byte 40 on" });
     assert.equal(compareRuntimeBytecode("0x6000", artifact).match, "none");
@@ -54,31 +57,68 @@ describe("upgrade call", () => {
   it("encodes from a signature and JSON arguments and decodes back for the reviewer", () => {
     const data = encodeUpgradeCall({ function: "initializeV2(string)", args: ["v2"] });
     assert.equal(describeUpgradeCall("initializeV2(string)", data), 'initializeV2("v2")');
-    const amounts = encodeUpgradeCall({ function: "migrate(uint256,address[])", args: ["1000000000000000000000", ["0x0000000000000000000000000000000000000001"]] });
-    assert.equal(describeUpgradeCall("migrate(uint256,address[])", amounts), 'migrate("1000000000000000000000", ["0x0000000000000000000000000000000000000001"])');
-    assert.throws(() => encodeUpgradeCall({ function: "initializeV2(string)", args: [] }), /takes 1 argument\(s\), 0 given/);
+    const amounts = encodeUpgradeCall({
+      function: "migrate(uint256,address[])",
+      args: ["1000000000000000000000", ["0x0000000000000000000000000000000000000001"]],
+    });
+    assert.equal(
+      describeUpgradeCall("migrate(uint256,address[])", amounts),
+      'migrate("1000000000000000000000", ["0x0000000000000000000000000000000000000001"])',
+    );
+    assert.throws(
+      () => encodeUpgradeCall({ function: "initializeV2(string)", args: [] }),
+      /takes 1 argument\(s\), 0 given/,
+    );
   });
 });
 
 describe("implementation given as an artifact in the config", () => {
   const root = mkdtempSync(join(tmpdir(), "gov-impl-"));
-  const resolve = (implementation: unknown) => resolveImplementations({ kms: { proxy: "0x0000000000000000000000000000000000000001", implementation } }, root);
+  const resolve = (implementation: unknown) =>
+    resolveImplementations({ kms: { proxy: "0x0000000000000000000000000000000000000001", implementation } }, root);
 
   it("becomes its CREATE2 address and an upgradeCall with the artifact's full signature", () => {
-    const { raw, implementations } = resolve({ artifact: buildInfo, contract: "DstackKmsV2Reinit", call: { function: "initializeV2", args: ["x"] } });
-    const expected = create2Address({ salt: `0x${"00".repeat(32)}`, initcode: loadContractArtifact(buildInfo, "DstackKmsV2Reinit", "x").bytecode });
-    assert.deepEqual((raw as { kms: unknown }).kms, { proxy: "0x0000000000000000000000000000000000000001", implementation: expected, upgradeCall: { function: "initializeV2(string)", args: ["x"] } });
+    const { raw, implementations } = resolve({
+      artifact: buildInfo,
+      contract: "DstackKmsV2Reinit",
+      call: { function: "initializeV2", args: ["x"] },
+    });
+    const expected = create2Address({
+      salt: `0x${"00".repeat(32)}`,
+      initcode: loadContractArtifact(buildInfo, "DstackKmsV2Reinit", "x").bytecode,
+    });
+    assert.deepEqual((raw as { kms: unknown }).kms, {
+      proxy: "0x0000000000000000000000000000000000000001",
+      implementation: expected,
+      upgradeCall: { function: "initializeV2(string)", args: ["x"] },
+    });
     assert.equal(implementations[0].path, "kms.implementation");
     assert.ok(implementations[0].deployment);
   });
 
   it("bad entries name the field and the fix", () => {
-    const refused = (implementation: unknown, message: RegExp) => assert.throws(() => resolve(implementation), (e: unknown) => e instanceof ConfigError && message.test(e.message));
-    refused({ artifact: buildInfo, contract: "DstackKmsV3" }, /kms\.implementation\.contract: .*has no contract DstackKmsV3 \(similar: .*DstackKms/);
-    refused({ artifact: buildInfo, contract: "DstackKmsV2", adress: "0x" }, /kms\.implementation: unknown key; did you mean "address"\?/);
+    const refused = (implementation: unknown, message: RegExp) =>
+      assert.throws(
+        () => resolve(implementation),
+        (e: unknown) => e instanceof ConfigError && message.test(e.message),
+      );
+    refused(
+      { artifact: buildInfo, contract: "DstackKmsV3" },
+      /kms\.implementation\.contract: .*has no contract DstackKmsV3 \(similar: .*DstackKms/,
+    );
+    refused(
+      { artifact: buildInfo, contract: "DstackKmsV2", adress: "0x" },
+      /kms\.implementation: unknown key; did you mean "address"\?/,
+    );
     refused({ artifact: "missing.json", contract: "DstackKmsV2" }, /kms\.implementation: cannot read .*missing\.json/);
-    refused({ artifact: buildInfo, contract: "DstackKmsV2", call: { function: "initializeV3" } }, /kms\.implementation\.call\.function: .*has no function initializeV3/);
+    refused(
+      { artifact: buildInfo, contract: "DstackKmsV2", call: { function: "initializeV3" } },
+      /kms\.implementation\.call\.function: .*has no function initializeV3/,
+    );
     writeFileSync(join(root, "not-solc.json"), "{}");
-    refused({ artifact: "not-solc.json", contract: "X" }, /neither "contracts" \(solc standard-JSON output\) nor "output\.contracts" \(build-info\)/);
+    refused(
+      { artifact: "not-solc.json", contract: "X" },
+      /neither "contracts" \(solc standard-JSON output\) nor "output\.contracts" \(build-info\)/,
+    );
   });
 });
