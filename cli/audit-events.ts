@@ -11,6 +11,7 @@ import {
 } from "viem";
 import { dstackAppAbi, dstackAppTcbAbi, dstackKmsAbi, ownable2StepAbi, safeAbi, timelockAbi } from "../src/chain/abis";
 import { scanLogs } from "../src/chain/logs";
+import { changeEventsOf } from "../src/governed/registry";
 import type { StackConfig } from "../src/config/schema";
 
 /** One governance event, with when it happened and who sent the transaction that caused it. */
@@ -75,32 +76,12 @@ const eventsOf = {
   kms: {
     abi: [...dstackKmsAbi, ...ownable2StepAbi],
     process: [],
-    changes: [
-      "KmsInfoSet",
-      "KmsAggregatedMrAdded",
-      "KmsAggregatedMrRemoved",
-      "KmsDeviceAdded",
-      "KmsDeviceRemoved",
-      "OsImageHashAdded",
-      "OsImageHashRemoved",
-      "GatewayAppIdSet",
-      "AppImplementationSet",
-      ...proxyChanges,
-    ],
+    changes: [...changeEventsOf("kms"), ...proxyChanges],
   },
   app: {
     abi: [...dstackAppAbi, ...dstackAppTcbAbi, ...ownable2StepAbi],
     process: [],
-    changes: [
-      "ComposeHashAdded",
-      "ComposeHashRemoved",
-      "DeviceAdded",
-      "DeviceRemoved",
-      "AllowAnyDeviceSet",
-      "RequireTcbUpToDateSet",
-      "UpgradesDisabled",
-      ...proxyChanges,
-    ],
+    changes: [...changeEventsOf("app"), "UpgradesDisabled", ...proxyChanges],
   },
 } satisfies Record<string, ContractEvents>;
 

@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import type { Hex } from "viem";
+import { setsOf } from "../governed/registry";
 
 /** A measurement that cannot be computed: the message names the config field and the fix. */
 export class MeasurementError extends Error {
@@ -29,7 +30,14 @@ export interface MeasurementCommand {
 /** Hashes printed by the commands of this run, by command text (computed by the Pulumi program). */
 export type MeasuredByCommand = Record<string, Hex>;
 
-const MEASUREMENT_LISTS = { kms: ["osImages", "aggregatedMrs", "devices"], app: ["composeHashes", "devices"] } as const;
+const MEASUREMENT_LISTS = {
+  kms: setsOf("kms")
+    .filter((s) => s.measuredFromFile)
+    .map((s) => s.property),
+  app: setsOf("app")
+    .filter((s) => s.measuredFromFile)
+    .map((s) => s.property),
+};
 
 type Entry = { field: string; value: unknown; replace: (hash: Hex) => void };
 

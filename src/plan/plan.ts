@@ -6,6 +6,7 @@ import { TIMELOCK_ROLES } from "../chain/read-state";
 import { formatDuration } from "../config/duration";
 import { governanceOwner, type StackConfig } from "../config/schema";
 import { GovernanceError } from "../errors";
+import { setsOf, type GovernedSet } from "../governed/registry";
 import { describeUpgradeCall, encodeUpgradeCall, type UpgradeCall } from "../implementation/call";
 import { safeOwnerCalls } from "./safe-owners";
 import type { PlannedCall, ResourceKey } from "./types";
@@ -21,43 +22,38 @@ function call(spec: CallSpec): PlannedCall {
   };
 }
 
+type KmsSetProperty = "osImages" | "aggregatedMrs" | "devices";
+type AppSetProperty = "composeHashes" | "devices";
+
 const sorted = (hashes: Iterable<Hex>) => [...hashes].sort();
 
 /** Additions before removals, so a set is never emptier mid-batch than at either end. */
 function setCalls(args: {
+  set: GovernedSet;
   resource: ResourceKey;
-  property: string;
   target: Address;
   sender: Address;
   abi: Abi;
   live: readonly Hex[];
   /** Undefined: the config does not govern this set. */
   desired: readonly Hex[] | undefined;
-  add: string;
-  remove: string;
-  noun: string;
 }): PlannedCall[] {
   if (args.desired === undefined) return [];
+  const { set } = args;
   const live = new Set(args.live);
   const desired = new Set(args.desired);
   const label = args.resource === "kms" ? "KMS" : args.resource.slice(4);
-  const base = {
-    resource: args.resource,
-    property: args.property,
-    to: args.target,
-    sender: args.sender,
-    abi: args.abi,
-  };
+  const base = { resource: args.resource, property: set.property, to: args.target, sender: args.sender, abi: args.abi };
   return [
     ...sorted([...desired].filter((h) => !live.has(h))).map((hash) =>
-      call({ ...base, functionName: args.add, args: [hash], description: `${label}: authorize ${args.noun} ${hash}` }),
+      call({ ...base, functionName: set.add, args: [hash], description: `${label}: authorize ${set.noun} ${hash}` }),
     ),
     ...sorted([...live].filter((h) => !desired.has(h))).map((hash) =>
       call({
         ...base,
-        functionName: args.remove,
+        functionName: set.remove,
         args: [hash],
-        description: `${label}: revoke ${args.noun} ${hash}`,
+        description: `${label}: revoke ${set.noun} ${hash}`,
         revokes: true,
       }),
     ),
@@ -186,33 +182,17 @@ function kmsCalls(config: StackConfig, live: LiveState): { changes: PlannedCall[
       }),
     );
   }
-  const sets = [
-    {
-      property: "osImages",
-      live: kms.osImages,
-      desired: desired.osImages,
-      add: "addOsImageHash",
-      remove: "removeOsImageHash",
-      noun: "OS image",
-    },
-    {
-      property: "aggregatedMrs",
-      live: kms.aggregatedMrs,
-      desired: desired.aggregatedMrs,
-      add: "addKmsAggregatedMr",
-      remove: "removeKmsAggregatedMr",
-      noun: "KMS aggregated MR",
-    },
-    {
-      property: "devices",
-      live: kms.devices,
-      desired: desired.devices,
-      add: "addKmsDevice",
-      remove: "removeKmsDevice",
-      noun: "KMS device",
-    },
-  ];
-  for (const set of sets) changes.push(...setCalls({ ...base, target: kms.proxy, ...set }));
+  for (const set of setsOf("kms")) {
+    changes.push(
+      ...setCalls({
+        ...base,
+        set,
+        target: kms.proxy,
+        live: kms[set.property as KmsSetProperty],
+        desired: desired[set.property as KmsSetProperty],
+      }),
+    );
+  }
   return {
     changes,
     ownership: ownershipCalls("kms", dstackKmsAbi, kms, desired.owner ?? governanceOwner(config.governance)),
@@ -262,30 +242,17 @@ function appCalls(
       }),
     );
   }
-  changes.push(
-    ...setCalls({
-      ...base,
-      target: live.proxy,
-      property: "composeHashes",
-      live: live.composeHashes,
-      desired: app.composeHashes,
-      add: "addComposeHash",
-      remove: "removeComposeHash",
-      noun: "compose hash",
-    }),
-  );
-  changes.push(
-    ...setCalls({
-      ...base,
-      target: live.proxy,
-      property: "devices",
-      live: live.devices,
-      desired: app.devices,
-      add: "addDevice",
-      remove: "removeDevice",
-      noun: "device",
-    }),
-  );
+  for (const set of setsOf("app")) {
+    changes.push(
+      ...setCalls({
+        ...base,
+        set,
+        target: live.proxy,
+        live: live[set.property as AppSetProperty],
+        desired: app[set.property as AppSetProperty],
+      }),
+    );
+  }
   return {
     changes,
     ownership: ownershipCalls(resource, dstackAppAbi, live, app.owner ?? governanceOwner(config.governance)),

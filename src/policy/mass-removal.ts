@@ -1,29 +1,34 @@
 import type { Hex } from "viem";
 import type { LiveState } from "../chain/read-state";
 import type { StackConfig } from "../config/schema";
+import { setsOf } from "../governed/registry";
 import type { PlannedCall } from "../plan/types";
 import type { Finding } from "./findings";
 
-interface GovernedSet {
+interface LiveSet {
   path: string;
   resource: string;
   property: string;
   live: readonly Hex[];
 }
 
-function governedSets(config: StackConfig, live: LiveState): GovernedSet[] {
-  const kms = ["osImages", "aggregatedMrs", "devices"] as const;
-  const app = ["composeHashes", "devices"] as const;
+function liveSets(config: StackConfig, live: LiveState): LiveSet[] {
+  const members = (state: object, property: string) => (state as Record<string, Hex[]>)[property];
   return [
-    ...kms.map((property) => ({ path: `kms.${property}`, resource: "kms", property, live: live.kms[property] })),
+    ...setsOf("kms").map(({ property }) => ({
+      path: `kms.${property}`,
+      resource: "kms",
+      property,
+      live: members(live.kms, property),
+    })),
     ...config.apps.flatMap((a, i) => {
       const state = live.apps.find((s) => s.name === a.name);
       return state
-        ? app.map((property) => ({
+        ? setsOf("app").map(({ property }) => ({
             path: `apps[${i}].${property}`,
             resource: `app:${a.name}`,
             property,
-            live: state[property],
+            live: members(state, property),
           }))
         : [];
     }),
@@ -36,7 +41,7 @@ function governedSets(config: StackConfig, live: LiveState): GovernedSet[] {
  * Replacements (add one, remove one) do not shrink the set and pass.
  */
 export function massRemovalFindings(config: StackConfig, live: LiveState, calls: readonly PlannedCall[]): Finding[] {
-  return governedSets(config, live).flatMap((set) => {
+  return liveSets(config, live).flatMap((set) => {
     if (set.live.length === 0) return [];
     const ofSet = calls.filter((c) => c.resource === set.resource && c.property === set.property);
     const removed = ofSet.filter((c) => c.revokes).length;

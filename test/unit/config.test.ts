@@ -48,11 +48,9 @@ describe("stack config: strict keys, plain wording, absent = unmanaged", () => {
       problems((c) => (c.apps[0].allowAnyDevices = true)),
       ['apps[0].allowAnyDevices: unknown key; did you mean "allowAnyDevice"?'],
     );
-    assert.deepEqual(
-      problems((c) => (c.network.frobnicate = 1)),
-      [
-        "network.frobnicate: unknown key; valid keys here: tier, chainId, rpcUrls, startBlock, logChunkSize, logScanConcurrency",
-      ],
+    assert.match(
+      problems((c) => (c.network.frobnicate = 1)).join("\n"),
+      /^network\.frobnicate: unknown key; valid keys here: tier, chainId, rpcUrls, /,
     );
   });
 
