@@ -64,6 +64,9 @@ export class DstackGovernance extends pulumi.ComponentResource {
       .map(({ proposal }) => proposal.id);
     this.proposal = new GovernanceProposal("proposal", { stack, root, mode: governance.mode, calls: uncovered.map((c) => c.description), executable }, { parent: this, dependsOn: resources });
 
+    if (inspection.live.timelock?.kind === "openzeppelin" && governance.mode === "safe+timelock") {
+      pulumi.log.info(`timelock ${inspection.live.timelock.address} is a stock OpenZeppelin TimelockController: its ${formatDuration(governance.timelock.expiration)} expiration is enforced by this tool (gov execute and pulumi up refuse an expired operation, the next proposal cancels it), not by the contract`, this);
+    }
     for (const finding of inspection.findings.warnings) pulumi.log.warn(`policy: ${describeFinding(finding)}`, this);
     for (const { proposal, status } of inspection.proposals.filter((t) => isInFlight(t.status))) {
       pulumi.log.info(`in flight: proposal ${proposal.id} (Safe nonce ${proposal.safe.nonce}) is ${describeStatus(status)}: ${proposal.calls.map((c) => c.description).join("; ")}`, this);

@@ -83,7 +83,7 @@ export async function readGoverned(props: GovernedInputs): Promise<GovernedInput
     props.resource === "safe"
       ? { address: live.safe?.address, threshold: live.safe?.threshold, owners: alignedTo((live.safe?.owners ?? []).map((address) => ({ address, org: orgOf(address) })), d.owners, (o) => o.address) }
       : props.resource === "timelock"
-        ? { address: live.timelock?.address, delay: live.timelock && formatDuration(live.timelock.delay), expiration: live.timelock && formatDuration(live.timelock.expiration) }
+        ? { address: live.timelock?.address, delay: live.timelock && formatDuration(live.timelock.delay), expiration: live.timelock && (live.timelock.expiration === undefined ? d.expiration : formatDuration(live.timelock.expiration)) }
         : props.resource === "kms"
           ? { ...live.kms, osImages: alignedTo(live.kms.osImages, d.osImages), aggregatedMrs: alignedTo(live.kms.aggregatedMrs, d.aggregatedMrs), devices: alignedTo(live.kms.devices, d.devices) }
           : { ...app, composeHashes: alignedTo(app?.composeHashes ?? [], d.composeHashes), devices: alignedTo(app?.devices ?? [], d.devices) };

@@ -1,7 +1,7 @@
 import { formatDuration } from "../src/config/duration";
 import type { StackConfigInput } from "../src/config/schema";
 import { devAccounts } from "./accounts";
-import { DEVNET_SAFE_THRESHOLD, DEVNET_TIMELOCK_DELAY, DEVNET_TIMELOCK_EXPIRATION, type DevnetDeployment } from "./deploy";
+import { DEVNET_SAFE_THRESHOLD, DEVNET_TIMELOCK_DELAY, DEVNET_TIMELOCK_EXPIRATION, topologyMode, type DevnetDeployment } from "./deploy";
 
 const SIGNER_ORGS = ["phala", "operator-a", "operator-b"];
 
@@ -13,14 +13,19 @@ export function devnetStackConfig(deployment: DevnetDeployment): StackConfigInpu
     threshold: DEVNET_SAFE_THRESHOLD,
   };
   const governance: StackConfigInput["governance"] =
-    deployment.topology === "direct"
+    topologyMode(deployment.topology) === "direct"
       ? { mode: "direct", admin: devAccounts.admin.address }
-      : deployment.topology === "safe"
+      : topologyMode(deployment.topology) === "safe"
         ? { mode: "safe", safe: safe! }
         : {
             mode: "safe+timelock",
             safe: safe!,
-            timelock: { address: deployment.timelock!, delay: formatDuration(DEVNET_TIMELOCK_DELAY), expiration: formatDuration(DEVNET_TIMELOCK_EXPIRATION) },
+            timelock: {
+              address: deployment.timelock!,
+              ...(deployment.topology === "documented" ? { kind: "openzeppelin" as const, executors: [deployment.safe!] } : {}),
+              delay: formatDuration(DEVNET_TIMELOCK_DELAY),
+              expiration: formatDuration(DEVNET_TIMELOCK_EXPIRATION),
+            },
           };
   return {
     network: { tier: "non-production", chainId: deployment.chainId, rpcUrls: [deployment.rpcUrl], startBlock: Number(deployment.deployBlock) },

@@ -91,7 +91,7 @@ export const dstackAppOptionalAbi = parseAbi([
   "function setRequireTcbUpToDate(bool requireTcbUpToDate)",
 ]);
 
-/** OpenZeppelin TimelockController plus our expiration extension (ExpiringTimelock). */
+/** OpenZeppelin TimelockController (4.x TIMELOCK_ADMIN_ROLE, 5.x getOperationState) plus our expiration extension (ExpiringTimelock). */
 export const timelockAbi = parseAbi([
   "function getMinDelay() view returns (uint256)",
   "function expiration() view returns (uint256)",
@@ -99,6 +99,7 @@ export const timelockAbi = parseAbi([
   "function EXECUTOR_ROLE() view returns (bytes32)",
   "function CANCELLER_ROLE() view returns (bytes32)",
   "function DEFAULT_ADMIN_ROLE() view returns (bytes32)",
+  "function TIMELOCK_ADMIN_ROLE() view returns (bytes32)",
   "function hasRole(bytes32 role, address account) view returns (bool)",
   "function grantRole(bytes32 role, address account)",
   "function revokeRole(bytes32 role, address account)",

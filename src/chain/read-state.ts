@@ -4,14 +4,16 @@ import {
   keccak256,
   stringToHex,
   zeroAddress,
+  zeroHash,
   type AbiEvent,
   type Address,
   type Hex,
   type PublicClient,
 } from "viem";
-import type { StackConfig } from "../config/schema";
+import type { StackConfig, TimelockKind } from "../config/schema";
 import { dstackAppAbi, dstackAppOptionalAbi, dstackKmsAbi, ownable2StepAbi, safeAbi, timelockAbi } from "./abis";
 import { scanLogs } from "./logs";
+import { safeVersionOf, type SafeVersion } from "./safe-deployments";
 
 /** ERC-1967 implementation slot: bytes32(uint256(keccak256("eip1967.proxy.implementation")) - 1). */
 export const IMPLEMENTATION_SLOT = "0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc" as const;
@@ -21,7 +23,11 @@ export const TIMELOCK_ROLES = {
   proposer: keccak256(stringToHex("PROPOSER_ROLE")),
   canceller: keccak256(stringToHex("CANCELLER_ROLE")),
   executor: keccak256(stringToHex("EXECUTOR_ROLE")),
+  /** OpenZeppelin 5.x; 4.x uses TIMELOCK_ADMIN_ROLE instead (read from the contract). */
+  admin: zeroHash,
 } as const;
+export type TimelockRole = keyof typeof TIMELOCK_ROLES;
+export const TIMELOCK_ROLE_NAMES = Object.keys(TIMELOCK_ROLES) as TimelockRole[];
 
 /** Multicall3 batches of this many calls keep each eth_call far below block gas limits. */
 const CALLS_PER_MULTICALL = 500;
@@ -60,6 +66,8 @@ export interface AppState extends ProxyState {
 
 export interface SafeState {
   address: Address;
+  /** Read from the Safe (VERSION()): protocol-kit and the simulation use that version's contracts. */
+  version: SafeVersion;
   owners: Address[];
   threshold: number;
   nonce: bigint;
@@ -67,11 +75,15 @@ export interface SafeState {
 
 export interface TimelockState {
   address: Address;
+  /** Detected: a timelock with expiration() is an ExpiringTimelock, one without a stock TimelockController. */
+  kind: TimelockKind;
   delay: bigint;
-  expiration: bigint;
-  safeIsProposer: boolean;
-  safeIsCanceller: boolean;
-  anyoneCanExecute: boolean;
+  /** The contract's own expiration window (expiring kind only; a stock timelock has none). */
+  expiration?: bigint;
+  /** Role ids as this contract defines them (the admin role differs between OpenZeppelin 4.x and 5.x). */
+  roleIds: Record<TimelockRole, Hex>;
+  /** Every current holder of each role, sorted (events found them, hasRole confirmed them); zero address = anyone. */
+  roles: Record<TimelockRole, Address[]>;
 }
 
 export interface LiveState {
@@ -99,6 +111,7 @@ const appEventNames = [...Object.values(appSetEvents).flat(), "UpgradesDisabled"
 const scannedEvents: AbiEvent[] = [
   ...kmsEventNames.map((name) => getAbiItem({ abi: dstackKmsAbi, name }) as AbiEvent),
   ...appEventNames.map((name) => getAbiItem({ abi: dstackAppAbi, name }) as AbiEvent),
+  getAbiItem({ abi: timelockAbi, name: "RoleGranted" }) as AbiEvent,
 ];
 
 type ContractCall = { address: Address; abi: readonly unknown[]; functionName: string; args?: readonly unknown[] };
@@ -152,6 +165,7 @@ export async function readLiveState(client: PublicClient, config: StackConfig, p
       { address: safeAddress, abi: safeAbi, functionName: "getOwners" },
       { address: safeAddress, abi: safeAbi, functionName: "getThreshold" },
       { address: safeAddress, abi: safeAbi, functionName: "nonce" },
+      { address: safeAddress, abi: safeAbi, functionName: "VERSION" },
     );
   }
   const timelockCallsAt = scalarCalls.length;
@@ -159,9 +173,7 @@ export async function readLiveState(client: PublicClient, config: StackConfig, p
     scalarCalls.push(
       { address: timelockAddress, abi: timelockAbi, functionName: "getMinDelay" },
       { address: timelockAddress, abi: timelockAbi, functionName: "expiration" },
-      { address: timelockAddress, abi: timelockAbi, functionName: "hasRole", args: [TIMELOCK_ROLES.proposer, safeAddress] },
-      { address: timelockAddress, abi: timelockAbi, functionName: "hasRole", args: [TIMELOCK_ROLES.canceller, safeAddress] },
-      { address: timelockAddress, abi: timelockAbi, functionName: "hasRole", args: [TIMELOCK_ROLES.executor, zeroAddress] },
+      { address: timelockAddress, abi: timelockAbi, functionName: "TIMELOCK_ADMIN_ROLE" },
     );
   }
 
@@ -169,7 +181,7 @@ export async function readLiveState(client: PublicClient, config: StackConfig, p
     multicallAt(client, blockNumber, scalarCalls),
     Promise.all(proxies.map((proxy) => client.getStorageAt({ address: proxy, slot: IMPLEMENTATION_SLOT, blockNumber }))),
     scanLogs(client, {
-      addresses: proxies,
+      addresses: timelockAddress ? [...proxies, timelockAddress] : proxies,
       events: scannedEvents,
       fromBlock: BigInt(config.network.startBlock),
       toBlock: blockNumber,
@@ -185,8 +197,15 @@ export async function readLiveState(client: PublicClient, config: StackConfig, p
     if (!seen.has(key)) seen.set(key, new Set());
     return seen.get(key)!;
   };
+  const roleCandidates = new Map<Hex, Set<Address>>();
   for (const log of logs as unknown as { address: Address; eventName: string; args: Record<string, Hex> }[]) {
     const proxy = getAddress(log.address);
+    if (log.eventName === "RoleGranted") {
+      if (proxy !== timelockAddress) continue;
+      const role = log.args.role.toLowerCase() as Hex;
+      roleCandidates.set(role, (roleCandidates.get(role) ?? new Set()).add(getAddress(log.args.account)));
+      continue;
+    }
     if (log.eventName === "UpgradesDisabled") {
       disabledByEvent.add(proxy);
       continue;
@@ -214,7 +233,23 @@ export async function readLiveState(client: PublicClient, config: StackConfig, p
       membershipCalls.push({ key, hash, call: { address: proxy, abi: isKms ? dstackKmsAbi : dstackAppAbi, functionName, args: [hash] } });
     }
   }
-  const memberships = await multicallAt(client, blockNumber, membershipCalls.map((m) => m.call));
+  // Timelock roles: every account ever granted one (events), plus the ones the config names, confirmed by hasRole.
+  let roleIds: Record<TimelockRole, Hex> | undefined;
+  const roleChecks: { role: TimelockRole; account: Address }[] = [];
+  if (timelockAddress && governance.mode === "safe+timelock") {
+    const legacyAdmin = scalars[timelockCallsAt + 2];
+    roleIds = { ...TIMELOCK_ROLES, admin: legacyAdmin.status === "success" ? (legacyAdmin.result as Hex) : TIMELOCK_ROLES.admin };
+    const t = governance.timelock;
+    const named = [safeAddress!, timelockAddress, zeroAddress, ...(t.executors === "anyone" ? [] : t.executors), ...(t.proposers ?? []), ...(t.cancellers ?? []), ...(t.admins ?? [])];
+    for (const role of TIMELOCK_ROLE_NAMES) {
+      const accounts = new Set<Address>([...named, ...(roleCandidates.get(roleIds[role]) ?? [])].map((a) => getAddress(a)));
+      for (const account of [...accounts].sort()) roleChecks.push({ role, account });
+    }
+  }
+  const roleCalls = roleChecks.map(({ role, account }): ContractCall => ({ address: timelockAddress!, abi: timelockAbi, functionName: "hasRole", args: [roleIds![role], account] }));
+  const confirmations = await multicallAt(client, blockNumber, [...membershipCalls.map((m) => m.call), ...roleCalls]);
+  const memberships = confirmations.slice(0, membershipCalls.length);
+  const roleResults = confirmations.slice(membershipCalls.length);
   // Reads are pinned by number: if a reorg replaced that block meanwhile, they may mix two chains.
   const after = await client.getBlock({ blockNumber });
   if (after.hash !== block.hash) throw new Error(`block ${blockNumber} changed while it was being read (reorg: ${block.hash} → ${after.hash}); run again`);
@@ -265,17 +300,24 @@ export async function readLiveState(client: PublicClient, config: StackConfig, p
         owners: ok<Address[]>(scalars[safeCallsAt], "Safe getOwners()").map((o) => getAddress(o)),
         threshold: Number(ok<bigint>(scalars[safeCallsAt + 1], "Safe getThreshold()")),
         nonce: ok<bigint>(scalars[safeCallsAt + 2], "Safe nonce()"),
+        version: safeVersionOf(ok<string>(scalars[safeCallsAt + 3], "Safe VERSION()"), safeAddress),
       }
     : undefined;
-  const timelock: TimelockState | undefined = timelockAddress
-    ? {
-        address: timelockAddress,
-        delay: ok<bigint>(scalars[timelockCallsAt], "timelock getMinDelay()"),
-        expiration: ok<bigint>(scalars[timelockCallsAt + 1], "timelock expiration()"),
-        safeIsProposer: ok<boolean>(scalars[timelockCallsAt + 2], "timelock hasRole(PROPOSER)"),
-        safeIsCanceller: ok<boolean>(scalars[timelockCallsAt + 3], "timelock hasRole(CANCELLER)"),
-        anyoneCanExecute: ok<boolean>(scalars[timelockCallsAt + 4], "timelock hasRole(EXECUTOR, 0x0)"),
-      }
-    : undefined;
+  let timelock: TimelockState | undefined;
+  if (timelockAddress && roleIds) {
+    const expiration = scalars[timelockCallsAt + 1];
+    const roles = Object.fromEntries(TIMELOCK_ROLE_NAMES.map((role) => [role, [] as Address[]])) as Record<TimelockRole, Address[]>;
+    roleChecks.forEach((check, i) => {
+      if (ok<boolean>(roleResults[i], `timelock hasRole(${check.role}, ${check.account})`)) roles[check.role].push(check.account);
+    });
+    timelock = {
+      address: timelockAddress,
+      kind: expiration.status === "success" ? "expiring" : "openzeppelin",
+      delay: ok<bigint>(scalars[timelockCallsAt], `timelock getMinDelay() at ${timelockAddress} (is it a TimelockController?)`),
+      expiration: expiration.status === "success" ? (expiration.result as bigint) : undefined,
+      roleIds,
+      roles,
+    };
+  }
   return { chainId: client.chain!.id, blockNumber, blockTimestamp: block.timestamp, kms, apps, safe, timelock };
 }

@@ -61,7 +61,28 @@ export const safeSchema = z
     });
   });
 
-export const timelockSchema = z.object({ address, delay: duration, expiration: duration });
+/** The timelock contracts the tool governs; detected on chain and checked against the declaration. */
+export const TIMELOCK_KINDS = ["expiring", "openzeppelin"] as const;
+export type TimelockKind = (typeof TIMELOCK_KINDS)[number];
+
+export const timelockSchema = z.object({
+  address,
+  /**
+   * expiring: ExpiringTimelock, whose contract refuses operations past `expiration`;
+   * openzeppelin: a stock TimelockController, where this tool enforces `expiration` itself.
+   */
+  kind: z.enum(TIMELOCK_KINDS, { message: `must be one of ${TIMELOCK_KINDS.join(", ")}` }).default("expiring"),
+  delay: duration,
+  expiration: duration,
+  /** Who may execute a ready operation: "anyone" (EXECUTOR_ROLE of the zero address) or exactly these accounts. */
+  executors: z.union([z.literal("anyone"), z.array(address)]).default("anyone"),
+  /** Who may schedule; omitted = the Safe only. Any other holder is revoked. */
+  proposers: z.array(address).optional(),
+  /** Who may cancel; omitted = the Safe only. Any other holder is revoked. */
+  cancellers: z.array(address).optional(),
+  /** DEFAULT_ADMIN_ROLE holders besides the timelock itself; omitted = none (policy: never on production). */
+  admins: z.array(address).optional(),
+});
 
 const governanceSchema = z.discriminatedUnion("mode", [
   z.object({ mode: z.literal("direct"), admin: address }),
@@ -155,6 +176,7 @@ export type GovernanceConfig = StackConfig["governance"];
 export type KmsConfig = StackConfig["kms"];
 export type AppConfig = StackConfig["apps"][number];
 export type GovernanceMode = GovernanceConfig["mode"];
+export type TimelockConfig = z.infer<typeof timelockSchema>;
 export type PolicyConfig = z.infer<typeof policySchema>;
 
 /** The stack's policy with every default filled in (a config without a policy section has the defaults). */

@@ -34,9 +34,24 @@ function shapeAfter(config: StackConfig, after: StateAfter): GovernanceShape {
   return {
     mode: g.mode,
     safe: after.safe && { address: after.safe.address, owners: after.safe.owners.map((address) => ({ address, org: orgOf(address) })), threshold: after.safe.threshold },
-    timelock: after.timelock,
+    // A stock timelock's expiration is the declared one, enforced by this tool.
+    timelock: after.timelock && { ...after.timelock, expiration: after.timelock.expiration ?? (g.mode === "safe+timelock" ? g.timelock.expiration : 0n) },
     safeOwned: after.timelock && after.safe ? Object.entries(after.owners).filter(([resource, owner]) => owner === after.safe!.address && paths[resource]).map(([resource]) => paths[resource]) : [],
   };
+}
+
+/** An admin of the timelock other than the timelock itself can grant itself every role: the delay would mean nothing. */
+function outsideAdminFindings(config: StackConfig): Finding[] {
+  const g = config.governance;
+  if (g.mode !== "safe+timelock" || !g.timelock.admins?.length) return [];
+  return [
+    {
+      rule: "timelock.outside-admin",
+      path: "governance.timelock.admins",
+      message: `${g.timelock.admins.join(", ")} would keep the timelock's admin role: it can grant itself proposer and executor and skip the delay`,
+      fix: "remove governance.timelock.admins so the next proposal revokes them (the timelock stays its own admin)",
+    },
+  ];
 }
 
 /**
@@ -62,9 +77,10 @@ export function checkPolicy(config: StackConfig, live?: LiveState, calls: readon
 
   const production = config.network.tier === "production";
   const rails = railFindings(config, after);
+  const admins = outsideAdminFindings(config);
   return {
-    errors: [...(production ? open : []), ...rails],
-    warnings: [...(production ? [] : open), ...unused],
+    errors: [...(production ? open : []), ...rails, ...(production ? admins : [])],
+    warnings: [...(production ? [] : open), ...unused, ...(production ? [] : admins)],
     overrides,
   };
 }

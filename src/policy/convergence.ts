@@ -1,4 +1,4 @@
-import { BaseError, ContractFunctionRevertedError, createTestClient, createWalletClient, encodeFunctionData, ExecutionRevertedError, http, parseEther, type Address, type Hex, type PublicClient } from "viem";
+import { BaseError, ContractFunctionRevertedError, createTestClient, createWalletClient, encodeFunctionData, ExecutionRevertedError, http, parseEther, zeroAddress, type Address, type Hex, type PublicClient } from "viem";
 import { startAnvil } from "../chain/anvil";
 import { safeAbi, timelockAbi } from "../chain/abis";
 import { chainDefinition, createChainClient } from "../chain/client";
@@ -101,8 +101,16 @@ async function runOnFork(args: { config: StackConfig; live: LiveState; proposal:
       await anvil.increaseTime({ seconds: Number(op.delay) });
       await anvil.mine({ blocks: 1 });
       const execute = encodeFunctionData({ abi: timelockAbi, functionName: "executeBatch", args: [op.targets, op.values.map(BigInt), op.payloads, op.predecessor, op.salt] });
-      await send(approvers[0], op.address, execute, `timelock operation ${op.operationId}`);
-      steps.push(`advanced time ${formatDuration(BigInt(op.delay))} and executed timelock operation ${op.operationId}`);
+      // Whoever the executor role allows: any account when it is open, else a holder (the Safe, impersonated).
+      const executors = live.timelock?.roles.executor ?? [];
+      const executor = executors.includes(zeroAddress) ? approvers[0] : executors.includes(safe.address) ? safe.address : executors[0];
+      if (!executor) throw new ForkRevertError(`convergence proof: nobody holds the executor role of timelock ${op.address}`);
+      if (executor !== approvers[0]) {
+        await anvil.impersonateAccount({ address: executor });
+        await anvil.setBalance({ address: executor, value: parseEther("1") });
+      }
+      await send(executor, op.address, execute, `timelock operation ${op.operationId}`);
+      steps.push(`advanced time ${formatDuration(BigInt(op.delay))} and executed timelock operation ${op.operationId}${executor === approvers[0] ? "" : ` as ${executor === safe.address ? "the Safe" : executor} (executor role)`}`);
     }
     const remaining = await replan(client, config);
     steps.push(`re-read the fork and planned again: ${remaining.length ? `${remaining.length} call(s) left` : "empty plan"}`);

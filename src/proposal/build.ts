@@ -21,7 +21,7 @@ export interface BuildProposalInput {
   proposerKey?: Hex;
 }
 
-function decodeCall(call: PlannedCall): DecodedCall {
+export function decodeCall(call: PlannedCall): DecodedCall {
   const item = getAbiItem({ abi: call.abi, name: call.functionName, args: call.args as never }) as AbiFunction;
   return {
     resource: call.resource,
@@ -83,13 +83,17 @@ export async function buildProposal(input: BuildProposalInput): Promise<Proposal
       values: values.map(String),
       payloads,
       cancels,
+      // A stock TimelockController would run the batch at any time after the delay: the expiry is this tool's.
+      ...(timelock.kind === "openzeppelin" && config.governance.mode === "safe+timelock"
+        ? { expiryEnforcedBy: "tool" as const, expiration: config.governance.timelock.expiration.toString() }
+        : {}),
     };
   }
   safeCalls.push(...bySafe.map((c) => ({ to: c.to, value: c.value, data: c.data })));
 
-  const created = await createSafeTransaction({ client: input.client, chainId: live.chainId, safe: safe.address, nonce, calls: safeCalls, signerKey: input.proposerKey });
+  const created = await createSafeTransaction({ client: input.client, chainId: live.chainId, safe: safe.address, version: safe.version, nonce, calls: safeCalls, signerKey: input.proposerKey });
   // Only the Safe's next nonce can be simulated; a proposal queued behind another is checked when it is next.
-  if (nonce === safe.nonce) await simulateSafeTransaction(input.client, safe.address, created.safeTx, live.blockNumber);
+  if (nonce === safe.nonce) await simulateSafeTransaction(input.client, safe.address, created.safeTx, live.blockNumber, safe.version);
 
   const decoded = calls.map(decodeCall);
   return {
@@ -101,7 +105,7 @@ export async function buildProposal(input: BuildProposalInput): Promise<Proposal
     plannedAtBlock: live.blockNumber.toString(),
     plannedAt: new Date(Number(live.blockTimestamp) * 1000).toISOString(),
     emergency: decoded.length > 0 && decoded.every((c) => c.revokes),
-    safe: { address: safe.address, nonce: nonce.toString(), threshold: safe.threshold, owners: safe.owners },
+    safe: { address: safe.address, version: safe.version, nonce: nonce.toString(), threshold: safe.threshold, owners: safe.owners },
     safeTx: created.safeTx,
     safeTxHash: created.safeTxHash,
     eip712: { domainHash: created.domainHash, messageHash: created.messageHash },

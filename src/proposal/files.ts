@@ -53,6 +53,10 @@ function cancelData(id: Hex): Hex {
   return encodeFunctionData({ abi: timelockAbi, functionName: "cancel", args: [id] });
 }
 
+function toolExpiryWarning(window: string): string {
+  return `- **Expiry is enforced by this tool, not by the contract.** The timelock is a stock OpenZeppelin TimelockController, which would still execute this operation after its ${window ? `${window} ` : ""}expiration window; \`gov execute\` and \`pulumi up\` refuse it then, and the next proposal cancels it.`;
+}
+
 /** The signer packet: what a signer must check before signing, in the order they check it. */
 export function signerPacket(p: ProposalFile): string {
   const lines = [
@@ -65,7 +69,7 @@ export function signerPacket(p: ProposalFile): string {
     "",
     ...p.calls.map((c, i) => `${i + 1}. ${c.description}\n   - \`${c.signature}\` on \`${c.to}\`, sent by \`${c.sender}\`\n   - args: ${c.args.map((a) => `\`${a}\``).join(", ") || "none"}`),
     "",
-    "## What your wallet shows (Safe v1.4.1, EIP-712)",
+    `## What your wallet shows (Safe v${p.safe.version ?? "1.4.1"}, EIP-712)`,
     "",
     `- Safe: \`${p.safe.address}\` (${p.safe.threshold} of ${p.safe.owners.length}), nonce **${p.safe.nonce}**`,
     `- Domain hash: \`${p.eip712.domainHash}\``,
@@ -83,6 +87,18 @@ export function signerPacket(p: ProposalFile): string {
       `- Timelock: \`${t.address}\``,
       ...(t.targets.length ? [`- Operation id: \`${t.operationId}\``, `- Salt: \`${t.salt}\`, predecessor \`${t.predecessor}\``, `- Delay: ${formatDuration(BigInt(t.delay))}: executable no earlier than ${formatDuration(BigInt(t.delay))} after the Safe transaction executes, and only until the expiration window closes`] : []),
       ...t.cancels.map((id) => `- Cancels stale operation \`${id}\``),
+      ...(t.targets.length && t.expiryEnforcedBy === "tool" ? [toolExpiryWarning(formatDuration(BigInt(t.expiration ?? "0")))] : []),
+      "",
+    );
+  }
+  if (p.executes) {
+    const e = p.executes;
+    lines.push(
+      "## Executes a ready timelock operation",
+      "",
+      `- Runs operation \`${e.operationId}\` of proposal ${e.proposalId} in timelock \`${e.timelock}\`: the Safe holds the executor role, so the batch runs only through a Safe transaction.`,
+      `- Expires at ${new Date(Number(e.expiresAt) * 1000).toISOString()}; after that this proposal is refused.`,
+      ...(e.expiryEnforcedBy === "tool" ? [toolExpiryWarning("")] : []),
       "",
     );
   }

@@ -1,7 +1,7 @@
 import Safe from "@safe-global/protocol-kit";
 import { OperationType, type MetaTransactionData, type SafeTransaction } from "@safe-global/types-kit";
 import { getAddress, hashDomain, hashStruct, hashTypedData, type Address, type Hex, type PublicClient } from "viem";
-import { safeContractNetworks } from "../chain/safe-deployments";
+import { safeContractNetworks, type SafeVersion } from "../chain/safe-deployments";
 import type { FileSignature, SafeTxData } from "./types";
 
 const SAFE_TX_TYPES = {
@@ -38,7 +38,7 @@ function typedMessage(tx: SafeTxData) {
   };
 }
 
-/** The EIP-712 hashes a hardware wallet shows for a Safe v1.4.1 transaction, computed independently of protocol-kit. */
+/** The EIP-712 hashes a hardware wallet shows for a Safe 1.3.0 or 1.4.1 transaction (same domain and SafeTx type), computed independently of protocol-kit. */
 export function safeTxHashes(chainId: number, safe: Address, tx: SafeTxData) {
   const domain = { chainId: BigInt(chainId), verifyingContract: safe };
   const message = typedMessage(tx);
@@ -56,9 +56,10 @@ export interface SafeCall {
 }
 
 /** protocol-kit reads through our client (EIP-1193), so it gets the same retries, fallback URLs and timeout. */
-export async function initProtocolKit(client: PublicClient, chainId: number, safe: Address, signerKey?: Hex) {
+export async function initProtocolKit(client: PublicClient, chainId: number, safe: Address, version: SafeVersion, signerKey?: Hex) {
   const provider = { request: (args: { method: string; params?: unknown }) => client.request(args as never) };
-  return Safe.init({ provider, signer: signerKey, safeAddress: safe, contractNetworks: safeContractNetworks(chainId) });
+  // The address table of the Safe's own version (read from the Safe), so MultiSend and friends match it.
+  return Safe.init({ provider, signer: signerKey, safeAddress: safe, contractNetworks: safeContractNetworks(chainId, version) });
 }
 
 function toSafeTxData(tx: SafeTransaction): SafeTxData {
@@ -86,11 +87,12 @@ export async function createSafeTransaction(args: {
   client: PublicClient;
   chainId: number;
   safe: Address;
+  version: SafeVersion;
   nonce: bigint;
   calls: SafeCall[];
   signerKey?: Hex;
 }): Promise<{ safeTx: SafeTxData; safeTxHash: Hex; domainHash: Hex; messageHash: Hex; signatures: FileSignature[] }> {
-  const kit = await initProtocolKit(args.client, args.chainId, args.safe, args.signerKey);
+  const kit = await initProtocolKit(args.client, args.chainId, args.safe, args.version, args.signerKey);
   const transactions: MetaTransactionData[] = args.calls.map((c) => ({ to: c.to, value: c.value.toString(), data: c.data, operation: OperationType.Call }));
   let tx = await kit.createTransaction({ transactions, onlyCalls: true, options: { nonce: Number(args.nonce) } });
   const kitHash = (await kit.getTransactionHash(tx)) as Hex;

@@ -64,6 +64,11 @@ export async function proposalStatus(client: PublicClient, p: ProposalFile, bloc
     blockNumber,
   });
   if (nonce <= BigInt(p.safe.nonce)) {
+    // An execution proposal is worth nothing once its operation expired, even if a stock timelock would still run it.
+    if (p.executes) {
+      const { timestamp } = await client.getBlock(blockNumber === undefined ? { blockTag: "latest" } : { blockNumber });
+      if (timestamp > BigInt(p.executes.expiresAt)) return { state: "expired", expiredAt: BigInt(p.executes.expiresAt) };
+    }
     const signers = new Set<Address>([...(await validFileSignatures(p, owners)).map((s) => getAddress(s.signer)), ...(await onChainApprovals(client, p, owners, blockNumber))]);
     return { state: "awaiting-signatures", have: signers.size, need: Number(threshold), signers: [...signers].sort() };
   }
@@ -76,20 +81,33 @@ export async function proposalStatus(client: PublicClient, p: ProposalFile, bloc
   } as never);
   if (executions.length === 0) return { state: "superseded" };
   if (!p.timelock || p.timelock.targets.length === 0) return { state: "executed" };
-  return timelockStatus(client, p.timelock.address, p.timelock.operationId, blockNumber);
+  return timelockStatus(client, p.timelock.address, p.timelock.operationId, blockNumber, toolExpiration(p));
 }
 
-export async function timelockStatus(client: PublicClient, timelock: Address, id: Hex, blockNumber?: bigint): Promise<ProposalStatus> {
-  const [state, eta, expiration, expired, block] = await Promise.all([
-    client.readContract({ address: timelock, abi: timelockAbi, functionName: "getOperationState", args: [id], blockNumber }),
+/** The expiration window this tool enforces for the proposal's operation; undefined when the contract enforces its own. */
+export function toolExpiration(p: ProposalFile): bigint | undefined {
+  return p.timelock?.expiryEnforcedBy === "tool" ? BigInt(p.timelock.expiration ?? "0") : undefined;
+}
+
+/** getTimestamp's marker for a done operation, in OpenZeppelin 4.x and 5.x alike. */
+const DONE_TIMESTAMP = 1n;
+
+/**
+ * An operation's state from getTimestamp (0: not queued, i.e. cancelled once the Safe scheduled
+ * it; 1: done; else the time it became ready), which both OpenZeppelin 4.x and 5.x have. Expiry:
+ * the contract's own expiration() (ExpiringTimelock), or `toolExpiration` on a stock timelock,
+ * which would still execute it: this tool refuses it instead.
+ */
+export async function timelockStatus(client: PublicClient, timelock: Address, id: Hex, blockNumber?: bigint, toolExpiration?: bigint): Promise<ProposalStatus> {
+  const [eta, contractExpiration, block] = await Promise.all([
     client.readContract({ address: timelock, abi: timelockAbi, functionName: "getTimestamp", args: [id], blockNumber }),
-    client.readContract({ address: timelock, abi: timelockAbi, functionName: "expiration", blockNumber }),
-    client.readContract({ address: timelock, abi: timelockAbi, functionName: "isOperationExpired", args: [id], blockNumber }),
+    toolExpiration === undefined ? client.readContract({ address: timelock, abi: timelockAbi, functionName: "expiration", blockNumber }) : Promise.resolve(toolExpiration),
     client.getBlock(blockNumber === undefined ? { blockTag: "latest" } : { blockNumber }),
   ]);
-  if (state === 3) return { state: "executed" };
-  if (state === 0) return { state: "cancelled" };
-  if (expired) return { state: "expired", expiredAt: eta + expiration };
-  if (state === 2 || block.timestamp >= eta) return { state: "ready", eta, expiresAt: eta + expiration };
+  if (eta === DONE_TIMESTAMP) return { state: "executed" };
+  if (eta === 0n) return { state: "cancelled" };
+  const expiresAt = eta + contractExpiration;
+  if (block.timestamp > expiresAt) return { state: "expired", expiredAt: expiresAt };
+  if (block.timestamp >= eta) return { state: "ready", eta, expiresAt };
   return { state: "scheduled", eta };
 }

@@ -1,6 +1,6 @@
 import { concatHex, encodeFunctionData, encodePacked, getAddress, size, zeroHash, type Hex } from "viem";
 import { multiSendCallOnlyAbi, timelockAbi } from "../chain/abis";
-import { canonicalSafeContracts } from "../chain/safe-deployments";
+import { canonicalSafeContractsByVersion, SAFE_VERSION } from "../chain/safe-deployments";
 import { hashOperationBatch } from "./operation";
 import { safeTxHashes } from "./safe-tx";
 import type { ProposalFile } from "./types";
@@ -46,7 +46,7 @@ export function verifyProposal(p: ProposalFile): void {
   const expected =
     inner.length === 1
       ? { to: getAddress(inner[0].to), data: inner[0].data, operation: 0 }
-      : { to: canonicalSafeContracts.multiSendCallOnly, data: encodeMultiSendCalls(inner), operation: 1 };
+      : { to: canonicalSafeContractsByVersion[p.safe.version ?? SAFE_VERSION].multiSendCallOnly, data: encodeMultiSendCalls(inner), operation: 1 };
   if (getAddress(p.safeTx.to) !== expected.to || p.safeTx.data !== expected.data || p.safeTx.operation !== expected.operation || p.safeTx.value !== "0") fail("the Safe transaction is not the batch of its calls");
   if (p.safeTx.nonce !== p.safe.nonce) fail("the Safe transaction nonce differs");
   const hashes = safeTxHashes(p.chainId, safe, p.safeTx);

@@ -90,7 +90,7 @@ export async function proposeChanges(stack: Stack, inspection: Inspection, propo
   // Queued operations are cancelled so they cannot run after being superseded; expired ones so
   // the timelock's queue holds only what can still happen.
   const cancels = inspection.proposals
-    .filter((t) => t.status.state === "scheduled" || t.status.state === "ready" || t.status.state === "expired")
+    .filter((t) => t.proposal.timelock?.targets.length && (t.status.state === "scheduled" || t.status.state === "ready" || t.status.state === "expired"))
     .map((t) => t.proposal.timelock!.operationId);
   const built = await buildProposal({
     stack: stack.name,

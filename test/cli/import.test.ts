@@ -58,7 +58,7 @@ describe("gov import on a safe+timelock devnet", () => {
     assert.deepEqual(raw.governance, {
       mode: "safe+timelock",
       safe: { address: d.safe, owners: devAccounts.safeOwners.map((o) => ({ address: o.address, org: "unknown" })), threshold: 2 },
-      timelock: { address: getAddress(d.timelock!), delay: "1h", expiration: "3d" },
+      timelock: { address: getAddress(d.timelock!), kind: "expiring", delay: "1h", expiration: "3d", executors: "anyone" },
     });
     assert.deepEqual(raw.network, { tier: "non-production", chainId: devnet.anvil.chainId, rpcUrls: [devnet.anvil.rpcUrl], startBlock: Number(d.deployBlock) });
     assert.deepEqual([...raw.kms.osImages].sort(), [...d.kms.osImages, drifted].sort());
