@@ -3,6 +3,7 @@ import { formatDuration } from "../src/config/duration";
 import { governanceOwner, type StackConfig } from "../src/config/schema";
 import { describeFinding } from "../src/policy/findings";
 import { describeStatus, isInFlight } from "../src/proposal/status";
+import { awaitingSafeExecution } from "../src/reconcile/execution";
 import type { Inspection } from "../src/reconcile/reconcile";
 import { callsFor, type ResourceSlot } from "./inputs";
 import { AppPolicy, ContractProxy, GovernanceProposal, GovernanceSafe, KmsPolicy, Timelock } from "./resources";
@@ -59,10 +60,12 @@ export class DstackGovernance extends pulumi.ComponentResource {
         new AppPolicy(`${app.name}-policy`, { ...common, resource, declared: { composeHashes: app.composeHashes, devices: app.devices, allowAnyDevice: app.allowAnyDevice }, pending: pending({ resource, properties: "policy" }) }, child),
       );
     }
+    const executeThroughSafe = awaitingSafeExecution(inspection.live, inspection.proposals).map((p) => p.id);
     const executable = inspection.proposals
       .filter(({ status }) => status.state === "ready" || (status.state === "awaiting-signatures" && status.have >= status.need))
-      .map(({ proposal }) => proposal.id);
-    this.proposal = new GovernanceProposal("proposal", { stack, root, mode: governance.mode, calls: uncovered.map((c) => c.description), executable }, { parent: this, dependsOn: resources });
+      .map(({ proposal }) => proposal.id)
+      .filter((id) => !executeThroughSafe.includes(id));
+    this.proposal = new GovernanceProposal("proposal", { stack, root, mode: governance.mode, calls: uncovered.map((c) => c.description), executable, executeThroughSafe }, { parent: this, dependsOn: resources });
 
     if (inspection.live.timelock?.kind === "openzeppelin" && governance.mode === "safe+timelock") {
       pulumi.log.info(`timelock ${inspection.live.timelock.address} is a stock OpenZeppelin TimelockController: its ${formatDuration(governance.timelock.expiration)} expiration is enforced by this tool (gov execute and pulumi up refuse an expired operation, the next proposal cancels it), not by the contract`, this);

@@ -40,4 +40,6 @@ export interface ProposalInputs {
   calls: string[];
   /** In-flight proposal ids whose next step (Safe execution or timelock batch) can run now. */
   executable: string[];
+  /** Proposal ids whose ready batch only the Safe may execute, with no execution proposal yet: up writes one. */
+  executeThroughSafe: string[];
 }

@@ -7,6 +7,7 @@ import { formatDuration } from "../src/config/duration";
 import { appSchema, kmsSchema, safeSchema, timelockSchema } from "../src/config/schema";
 import { PROJECT, SECTIONS } from "../src/config/stack-file";
 import { executeSafeTransaction, executeTimelockBatch, sendDirect } from "../src/proposal/execute";
+import { proposeExecutionThroughSafe } from "../src/reconcile/execution";
 import { inspectStack, openStack, proposeChanges, stackWallet, type Stack } from "../src/reconcile/reconcile";
 import type { GovernedInputs, ProposalInputs } from "./inputs";
 
@@ -61,7 +62,7 @@ export function governedDiff(olds: GovernedInputs, news: GovernedInputs): { chan
 
 export function proposalDiff(news: ProposalInputs): { changes: boolean } {
   const canExecute = news.executable.length > 0 && (news.mode === "direct" || key("executorKey") !== undefined);
-  return { changes: news.calls.length > 0 || canExecute };
+  return { changes: news.calls.length > 0 || canExecute || news.executeThroughSafe.length > 0 };
 }
 
 /** A live list in the declared order when it has the same members, so refresh reports only real drift. */
@@ -93,6 +94,8 @@ export async function readGoverned(props: GovernedInputs): Promise<GovernedInput
 export interface ProposalOutputs extends ProposalInputs {
   proposalId?: string;
   safeTxHash?: string;
+  /** Execution proposals written this run (the Safe is the timelock's executor). */
+  executionProposals: string[];
   executed: string[];
   sentTransactions: string[];
 }
@@ -104,7 +107,7 @@ export interface ProposalOutputs extends ProposalInputs {
 export async function applyProposal(inputs: ProposalInputs): Promise<ProposalOutputs> {
   const stack = await open(inputs.stack, inputs.root);
   // What this run consumed is recorded as done, so a later refresh finds nothing left to do.
-  const outputs: ProposalOutputs = { ...inputs, calls: [], executable: [], executed: [], sentTransactions: [] };
+  const outputs: ProposalOutputs = { ...inputs, calls: [], executable: [], executeThroughSafe: [], executionProposals: [], executed: [], sentTransactions: [] };
 
   let inspection = await inspectStack(stack);
   if (stack.config.governance.mode === "direct") {
@@ -116,6 +119,12 @@ export async function applyProposal(inputs: ProposalInputs): Promise<ProposalOut
     return outputs;
   }
 
+  // Only the Safe may execute these ready batches: each gets a Safe transaction of its own, for k signatures.
+  for (const { proposal, status } of inspection.proposals) {
+    if (!inputs.executeThroughSafe.includes(proposal.id) || status.state !== "ready") continue;
+    outputs.executionProposals.push((await proposeExecutionThroughSafe(stack, proposal, status)).proposal.id);
+  }
+  if (outputs.executionProposals.length) inspection = await inspectStack(stack);
   const executorKey = key("executorKey");
   if (executorKey) {
     for (const { proposal, status } of inspection.proposals) {

@@ -152,6 +152,14 @@ export const safeAbi = parseAbi([
   "error GS013()",
 ]);
 
+/** Safe 1.3.0 emits these without indexed arguments: decode (and filter) them from the data. */
+export const safe130EventsAbi = parseAbi([
+  "event AddedOwner(address owner)",
+  "event RemovedOwner(address owner)",
+  "event ExecutionSuccess(bytes32 txHash, uint256 payment)",
+  "event ExecutionFailure(bytes32 txHash, uint256 payment)",
+]);
+
 export const simulateTxAccessorAbi = parseAbi([
   "function simulate(address to, uint256 value, bytes data, uint8 operation) returns (uint256 estimate, bool success, bytes returnData)",
 ]);

@@ -195,11 +195,24 @@ function issuePath(path: readonly PropertyKey[]): string {
   return path.reduce<string>((text, key) => (typeof key === "number" ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key)), "");
 }
 
+/** The shipped stack files mark what each deployment fills in with REPLACE_ME. */
+const FILL_IN_MARK = "REPLACE_ME";
+
+/** Paths of values still holding a fill-in mark: valid-looking text (an org name) must not slip through. */
+function fillInMarks(value: unknown, path: PropertyKey[] = []): PropertyKey[][] {
+  if (typeof value === "string") return value.includes(FILL_IN_MARK) ? [path] : [];
+  if (Array.isArray(value)) return value.flatMap((item, i) => fillInMarks(item, [...path, i]));
+  if (value && typeof value === "object") return Object.entries(value).flatMap(([key, item]) => fillInMarks(item, [...path, key]));
+  return [];
+}
+
 /** Validates a stack config; every error names the field path and what would be valid. */
 export function parseStackConfig(input: unknown): StackConfig {
+  const marks = fillInMarks(input).map((path) => issuePath(path));
   const result = stackConfigSchema.safeParse(input);
-  if (result.success) return result.data;
-  throw new ConfigError(result.error.issues.map((issue) => `${issuePath(issue.path) || "(root)"}: ${issue.message}`));
+  if (result.success && marks.length === 0) return result.data;
+  const issues = (result.success ? [] : result.error.issues).map((issue) => ({ path: issuePath(issue.path) || "(root)", message: issue.message })).filter((issue) => !marks.includes(issue.path));
+  throw new ConfigError([...marks.map((path) => `${path}: still the ${FILL_IN_MARK} placeholder; fill in this deployment's value`), ...issues.map((issue) => `${issue.path}: ${issue.message}`)]);
 }
 
 /** The address that owns the dstack contracts when the config names no other owner. */

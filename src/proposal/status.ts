@@ -1,5 +1,5 @@
 import { getAddress, recoverAddress, type Address, type Hex, type PublicClient } from "viem";
-import { safeAbi, timelockAbi } from "../chain/abis";
+import { safe130EventsAbi, safeAbi, timelockAbi } from "../chain/abis";
 import type { FileSignature, ProposalFile } from "./types";
 
 export type ProposalStatus =
@@ -72,14 +72,16 @@ export async function proposalStatus(client: PublicClient, p: ProposalFile, bloc
     const signers = new Set<Address>([...(await validFileSignatures(p, owners)).map((s) => getAddress(s.signer)), ...(await onChainApprovals(client, p, owners, blockNumber))]);
     return { state: "awaiting-signatures", have: signers.size, need: Number(threshold), signers: [...signers].sort() };
   }
-  const executions = await client.getLogs({
+  // Safe 1.4.1 indexes txHash (filter by topic); 1.3.0 does not (decode the data and compare).
+  const legacy = p.safe.version === "1.3.0";
+  const executions = (await client.getLogs({
     address: p.safe.address,
-    event: safeAbi.find((item) => item.type === "event" && item.name === "ExecutionSuccess")!,
-    args: { txHash: p.safeTxHash },
+    event: (legacy ? safe130EventsAbi : safeAbi).find((item) => item.type === "event" && item.name === "ExecutionSuccess")!,
+    ...(legacy ? {} : { args: { txHash: p.safeTxHash } }),
     fromBlock: BigInt(p.plannedAtBlock),
     toBlock: blockNumber ?? "latest",
-  } as never);
-  if (executions.length === 0) return { state: "superseded" };
+  } as never)) as unknown as { args: { txHash: Hex } }[];
+  if (!executions.some((log) => log.args.txHash === p.safeTxHash)) return { state: "superseded" };
   if (!p.timelock || p.timelock.targets.length === 0) return { state: "executed" };
   return timelockStatus(client, p.timelock.address, p.timelock.operationId, blockNumber, toolExpiration(p));
 }

@@ -19,6 +19,14 @@ export function executorRoute(live: LiveState, account?: Address): ExecutorRoute
   throw new Error(`only ${executors.join(", ") || "nobody"} may execute timelock operations on ${live.timelock?.address}; declare governance.timelock.executors and let a proposal grant the role`);
 }
 
+/** Ready operations only the Safe may execute and that no in-flight proposal executes yet: each needs an execution proposal. */
+export function awaitingSafeExecution(live: LiveState, proposals: readonly { proposal: ProposalFile; status: ProposalStatus }[]): ProposalFile[] {
+  const executors = live.timelock?.roles.executor ?? [];
+  if (!live.safe || executors.includes(zeroAddress) || !executors.includes(live.safe.address)) return [];
+  const executing = new Set(proposals.filter((t) => t.proposal.executes && isInFlight(t.status)).map((t) => t.proposal.executes!.operationId));
+  return proposals.filter((t) => t.status.state === "ready" && t.proposal.timelock && !executing.has(t.proposal.timelock.operationId)).map((t) => t.proposal);
+}
+
 function executeBatchCall(target: ProposalFile, safe: Address): PlannedCall {
   const t = target.timelock!;
   const args = [t.targets, t.values.map(BigInt), t.payloads, t.predecessor, t.salt] as const;
