@@ -1,7 +1,7 @@
 import { getAbiItem, getAddress, zeroAddress, type Abi, type AbiEvent, type Address, type Hex, type PublicClient } from "viem";
-import { dstackAppAbi, dstackAppOptionalAbi, dstackKmsAbi, ownable2StepAbi, safeAbi, timelockAbi } from "../src/chain/abis";
+import { dstackAppAbi, dstackAppTcbAbi, dstackKmsAbi, ownable2StepAbi, safeAbi, timelockAbi } from "../src/chain/abis";
 import { scanLogs } from "../src/chain/logs";
-import { IMPLEMENTATION_SLOT, TIMELOCK_ROLE_NAMES, TIMELOCK_ROLES, type AppState, type LiveState, type ProxyState, type TimelockRole } from "../src/chain/read-state";
+import { APP_FLAGS_SLOT, IMPLEMENTATION_SLOT, TIMELOCK_ROLE_NAMES, TIMELOCK_ROLES, type AppState, type LiveState, type ProxyState, type TimelockRole } from "../src/chain/read-state";
 import type { StackConfig } from "../src/config/schema";
 import { safeVersionOf } from "../src/chain/safe-deployments";
 
@@ -57,9 +57,9 @@ export async function readLiveStateNaively(client: PublicClient, config: StackCo
   const logs = (await scanLogs(client, {
     addresses: timelockAddress ? [...proxies, timelockAddress] : proxies,
     events: scannedEvents,
-    fromBlock: BigInt(config.network.startBlock),
+    fromBlock: BigInt(config.network.startBlock ?? 0),
     toBlock: blockNumber,
-    chunkSize: BigInt(config.network.logChunkSize),
+    maxRange: config.network.logChunkSize === undefined ? undefined : BigInt(config.network.logChunkSize),
   })) as unknown as DecodedLog[];
   const addedTo = (proxy: Address, eventName: string) =>
     logs.filter((log) => getAddress(log.address) === proxy && log.eventName === eventName).map((log) => Object.values(log.args)[0].toLowerCase() as Hex);
@@ -77,14 +77,17 @@ export async function readLiveStateNaively(client: PublicClient, config: StackCo
       proxy,
       implementation: getAddress(`0x${(slot ?? "0x").slice(-40).padStart(40, "0")}`),
       owner: await read<Address>(proxy, abi, "owner"),
+      twoStepOwnership: pendingOwner !== undefined,
       pendingOwner: pendingOwner && pendingOwner !== zeroAddress ? pendingOwner : undefined,
     };
   };
 
   const kmsProxy = config.kms.proxy;
   const [k256Pubkey, caPubkey, quote, eventlog] = await read<readonly [Hex, Hex, Hex, Hex]>(kmsProxy, dstackKmsAbi, "kmsInfo");
+  const kmsProxyState = await proxyState(kmsProxy, dstackKmsAbi);
   const kms: LiveState["kms"] = {
-    ...(await proxyState(kmsProxy, dstackKmsAbi)),
+    ...kmsProxyState,
+    variant: kmsProxyState.twoStepOwnership ? "two-step" : "released",
     gatewayAppId: await read<string>(kmsProxy, dstackKmsAbi, "gatewayAppId"),
     appImplementation: await read<Address>(kmsProxy, dstackKmsAbi, "appImplementation"),
     info: { k256Pubkey, caPubkey, quote, eventlog },
@@ -92,21 +95,24 @@ export async function readLiveStateNaively(client: PublicClient, config: StackCo
     aggregatedMrs: [],
     devices: [],
   };
-  for (const set of kmsSets) kms[set.field] = await members(kmsProxy, dstackKmsAbi, set.getter, set.added, config.kms[set.field]);
+  for (const set of kmsSets) kms[set.field] = await members(kmsProxy, dstackKmsAbi, set.getter, set.added, config.kms[set.field] ?? []);
 
   const apps: AppState[] = [];
   for (const app of config.apps) {
-    const upgradesDisabled = await probe<boolean>(app.proxy, dstackAppOptionalAbi, "upgradesDisabled");
+    const requireTcbUpToDate = await probe<boolean>(app.proxy, dstackAppTcbAbi, "requireTcbUpToDate");
+    const flags = BigInt((await client.getStorageAt({ address: app.proxy, slot: APP_FLAGS_SLOT, blockNumber })) ?? "0x0");
+    const appProxyState = await proxyState(app.proxy, dstackAppAbi);
     const state: AppState = {
       name: app.name,
-      ...(await proxyState(app.proxy, dstackAppAbi)),
+      ...appProxyState,
+      variant: appProxyState.twoStepOwnership ? "two-step" : requireTcbUpToDate === undefined ? "legacy" : "released",
       allowAnyDevice: await read<boolean>(app.proxy, dstackAppAbi, "allowAnyDevice"),
-      // Older versions have no getter: the UpgradesDisabled event is then the only witness.
-      upgradesDisabled: upgradesDisabled ?? addedTo(app.proxy, "UpgradesDisabled").length > 0,
+      upgradesDisabled: (flags & 0xffn) === 1n,
+      requireTcbUpToDate,
       composeHashes: [],
       devices: [],
     };
-    for (const set of appSets) state[set.field] = await members(app.proxy, dstackAppAbi, set.getter, set.added, app[set.field]);
+    for (const set of appSets) state[set.field] = await members(app.proxy, dstackAppAbi, set.getter, set.added, app[set.field] ?? []);
     apps.push(state);
   }
 

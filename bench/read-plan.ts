@@ -1,4 +1,5 @@
 import { performance } from "node:perf_hooks";
+import { AGE_CASES, measureAge, missedAgeTargets, type AgeResult } from "./age";
 import { measureStack, type SizeResult } from "./measure";
 import { startBenchStack } from "./stack";
 
@@ -39,9 +40,38 @@ function missedTargets(results: SizeResult[]): string[] {
   return missed;
 }
 
+/** `--only age` (or items, fail) runs one group of rows. */
+function wanted(group: string): boolean {
+  const at = process.argv.indexOf("--only");
+  return at < 0 || process.argv[at + 1] === group;
+}
+
+function ageTable(results: AgeResult[]): string {
+  return results.map((r) => `age: ${r.blocks} blocks, cap ${r.cap ?? "none"}, ${r.run}: ${r.requests} requests, ${r.ms.toFixed(0)} ms${r.sequentialMs === undefined ? "" : ` (one request at a time: ${r.sequentialMs.toFixed(0)} ms, ${(r.sequentialMs / r.ms).toFixed(1)}×)`}`).join("\n");
+}
+
 async function main() {
   const json = process.argv.includes("--json");
   const started = performance.now();
+  const missed: string[] = [];
+  if (wanted("items")) missed.push(...(await itemRows(json)));
+  if (wanted("age")) {
+    const ages: AgeResult[] = [];
+    for (const { blocks, caps, sequential } of AGE_CASES) {
+      const rows = await measureAge(blocks, caps, sequential);
+      ages.push(...rows);
+      if (json) for (const row of rows) console.log(JSON.stringify(row));
+      else console.error(`measured a ${blocks}-block chain`);
+    }
+    if (!json) console.log(ageTable(ages));
+    missed.push(...missedAgeTargets(ages));
+  }
+  console.error(`bench ran in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  for (const target of missed) console.error(`target missed: ${target}`);
+  if (missed.length) process.exitCode = 1;
+}
+
+async function itemRows(json: boolean): Promise<string[]> {
   const stack = await startBenchStack();
   const results: SizeResult[] = [];
   try {
@@ -57,10 +87,8 @@ async function main() {
   }
   if (!json) console.log(table(results));
   // Progress, runtime and verdict go to stderr so --json output stays one object per line.
-  console.error(`bench ran in ${((performance.now() - started) / 1000).toFixed(1)} s (median of ${REPEATS} runs per reader and size)`);
-  const missed = missedTargets(results);
-  for (const target of missed) console.error(`target missed: ${target}`);
-  if (missed.length) process.exitCode = 1;
+  console.error(`item rows: median of ${REPEATS} runs per reader and size`);
+  return missedTargets(results);
 }
 
 main().catch((error) => {

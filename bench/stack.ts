@@ -1,5 +1,5 @@
 import { encodeFunctionData, type Abi, type Address, type Hex } from "viem";
-import { startAnvil, type RunningAnvil } from "../src/chain/anvil";
+import { startAnvil, type AnvilOptions, type RunningAnvil } from "../src/chain/anvil";
 import { deployDevnet, devMeasurement, type DevnetDeployment } from "../devnet/deploy";
 import { devnetStackConfig } from "../devnet/stack-config";
 import { dstackAppAbi, dstackKmsAbi } from "../src/chain/abis";
@@ -82,8 +82,8 @@ export interface BenchStack {
   stop(): Promise<void>;
 }
 
-export async function startBenchStack(): Promise<BenchStack> {
-  const anvil = await startAnvil();
+export async function startBenchStack(anvilOptions?: AnvilOptions): Promise<BenchStack> {
+  const anvil = await startAnvil(anvilOptions);
   try {
     return benchStack(anvil, await deployDevnet(anvil.rpcUrl, "safe+timelock"));
   } catch (error) {

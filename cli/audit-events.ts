@@ -1,5 +1,5 @@
-import { getAbiItem, getAddress, type Abi, type AbiEvent, type Address, type Hex, type PublicClient } from "viem";
-import { dstackAppAbi, dstackKmsAbi, safeAbi, timelockAbi } from "../src/chain/abis";
+import { getAbiItem, getAddress, keccak256, stringToHex, type Abi, type AbiEvent, type Address, type Hex, type PublicClient } from "viem";
+import { dstackAppAbi, dstackAppTcbAbi, dstackKmsAbi, ownable2StepAbi, safeAbi, timelockAbi } from "../src/chain/abis";
 import { scanLogs } from "../src/chain/logs";
 import type { StackConfig } from "../src/config/schema";
 
@@ -26,18 +26,30 @@ interface ContractEvents {
   changes: readonly string[];
 }
 
-const proxyChanges = ["Upgraded", "OwnershipTransferred"];
+// OwnershipTransferStarted and PolicyChanged exist on dstack main only; older contracts just never emit them.
+const proxyChanges = ["Upgraded", "OwnershipTransferred", "OwnershipTransferStarted", "PolicyChanged"];
+
+/** dstack main's PolicyChanged names its policy by the hash of a label: show the label. */
+const POLICY_LABELS = new Map(
+  ["compose-hash", "device", "allow-any-device", "require-tcb-up-to-date", "upgrades-disabled", "implementation-upgrade", "kms-info", "gateway-app-id", "app-implementation", "kms-aggregated-mr", "kms-device", "os-image", "registered-app"].map(
+    (label) => [keccak256(stringToHex(label)), label],
+  ),
+);
 
 // App registration is permissionless, so AppRegistered / AppDeployedViaFactory say nothing about governance.
 const eventsOf = {
   safe: { abi: safeAbi, process: ["ApproveHash", "ExecutionSuccess", "ExecutionFailure"], changes: ["AddedOwner", "RemovedOwner", "ChangedThreshold"] },
   timelock: { abi: timelockAbi, process: ["CallScheduled", "CallExecuted", "Cancelled"], changes: ["MinDelayChange", "ExpirationChanged", "RoleGranted", "RoleRevoked"] },
   kms: {
-    abi: dstackKmsAbi,
+    abi: [...dstackKmsAbi, ...ownable2StepAbi],
     process: [],
     changes: ["KmsInfoSet", "KmsAggregatedMrAdded", "KmsAggregatedMrRemoved", "KmsDeviceAdded", "KmsDeviceRemoved", "OsImageHashAdded", "OsImageHashRemoved", "GatewayAppIdSet", "AppImplementationSet", ...proxyChanges],
   },
-  app: { abi: dstackAppAbi, process: [], changes: ["ComposeHashAdded", "ComposeHashRemoved", "DeviceAdded", "DeviceRemoved", "AllowAnyDeviceSet", "UpgradesDisabled", "TcbPolicySet", ...proxyChanges] },
+  app: {
+    abi: [...dstackAppAbi, ...dstackAppTcbAbi, ...ownable2StepAbi],
+    process: [],
+    changes: ["ComposeHashAdded", "ComposeHashRemoved", "DeviceAdded", "DeviceRemoved", "AllowAnyDeviceSet", "RequireTcbUpToDateSet", "UpgradesDisabled", ...proxyChanges],
+  },
 } satisfies Record<string, ContractEvents>;
 
 /** The stack's contracts by address, each with the events it is audited for. */
@@ -62,7 +74,7 @@ export async function readGovernanceEvents(client: PublicClient, config: StackCo
   const contracts = auditedContracts(config);
   // Contracts share some signatures (Upgraded, OwnershipTransferred): ask for each topic once.
   const bySignature = new Map([...contracts.values()].flatMap(({ events }) => abiEventsOf(events)).map((e) => [`${e.name}(${e.inputs.map((i) => i.type)})`, e]));
-  const logs = (await scanLogs(client, { addresses: [...contracts.keys()], events: [...bySignature.values()], fromBlock, toBlock, chunkSize: BigInt(config.network.logChunkSize) })) as unknown as {
+  const logs = (await scanLogs(client, { addresses: [...contracts.keys()], events: [...bySignature.values()], fromBlock, toBlock, maxRange: config.network.logChunkSize === undefined ? undefined : BigInt(config.network.logChunkSize), concurrency: config.network.logScanConcurrency })) as unknown as {
     address: Address;
     blockNumber: bigint;
     logIndex: number;
@@ -71,6 +83,8 @@ export async function readGovernanceEvents(client: PublicClient, config: StackCo
     args: Record<string, unknown>;
   }[];
   const audited = logs.filter((log) => {
+    // Registration is open to anyone (see above), on main with a PolicyChanged of its own.
+    if (log.eventName === "PolicyChanged" && POLICY_LABELS.get(log.args.policy as Hex) === "registered-app") return false;
     const events = contracts.get(getAddress(log.address))?.events;
     return events !== undefined && [...events.process, ...events.changes].includes(log.eventName);
   });
@@ -94,7 +108,7 @@ export async function readGovernanceEvents(client: PublicClient, config: StackCo
         contract,
         address,
         event: log.eventName,
-        args: Object.fromEntries(Object.entries(log.args).map(([name, value]) => [name, argText(value)])),
+        args: Object.fromEntries(Object.entries(log.args).map(([name, value]) => [name, name === "policy" ? (POLICY_LABELS.get(value as Hex) ?? argText(value)) : argText(value)])),
         isChange: events.changes.includes(log.eventName),
       };
     }),

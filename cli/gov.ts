@@ -1,15 +1,14 @@
 #!/usr/bin/env node
 import { resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { BaseError } from "viem";
-import { ConfigError } from "../src/config/schema";
+import { renderError } from "../src/errors";
 import { approveProposalOnChain } from "./commands/approve";
 import { auditStack } from "./commands/audit";
 import { proposeCancellation } from "./commands/cancel";
 import { executeProposalStep } from "./commands/execute";
 import { deploymentLocation, importStack } from "./commands/import";
-import { showProposal } from "./commands/show";
-import { signProposalFile } from "./commands/sign";
+import { showProposal, showTypedData } from "./commands/show";
+import { addSignatureToFile, readSignatureArgument, signProposalFile } from "./commands/sign";
 import { stackStatus } from "./commands/status";
 import { stackWallet } from "../src/reconcile/reconcile";
 import { readPrivateKey, redactKeys } from "./keys";
@@ -18,8 +17,13 @@ import { loadProposal, loadStack, type StackLocation } from "./stack";
 const USAGE = `usage: gov <command> --stack <name> [--root <dir>] [options]
 
   status                  proposals with their on-chain status, and the pending plan
-  show <id>               the signer packet of a proposal (after verifying the file)
+  show <id> [--typed-data]
+                          the signer packet of a proposal (after verifying the file), or
+                          the EIP-712 JSON that hardware wallets and cast wallet sign take
   sign <id>               add your signature to the proposal file                  [key]
+  sign <id> --signature <0x…|file>
+                          add a signature made elsewhere (Ledger, Safe{Wallet}, cast); it must
+                          recover to a current owner for this proposal's Safe tx hash
   approve <id>            approve the proposal's Safe tx hash on chain              [key]
   execute <id>            execute the Safe transaction, or the timelock batch once ready [key]
   cancel <id>             write a proposal that cancels the proposal's timelock operation
@@ -63,12 +67,14 @@ function parse<T extends Options>(args: string[], options: T, positionals: strin
 const commands: Record<string, (args: string[]) => Promise<string>> = {
   status: async (args) => stackStatus(await loadStack(parse(args, {}, []).location)),
   show: async (args) => {
-    const { location, positionals } = parse(args, {}, ["id"]);
-    return showProposal(await loadProposal(location, positionals[0]));
+    const { location, positionals, values } = parse(args, { "typed-data": { type: "boolean" } }, ["id"]);
+    const proposal = await loadProposal(location, positionals[0]);
+    return values["typed-data"] === true ? showTypedData(proposal) : showProposal(proposal);
   },
   sign: async (args) => {
-    const { location, positionals, keyEnv } = parse(args, {}, ["id"]);
+    const { location, positionals, keyEnv, values } = parse(args, { signature: { type: "string" } }, ["id"]);
     const proposal = await loadProposal(location, positionals[0]);
+    if (typeof values.signature === "string") return addSignatureToFile(await loadStack(location), proposal, readSignatureArgument(values.signature));
     return signProposalFile(location.root, proposal, await readPrivateKey(keyEnv));
   },
   approve: async (args) => {
@@ -115,11 +121,9 @@ const commands: Record<string, (args: string[]) => Promise<string>> = {
   },
 };
 
-/** One line a person can act on: viem's short message, each config issue, never a key. */
+/** One line a person can act on (the shared renderer), never a key. */
 function errorLine(error: unknown): string {
-  if (process.env.GOV_DEBUG === "1") return redactKeys(error instanceof Error ? (error.stack ?? error.message) : String(error));
-  const text = error instanceof ConfigError ? `invalid stack config: ${error.issues.join("; ")}` : error instanceof BaseError ? error.shortMessage : error instanceof Error ? error.message : String(error);
-  return redactKeys(text.split("\n").map((line) => line.trim()).filter(Boolean).join(" "));
+  return redactKeys(renderError(error, { oneLine: process.env.GOV_DEBUG !== "1", debug: process.env.GOV_DEBUG === "1" }));
 }
 
 async function main(argv: string[]): Promise<void> {

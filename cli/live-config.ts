@@ -8,7 +8,8 @@ export interface DeploymentLocation {
   tier: "production" | "non-production";
   chainId: number;
   rpcUrl: string;
-  startBlock: number;
+  /** Absent: searched for (the proxies' deployment block). */
+  startBlock?: number;
   kms: Address;
   apps: { name: string; proxy: Address }[];
   governance: { mode: "direct"; admin: Address } | { mode: "safe"; safe: Address } | { mode: "safe+timelock"; safe: Address; timelock: Address };
@@ -30,7 +31,7 @@ export function probeConfig(location: DeploymentLocation): StackConfig {
   const g = location.governance;
   const safe = (address: Address) => ({ address, owners: [], threshold: 0 });
   return {
-    network: { tier: location.tier, chainId: location.chainId, rpcUrls: [location.rpcUrl], startBlock: location.startBlock, logChunkSize: 50_000 },
+    network: { tier: location.tier, chainId: location.chainId, rpcUrls: [location.rpcUrl], startBlock: location.startBlock, logScanConcurrency: 8 },
     governance:
       g.mode === "direct"
         ? g
@@ -47,9 +48,14 @@ function governanceOwnerOf(location: DeploymentLocation): Address {
   return g.mode === "direct" ? g.admin : g.mode === "safe" ? g.safe : g.timelock;
 }
 
-/** Pinned implementation, and the owner only where it is not the governance owner (the default). */
+/**
+ * Pinned implementation, and the owner only where it is not the governance owner (the default).
+ * A two-step transfer to the governance owner in progress declares where it is going, so the first
+ * plan has the governance owner's acceptOwnership; any other pending transfer is planned for cancelling.
+ */
 function proxyFields(live: ProxyState, governanceOwner: Address) {
-  return { proxy: live.proxy, implementation: live.implementation, ...(live.owner !== governanceOwner ? { owner: live.owner } : {}) };
+  const owner = live.pendingOwner === governanceOwner ? governanceOwner : live.owner;
+  return { proxy: live.proxy, implementation: live.implementation, ...(owner !== governanceOwner ? { owner } : {}) };
 }
 
 /** The timelock as it is: kind, delay, and role holders (written only where they differ from the defaults). */
@@ -86,6 +92,6 @@ export function configFromLive(location: DeploymentLocation, live: LiveState): S
       appImplementation: live.kms.appImplementation,
       info: live.kms.info,
     },
-    apps: live.apps.map((app) => ({ name: app.name, ...proxyFields(app, owner), composeHashes: app.composeHashes, devices: app.devices, allowAnyDevice: app.allowAnyDevice })),
+    apps: live.apps.map((app) => ({ name: app.name, ...proxyFields(app, owner), composeHashes: app.composeHashes, devices: app.devices, allowAnyDevice: app.allowAnyDevice, ...(app.requireTcbUpToDate !== undefined ? { requireTcbUpToDate: app.requireTcbUpToDate } : {}) })),
   };
 }

@@ -13,7 +13,8 @@ export interface StackLocation {
 
 /** Reads and validates Pulumi.<stack>.yaml and connects to its chain. */
 export function loadStack(location: StackLocation): Promise<Stack> {
-  return openStack({ name: location.name, root: location.root, rawConfig: readStackFile(location.root, location.name) });
+  const onNotice = (message: string) => void process.stderr.write(`gov: ${message}\n`);
+  return openStack({ name: location.name, root: location.root, rawConfig: readStackFile(location.root, location.name), onNotice });
 }
 
 /** A proposal file of the stack by id; the id must name a file in proposals/<stack>/, nothing else. */

@@ -57,7 +57,7 @@ export class DstackGovernance extends pulumi.ComponentResource {
       const resource = `app:${app.name}` as const;
       resources.push(
         new ContractProxy(`${app.name}-proxy`, { ...common, resource, declared: { proxy: app.proxy, implementation: app.implementation, owner: app.owner ?? owner }, pending: pending({ resource, properties: "proxy" }) }, child),
-        new AppPolicy(`${app.name}-policy`, { ...common, resource, declared: { composeHashes: app.composeHashes, devices: app.devices, allowAnyDevice: app.allowAnyDevice }, pending: pending({ resource, properties: "policy" }) }, child),
+        new AppPolicy(`${app.name}-policy`, { ...common, resource, declared: { composeHashes: app.composeHashes, devices: app.devices, allowAnyDevice: app.allowAnyDevice, ...(app.requireTcbUpToDate !== undefined ? { requireTcbUpToDate: app.requireTcbUpToDate } : {}) }, pending: pending({ resource, properties: "policy" }) }, child),
       );
     }
     const executeThroughSafe = awaitingSafeExecution(inspection.live, inspection.proposals).map((p) => p.id);
@@ -71,6 +71,7 @@ export class DstackGovernance extends pulumi.ComponentResource {
       pulumi.log.info(`timelock ${inspection.live.timelock.address} is a stock OpenZeppelin TimelockController: its ${formatDuration(governance.timelock.expiration)} expiration is enforced by this tool (gov execute and pulumi up refuse an expired operation, the next proposal cancels it), not by the contract`, this);
     }
     for (const finding of inspection.findings.warnings) pulumi.log.warn(`policy: ${describeFinding(finding)}`, this);
+    for (const note of inspection.unmanaged) pulumi.log.info(note, this);
     for (const { proposal, status } of inspection.proposals.filter((t) => isInFlight(t.status))) {
       pulumi.log.info(`in flight: proposal ${proposal.id} (Safe nonce ${proposal.safe.nonce}) is ${describeStatus(status)}: ${proposal.calls.map((c) => c.description).join("; ")}`, this);
     }

@@ -1,14 +1,14 @@
 // Loaded by module inside the dynamic provider process (never serialized): the provider
 // closures stay tiny and this file reaches the engine through ordinary requires.
 import type { Hex } from "viem";
-import { readLiveState } from "../src/chain/read-state";
 import { PolicyError } from "../src/policy/findings";
 import { formatDuration } from "../src/config/duration";
 import { appSchema, kmsSchema, safeSchema, timelockSchema } from "../src/config/schema";
 import { PROJECT, SECTIONS } from "../src/config/stack-file";
 import { executeSafeTransaction, executeTimelockBatch, sendDirect } from "../src/proposal/execute";
+import { nextSteps } from "../src/proposal/next-steps";
 import { proposeExecutionThroughSafe } from "../src/reconcile/execution";
-import { inspectStack, openStack, proposeChanges, stackWallet, type Stack } from "../src/reconcile/reconcile";
+import { inspectStack, openStack, proposeChanges, readStackState, stackWallet, type Stack } from "../src/reconcile/reconcile";
 import type { GovernedInputs, ProposalInputs } from "./inputs";
 
 type ConfigSource = { get(key: string): string | undefined };
@@ -42,7 +42,7 @@ const declaredSchemas = {
   Timelock: timelockSchema,
   ContractProxy: kmsSchema.pick({ proxy: true, implementation: true, owner: true }),
   KmsPolicy: kmsSchema.pick({ osImages: true, aggregatedMrs: true, devices: true, gatewayAppId: true, appImplementation: true, info: true }),
-  AppPolicy: appSchema.pick({ composeHashes: true, devices: true, allowAnyDevice: true }),
+  AppPolicy: appSchema.pick({ composeHashes: true, devices: true, allowAnyDevice: true, requireTcbUpToDate: true }),
 } as const;
 
 /** `check`: the declared values must satisfy the engine's own schema for that resource. */
@@ -76,7 +76,7 @@ function alignedTo<T>(live: T[], declared: unknown, key: (item: T) => string = S
 /** `pulumi refresh`: the resource's declared properties as the chain has them now. */
 export async function readGoverned(props: GovernedInputs): Promise<GovernedInputs> {
   const stack = await open(props.stack, props.root);
-  const live = await readLiveState(stack.client, stack.config);
+  const live = await readStackState(stack);
   const d = props.declared;
   const orgOf = (address: string) => (d.owners as { address: string; org: string }[] | undefined)?.find((o) => o.address === address)?.org ?? "unknown";
   const app = live.apps.find((a) => `app:${a.name}` === props.resource);
@@ -96,6 +96,8 @@ export interface ProposalOutputs extends ProposalInputs {
   safeTxHash?: string;
   /** Execution proposals written this run (the Safe is the timelock's executor). */
   executionProposals: string[];
+  /** The proposal's files, the signatures it still needs and the command to run next. */
+  nextSteps?: string;
   executed: string[];
   sentTransactions: string[];
 }
@@ -140,6 +142,7 @@ export async function applyProposal(inputs: ProposalInputs): Promise<ProposalOut
   if (proposal) {
     outputs.proposalId = proposal.id;
     outputs.safeTxHash = proposal.safeTxHash;
+    outputs.nextSteps = nextSteps(proposal);
   }
   return outputs;
 }

@@ -25,15 +25,16 @@ export const Timelock = governedResource("Timelock");
 export const ContractProxy = governedResource("ContractProxy");
 /** DstackKms: OS images, KMS aggregated MRs and devices, KMS settings. */
 export const KmsPolicy = governedResource("KmsPolicy");
-/** One DstackApp: compose hashes, devices, allow-any-device. */
+/** One DstackApp: compose hashes, devices, allow-any-device, require-up-to-date-TCB. */
 export const AppPolicy = governedResource("AppPolicy");
 
 /** The calls of all governed resources of one run, as ONE proposal (or direct transactions). */
 export class GovernanceProposal extends pulumi.dynamic.Resource {
   declare readonly proposalId: pulumi.Output<string | undefined>;
   declare readonly safeTxHash: pulumi.Output<string | undefined>;
+  declare readonly nextSteps: pulumi.Output<string | undefined>;
   declare readonly executed: pulumi.Output<string[]>;
   constructor(name: string, args: Args<ProposalInputs>, opts?: pulumi.CustomResourceOptions) {
-    super(proposalProvider, name, { ...args, proposalId: undefined, safeTxHash: undefined, executed: undefined }, opts, MODULE, "GovernanceProposal");
+    super(proposalProvider, name, { ...args, proposalId: undefined, safeTxHash: undefined, nextSteps: undefined, executed: undefined }, opts, MODULE, "GovernanceProposal");
   }
 }

@@ -5,7 +5,7 @@ import {DstackApp} from "./DstackApp.sol";
 
 /// @notice Trivial upgrade target used to exercise UUPS upgrades in tests.
 contract DstackAppV2 is DstackApp {
-    function version() external pure returns (string memory) {
-        return "2";
+    function version() public pure override returns (uint256) {
+        return 3;
     }
 }

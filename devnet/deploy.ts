@@ -36,6 +36,18 @@ export function topologyMode(topology: Topology): "direct" | "safe" | "safe+time
   return topology === "documented" ? "safe+timelock" : topology;
 }
 
+/**
+ * Which upstream contract shape the devnet runs: `released` (v0.5.10/v0.5.11, single-step owner)
+ * or `two-step` (dstack main: pendingOwner/acceptOwnership, PolicyChanged). With `two-step` the
+ * deployer's hand-over stays pending: the governance owner accepts through the tool's first proposal.
+ */
+export type ContractShape = "released" | "two-step";
+
+const SHAPE_ARTIFACTS = {
+  released: { kms: "DstackKms", app: "DstackApp", kmsV2: "DstackKmsV2", appV2: "DstackAppV2" },
+  "two-step": { kms: "DstackKmsTwoStep", app: "DstackAppTwoStep", kmsV2: "DstackKmsTwoStepV2", appV2: "DstackAppTwoStepV2" },
+} as const satisfies Record<ContractShape, Record<string, ArtifactName>>;
+
 /** Devnet governance parameters: the seed's non-production recommendation (2-of-3, 1 h, 3 d). */
 export const DEVNET_TIMELOCK_DELAY = 3600n;
 export const DEVNET_TIMELOCK_EXPIRATION = 3n * 86400n;
@@ -52,12 +64,14 @@ export interface DevnetApp {
   composeHashes: Hex[];
   devices: Hex[];
   allowAnyDevice: boolean;
+  requireTcbUpToDate: boolean;
 }
 
 export interface DevnetDeployment {
   rpcUrl: string;
   chainId: number;
   topology: Topology;
+  contracts: ContractShape;
   deployBlock: bigint;
   /** Who owns the dstack contracts: the timelock, the Safe or the admin EOA. */
   governanceOwner: Address;
@@ -124,7 +138,9 @@ async function deployProxy(d: Deployer, implementation: Address, abi: Abi, initi
  * Deploys one governance topology on a fresh anvil chain, deterministically: the same calls from
  * the same accounts in the same order, so addresses and measurements never change between runs.
  */
-export async function deployDevnet(rpcUrl: string, topology: Topology): Promise<DevnetDeployment> {
+export async function deployDevnet(rpcUrl: string, topology: Topology, options: { contracts?: ContractShape } = {}): Promise<DevnetDeployment> {
+  const contracts = options.contracts ?? "released";
+  const artifacts = SHAPE_ARTIFACTS[contracts];
   const publicClient = createPublicClient({ transport: http(rpcUrl), pollingInterval: 50, cacheTime: 0 });
   const chainId = await publicClient.getChainId();
   const chain = chainDefinition(chainId, [rpcUrl]);
@@ -157,10 +173,10 @@ export async function deployDevnet(rpcUrl: string, topology: Topology): Promise<
   }
   const governanceOwner = timelock ?? safe ?? devAccounts.admin.address;
 
-  const kmsAbi = loadArtifact("DstackKms").abi;
-  const appAbi = loadArtifact("DstackApp").abi;
-  const kmsImplementation = await deployContract(d, "DstackKms");
-  const appImplementation = await deployContract(d, "DstackApp");
+  const kmsAbi = loadArtifact(artifacts.kms).abi;
+  const appAbi = loadArtifact(artifacts.app).abi;
+  const kmsImplementation = await deployContract(d, artifacts.kms);
+  const appImplementation = await deployContract(d, artifacts.app);
   const kmsProxy = await deployProxy(d, kmsImplementation, kmsAbi, "initialize", [wallet.account.address, appImplementation]);
 
   const kms = {
@@ -185,13 +201,13 @@ export async function deployDevnet(rpcUrl: string, topology: Topology): Promise<
     const proxy = appProxyFromReceipt(receipt.logs, kmsAbi);
     await send(d, proxy, appAbi, "addComposeHash", [composeHashes[1]]);
     await send(d, proxy, appAbi, "transferOwnership", [governanceOwner]);
-    apps.push({ name, proxy, composeHashes, devices, allowAnyDevice: false });
+    apps.push({ name, proxy, composeHashes, devices, allowAnyDevice: false, requireTcbUpToDate: true });
   }
   await send(d, kmsProxy, kmsAbi, "transferOwnership", [governanceOwner]);
 
-  const kmsV2Implementation = await deployContract(d, "DstackKmsV2");
-  const appV2Implementation = await deployContract(d, "DstackAppV2");
-  return { rpcUrl, chainId, topology, deployBlock, governanceOwner, safe, timelock, kms, apps, kmsV2Implementation, appV2Implementation };
+  const kmsV2Implementation = await deployContract(d, artifacts.kmsV2);
+  const appV2Implementation = await deployContract(d, artifacts.appV2);
+  return { rpcUrl, chainId, topology, contracts, deployBlock, governanceOwner, safe, timelock, kms, apps, kmsV2Implementation, appV2Implementation };
 }
 
 function appProxyFromReceipt(logs: readonly { data: Hex; topics: readonly Hex[] }[], kmsAbi: Abi): Address {

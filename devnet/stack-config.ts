@@ -45,6 +45,7 @@ export function devnetStackConfig(deployment: DevnetDeployment): StackConfigInpu
       composeHashes: app.composeHashes,
       devices: app.devices,
       allowAnyDevice: app.allowAnyDevice,
+      requireTcbUpToDate: app.requireTcbUpToDate,
     })),
   };
 }

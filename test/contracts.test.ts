@@ -23,7 +23,11 @@ import {
   toHex,
   zeroAddress,
   zeroHash,
+  toEventSignature,
+  toFunctionSignature,
   type Abi,
+  type AbiEvent,
+  type AbiFunction,
   type Address,
   type Hex,
   type PublicClient,
@@ -218,6 +222,12 @@ async function deployKms(kmsOwner: Address = owner.address) {
   return { kms, kmsImpl, appImpl };
 }
 
+/** Upstream keeps the upgrades-disabled flag private: slot 1, lowest byte (allowAnyDevice is the next byte). */
+async function upgradesDisabledSlot(app: Address): Promise<boolean> {
+  const word = BigInt((await pub.getStorageAt({ address: app, slot: toHex(1, { size: 32 }) })) ?? "0x0");
+  return (word & 0xffn) === 1n;
+}
+
 function bootInfo(over: Partial<Record<string, unknown>> = {}) {
   return {
     appId: zeroAddress,
@@ -389,7 +399,7 @@ describe("DstackKms", () => {
     assert.equal(await read("DstackApp", appId, "allowedComposeHashes", [compose]), true);
     assert.equal(await read("DstackApp", appId, "allowedDeviceIds", [device]), true);
     assert.equal(await read("DstackApp", appId, "allowAnyDevice"), false);
-    assert.equal(await read("DstackApp", appId, "upgradesDisabled"), false);
+    assert.equal(await upgradesDisabledSlot(appId), false);
     assert.equal(await read("DstackApp", appId, "requireTcbUpToDate"), false);
     assert.equal(await read("DstackApp", appId, "supportsInterface", ["0x1e079198"]), true);
 
@@ -414,9 +424,9 @@ describe("DstackKms", () => {
     assert.deepEqual(await allowed({ ...info, composeHash: h("v2"), deviceId: h("any") }), [true, ""]);
     await send("DstackApp", appId, "setRequireTcbUpToDate", [true], alice);
     assert.equal((await allowed({ ...info, composeHash: h("v2"), tcbStatus: "OutOfDate" }))[0], false);
-    const t = await send("DstackApp", appId, "setTcbPolicy", ['{"version":1}'], alice);
-    assert.equal(events("DstackApp", t, "TcbPolicySet", appId).length, 1);
-    assert.equal(await read("DstackApp", appId, "tcbPolicy"), '{"version":1}');
+    const t = await send("DstackApp", appId, "setRequireTcbUpToDate", [false], alice);
+    assert.deepEqual(Object.values(events("DstackApp", t, "RequireTcbUpToDateSet", appId)[0].args), [false]);
+    assert.deepEqual(await allowed({ ...info, composeHash: h("v2"), tcbStatus: "OutOfDate" }), [true, ""]);
     const rd = await send("DstackApp", appId, "removeDevice", [device], alice);
     assert.equal(events("DstackApp", rd, "DeviceRemoved", appId).length, 1);
 
@@ -456,13 +466,14 @@ describe("DstackApp", () => {
 
     // upgrades work before they are disabled
     const v2 = await deploy("DstackAppV2");
+    assert.equal(await read("DstackApp", appId, "version"), 2n);
     await send("DstackApp", appId, "upgradeToAndCall", [v2, "0x"]);
-    assert.equal(await read("DstackAppV2", appId, "version"), "2");
+    assert.equal(await read("DstackAppV2", appId, "version"), 3n);
 
     await expectRevert("DstackApp", appId, "disableUpgrades", [], mallory, { errorName: "OwnableUnauthorizedAccount" });
     const d = await send("DstackApp", appId, "disableUpgrades");
     assert.equal(events("DstackApp", d, "UpgradesDisabled", appId).length, 1);
-    assert.equal(await read("DstackApp", appId, "upgradesDisabled"), true);
+    assert.equal(await upgradesDisabledSlot(appId), true);
 
     const v3 = await deploy("DstackAppV2");
     await expectRevert("DstackApp", appId, "upgradeToAndCall", [v3, "0x"], owner, {
@@ -485,11 +496,115 @@ describe("DstackApp", () => {
     const { kms } = await deployKms();
     const r = await send("DstackKms", kms, "deployAndRegisterApp", [owner.address, true, false, false, zeroHash, h("c")]);
     const { appId } = events("DstackKms", r, "AppDeployedViaFactory", kms)[0].args as { appId: Address };
-    assert.equal(events("DstackApp", r, "UpgradesDisabled", appId).length, 1);
+    // as upstream: the initializer sets the private flag without an event, and there is no getter
+    assert.equal(events("DstackApp", r, "UpgradesDisabled", appId).length, 0);
+    assert.equal(await upgradesDisabledSlot(appId), true);
     const v2 = await deploy("DstackAppV2");
     await expectRevert("DstackApp", appId, "upgradeToAndCall", [v2, "0x"], owner, {
       reason: "Upgrades are permanently disabled",
     });
+  });
+});
+
+/** The ABI each upstream shape has (read from upstream v0.5.11 and main at 312dc605): nothing more, nothing less. */
+const BOOT_INFO = "(address,bytes32,address,bytes32,bytes32,bytes32,bytes32,string,string[])";
+const OWNABLE_UUPS = ["UPGRADE_INTERFACE_VERSION()", "owner()", "proxiableUUID()", "renounceOwnership()", "supportsInterface(bytes4)", "transferOwnership(address)", "upgradeToAndCall(address,bytes)"];
+const OWNABLE_UUPS_EVENTS = ["Initialized(uint64)", "OwnershipTransferred(address,address)", "Upgraded(address)"];
+const TWO_STEP = ["acceptOwnership()", "pendingOwner()"];
+const TWO_STEP_EVENTS = ["OwnershipTransferStarted(address,address)", "PolicyChanged(address,bytes32,bytes32,bool)"];
+const RELEASED_APP = {
+  functions: [
+    ...OWNABLE_UUPS,
+    "addComposeHash(bytes32)", "addDevice(bytes32)", "allowAnyDevice()", "allowedComposeHashes(bytes32)", "allowedDeviceIds(bytes32)",
+    "disableUpgrades()", "initialize(address,bool,bool,bytes32,bytes32)", "initialize(address,bool,bool,bool,bytes32,bytes32)",
+    `isAppAllowed(${BOOT_INFO})`, "removeComposeHash(bytes32)", "removeDevice(bytes32)", "requireTcbUpToDate()",
+    "setAllowAnyDevice(bool)", "setRequireTcbUpToDate(bool)", "version()",
+  ],
+  events: [
+    ...OWNABLE_UUPS_EVENTS,
+    "AllowAnyDeviceSet(bool)", "ComposeHashAdded(bytes32)", "ComposeHashRemoved(bytes32)", "DeviceAdded(bytes32)", "DeviceRemoved(bytes32)",
+    "RequireTcbUpToDateSet(bool)", "UpgradesDisabled()",
+  ],
+};
+const RELEASED_KMS = {
+  functions: [
+    ...OWNABLE_UUPS,
+    "addKmsAggregatedMr(bytes32)", "addKmsDevice(bytes32)", "addOsImageHash(bytes32)", "allowedOsImages(bytes32)", "appImplementation()",
+    "deployAndRegisterApp(address,bool,bool,bool,bytes32,bytes32)", "deployAndRegisterApp(address,bool,bool,bytes32,bytes32)", "gatewayAppId()",
+    "initialize(address,address)", `isAppAllowed(${BOOT_INFO})`, `isKmsAllowed(${BOOT_INFO})`, "kmsAllowedAggregatedMrs(bytes32)",
+    "kmsAllowedDeviceIds(bytes32)", "kmsInfo()", "registerApp(address)", "registeredApps(address)", "removeKmsAggregatedMr(bytes32)",
+    "removeKmsDevice(bytes32)", "removeOsImageHash(bytes32)", "setAppImplementation(address)", "setGatewayAppId(string)",
+    "setKmsEventlog(bytes)", "setKmsInfo((bytes,bytes,bytes,bytes))", "setKmsQuote(bytes)",
+  ],
+  events: [
+    ...OWNABLE_UUPS_EVENTS,
+    "AppDeployedViaFactory(address,address)", "AppImplementationSet(address)", "AppRegistered(address)", "GatewayAppIdSet(string)",
+    "KmsAggregatedMrAdded(bytes32)", "KmsAggregatedMrRemoved(bytes32)", "KmsDeviceAdded(bytes32)", "KmsDeviceRemoved(bytes32)",
+    "KmsInfoSet(bytes)", "OsImageHashAdded(bytes32)", "OsImageHashRemoved(bytes32)",
+  ],
+};
+
+function signatures(name: ArtifactName, type: "function" | "event"): string[] {
+  const items = abi(name).filter((item) => item.type === type);
+  return items.map((item) => (type === "function" ? toFunctionSignature(item as AbiFunction) : toEventSignature(item as AbiEvent))).sort();
+}
+
+describe("upstream shapes", () => {
+  const shapes = [
+    { name: "DstackApp", functions: RELEASED_APP.functions, events: RELEASED_APP.events },
+    { name: "DstackAppTwoStep", functions: [...RELEASED_APP.functions, ...TWO_STEP], events: [...RELEASED_APP.events, ...TWO_STEP_EVENTS] },
+    { name: "DstackKms", functions: RELEASED_KMS.functions, events: RELEASED_KMS.events },
+    { name: "DstackKmsTwoStep", functions: [...RELEASED_KMS.functions, ...TWO_STEP], events: [...RELEASED_KMS.events, ...TWO_STEP_EVENTS] },
+  ] as const;
+  for (const shape of shapes) {
+    it(`${shape.name} has exactly the upstream functions and events (no upgradesDisabled getter, no tcbPolicy)`, () => {
+      assert.deepEqual(signatures(shape.name, "function"), [...shape.functions].sort());
+      assert.deepEqual(signatures(shape.name, "event"), [...shape.events].sort());
+    });
+  }
+
+  it("keeps the private upgrades-disabled flag where upstream does: slot 1, byte 0, beside allowAnyDevice", async () => {
+    for (const name of ["DstackApp", "DstackAppTwoStep"] as const) {
+      const appImpl = await deploy(name);
+      const init = (locked: boolean, tcb: boolean, anyDevice: boolean) =>
+        encodeFunctionData({ abi: abi(name), functionName: "initialize", args: [owner.address, locked, tcb, anyDevice, zeroHash, zeroHash] });
+      const slot = async (app: Address, index: number) => BigInt((await pub.getStorageAt({ address: app, slot: toHex(index, { size: 32 }) })) ?? "0x0");
+      const locked = await deploy("ERC1967Proxy", [appImpl, init(true, false, false)]);
+      const anyDevice = await deploy("ERC1967Proxy", [appImpl, init(false, true, true)]);
+      assert.equal(await slot(locked, 1), 0x01n, `${name}: locked app`);
+      assert.equal(await slot(anyDevice, 1), 0x0100n, `${name}: allowAnyDevice is the next byte`);
+      assert.equal(await slot(anyDevice, 3), 1n, `${name}: requireTcbUpToDate in slot 3`);
+      assert.equal(await slot(locked, 3), 0n);
+      await expectRevert(name, locked, "upgradeToAndCall", [appImpl, "0x"], owner, { reason: "Upgrades are permanently disabled" });
+    }
+  });
+
+  it("two-step shape: a transfer waits for the new owner's acceptOwnership, a zero transfer cancels it, policy writes emit PolicyChanged", async () => {
+    const kmsImpl = await deploy("DstackKmsTwoStep");
+    const appImpl = await deploy("DstackAppTwoStep");
+    const kms = await deploy("ERC1967Proxy", [kmsImpl, encodeFunctionData({ abi: abi("DstackKmsTwoStep"), functionName: "initialize", args: [owner.address, appImpl] })]);
+    const r = await send("DstackKmsTwoStep", kms, "deployAndRegisterApp", [owner.address, false, false, false, zeroHash, h("c")]);
+    const { appId } = events("DstackKmsTwoStep", r, "AppDeployedViaFactory", kms)[0].args as { appId: Address };
+    assert.equal(events("DstackAppTwoStep", r, "PolicyChanged", appId).length, 1);
+
+    const t = await send("DstackAppTwoStep", appId, "transferOwnership", [alice.address]);
+    assert.deepEqual(events("DstackAppTwoStep", t, "OwnershipTransferStarted", appId)[0].args, { previousOwner: owner.address, newOwner: alice.address });
+    assert.equal(await read("DstackAppTwoStep", appId, "owner"), owner.address);
+    assert.equal(await read("DstackAppTwoStep", appId, "pendingOwner"), alice.address);
+    await expectRevert("DstackAppTwoStep", appId, "acceptOwnership", [], mallory, { errorName: "OwnableUnauthorizedAccount" });
+    await send("DstackAppTwoStep", appId, "transferOwnership", [zeroAddress], owner);
+    assert.equal(await read("DstackAppTwoStep", appId, "pendingOwner"), zeroAddress);
+    await expectRevert("DstackAppTwoStep", appId, "acceptOwnership", [], alice, { errorName: "OwnableUnauthorizedAccount" });
+
+    await send("DstackKmsTwoStep", kms, "transferOwnership", [alice.address]);
+    const a = await send("DstackKmsTwoStep", kms, "acceptOwnership", [], alice);
+    assert.equal(events("DstackKmsTwoStep", a, "OwnershipTransferred", kms).length, 1);
+    assert.equal(await read("DstackKmsTwoStep", kms, "owner"), alice.address);
+    assert.equal(await read("DstackKmsTwoStep", kms, "pendingOwner"), zeroAddress);
+    const p = await send("DstackKmsTwoStep", kms, "addOsImageHash", [h("os")], alice);
+    assert.deepEqual(events("DstackKmsTwoStep", p, "PolicyChanged", kms)[0].args, { actor: alice.address, policy: keccak256(toHex("os-image")), value: h("os"), enabled: true });
+    const d = await send("DstackAppTwoStep", appId, "disableUpgrades");
+    assert.equal(events("DstackAppTwoStep", d, "PolicyChanged", appId).length, 1);
   });
 });
 

@@ -34,7 +34,7 @@ describe("shipped stack files", () => {
         parseStackConfig(raw);
       } catch (error) {
         assert.ok(error instanceof ConfigError, String(error));
-        issues = error.issues;
+        issues = error.problems.map((p) => `${p.path}: ${p.message}`);
       }
       const failedPaths = issues.map((issue) => issue.slice(0, issue.indexOf(": ")));
       assert.deepEqual([...new Set(failedPaths)].sort(), [...new Set(marks)].sort(), issues.join("\n"));

@@ -17,7 +17,7 @@ function attributionText(event: AttributedEvent): string {
 
 /** The governance timeline of the stack's contracts, each change attributed to a proposal or flagged. */
 export async function auditStack(stack: Stack, options: AuditOptions): Promise<string> {
-  const fromBlock = options.fromBlock ?? BigInt(stack.config.network.startBlock);
+  const fromBlock = options.fromBlock ?? BigInt(stack.config.network.startBlock ?? 0);
   const toBlock = await stack.client.getBlockNumber();
   const events = await readGovernanceEvents(stack.client, stack.config, fromBlock, toBlock);
   const chainId = stack.client.chain!.id;

@@ -1,12 +1,11 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { readLiveState } from "../../src/chain/read-state";
 import { buildProposal } from "../../src/proposal/build";
 import { listProposals, proposalDir, writeProposalFiles } from "../../src/proposal/files";
 import { describeStatus, proposalStatus } from "../../src/proposal/status";
 import type { ProposalFile } from "../../src/proposal/types";
 import { verifyProposal } from "../../src/proposal/verify";
-import type { Stack } from "../../src/reconcile/reconcile";
+import { readStackState, type Stack } from "../../src/reconcile/reconcile";
 import { assertSameChain } from "../stack";
 
 const CANCELLABLE = ["scheduled", "ready", "expired"];
@@ -22,10 +21,10 @@ export async function proposeCancellation(stack: Stack, target: ProposalFile): P
   const status = await proposalStatus(stack.client, target);
   if (!CANCELLABLE.includes(status.state)) throw new Error(`proposal ${target.id} is ${describeStatus(status)}: only a scheduled, ready or expired timelock operation can be cancelled`);
 
-  const live = await readLiveState(stack.client, stack.config);
+  const live = await readStackState(stack);
   if (live.timelock?.address !== operation.address) throw new Error(`operation ${operationId} is queued in timelock ${operation.address}, not in this stack's timelock ${live.timelock?.address ?? "(none)"}`);
   // A cancel-only proposal: no calls of its own, at the Safe's next nonce, simulated before it is written.
-  const cancel = await buildProposal({ stack: stack.name, config: stack.config, live, calls: [], client: stack.client, cancels: [operationId] });
+  const cancel = await buildProposal({ stack: stack.name, config: stack.config, live, calls: [], client: stack.client, cancels: [operationId], cancelledProposals: [target] });
   // Rewriting an existing file would drop the signatures collected on it.
   if (existsSync(join(proposalDir(stack.root, stack.name), `${cancel.id}.json`))) return `proposal ${cancel.id} already cancels operation ${operationId} of proposal ${target.id}`;
   await writeProposalFiles(stack.root, cancel);

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { assertChainId, createChainClient } from "../../src/chain/client";
 import { readLiveState } from "../../src/chain/read-state";
+import { findDeploymentBlock } from "../../src/chain/start-block";
 import { parseStackConfig } from "../../src/config/schema";
 import { renderStackFile, stackFilePath } from "../../src/config/stack-file";
 import { planChanges } from "../../src/plan/plan";
@@ -64,7 +65,7 @@ export function deploymentLocation(options: ImportOptions): DeploymentLocation {
     tier: options.tier,
     chainId: wholeNumber("chain-id", options["chain-id"]),
     rpcUrl: options.rpc,
-    startBlock: wholeNumber("start-block", options["start-block"], 0),
+    startBlock: options["start-block"] === undefined ? undefined : wholeNumber("start-block", options["start-block"]),
     kms: parseAddress("--kms", options.kms),
     apps,
     governance: governanceLocation(options),
@@ -78,8 +79,15 @@ export async function importStack(location: StackLocation, deployment: Deploymen
   if (existsSync(path) && !force) throw new Error(`${path} exists; pass --force to replace it`);
   const client = createChainClient({ chainId: deployment.chainId, rpcUrls: [deployment.rpcUrl] });
   await assertChainId(client, deployment.chainId);
-  const live = await readLiveState(client, probeConfig(deployment));
-  const input = configFromLive(deployment, live);
+  // Without --start-block, the proxies' deployment block is searched for and written down.
+  let startBlock = deployment.startBlock;
+  if (startBlock === undefined) {
+    const deployed = await findDeploymentBlock(client, [deployment.kms, ...deployment.apps.map((app) => app.proxy)], await client.getBlockNumber());
+    startBlock = deployed.found ? Number(deployed.block) : 0;
+  }
+  const located = { ...deployment, startBlock };
+  const live = await readLiveState(client, probeConfig(located));
+  const input = configFromLive(located, live);
   // What a stack cannot declare (e.g. a timelock missing the Safe's roles) would be proposed on the first run: say so now.
   const leftover = planChanges(parseStackConfig(input), live);
   await writeFileAtomic(path, renderStackFile(input));

@@ -1,4 +1,5 @@
-import { signerPacket } from "../../src/proposal/files";
+import { signerPacket } from "../../src/proposal/packet";
+import { safeTxTypedData } from "../../src/proposal/safe-tx";
 import type { ProposalFile } from "../../src/proposal/types";
 import { verifyProposal } from "../../src/proposal/verify";
 
@@ -6,4 +7,10 @@ import { verifyProposal } from "../../src/proposal/verify";
 export function showProposal(proposal: ProposalFile): string {
   verifyProposal(proposal);
   return signerPacket(proposal);
+}
+
+/** The EIP-712 JSON an external signer takes (`cast wallet sign --data --from-file`, eth_signTypedData_v4). */
+export function showTypedData(proposal: ProposalFile): string {
+  verifyProposal(proposal);
+  return JSON.stringify(safeTxTypedData(proposal.chainId, proposal.safe.address, proposal.safeTx), null, 2);
 }

@@ -18,5 +18,6 @@ function pendingPlan(inspection: Inspection): string {
 /** Every proposal of the stack with its on-chain status, then what the plan still needs. */
 export async function stackStatus(stack: Stack): Promise<string> {
   const inspection = await inspectStack(stack);
-  return `Stack ${stack.name} at block ${inspection.live.blockNumber}\n\n${proposalsTable(inspection)}\n\n${pendingPlan(inspection)}`;
+  const unmanaged = inspection.unmanaged.length ? `\n\nNot managed by this config:\n${inspection.unmanaged.map((n) => `  - ${n}`).join("\n")}` : "";
+  return `Stack ${stack.name} at block ${inspection.live.blockNumber}\n\n${proposalsTable(inspection)}\n\n${pendingPlan(inspection)}${unmanaged}`;
 }

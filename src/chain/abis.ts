@@ -21,10 +21,12 @@ const ownableUups = [
   "error UUPSUnauthorizedCallContext()",
 ] as const;
 
-/** Two-step ownership of the newer dstack main branch; probed, never assumed. */
+/** Two-step ownership and the policy audit event of the newer dstack main branch; probed, never assumed. */
 export const ownable2StepAbi = parseAbi([
   "function pendingOwner() view returns (address)",
   "function acceptOwnership()",
+  "event OwnershipTransferStarted(address indexed previousOwner, address indexed newOwner)",
+  "event PolicyChanged(address indexed actor, bytes32 indexed policy, bytes32 indexed value, bool enabled)",
 ]);
 
 export const dstackKmsAbi = parseAbi([
@@ -67,13 +69,11 @@ export const dstackAppAbi = parseAbi([
   "function allowedComposeHashes(bytes32 composeHash) view returns (bool)",
   "function allowAnyDevice() view returns (bool)",
   "function allowedDeviceIds(bytes32 deviceId) view returns (bool)",
-  "function tcbPolicy() view returns (string)",
   "function addComposeHash(bytes32 composeHash)",
   "function removeComposeHash(bytes32 composeHash)",
   "function addDevice(bytes32 deviceId)",
   "function removeDevice(bytes32 deviceId)",
   "function setAllowAnyDevice(bool allowAnyDevice)",
-  "function setTcbPolicy(string policy)",
   "function disableUpgrades()",
   "event ComposeHashAdded(bytes32 composeHash)",
   "event ComposeHashRemoved(bytes32 composeHash)",
@@ -81,14 +81,17 @@ export const dstackAppAbi = parseAbi([
   "event DeviceRemoved(bytes32 deviceId)",
   "event AllowAnyDeviceSet(bool allowAnyDevice)",
   "event UpgradesDisabled()",
-  "event TcbPolicySet(string policy)",
 ]);
 
-/** Present only on some DstackApp versions; probed. */
-export const dstackAppOptionalAbi = parseAbi([
-  "function upgradesDisabled() view returns (bool)",
+/**
+ * DstackApp v0.5.10 and later (every shape since): the TCB flag and the contract's own version.
+ * Probed: older apps revert. The upgrades-disabled flag has no getter in any version (read from storage).
+ */
+export const dstackAppTcbAbi = parseAbi([
   "function requireTcbUpToDate() view returns (bool)",
   "function setRequireTcbUpToDate(bool requireTcbUpToDate)",
+  "function version() view returns (uint256)",
+  "event RequireTcbUpToDateSet(bool requireUpToDate)",
 ]);
 
 /** OpenZeppelin TimelockController (4.x TIMELOCK_ADMIN_ROLE, 5.x getOperationState) plus our expiration extension (ExpiringTimelock). */

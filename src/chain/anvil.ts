@@ -20,6 +20,8 @@ export interface AnvilOptions {
   forkRetries?: number;
   /** Start the chain at a fixed time so devnet deployments are reproducible. */
   timestamp?: number;
+  /** The first block's number (anvil --number): an old chain without mining its empty blocks. */
+  number?: bigint;
 }
 
 function anvilBinary(): string {
@@ -36,6 +38,7 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<RunningAnv
   if (options.forkTimeoutMs !== undefined) args.push("--timeout", String(options.forkTimeoutMs));
   if (options.forkRetries !== undefined) args.push("--retries", String(options.forkRetries));
   if (options.timestamp !== undefined) args.push("--timestamp", String(options.timestamp));
+  if (options.number !== undefined) args.push("--number", String(options.number));
   const child = spawn(anvilBinary(), args, { stdio: ["ignore", "pipe", "pipe"] });
   const port = await listeningPort(child);
   let exited = child.exitCode !== null;

@@ -1,3 +1,4 @@
+import { redactUrl, shortDetail } from "../errors";
 import { BaseError, createPublicClient, fallback, http, HttpRequestError, TimeoutError, type Chain, type PublicClient, type Transport } from "viem";
 
 /** Multicall3 sits at this address on Base, Base Sepolia and (put there by the devnet) anvil. */
@@ -51,7 +52,7 @@ export function createChainClient(options: ChainClientOptions): PublicClient {
 /** Every RPC URL failed a request (unreachable, timing out, erring or garbled) through all retries. */
 export class RpcUnavailableError extends BaseError {
   constructor(method: string, urls: readonly string[], attempts: number, cause: BaseError) {
-    super(`no RPC answered ${method}: ${urls.join(", ")} failed ${attempts} attempts each (${cause.shortMessage.replace(/\.$/, "")}: ${cause.details}); check network.rpcUrls`, { cause, name: "RpcUnavailableError" });
+    super(`no RPC answered ${method}: ${urls.map(redactUrl).join(", ")} failed ${attempts} attempts each (${cause.shortMessage.replace(/\.$/, "")}: ${shortDetail(cause.details)}); check network.rpcUrls`, { cause, name: "RpcUnavailableError" });
   }
 }
 

@@ -1,36 +1,197 @@
-import type { AbiEvent, Address, Log, PublicClient } from "viem";
+import { BaseError, formatLog, HttpRequestError, numberToHex, parseEventLogs, RpcRequestError, TimeoutError, toEventSelector, type AbiEvent, type Address, type Log, type PublicClient, type RpcLog } from "viem";
 
 export interface LogScan {
   addresses: Address[];
   events: readonly AbiEvent[];
   fromBlock: bigint;
   toBlock: bigint;
-  chunkSize: bigint;
+  /** The largest range one request may ask for; absent: as large as the RPC accepts. */
+  maxRange?: bigint;
+  /** Requests in flight at once once the RPC's range limit is known (default 8). */
+  concurrency?: number;
 }
 
-/** RPC refusals that mean "ask for a smaller range" rather than "the chain is broken". */
-function isRangeRefusal(error: unknown): boolean {
-  const text = String((error as Error)?.message ?? error).toLowerCase();
-  return /range|too many|limit|exceed|10000|block range|response size/.test(text);
+export const DEFAULT_SCAN_CONCURRENCY = 8;
+/** Attempts per range when the RPC fails (not refuses): 100, 200, 400, 800 ms between them. */
+const TRANSIENT_ATTEMPTS = 5;
+/** Probing for a larger range stops once the known-good size is within 1/32 of the refused one. */
+const PROBE_PRECISION = 32n;
+/** After this many successes, a range shrunk for too many RESULTS (not blocks) may double again; each refused regrowth doubles the wait. */
+const SUCCESSES_BEFORE_REGROWTH = 4;
+
+/** How an RPC refused a range: too many blocks (a fixed cap) or too many results (depends on the range). */
+export interface RangeRefusal {
+  kind: "blocks" | "results";
+  /** A range size the RPC says it accepts, when its message names one. */
+  workableSize?: bigint;
+}
+
+const sizeWords = /(?:range|blocks?|limit(?:ed)?|max(?:imum)?|up to|over|exceeds?|than|to)\W{0,3}(?:of\W{0,2}|a\W{1,2})?(\d[\d,_]*)\s*(k\b)?/gi;
+
+/**
+ * Recognises the refusals real providers send for eth_getLogs ranges (codes -32005, -32602,
+ * -32000, -32614 and messages about range, limit or result count), and the workable size their
+ * message names: a suggested range `[0x.., 0x..]` or a block count such as "10,000" or "2K".
+ * Rate limits are not refusals: they are retried like any failure.
+ */
+export function rangeRefusalOf(error: unknown): RangeRefusal | undefined {
+  const rpc = error instanceof BaseError ? (error.walk((e) => e instanceof RpcRequestError) as RpcRequestError | null) : null;
+  if (!rpc) return undefined;
+  const text = `${rpc.details ?? ""} ${typeof rpc.data === "string" ? rpc.data : JSON.stringify(rpc.data ?? "")}`;
+  const lower = text.toLowerCase();
+  if (/rate limit|too many requests|request rate|daily request|capacity|credits/.test(lower)) return undefined;
+  const refusalCodes = [-32005, -32602, -32000, -32614, -32600, -32001, -32011, -32012];
+  if (!refusalCodes.includes(rpc.code) && !/range|results/.test(lower)) return undefined;
+  if (!/range|limit|results|too (?:large|wide|big|many)|exceed|response size|block span|max/.test(lower)) return undefined;
+  const kind = /results|logs? (?:count|response)|response size|too many logs/.test(lower) ? "results" : "blocks";
+  const suggested = /\[\s*(0x[0-9a-f]+)\s*,\s*(0x[0-9a-f]+)\s*\]/i.exec(text);
+  if (suggested) return { kind, workableSize: BigInt(suggested[2]) - BigInt(suggested[1]) + 1n };
+  if (kind === "blocks") {
+    for (const match of text.matchAll(sizeWords)) {
+      const size = BigInt(match[1].replace(/[,_]/g, "")) * (match[2] ? 1000n : 1n);
+      // An exclusive or inclusive cap: one block less is accepted either way.
+      if (size > 1n) return { kind, workableSize: size - 1n };
+    }
+  }
+  return { kind };
+}
+
+function isTransient(error: unknown): boolean {
+  if (!(error instanceof BaseError)) return false;
+  if (error.walk((e) => e instanceof HttpRequestError || e instanceof TimeoutError)) return true;
+  const rpc = error.walk((e) => e instanceof RpcRequestError) as RpcRequestError | null;
+  return rpc !== null && (rpc.code === 429 || rpc.code === -32005 || rpc.code === -32603);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** What the scan learns about the RPC's range limit while it runs; shared by its workers. */
+class RangeSizer {
+  /** Largest size known to work, and smallest known refused (blocks-kind refusals are a fixed cap). */
+  private good = 0n;
+  private refused: bigint | undefined;
+  private probing = false;
+  private size: bigint;
+  private regrowIn = 0;
+  private regrowWait = SUCCESSES_BEFORE_REGROWTH / 2;
+
+  constructor(
+    whole: bigint,
+    private readonly max: bigint | undefined,
+  ) {
+    this.size = max !== undefined && max < whole ? max : whole;
+  }
+
+  /** Until one range has worked, one request at a time: a refusal then costs one request, not eight. */
+  get learning(): boolean {
+    return this.good === 0n;
+  }
+
+  /** The size the next range asks for; at most one worker probes above the known-good size. */
+  next(): { size: bigint; probe: boolean } {
+    if (this.refused !== undefined && this.good > 0n && !this.probing && this.refused - this.good > this.good / PROBE_PRECISION + 1n) {
+      this.probing = true;
+      return { size: (this.good + this.refused) / 2n, probe: true };
+    }
+    return { size: this.size, probe: false };
+  }
+
+  accepted(size: bigint, probe: boolean): void {
+    if (probe) this.probing = false;
+    if (size > this.good) this.good = size;
+    if (this.size < this.good) this.size = this.good;
+    // A block cap is known: the probe looks above it. Shrunk for too many results: regrow after a streak.
+    if (this.refused !== undefined || --this.regrowIn > 0) return;
+    const doubled = this.size * 2n;
+    this.size = this.max !== undefined && doubled > this.max ? this.max : doubled;
+  }
+
+  rejected(size: bigint, probe: boolean, refusal: RangeRefusal): void {
+    if (probe) this.probing = false;
+    if (refusal.kind === "results") {
+      this.regrowWait *= 2;
+      this.regrowIn = this.regrowWait;
+    }
+    if (refusal.workableSize !== undefined && refusal.workableSize < size) {
+      this.size = refusal.workableSize > 0n ? refusal.workableSize : 1n;
+      // A named size is the RPC's own word: no probing above it.
+      if (refusal.kind === "blocks") this.refused = this.size + 1n;
+      return;
+    }
+    if (refusal.kind === "blocks" && (this.refused === undefined || size < this.refused)) this.refused = size;
+    if (this.good >= size) this.good = size / 2n;
+    if (size <= this.size) this.size = size / 2n > 0n ? size / 2n : 1n;
+  }
 }
 
 /**
- * eth_getLogs over [fromBlock, toBlock] in chunks; a chunk the RPC refuses as too large is
- * halved and retried, so one request covers as much as the RPC allows.
+ * eth_getLogs over [fromBlock, toBlock], decoded. The first request asks for the whole range (or
+ * maxRange); a range the RPC refuses is answered at once with a smaller one (the size its
+ * message names, else half), never with a slow retry. Once a range works, up to `concurrency`
+ * ranges are in flight, sizes grow back after successes and a single probe looks for the
+ * largest accepted size between the largest accepted and the smallest refused. Failures that
+ * are not refusals (timeouts, HTTP errors) are retried with backoff.
  */
 export async function scanLogs(client: PublicClient, scan: LogScan): Promise<Log[]> {
-  const logs: Log[] = [];
-  let chunk = scan.chunkSize > 0n ? scan.chunkSize : 1n;
-  let from = scan.fromBlock;
-  while (from <= scan.toBlock) {
-    const to = from + chunk - 1n < scan.toBlock ? from + chunk - 1n : scan.toBlock;
-    try {
-      logs.push(...(await client.getLogs({ address: scan.addresses, events: scan.events, fromBlock: from, toBlock: to, strict: true })));
-      from = to + 1n;
-    } catch (error) {
-      if (chunk === 1n || !isRangeRefusal(error)) throw error;
-      chunk = chunk / 2n;
+  if (scan.fromBlock > scan.toBlock) return [];
+  const topics = [scan.events.map((event) => toEventSelector(event))];
+  const sizer = new RangeSizer(scan.toBlock - scan.fromBlock + 1n, scan.maxRange);
+  const concurrency = Math.max(1, scan.concurrency ?? DEFAULT_SCAN_CONCURRENCY);
+  /** Ranges still to scan: refused ones go back to the front. */
+  const pending: { from: bigint; to: bigint }[] = [{ from: scan.fromBlock, to: scan.toBlock }];
+  const found: RpcLog[] = [];
+  let active = 0;
+  let failure: unknown;
+  const waiting: (() => void)[] = [];
+  const wakeAll = () => waiting.splice(0).forEach((resolve) => resolve());
+
+  const fetchRange = async (from: bigint, to: bigint): Promise<RpcLog[]> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const params = { address: scan.addresses, topics, fromBlock: numberToHex(from), toBlock: numberToHex(to) };
+        // viem would retry a -32005 refusal five times with backoff: a refusal is an answer, so no retries here.
+        return (await client.request({ method: "eth_getLogs", params: [params] } as never, { retryCount: 0 })) as RpcLog[];
+      } catch (error) {
+        if (rangeRefusalOf(error) || attempt >= TRANSIENT_ATTEMPTS || !isTransient(error)) throw error;
+        await sleep(100 * 2 ** (attempt - 1));
+      }
     }
-  }
-  return logs;
+  };
+
+  const work = async (): Promise<void> => {
+    while (failure === undefined) {
+      const limit = sizer.learning ? 1 : concurrency;
+      if (pending.length === 0 || active >= limit) {
+        if (active === 0 && pending.length === 0) return;
+        await new Promise<void>((resolve) => waiting.push(resolve));
+        continue;
+      }
+      const range = pending.shift()!;
+      const { size, probe } = sizer.next();
+      const to = range.from + size - 1n < range.to ? range.from + size - 1n : range.to;
+      if (to < range.to) pending.unshift({ from: to + 1n, to: range.to });
+      active++;
+      try {
+        found.push(...(await fetchRange(range.from, to)));
+        sizer.accepted(to - range.from + 1n, probe);
+      } catch (error) {
+        const refusal = rangeRefusalOf(error);
+        if (!refusal || to === range.from) failure ??= error;
+        else {
+          sizer.rejected(to - range.from + 1n, probe, refusal);
+          // Merge the refused range back with its continuation so it is cut afresh.
+          const next = pending[0];
+          if (next && next.from === to + 1n) pending[0] = { from: range.from, to: next.to };
+          else pending.unshift({ from: range.from, to });
+        }
+      } finally {
+        active--;
+        wakeAll();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, work));
+  if (failure !== undefined) throw failure;
+  found.sort((a, b) => Number(BigInt(a.blockNumber!) - BigInt(b.blockNumber!)) || Number(BigInt(a.logIndex!) - BigInt(b.logIndex!)));
+  return parseEventLogs({ abi: scan.events, logs: found.map((log) => formatLog(log)), strict: true }) as unknown as Log[];
 }

@@ -1,22 +1,27 @@
 import {
   getAbiItem,
   getAddress,
+  zeroHash,
+  type AbiEvent,
   keccak256,
   stringToHex,
   zeroAddress,
-  zeroHash,
-  type AbiEvent,
   type Address,
   type Hex,
   type PublicClient,
 } from "viem";
 import type { StackConfig, TimelockKind } from "../config/schema";
-import { dstackAppAbi, dstackAppOptionalAbi, dstackKmsAbi, ownable2StepAbi, safeAbi, timelockAbi } from "./abis";
 import { scanLogs } from "./logs";
 import { safeVersionOf, type SafeVersion } from "./safe-deployments";
+import { dstackAppAbi, dstackAppTcbAbi, dstackKmsAbi, ownable2StepAbi, safeAbi, timelockAbi } from "./abis";
+import { appVariant, kmsVariant, type AppVariant, type KmsVariant } from "./variants";
+import { candidateKey, scanCandidates, type ScanOptions } from "./candidates";
 
 /** ERC-1967 implementation slot: bytes32(uint256(keccak256("eip1967.proxy.implementation")) - 1). */
 export const IMPLEMENTATION_SLOT = "0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc" as const;
+
+/** Where every upstream DstackApp (v0.5.4 to main) keeps its private upgrades-disabled flag; see variants.ts. */
+export const APP_FLAGS_SLOT = "0x0000000000000000000000000000000000000000000000000000000000000001" as const;
 
 /** OpenZeppelin's role ids are constants: no need to read them from the chain. */
 export const TIMELOCK_ROLES = {
@@ -43,11 +48,14 @@ export interface ProxyState {
   proxy: Address;
   implementation: Address;
   owner: Address;
-  /** Set only on two-step-ownership versions (newer dstack main). */
+  /** Two-step ownership (dstack main): a transfer waits for the new owner's acceptOwnership. */
+  twoStepOwnership: boolean;
+  /** Set only on two-step-ownership versions when a transfer is in progress. */
   pendingOwner?: Address;
 }
 
 export interface KmsState extends ProxyState {
+  variant: KmsVariant;
   osImages: Hex[];
   aggregatedMrs: Hex[];
   devices: Hex[];
@@ -58,19 +66,23 @@ export interface KmsState extends ProxyState {
 
 export interface AppState extends ProxyState {
   name: string;
+  variant: AppVariant;
   composeHashes: Hex[];
   devices: Hex[];
   allowAnyDevice: boolean;
+  /** Read from the proxy's storage (upstream keeps it private and sets it at creation without an event). */
   upgradesDisabled: boolean;
+  /** Absent on versions before v0.5.10, which have no TCB flag. */
+  requireTcbUpToDate?: boolean;
 }
 
 export interface SafeState {
   address: Address;
-  /** Read from the Safe (VERSION()): protocol-kit and the simulation use that version's contracts. */
-  version: SafeVersion;
   owners: Address[];
   threshold: number;
   nonce: bigint;
+  /** Read from the Safe (VERSION()): protocol-kit and the simulation use that version's contracts. */
+  version: SafeVersion;
 }
 
 export interface TimelockState {
@@ -96,26 +108,16 @@ export interface LiveState {
   timelock?: TimelockState;
 }
 
-const kmsSetEvents = {
-  osImages: ["OsImageHashAdded", "OsImageHashRemoved"],
-  aggregatedMrs: ["KmsAggregatedMrAdded", "KmsAggregatedMrRemoved"],
-  devices: ["KmsDeviceAdded", "KmsDeviceRemoved"],
-} as const;
 const kmsSetGetters = { osImages: "allowedOsImages", aggregatedMrs: "kmsAllowedAggregatedMrs", devices: "kmsAllowedDeviceIds" } as const;
-const appSetEvents = { composeHashes: ["ComposeHashAdded", "ComposeHashRemoved"], devices: ["DeviceAdded", "DeviceRemoved"] } as const;
 const appSetGetters = { composeHashes: "allowedComposeHashes", devices: "allowedDeviceIds" } as const;
 
-const kmsEventNames = Object.values(kmsSetEvents).flat();
-const appEventNames = [...Object.values(appSetEvents).flat(), "UpgradesDisabled"] as const;
-
-const scannedEvents: AbiEvent[] = [
-  ...kmsEventNames.map((name) => getAbiItem({ abi: dstackKmsAbi, name }) as AbiEvent),
-  ...appEventNames.map((name) => getAbiItem({ abi: dstackAppAbi, name }) as AbiEvent),
-  getAbiItem({ abi: timelockAbi, name: "RoleGranted" }) as AbiEvent,
-];
+export interface ReadOptions extends ScanOptions {
+  /** Read at this block instead of the head. */
+  pinnedBlock?: bigint;
+}
 
 type ContractCall = { address: Address; abi: readonly unknown[]; functionName: string; args?: readonly unknown[] };
-type CallResult = { status: "success"; result: unknown } | { status: "failure"; error: Error };
+export type CallResult = { status: "success"; result: unknown } | { status: "failure"; error: Error };
 
 /** Runs many view calls through Multicall3 at one block, in parallel batches. */
 async function multicallAt(client: PublicClient, blockNumber: bigint, calls: ContractCall[]): Promise<CallResult[]> {
@@ -132,13 +134,113 @@ function ok<T>(result: CallResult, what: string): T {
   return result.result as T;
 }
 
+/** View calls by name, within groups named after what they read ("kms", "app:<name>", "safe", "timelock"). */
+type NamedCalls = Record<string, ContractCall>;
+
+/** One decoded group: each result is asked for by its name, never by its position in the batch. */
+interface NamedResults {
+  value<T>(name: string): T;
+  /** The result, or undefined when the call reverted (a getter this contract version lacks). */
+  optional<T>(name: string): T | undefined;
+  /** The raw outcome, for probes that tell contract versions apart by what reverts. */
+  raw(name: string): CallResult;
+}
+
+/** Runs every group's calls in one multicall batch at the block and hands each group back by name. */
+async function readGroups(client: PublicClient, blockNumber: bigint, groups: Record<string, NamedCalls>): Promise<Record<string, NamedResults>> {
+  const entries = Object.entries(groups).flatMap(([group, calls]) => Object.entries(calls).map(([name, call]) => ({ group, name, call })));
+  const results = await multicallAt(client, blockNumber, entries.map((e) => e.call));
+  const found = new Map(entries.map((e, i) => [`${e.group}.${e.name}`, { call: e.call, result: results[i] }]));
+  const named = (group: string): NamedResults => {
+    const entry = (name: string) => {
+      const read = found.get(`${group}.${name}`);
+      if (!read) throw new Error(`internal: no read named ${group}.${name}`);
+      return read;
+    };
+    return {
+      value: <T>(name: string) => ok<T>(entry(name).result, `${group} ${entry(name).call.functionName}()`),
+      optional: <T>(name: string) => {
+        const { result } = entry(name);
+        return result.status === "success" ? (result.result as T) : undefined;
+      },
+      raw: (name: string) => entry(name).result,
+    };
+  };
+  return Object.fromEntries(Object.keys(groups).map((group) => [group, named(group)]));
+}
+
+const proxyReads = (proxy: Address, abi: readonly unknown[]): NamedCalls => ({
+  owner: { address: proxy, abi, functionName: "owner" },
+  pendingOwner: { address: proxy, abi: ownable2StepAbi, functionName: "pendingOwner" },
+});
+
+const kmsReads = (proxy: Address): NamedCalls => ({
+  ...proxyReads(proxy, dstackKmsAbi),
+  gatewayAppId: { address: proxy, abi: dstackKmsAbi, functionName: "gatewayAppId" },
+  appImplementation: { address: proxy, abi: dstackKmsAbi, functionName: "appImplementation" },
+  info: { address: proxy, abi: dstackKmsAbi, functionName: "kmsInfo" },
+});
+
+const appReads = (proxy: Address): NamedCalls => ({
+  ...proxyReads(proxy, dstackAppAbi),
+  allowAnyDevice: { address: proxy, abi: dstackAppAbi, functionName: "allowAnyDevice" },
+  requireTcbUpToDate: { address: proxy, abi: dstackAppTcbAbi, functionName: "requireTcbUpToDate" },
+});
+
+const safeReads = (safe: Address): NamedCalls => ({
+  owners: { address: safe, abi: safeAbi, functionName: "getOwners" },
+  threshold: { address: safe, abi: safeAbi, functionName: "getThreshold" },
+  nonce: { address: safe, abi: safeAbi, functionName: "nonce" },
+  version: { address: safe, abi: safeAbi, functionName: "VERSION" },
+});
+
+const timelockReads = (timelock: Address): NamedCalls => ({
+  delay: { address: timelock, abi: timelockAbi, functionName: "getMinDelay" },
+  // Reverts on a stock TimelockController: that is how the kind is detected.
+  expiration: { address: timelock, abi: timelockAbi, functionName: "expiration" },
+  // OpenZeppelin 4.x only; 5.x uses DEFAULT_ADMIN_ROLE (0x00).
+  legacyAdminRole: { address: timelock, abi: timelockAbi, functionName: "TIMELOCK_ADMIN_ROLE" },
+});
+
+const roleGranted = getAbiItem({ abi: timelockAbi, name: "RoleGranted" }) as AbiEvent;
+
+/**
+ * Every holder of each timelock role: accounts a RoleGranted event names (from startBlock) plus the
+ * accounts the config names, each confirmed with hasRole at the block (a revoked grant drops out).
+ */
+async function readTimelockRoles(client: PublicClient, config: StackConfig, blockNumber: bigint, timelock: Address, safe: Address, roleIds: Record<TimelockRole, Hex>): Promise<Record<TimelockRole, Address[]>> {
+  if (config.governance.mode !== "safe+timelock") throw new Error("internal: roles of a stack without a timelock");
+  const t = config.governance.timelock;
+  const logs = (await scanLogs(client, { addresses: [timelock], events: [roleGranted], fromBlock: BigInt(config.network.startBlock ?? 0), toBlock: blockNumber })) as unknown as { args: { role: Hex; account: Address } }[];
+  const named = [safe, timelock, zeroAddress, ...(t.executors === "anyone" ? [] : t.executors), ...(t.proposers ?? []), ...(t.cancellers ?? []), ...(t.admins ?? [])];
+  const checks = TIMELOCK_ROLE_NAMES.flatMap((role) => {
+    const granted = logs.filter((log) => log.args.role.toLowerCase() === roleIds[role]).map((log) => log.args.account);
+    return [...new Set([...named, ...granted].map((a) => getAddress(a)))].sort().map((account) => ({ role, account }));
+  });
+  const held = await multicallAt(client, blockNumber, checks.map(({ role, account }) => ({ address: timelock, abi: timelockAbi, functionName: "hasRole", args: [roleIds[role], account] })));
+  const roles = Object.fromEntries(TIMELOCK_ROLE_NAMES.map((role) => [role, [] as Address[]])) as Record<TimelockRole, Address[]>;
+  checks.forEach((check, i) => {
+    if (ok<boolean>(held[i], `timelock hasRole(${check.role}, ${check.account})`)) roles[check.role].push(check.account);
+  });
+  return roles;
+}
+
+const appGroup = (name: string) => `app:${name}`;
+
+/** Storage words by address, read in parallel at the block. */
+async function storageAt(client: PublicClient, blockNumber: bigint, addresses: readonly Address[], slot: Hex): Promise<Map<Address, Hex | undefined>> {
+  return new Map(await Promise.all(addresses.map(async (address) => [address, await client.getStorageAt({ address, slot, blockNumber })] as const)));
+}
+
 /**
  * Reads everything a stack governs at ONE pinned block. Requests: the block (twice: before and
- * after, to catch a reorg), one multicall of scalars, one storage read per proxy, one eth_getLogs
- * per log chunk, and one multicall per 500 items to confirm (every item ever added, plus the
+ * after, to catch a reorg), one multicall of scalars, one storage read per proxy, the event scan
+ * (from the last checkpoint: one eth_getLogs, plus one block read to confirm the checkpoint; see
+ * candidates.ts) and one multicall per 500 items to confirm (every item ever added, plus the
  * desired ones): 10 requests at 1,000 items.
  */
-export async function readLiveState(client: PublicClient, config: StackConfig, pinnedBlock?: bigint): Promise<LiveState> {
+export async function readLiveState(client: PublicClient, config: StackConfig, options: ReadOptions = {}): Promise<LiveState> {
+  const { pinnedBlock } = options;
   const block = await client.getBlock(pinnedBlock === undefined ? { blockTag: "latest" } : { blockNumber: pinnedBlock });
   const blockNumber = block.number;
   const proxies = [config.kms.proxy, ...config.apps.map((app) => app.proxy)];
@@ -146,81 +248,47 @@ export async function readLiveState(client: PublicClient, config: StackConfig, p
   const safeAddress = governance.mode === "direct" ? undefined : governance.safe.address;
   const timelockAddress = governance.mode === "safe+timelock" ? governance.timelock.address : undefined;
 
-  const scalarCalls: ContractCall[] = [
-    { address: config.kms.proxy, abi: dstackKmsAbi, functionName: "owner" },
-    { address: config.kms.proxy, abi: ownable2StepAbi, functionName: "pendingOwner" },
-    { address: config.kms.proxy, abi: dstackKmsAbi, functionName: "gatewayAppId" },
-    { address: config.kms.proxy, abi: dstackKmsAbi, functionName: "appImplementation" },
-    { address: config.kms.proxy, abi: dstackKmsAbi, functionName: "kmsInfo" },
-    ...config.apps.flatMap((app): ContractCall[] => [
-      { address: app.proxy, abi: dstackAppAbi, functionName: "owner" },
-      { address: app.proxy, abi: ownable2StepAbi, functionName: "pendingOwner" },
-      { address: app.proxy, abi: dstackAppAbi, functionName: "allowAnyDevice" },
-      { address: app.proxy, abi: dstackAppOptionalAbi, functionName: "upgradesDisabled" },
-    ]),
-  ];
-  const safeCallsAt = scalarCalls.length;
-  if (safeAddress) {
-    scalarCalls.push(
-      { address: safeAddress, abi: safeAbi, functionName: "getOwners" },
-      { address: safeAddress, abi: safeAbi, functionName: "getThreshold" },
-      { address: safeAddress, abi: safeAbi, functionName: "nonce" },
-      { address: safeAddress, abi: safeAbi, functionName: "VERSION" },
-    );
-  }
-  const timelockCallsAt = scalarCalls.length;
-  if (timelockAddress && safeAddress) {
-    scalarCalls.push(
-      { address: timelockAddress, abi: timelockAbi, functionName: "getMinDelay" },
-      { address: timelockAddress, abi: timelockAbi, functionName: "expiration" },
-      { address: timelockAddress, abi: timelockAbi, functionName: "TIMELOCK_ADMIN_ROLE" },
-    );
-  }
+  const groups: Record<string, NamedCalls> = { kms: kmsReads(config.kms.proxy) };
+  for (const app of config.apps) groups[appGroup(app.name)] = appReads(app.proxy);
+  if (safeAddress) groups.safe = safeReads(safeAddress);
+  if (timelockAddress && safeAddress) groups.timelock = timelockReads(timelockAddress);
 
-  const [scalars, implementations, logs] = await Promise.all([
-    multicallAt(client, blockNumber, scalarCalls),
-    Promise.all(proxies.map((proxy) => client.getStorageAt({ address: proxy, slot: IMPLEMENTATION_SLOT, blockNumber }))),
-    scanLogs(client, {
-      addresses: timelockAddress ? [...proxies, timelockAddress] : proxies,
-      events: scannedEvents,
-      fromBlock: BigInt(config.network.startBlock),
-      toBlock: blockNumber,
-      chunkSize: BigInt(config.network.logChunkSize),
-    }),
+  const [reads, implementationSlots, flagSlots, found] = await Promise.all([
+    readGroups(client, blockNumber, groups),
+    storageAt(client, blockNumber, proxies, IMPLEMENTATION_SLOT),
+    storageAt(client, blockNumber, config.apps.map((app) => app.proxy), APP_FLAGS_SLOT),
+    scanCandidates(client, config, { number: blockNumber, hash: block.hash }, options),
   ]);
 
+  // Know every contract's version before reading its sets: an unknown contract gets a clear message.
+  const kmsShape = kmsVariant(config.kms.proxy, { owner: reads.kms.raw("owner"), pendingOwner: reads.kms.raw("pendingOwner") });
+  const appShapes = new Map(
+    config.apps.map((app, i) => {
+      const r = reads[appGroup(app.name)];
+      const shape = appVariant(`apps[${i}].proxy`, app.name, app.proxy, {
+        owner: r.raw("owner"),
+        pendingOwner: r.raw("pendingOwner"),
+        allowAnyDevice: r.raw("allowAnyDevice"),
+        requireTcbUpToDate: r.raw("requireTcbUpToDate"),
+        flagsSlot: flagSlots.get(app.proxy),
+      });
+      return [app.name, shape] as const;
+    }),
+  );
+
   // Candidates: every item ever added, plus every item the config wants (in case startBlock is late).
-  const seen = new Map<string, Set<Hex>>();
-  const disabledByEvent = new Set<Address>();
+  const seen = found;
   const candidates = (proxy: Address, set: string) => {
-    const key = `${proxy}:${set}`;
+    const key = candidateKey(proxy, set);
     if (!seen.has(key)) seen.set(key, new Set());
     return seen.get(key)!;
   };
-  const roleCandidates = new Map<Hex, Set<Address>>();
-  for (const log of logs as unknown as { address: Address; eventName: string; args: Record<string, Hex> }[]) {
-    const proxy = getAddress(log.address);
-    if (log.eventName === "RoleGranted") {
-      if (proxy !== timelockAddress) continue;
-      const role = log.args.role.toLowerCase() as Hex;
-      roleCandidates.set(role, (roleCandidates.get(role) ?? new Set()).add(getAddress(log.args.account)));
-      continue;
-    }
-    if (log.eventName === "UpgradesDisabled") {
-      disabledByEvent.add(proxy);
-      continue;
-    }
-    const kmsSet = Object.entries(kmsSetEvents).find(([, names]) => names[0] === log.eventName)?.[0];
-    const appSet = Object.entries(appSetEvents).find(([, names]) => names[0] === log.eventName)?.[0];
-    const set = proxy === config.kms.proxy ? kmsSet : appSet;
-    if (set) candidates(proxy, set).add(Object.values(log.args)[0].toLowerCase() as Hex);
-  }
   for (const set of Object.keys(kmsSetGetters) as (keyof typeof kmsSetGetters)[]) {
-    for (const hash of config.kms[set]) candidates(config.kms.proxy, set).add(hash);
+    for (const hash of config.kms[set] ?? []) candidates(config.kms.proxy, set).add(hash);
   }
   for (const app of config.apps) {
     for (const set of Object.keys(appSetGetters) as (keyof typeof appSetGetters)[]) {
-      for (const hash of app[set]) candidates(app.proxy, set).add(hash);
+      for (const hash of app[set] ?? []) candidates(app.proxy, set).add(hash);
     }
   }
 
@@ -233,23 +301,7 @@ export async function readLiveState(client: PublicClient, config: StackConfig, p
       membershipCalls.push({ key, hash, call: { address: proxy, abi: isKms ? dstackKmsAbi : dstackAppAbi, functionName, args: [hash] } });
     }
   }
-  // Timelock roles: every account ever granted one (events), plus the ones the config names, confirmed by hasRole.
-  let roleIds: Record<TimelockRole, Hex> | undefined;
-  const roleChecks: { role: TimelockRole; account: Address }[] = [];
-  if (timelockAddress && governance.mode === "safe+timelock") {
-    const legacyAdmin = scalars[timelockCallsAt + 2];
-    roleIds = { ...TIMELOCK_ROLES, admin: legacyAdmin.status === "success" ? (legacyAdmin.result as Hex) : TIMELOCK_ROLES.admin };
-    const t = governance.timelock;
-    const named = [safeAddress!, timelockAddress, zeroAddress, ...(t.executors === "anyone" ? [] : t.executors), ...(t.proposers ?? []), ...(t.cancellers ?? []), ...(t.admins ?? [])];
-    for (const role of TIMELOCK_ROLE_NAMES) {
-      const accounts = new Set<Address>([...named, ...(roleCandidates.get(roleIds[role]) ?? [])].map((a) => getAddress(a)));
-      for (const account of [...accounts].sort()) roleChecks.push({ role, account });
-    }
-  }
-  const roleCalls = roleChecks.map(({ role, account }): ContractCall => ({ address: timelockAddress!, abi: timelockAbi, functionName: "hasRole", args: [roleIds![role], account] }));
-  const confirmations = await multicallAt(client, blockNumber, [...membershipCalls.map((m) => m.call), ...roleCalls]);
-  const memberships = confirmations.slice(0, membershipCalls.length);
-  const roleResults = confirmations.slice(membershipCalls.length);
+  const memberships = await multicallAt(client, blockNumber, membershipCalls.map((m) => m.call));
   // Reads are pinned by number: if a reorg replaced that block meanwhile, they may mix two chains.
   const after = await client.getBlock({ blockNumber });
   if (after.hash !== block.hash) throw new Error(`block ${blockNumber} changed while it was being read (reorg: ${block.hash} → ${after.hash}); run again`);
@@ -260,36 +312,39 @@ export async function readLiveState(client: PublicClient, config: StackConfig, p
   });
   const setOf = (proxy: Address, set: string) => members.get(`${proxy}:${set}`) ?? [];
 
-  const implementationOf = (index: number) => getAddress(`0x${(implementations[index] ?? "0x").slice(-40).padStart(40, "0")}`);
-  const pending = (result: CallResult) => {
-    const value = result.status === "success" ? (result.result as Address) : undefined;
-    return value && value !== zeroAddress ? value : undefined;
+  const implementationOf = (proxy: Address) => getAddress(`0x${(implementationSlots.get(proxy) ?? "0x").slice(-40).padStart(40, "0")}`);
+  const proxyState = (proxy: Address, r: NamedResults): ProxyState => {
+    const pendingOwner = r.optional<Address>("pendingOwner");
+    return {
+      proxy,
+      implementation: implementationOf(proxy),
+      owner: r.value<Address>("owner"),
+      twoStepOwnership: r.raw("pendingOwner").status === "success",
+      pendingOwner: pendingOwner && pendingOwner !== zeroAddress ? pendingOwner : undefined,
+    };
   };
-  const info = ok<readonly [Hex, Hex, Hex, Hex]>(scalars[4], "kmsInfo()");
+  const k = reads.kms;
+  const info = k.value<readonly [Hex, Hex, Hex, Hex]>("info");
   const kms: KmsState = {
-    proxy: config.kms.proxy,
-    implementation: implementationOf(0),
-    owner: ok<Address>(scalars[0], "KMS owner()"),
-    pendingOwner: pending(scalars[1]),
-    gatewayAppId: ok<string>(scalars[2], "gatewayAppId()"),
-    appImplementation: ok<Address>(scalars[3], "appImplementation()"),
+    ...proxyState(config.kms.proxy, k),
+    variant: kmsShape,
+    gatewayAppId: k.value<string>("gatewayAppId"),
+    appImplementation: k.value<Address>("appImplementation"),
     info: { k256Pubkey: info[0], caPubkey: info[1], quote: info[2], eventlog: info[3] },
     osImages: setOf(config.kms.proxy, "osImages"),
     aggregatedMrs: setOf(config.kms.proxy, "aggregatedMrs"),
     devices: setOf(config.kms.proxy, "devices"),
   };
-  const apps = config.apps.map((app, i): AppState => {
-    const base = 5 + i * 4;
-    const disabledProbe = scalars[base + 3];
+  const apps = config.apps.map((app): AppState => {
+    const r = reads[appGroup(app.name)];
+    const { variant, upgradesDisabled } = appShapes.get(app.name)!;
     return {
       name: app.name,
-      proxy: app.proxy,
-      implementation: implementationOf(i + 1),
-      owner: ok<Address>(scalars[base], `${app.name} owner()`),
-      pendingOwner: pending(scalars[base + 1]),
-      allowAnyDevice: ok<boolean>(scalars[base + 2], `${app.name} allowAnyDevice()`),
-      // Older versions have no getter: the UpgradesDisabled event is then the only witness.
-      upgradesDisabled: disabledProbe.status === "success" ? Boolean(disabledProbe.result) : disabledByEvent.has(app.proxy),
+      ...proxyState(app.proxy, r),
+      variant,
+      allowAnyDevice: r.value<boolean>("allowAnyDevice"),
+      upgradesDisabled,
+      requireTcbUpToDate: r.optional<boolean>("requireTcbUpToDate"),
       composeHashes: setOf(app.proxy, "composeHashes"),
       devices: setOf(app.proxy, "devices"),
     };
@@ -297,26 +352,24 @@ export async function readLiveState(client: PublicClient, config: StackConfig, p
   const safe: SafeState | undefined = safeAddress
     ? {
         address: safeAddress,
-        owners: ok<Address[]>(scalars[safeCallsAt], "Safe getOwners()").map((o) => getAddress(o)),
-        threshold: Number(ok<bigint>(scalars[safeCallsAt + 1], "Safe getThreshold()")),
-        nonce: ok<bigint>(scalars[safeCallsAt + 2], "Safe nonce()"),
-        version: safeVersionOf(ok<string>(scalars[safeCallsAt + 3], "Safe VERSION()"), safeAddress),
+        owners: reads.safe.value<Address[]>("owners").map((o) => getAddress(o)),
+        threshold: Number(reads.safe.value<bigint>("threshold")),
+        nonce: reads.safe.value<bigint>("nonce"),
+        version: safeVersionOf(reads.safe.value<string>("version"), safeAddress),
       }
     : undefined;
+  const t = reads.timelock;
   let timelock: TimelockState | undefined;
-  if (timelockAddress && roleIds) {
-    const expiration = scalars[timelockCallsAt + 1];
-    const roles = Object.fromEntries(TIMELOCK_ROLE_NAMES.map((role) => [role, [] as Address[]])) as Record<TimelockRole, Address[]>;
-    roleChecks.forEach((check, i) => {
-      if (ok<boolean>(roleResults[i], `timelock hasRole(${check.role}, ${check.account})`)) roles[check.role].push(check.account);
-    });
+  if (timelockAddress && safeAddress && t) {
+    const roleIds = { ...TIMELOCK_ROLES, admin: t.optional<Hex>("legacyAdminRole") ?? TIMELOCK_ROLES.admin };
+    const expiration = t.optional<bigint>("expiration");
     timelock = {
       address: timelockAddress,
-      kind: expiration.status === "success" ? "expiring" : "openzeppelin",
-      delay: ok<bigint>(scalars[timelockCallsAt], `timelock getMinDelay() at ${timelockAddress} (is it a TimelockController?)`),
-      expiration: expiration.status === "success" ? (expiration.result as bigint) : undefined,
+      kind: expiration === undefined ? "openzeppelin" : "expiring",
+      delay: t.value<bigint>("delay"),
+      expiration,
       roleIds,
-      roles,
+      roles: await readTimelockRoles(client, config, blockNumber, timelockAddress, safeAddress, roleIds),
     };
   }
   return { chainId: client.chain!.id, blockNumber, blockTimestamp: block.timestamp, kms, apps, safe, timelock };

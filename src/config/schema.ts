@@ -1,6 +1,8 @@
 import { getAddress, isAddress, isHex, type Address, type Hex } from "viem";
 import { z } from "zod";
+import { GovernanceError } from "../errors";
 import { parseDuration } from "./duration";
+import { strictObject } from "./strict";
 
 const address = z
   .string()
@@ -31,21 +33,22 @@ const hashSet = z.array(bytes32).superRefine((hashes, ctx) => {
   });
 });
 
-export const networkSchema = z.object({
+export const networkSchema = strictObject({
   /** Governance policy tier: production enforces the seed's recommended configuration. */
   tier: z.enum(["production", "non-production"]),
   chainId: z.number().int().positive(),
   rpcUrls: z.array(z.url({ protocol: /^https?$/ })).min(1, "give at least one RPC URL"),
-  /** First block to scan for Added/Removed events (the proxies' deployment block). */
-  startBlock: z.number().int().nonnegative().default(0),
-  /** Largest eth_getLogs range to ask for; halved when the RPC refuses it. */
-  logChunkSize: z.number().int().positive().default(50_000),
+  /** First block to scan for Added/Removed events (the proxies' deployment block); absent: searched for. */
+  startBlock: z.number().int().nonnegative().optional(),
+  /** Largest eth_getLogs range to ask for; absent: as large as the RPC accepts (learned from its refusals). */
+  logChunkSize: z.number().int().positive().optional(),
+  /** eth_getLogs requests in flight at once during a scan. */
+  logScanConcurrency: z.number().int().positive().max(64).default(8),
 });
 
-const owner = z.object({ address, org: z.string().min(1, "name the signer's organisation") });
+const owner = strictObject({ address, org: z.string().min(1, "name the signer's organisation") });
 
-export const safeSchema = z
-  .object({
+export const safeSchema = strictObject({
     address,
     owners: z.array(owner).min(1, "a Safe needs at least one owner"),
     threshold: z.number().int().positive(),
@@ -65,7 +68,7 @@ export const safeSchema = z
 export const TIMELOCK_KINDS = ["expiring", "openzeppelin"] as const;
 export type TimelockKind = (typeof TIMELOCK_KINDS)[number];
 
-export const timelockSchema = z.object({
+export const timelockSchema = strictObject({
   address,
   /**
    * expiring: ExpiringTimelock, whose contract refuses operations past `expiration`;
@@ -85,9 +88,9 @@ export const timelockSchema = z.object({
 });
 
 const governanceSchema = z.discriminatedUnion("mode", [
-  z.object({ mode: z.literal("direct"), admin: address }),
-  z.object({ mode: z.literal("safe"), safe: safeSchema }),
-  z.object({ mode: z.literal("safe+timelock"), safe: safeSchema, timelock: timelockSchema }),
+  strictObject({ mode: z.literal("direct"), admin: address }),
+  strictObject({ mode: z.literal("safe"), safe: safeSchema }),
+  strictObject({ mode: z.literal("safe+timelock"), safe: safeSchema, timelock: timelockSchema }),
 ]);
 
 const proxy = {
@@ -98,24 +101,29 @@ const proxy = {
   owner: address.optional(),
 };
 
-const kmsInfo = z.object({ k256Pubkey: bytes, caPubkey: bytes, quote: bytes, eventlog: bytes });
+const kmsInfo = strictObject({ k256Pubkey: bytes, caPubkey: bytes, quote: bytes, eventlog: bytes });
 
-export const kmsSchema = z.object({
+export const kmsSchema = strictObject({
   ...proxy,
   osImages: hashSet,
-  aggregatedMrs: hashSet.default([]),
-  devices: hashSet.default([]),
+  /** Omitted = not governed: live members stay as they are ([] empties the set). */
+  aggregatedMrs: hashSet.optional(),
+  devices: hashSet.optional(),
   gatewayAppId: z.string().optional(),
   appImplementation: address.optional(),
   info: kmsInfo.optional(),
 });
 
-export const appSchema = z.object({
+export const appSchema = strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "use lower-case letters, digits and dashes"),
   ...proxy,
   composeHashes: hashSet,
-  devices: hashSet.default([]),
-  allowAnyDevice: z.boolean().default(false),
+  /** Omitted = not governed: live devices stay as they are ([] revokes every device). */
+  devices: hashSet.optional(),
+  /** Omitted = not governed. */
+  allowAnyDevice: z.boolean().optional(),
+  /** Boot only on an up-to-date TCB (DstackApp v0.5.10+); omitted = not governed. */
+  requireTcbUpToDate: z.boolean().optional(),
   /** An empty compose set stops the app from booting anywhere: only on purpose (rail.empty-compose-hashes). */
   allowEmptyComposeHashes: z.boolean().optional(),
 });
@@ -123,17 +131,19 @@ export const appSchema = z.object({
 /** The seed's recommended-configuration rules: the only ones an override can let through. */
 export const RECOMMENDATION_RULES = ["signers.count", "signers.organisations", "threshold.ratio", "timelock.delay", "timelock.expiration", "timelock.bypass"] as const;
 export type RecommendationRule = (typeof RECOMMENDATION_RULES)[number];
+/** Rules a written override can let through: the recommendations, and shrinking a set by more than half. */
+export const OVERRIDABLE_RULES = [...RECOMMENDATION_RULES, "set.mass-removal"] as const;
+export type OverridableRule = (typeof OVERRIDABLE_RULES)[number];
 
 /** Short reasons ("ok", "temp") document nothing: a reviewer must learn why governance is weaker. */
 const MIN_OVERRIDE_REASON = 20;
 
-const overrideSchema = z.object({
-  rule: z.enum(RECOMMENDATION_RULES, { message: `must be one of ${RECOMMENDATION_RULES.join(", ")}` }),
+const overrideSchema = strictObject({
+  rule: z.enum(OVERRIDABLE_RULES, { message: `must be one of ${OVERRIDABLE_RULES.join(", ")}` }),
   reason: z.string().trim().min(MIN_OVERRIDE_REASON, `write why the recommendation does not fit (at least ${MIN_OVERRIDE_REASON} characters); it is recorded in every proposal`),
 });
 
-export const policySchema = z
-  .object({
+export const policySchema = strictObject({
     /** Recommendation violations accepted on purpose; each reason goes into the proposal. */
     overrides: z.array(overrideSchema).default([]),
     /** An empty OS image set stops every CVM from booting: only on purpose (rail.empty-os-images). */
@@ -143,7 +153,7 @@ export const policySchema = z
     /** Run each proposal on an anvil fork (Safe, time warp, timelock) and require an empty plan after it. */
     proveConvergence: z.boolean().default(true),
     /** Promotion gate: authorize only what this (non-production) stack already has on its chain. */
-    promotion: z.object({ fromStack: z.string().min(1, "name the non-production stack, e.g. testnet") }).optional(),
+    promotion: strictObject({ fromStack: z.string().min(1, "name the non-production stack, e.g. testnet") }).optional(),
   })
   .superRefine((policy, ctx) => {
     const seen = new Set<string>();
@@ -153,8 +163,7 @@ export const policySchema = z
     });
   });
 
-export const stackConfigSchema = z
-  .object({
+export const stackConfigSchema = strictObject({
     network: networkSchema,
     governance: governanceSchema,
     kms: kmsSchema,
@@ -184,9 +193,9 @@ export function policyOf(config: StackConfig): PolicyConfig {
   return config.policy ?? policySchema.parse({});
 }
 
-export class ConfigError extends Error {
-  constructor(readonly issues: string[]) {
-    super(`invalid stack config:\n${issues.map((issue) => `  - ${issue}`).join("\n")}`);
+export class ConfigError extends GovernanceError {
+  constructor(readonly problems: { path: string; message: string }[]) {
+    super("config", "invalid stack config", problems);
     this.name = "ConfigError";
   }
 }
@@ -206,13 +215,60 @@ function fillInMarks(value: unknown, path: PropertyKey[] = []): PropertyKey[][] 
   return [];
 }
 
+const describeValue = (value: unknown) => (value === null ? "null" : Array.isArray(value) ? "a list" : typeof value === "object" ? "a map" : `${typeof value} ${JSON.stringify(value)}`.slice(0, 60));
+
+/** Plain wording instead of zod's defaults ("Too small: expected number to be >0"). */
+const configErrorMap: z.core.$ZodErrorMap = (issue) => {
+  switch (issue.code) {
+    case "invalid_type":
+      if (issue.input === undefined) return "required";
+      return `must be ${issue.expected === "array" ? "a list" : issue.expected === "object" ? "a map" : `a ${issue.expected}`}, not ${describeValue(issue.input)}`;
+    case "too_small":
+      return issue.origin === "number" ? `must be ${issue.inclusive ? "at least" : "more than"} ${issue.minimum}` : `must have at least ${issue.minimum} ${issue.origin === "array" ? "entries" : "characters"}`;
+    case "too_big":
+      return issue.origin === "number" ? `must be at most ${issue.maximum}` : `must have at most ${issue.maximum} ${issue.origin === "array" ? "entries" : "characters"}`;
+    case "invalid_value":
+      return `must be ${issue.values.length === 1 ? JSON.stringify(issue.values[0]) : `one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`}`;
+    case "invalid_union":
+      return issue.note === "No matching discriminator" ? `must be one of "direct", "safe", "safe+timelock"` : undefined;
+    case "invalid_format":
+      return issue.format === "url" ? "must be an http(s) URL" : undefined;
+    default:
+      return undefined;
+  }
+};
+
+/** Each issue as "path: message"; an unknown key that is a typo of a missing required key replaces the "required". */
+function describeIssues(issues: readonly z.core.$ZodIssue[]): { path: string; message: string }[] {
+  const lines: { path: string; message: string }[] = [];
+  const suggested = new Set<string>();
+  for (const issue of issues) {
+    const base = issuePath(issue.path);
+    if (issue.code !== "unrecognized_keys") continue;
+    const messages = issue.message.split("\n");
+    issue.keys.forEach((key, i) => {
+      const message = messages[i] ?? "unknown key";
+      lines.push({ path: base ? `${base}.${key}` : key, message });
+      const meant = /did you mean "(.+)"\?/.exec(message)?.[1];
+      if (meant) suggested.add(base ? `${base}.${meant}` : meant);
+    });
+  }
+  for (const issue of issues) {
+    if (issue.code === "unrecognized_keys") continue;
+    const path = issuePath(issue.path);
+    if (issue.message === "required" && suggested.has(path)) continue;
+    lines.push({ path: path || "(root)", message: issue.message });
+  }
+  return lines;
+}
+
 /** Validates a stack config; every error names the field path and what would be valid. */
 export function parseStackConfig(input: unknown): StackConfig {
   const marks = fillInMarks(input).map((path) => issuePath(path));
-  const result = stackConfigSchema.safeParse(input);
+  const result = stackConfigSchema.safeParse(input, { error: configErrorMap });
   if (result.success && marks.length === 0) return result.data;
-  const issues = (result.success ? [] : result.error.issues).map((issue) => ({ path: issuePath(issue.path) || "(root)", message: issue.message })).filter((issue) => !marks.includes(issue.path));
-  throw new ConfigError([...marks.map((path) => `${path}: still the ${FILL_IN_MARK} placeholder; fill in this deployment's value`), ...issues.map((issue) => `${issue.path}: ${issue.message}`)]);
+  const issues = (result.success ? [] : describeIssues(result.error.issues)).filter((issue) => !marks.includes(issue.path));
+  throw new ConfigError([...marks.map((path) => ({ path, message: `still the ${FILL_IN_MARK} placeholder; fill in this deployment's value` })), ...issues]);
 }
 
 /** The address that owns the dstack contracts when the config names no other owner. */

@@ -28,7 +28,9 @@ export function resolveMeasurementFiles(raw: unknown, root: string): unknown {
   };
   const resolved = structuredClone(config);
   for (const key of MEASUREMENT_LISTS.kms) resolveList(resolved.kms, key, "kms");
-  resolved.apps?.forEach((app, i) => MEASUREMENT_LISTS.app.forEach((key) => resolveList(app, key, `apps[${i}]`)));
+  resolved.apps?.forEach((app, i) => {
+    for (const key of MEASUREMENT_LISTS.app) resolveList(app, key, `apps[${i}]`);
+  });
   return resolved;
 }
 

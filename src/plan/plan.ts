@@ -1,9 +1,11 @@
 import { encodeFunctionData, getAddress, zeroAddress, type Abi, type Address, type Hex } from "viem";
-import { dstackAppAbi, dstackKmsAbi, ownable2StepAbi, timelockAbi } from "../chain/abis";
+import { dstackAppAbi, dstackAppTcbAbi, dstackKmsAbi, ownable2StepAbi, timelockAbi } from "../chain/abis";
+import { APP_VARIANTS } from "../chain/variants";
 import type { AppState, KmsInfo, LiveState, ProxyState, TimelockRole, TimelockState } from "../chain/read-state";
 import { TIMELOCK_ROLE_NAMES } from "../chain/read-state";
 import { formatDuration } from "../config/duration";
 import { governanceOwner, type StackConfig, type TimelockConfig } from "../config/schema";
+import { GovernanceError } from "../errors";
 import { safeOwnerCalls } from "./safe-owners";
 import type { PlannedCall, ResourceKey } from "./types";
 
@@ -28,11 +30,13 @@ function setCalls(args: {
   sender: Address;
   abi: Abi;
   live: readonly Hex[];
-  desired: readonly Hex[];
+  /** Undefined: the config does not govern this set. */
+  desired: readonly Hex[] | undefined;
   add: string;
   remove: string;
   noun: string;
 }): PlannedCall[] {
+  if (args.desired === undefined) return [];
   const live = new Set(args.live);
   const desired = new Set(args.desired);
   const label = args.resource === "kms" ? "KMS" : args.resource.slice(4);
@@ -64,18 +68,29 @@ function upgradeCall(resource: ResourceKey, abi: Abi, live: ProxyState, desired:
   ];
 }
 
-/** Single-step owners transfer at once; two-step owners need the new owner's acceptOwnership as well. */
+/** The sentence every two-step transfer carries, so the packet tells signers a second proposal follows. */
+export const ACCEPT_FOLLOW_UP = "then the new owner must accept in a second proposal (two-step ownership)";
+
+/**
+ * Single-step owners transfer at once. Two-step owners (dstack main) transfer, and the new owner's
+ * acceptOwnership follows in the next proposal, once the transfer has executed. A pending transfer
+ * to anyone but the desired owner is cancelled (transferOwnership(0)), so it can never be accepted.
+ */
 function ownershipCalls(resource: ResourceKey, abi: Abi, live: ProxyState, desired: Address): PlannedCall[] {
   const label = resource === "kms" ? "KMS" : resource.slice(4);
-  if (live.owner === desired) return [];
+  const base = { resource, property: "owner", to: live.proxy, sender: live.owner, abi, functionName: "transferOwnership" };
+  if (live.owner === desired) {
+    if (!live.pendingOwner) return [];
+    return [call({ ...base, args: [zeroAddress], description: `${label}: cancel the pending ownership transfer to ${live.pendingOwner} (not this stack's owner)`, revokes: true })];
+  }
   if (live.pendingOwner === desired) {
     return [
       call({ resource, property: "owner", to: live.proxy, sender: desired, abi: ownable2StepAbi, functionName: "acceptOwnership", args: [], description: `${label}: ${desired} accepts ownership from ${live.owner}` }),
     ];
   }
-  return [
-    call({ resource, property: "owner", to: live.proxy, sender: live.owner, abi, functionName: "transferOwnership", args: [desired], description: `${label}: transfer ownership ${live.owner} → ${desired}` }),
-  ];
+  const replaces = live.pendingOwner ? ` (replaces the pending transfer to ${live.pendingOwner})` : "";
+  const followUp = live.twoStepOwnership ? `; ${ACCEPT_FOLLOW_UP}` : "";
+  return [call({ ...base, args: [desired], description: `${label}: transfer ownership ${live.owner} → ${desired}${replaces}${followUp}` })];
 }
 
 function sameInfo(a: KmsInfo, b: KmsInfo): boolean {
@@ -109,8 +124,17 @@ function appCalls(config: StackConfig, app: StackConfig["apps"][number], live: A
   const resource = `app:${app.name}` as const;
   const base = { resource, to: live.proxy, sender: live.owner, abi: dstackAppAbi };
   const changes: PlannedCall[] = [...upgradeCall(resource, dstackAppAbi, live, app.implementation)];
-  if (app.allowAnyDevice !== live.allowAnyDevice) {
+  if (app.allowAnyDevice !== undefined && app.allowAnyDevice !== live.allowAnyDevice) {
     changes.push(call({ ...base, property: "allowAnyDevice", functionName: "setAllowAnyDevice", args: [app.allowAnyDevice], description: `${app.name}: allow any device ${live.allowAnyDevice} → ${app.allowAnyDevice}`, revokes: !app.allowAnyDevice }));
+  }
+  if (app.requireTcbUpToDate !== undefined && app.requireTcbUpToDate !== live.requireTcbUpToDate) {
+    if (live.requireTcbUpToDate === undefined) {
+      const path = `apps[${config.apps.indexOf(app)}].requireTcbUpToDate`;
+      throw new GovernanceError("config", `app ${app.name} cannot require an up-to-date TCB`, [
+        { path, message: `the app runs ${APP_VARIANTS[live.variant]}, which has no TCB flag`, fix: `remove ${path}, or upgrade the app to v0.5.10 or later first` },
+      ]);
+    }
+    changes.push(call({ ...base, abi: dstackAppTcbAbi, property: "requireTcbUpToDate", functionName: "setRequireTcbUpToDate", args: [app.requireTcbUpToDate], description: `${app.name}: require an up-to-date TCB ${live.requireTcbUpToDate} → ${app.requireTcbUpToDate}`, revokes: app.requireTcbUpToDate }));
   }
   changes.push(...setCalls({ ...base, target: live.proxy, property: "composeHashes", live: live.composeHashes, desired: app.composeHashes, add: "addComposeHash", remove: "removeComposeHash", noun: "compose hash" }));
   changes.push(...setCalls({ ...base, target: live.proxy, property: "devices", live: live.devices, desired: app.devices, add: "addDevice", remove: "removeDevice", noun: "device" }));

@@ -2,6 +2,7 @@ import type { LiveState } from "../chain/read-state";
 import { policyOf, type StackConfig } from "../config/schema";
 import type { PlannedCall } from "../plan/types";
 import type { AppliedOverride, Finding, PolicyFindings } from "./findings";
+import { massRemovalFindings } from "./mass-removal";
 import { railFindings } from "./rails";
 import { recommendationFindings, type GovernanceShape } from "./recommended";
 import { stateAfter, type StateAfter } from "./state-after";
@@ -65,10 +66,12 @@ export function checkPolicy(config: StackConfig, live?: LiveState, calls: readon
   // The chain after the proposal only adds what the config does not already show.
   const onChain = after ? recommendationFindings(config.network.tier, shapeAfter(config, after), " (after the proposal)").filter((f) => !declared.some((d) => d.rule === f.rule)) : [];
   const recommendations = [...declared, ...onChain];
+  // Errors on every tier unless overridden.
+  const massRemovals = live ? massRemovalFindings(config, live, calls) : [];
 
   const policy = policyOf(config);
   const overriddenRules = new Set<string>(policy.overrides.map((o) => o.rule));
-  const overridden = recommendations.filter((f) => overriddenRules.has(f.rule));
+  const overridden = [...recommendations, ...massRemovals].filter((f) => overriddenRules.has(f.rule));
   const open = recommendations.filter((f) => !overriddenRules.has(f.rule));
   const overrides: AppliedOverride[] = policy.overrides.filter((o) => overridden.some((f) => f.rule === o.rule));
   const unused: Finding[] = policy.overrides.flatMap((o, i) =>
@@ -79,7 +82,7 @@ export function checkPolicy(config: StackConfig, live?: LiveState, calls: readon
   const rails = railFindings(config, after);
   const admins = outsideAdminFindings(config);
   return {
-    errors: [...(production ? open : []), ...rails, ...(production ? admins : [])],
+    errors: [...(production ? open : []), ...massRemovals.filter((f) => !overriddenRules.has(f.rule)), ...rails, ...(production ? admins : [])],
     warnings: [...(production ? [] : open), ...unused, ...(production ? [] : admins)],
     overrides,
   };

@@ -1,4 +1,4 @@
-import { BaseError, ContractFunctionRevertedError, createTestClient, createWalletClient, encodeFunctionData, ExecutionRevertedError, http, parseEther, zeroAddress, type Address, type Hex, type PublicClient } from "viem";
+import { BaseError, ContractFunctionRevertedError, createTestClient, createWalletClient, encodeFunctionData, ExecutionRevertedError, getAddress, http, parseEther, zeroAddress, type Address, type Hex, type PublicClient } from "viem";
 import { startAnvil } from "../chain/anvil";
 import { safeAbi, timelockAbi } from "../chain/abis";
 import { chainDefinition, createChainClient } from "../chain/client";
@@ -6,8 +6,10 @@ import { startRpcRelay } from "../chain/rpc-relay";
 import { describeRevert, revertDataOf } from "../chain/revert";
 import { readLiveState, type LiveState } from "../chain/read-state";
 import { formatDuration } from "../config/duration";
+import { GovernanceError } from "../errors";
 import type { StackConfig } from "../config/schema";
 import { planChanges } from "../plan/plan";
+import type { PlannedCall } from "../plan/types";
 import { packSignatures } from "../proposal/execute";
 import type { ConvergenceProof, ProposalFile } from "../proposal/types";
 
@@ -19,7 +21,11 @@ export interface ConvergenceResult {
 }
 
 /** The proposal itself fails on the fork: a finding about the proposal, never worth a retry. */
-class ForkRevertError extends Error {}
+class ForkRevertError extends GovernanceError {
+  constructor(message: string) {
+    super("fork", message);
+  }
+}
 
 const FORK_REQUEST_TIMEOUT_MS = 60_000;
 /** Fork attempts before giving up, should the relay itself run out of retries. */
@@ -112,9 +118,19 @@ async function runOnFork(args: { config: StackConfig; live: LiveState; proposal:
       await send(executor, op.address, execute, `timelock operation ${op.operationId}`);
       steps.push(`advanced time ${formatDuration(BigInt(op.delay))} and executed timelock operation ${op.operationId}${executor === approvers[0] ? "" : ` as ${executor === safe.address ? "the Safe" : executor} (executor role)`}`);
     }
-    const remaining = await replan(client, config);
+    let remaining = await replan(client, config);
+    // A two-step transfer converges only once the new owner accepts, which is its own next proposal: run it too.
+    const followUps = remaining.filter((c) => c.functionName === "acceptOwnership" && proposal.calls.some((p) => p.functionName === "transferOwnership" && getAddress(p.to) === c.to));
+    for (const accept of followUps) {
+      await anvil.impersonateAccount({ address: accept.sender });
+      await anvil.setBalance({ address: accept.sender, value: parseEther("1") });
+      await send(accept.sender, accept.to, accept.data, `the follow-up ${accept.description}`);
+      steps.push(`ran the follow-up the new owner proposes next (impersonated): ${accept.description}`);
+    }
+    if (followUps.length) remaining = await replan(client, config);
     steps.push(`re-read the fork and planned again: ${remaining.length ? `${remaining.length} call(s) left` : "empty plan"}`);
-    return { converged: remaining.length === 0, remaining, proof: { forkedAtBlock: live.blockNumber.toString(), steps } };
+    const left = remaining.map((c) => c.description);
+    return { converged: left.length === 0, remaining: left, proof: { forkedAtBlock: live.blockNumber.toString(), steps } };
   } finally {
     await fork.stop();
   }
@@ -124,6 +140,6 @@ function isRevert(error: unknown): boolean {
   return error instanceof BaseError && error.walk((e) => e instanceof ExecutionRevertedError || e instanceof ContractFunctionRevertedError) !== null;
 }
 
-async function replan(client: PublicClient, config: StackConfig): Promise<string[]> {
-  return planChanges(config, await readLiveState(client, config)).map((c) => c.description);
+async function replan(client: PublicClient, config: StackConfig): Promise<PlannedCall[]> {
+  return planChanges(config, await readLiveState(client, config));
 }

@@ -1,4 +1,5 @@
-import type { RecommendationRule } from "../config/schema";
+import type { OverridableRule } from "../config/schema";
+import { describeProblem, GovernanceError } from "../errors";
 
 /** One policy problem: which rule, where in the config or plan, what is wrong and how to fix it. */
 export interface Finding {
@@ -10,9 +11,9 @@ export interface Finding {
   fix: string;
 }
 
-/** A recommendation violation let through by a written override; recorded in the proposal. */
+/** A violation let through by a written override; recorded in the proposal. */
 export interface AppliedOverride {
-  rule: RecommendationRule;
+  rule: OverridableRule;
   reason: string;
 }
 
@@ -25,12 +26,12 @@ export interface PolicyFindings {
 }
 
 export function describeFinding(finding: Finding): string {
-  return `${finding.path}: ${finding.message} [${finding.rule}]; fix: ${finding.fix}`;
+  return describeProblem({ path: finding.path, message: `${finding.message} [${finding.rule}]`, fix: finding.fix });
 }
 
-export class PolicyError extends Error {
+export class PolicyError extends GovernanceError {
   constructor(readonly findings: Finding[]) {
-    super(`refusing to propose, the policy forbids it:\n${findings.map((f) => `  - ${describeFinding(f)}`).join("\n")}`);
+    super("policy", "refusing to propose, the policy forbids it", findings.map((f) => ({ path: f.path, message: `${f.message} [${f.rule}]`, fix: f.fix })));
     this.name = "PolicyError";
   }
 }

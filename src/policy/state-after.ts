@@ -1,4 +1,4 @@
-import { getAddress, type Address, type Hex } from "viem";
+import { getAddress, zeroAddress, type Address, type Hex } from "viem";
 import type { LiveState } from "../chain/read-state";
 import type { PlannedCall } from "../plan/types";
 
@@ -55,7 +55,8 @@ export function stateAfter(live: LiveState, calls: readonly PlannedCall[]): Stat
       const name = call.resource.slice(4);
       state.composeHashes[name] = applySet(state.composeHashes[name] ?? [], call, "addComposeHash", "removeComposeHash");
     }
-    if (call.functionName === "transferOwnership") state.owners[call.resource] = getAddress(call.args[0] as Address);
+    // transferOwnership(0) on a two-step contract cancels a pending transfer: the owner stays.
+    if (call.functionName === "transferOwnership" && call.args[0] !== zeroAddress) state.owners[call.resource] = getAddress(call.args[0] as Address);
     if (call.functionName === "acceptOwnership") state.owners[call.resource] = call.sender;
   }
   return state;

@@ -40,7 +40,7 @@ export async function checkUpgrades(client: PublicClient, config: StackConfig, l
     const path = implementationPath(config, call);
     const app = live.apps.find((a) => `app:${a.name}` === call.resource);
     if (call.functionName === "upgradeToAndCall" && app?.upgradesDisabled) {
-      findings.push({ rule: "upgrade.disabled", path, message: `app ${app.name} has permanently disabled upgrades (disableUpgrades was called)`, fix: `remove ${path}: this app can never be upgraded; deploy a new app instead` });
+      findings.push({ rule: "upgrade.disabled", path, message: `app ${app.name} has upgrades permanently disabled (its private flag is set, by disableUpgrades() or at creation)`, fix: `remove ${path}: this app can never be upgraded; deploy a new app instead` });
       continue;
     }
     findings.push(...(await implementationFindings(client, live.blockNumber, getAddress(call.args[0] as Address), path)));

@@ -6,7 +6,8 @@ import type { PlannedCall } from "../plan/types";
 import { hashOperationBatch, operationSalt } from "./operation";
 import { createSafeTransaction, type SafeCall } from "./safe-tx";
 import { simulateCall, simulateSafeTransaction } from "./simulate";
-import type { DecodedCall, ProposalFile, TimelockOperation } from "./types";
+import { callChanges, expectedState } from "./effects";
+import type { CancelledOperation, DecodedCall, ProposalFile, TimelockOperation } from "./types";
 
 export interface BuildProposalInput {
   stack: string;
@@ -18,7 +19,19 @@ export interface BuildProposalInput {
   nonce?: bigint;
   /** Scheduled operations of stale proposals to cancel in the same Safe transaction. */
   cancels?: Hex[];
+  /** The local proposals that scheduled them: the packet names what each cancel cancels. */
+  cancelledProposals?: readonly ProposalFile[];
   proposerKey?: Hex;
+}
+
+/** What each cancelled operation was, and whether this proposal schedules all of its calls again. */
+function describeCancels(cancels: readonly Hex[], proposals: readonly ProposalFile[], byTimelock: readonly PlannedCall[]): CancelledOperation[] {
+  return cancels.map((operationId) => {
+    const source = proposals.find((p) => p.timelock?.operationId === operationId);
+    const cancelledCalls = source ? source.calls.filter((c) => c.sender === source.timelock!.address) : [];
+    const rescheduled = cancelledCalls.length > 0 && cancelledCalls.every((c) => byTimelock.some((n) => n.to === c.to && n.data === c.data));
+    return { operationId, ...(source ? { proposal: source.id } : {}), calls: cancelledCalls.map((c) => c.description), rescheduled };
+  });
 }
 
 export function decodeCall(call: PlannedCall): DecodedCall {
@@ -87,6 +100,7 @@ export async function buildProposal(input: BuildProposalInput): Promise<Proposal
       ...(timelock.kind === "openzeppelin" && config.governance.mode === "safe+timelock"
         ? { expiryEnforcedBy: "tool" as const, expiration: config.governance.timelock.expiration.toString() }
         : {}),
+      ...(cancels.length ? { cancelled: describeCancels(cancels, input.cancelledProposals ?? [], byTimelock) } : {}),
     };
   }
   safeCalls.push(...bySafe.map((c) => ({ to: c.to, value: c.value, data: c.data })));
@@ -95,7 +109,9 @@ export async function buildProposal(input: BuildProposalInput): Promise<Proposal
   // Only the Safe's next nonce can be simulated; a proposal queued behind another is checked when it is next.
   if (nonce === safe.nonce) await simulateSafeTransaction(input.client, safe.address, created.safeTx, live.blockNumber, safe.version);
 
-  const decoded = calls.map(decodeCall);
+  const changes = callChanges(live, calls);
+  const decoded = calls.map((call, i) => ({ ...decodeCall(call), ...(changes[i] ? { change: changes[i] } : {}) }));
+  const organisations = Object.fromEntries(config.governance.safe.owners.map((o) => [o.address, o.org]));
   return {
     format: "dstack-governance-proposal/1",
     id: `${nonce}-${created.safeTxHash.slice(2, 10)}`,
@@ -112,5 +128,7 @@ export async function buildProposal(input: BuildProposalInput): Promise<Proposal
     timelock: operation,
     calls: decoded,
     signatures: created.signatures,
+    organisations,
+    expectedState: expectedState(live, calls),
   };
 }

@@ -49,6 +49,20 @@ export function safeTxHashes(chainId: number, safe: Address, tx: SafeTxData) {
   };
 }
 
+/**
+ * The EIP-712 typed data of the Safe transaction, as eth_signTypedData_v4, `cast wallet sign
+ * --data` and hardware wallets take it; integers as decimal strings.
+ */
+export function safeTxTypedData(chainId: number, safe: Address, tx: SafeTxData) {
+  const { to, value, data, operation, safeTxGas, baseGas, gasPrice, gasToken, refundReceiver, nonce } = tx;
+  return {
+    types: SAFE_TX_TYPES,
+    primaryType: "SafeTx" as const,
+    domain: { chainId, verifyingContract: safe },
+    message: { to, value, data, operation, safeTxGas, baseGas, gasPrice, gasToken, refundReceiver, nonce },
+  };
+}
+
 export interface SafeCall {
   to: Address;
   value: bigint;

@@ -3,11 +3,12 @@ import { safeAbi, simulateTxAccessorAbi } from "../chain/abis";
 import { describeRevert, revertDataOf } from "../chain/revert";
 import { canonicalSafeContractsByVersion, type SafeVersion } from "../chain/safe-deployments";
 import type { PlannedCall } from "../plan/types";
+import { GovernanceError } from "../errors";
 import type { SafeTxData } from "./types";
 
-export class SimulationError extends Error {
+export class SimulationError extends GovernanceError {
   constructor(readonly what: string, readonly reason: string) {
-    super(`simulation failed: ${what} reverts: ${reason}`);
+    super("simulation", `simulation failed: ${what} reverts: ${reason}`);
     this.name = "SimulationError";
   }
 }

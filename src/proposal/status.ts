@@ -1,5 +1,6 @@
-import { getAddress, recoverAddress, type Address, type Hex, type PublicClient } from "viem";
+import { getAddress, type Address, type Hex, type PublicClient } from "viem";
 import { safe130EventsAbi, safeAbi, timelockAbi } from "../chain/abis";
+import { recoverSafeSigner } from "./signature";
 import type { FileSignature, ProposalFile } from "./types";
 
 export type ProposalStatus =
@@ -36,7 +37,7 @@ export function describeStatus(status: ProposalStatus): string {
 export async function validFileSignatures(p: ProposalFile, owners: readonly Address[]): Promise<FileSignature[]> {
   const valid: FileSignature[] = [];
   for (const signature of p.signatures) {
-    const recovered = await recoverAddress({ hash: p.safeTxHash, signature: signature.data }).catch(() => undefined);
+    const recovered = await recoverSafeSigner(p.safeTxHash, signature.data);
     if (recovered && getAddress(recovered) === getAddress(signature.signer) && owners.includes(recovered)) valid.push(signature);
   }
   return valid;

@@ -27,6 +27,33 @@ export interface ProposalFile {
   executes?: ExecutedOperation;
   /** Set when the proposal was run to completion on a fork of the chain before it was written. */
   convergence?: ConvergenceProof;
+  /** Signer organisations from the stack config, by owner address (organisations are not on chain). */
+  organisations?: Record<string, string>;
+  /** What the chain holds once every call ran: the resulting sets, owners, threshold and delay. */
+  expectedState?: ExpectedState;
+}
+
+/** The governed state after a proposal, as the packet shows it; durations in seconds, decimal. */
+export interface ExpectedState {
+  safe?: { owners: Address[]; threshold: number };
+  timelock?: { delay: string; expiration: string };
+  osImages: Hex[];
+  /** By app name. */
+  composeHashes: Record<string, Hex[]>;
+  /** By resource ("kms", "app:<name>"): the owner, or the pending owner of a two-step transfer. */
+  owners: Record<string, Address>;
+  /** By resource: the implementation the proxy points at. */
+  implementations: Record<string, Address>;
+}
+
+/** A scheduled operation this proposal cancels, and whether its calls are scheduled again. */
+export interface CancelledOperation {
+  operationId: Hex;
+  /** The local proposal that scheduled it, if its file is here. */
+  proposal?: string;
+  calls: string[];
+  /** True when every one of its calls is in this proposal's batch again. */
+  rescheduled: boolean;
 }
 
 /** A fork ran the proposal through the Safe and the timelock; re-planning afterwards found nothing left. */
@@ -60,6 +87,8 @@ export interface TimelockOperation {
   payloads: Hex[];
   /** Operations this proposal cancels before scheduling (stale scheduled proposals). */
   cancels: Hex[];
+  /** What each cancelled operation was, in the order of `cancels`. */
+  cancelled?: CancelledOperation[];
   /**
    * Who refuses the operation once it has been ready for `expiration` seconds: the contract
    * (ExpiringTimelock) or this tool (a stock TimelockController has no expiry). Absent = contract.
@@ -90,6 +119,8 @@ export interface DecodedCall {
   args: string[];
   data: Hex;
   revokes: boolean;
+  /** The governed value before → after this call, e.g. "threshold 2 → 3" or "not authorized → authorized". */
+  change?: string;
 }
 
 export interface FileSignature {

@@ -2,11 +2,13 @@ import { createWalletClient, http, type Hex, type PublicClient, type WalletClien
 import { privateKeyToAccount } from "viem/accounts";
 import { assertChainId, createChainClient } from "../chain/client";
 import { readLiveState, type LiveState } from "../chain/read-state";
+import { checkpointPath, fileCheckpointStore, type CheckpointStore } from "../chain/scan-checkpoints";
 import { parseStackConfig, type StackConfig } from "../config/schema";
 import { readStackFile } from "../config/stack-file";
 import { resolveMeasurementFiles } from "../measurements/resolve";
 import { planChanges } from "../plan/plan";
 import type { PlannedCall } from "../plan/types";
+import { unmanagedNotes } from "../plan/unmanaged";
 import type { PolicyFindings } from "../policy/findings";
 import { assertProposable, inspectPolicy, sealProposal } from "../policy/gate";
 import { buildProposal } from "../proposal/build";
@@ -20,14 +22,27 @@ export interface Stack {
   root: string;
   config: StackConfig;
   client: PublicClient;
+  /** Where event scans resume from (checkpoints/<stack>.json), and what reads found the stack file should say. */
+  scans: { checkpoints: CheckpointStore; notices: Set<string>; onNotice?: (message: string) => void };
 }
 
 /** Validates the raw config and connects; the RPC must serve the declared chain. */
-export async function openStack(args: { name: string; root: string; rawConfig: unknown; onRequest?: () => void }): Promise<Stack> {
+export async function openStack(args: { name: string; root: string; rawConfig: unknown; onRequest?: () => void; onNotice?: (message: string) => void }): Promise<Stack> {
   const config = parseStackConfig(resolveMeasurementFiles(args.rawConfig, args.root));
   const client = createChainClient({ chainId: config.network.chainId, rpcUrls: config.network.rpcUrls, onRequest: args.onRequest });
   await assertChainId(client, config.network.chainId);
-  return { name: args.name, root: args.root, config, client };
+  return { name: args.name, root: args.root, config, client, scans: { checkpoints: fileCheckpointStore(checkpointPath(args.root, args.name)), notices: new Set(), onNotice: args.onNotice } };
+}
+
+/** The stack's live state at the head (or at `pinnedBlock`), scanning events from its checkpoint. */
+export function readStackState(stack: Stack, pinnedBlock?: bigint): Promise<LiveState> {
+  const { checkpoints, notices, onNotice } = stack.scans;
+  const notice = (message: string) => {
+    if (notices.has(message)) return;
+    notices.add(message);
+    onNotice?.(message);
+  };
+  return readLiveState(stack.client, stack.config, { pinnedBlock, checkpoints, onNotice: notice });
 }
 
 /** A wallet on the stack's chain and first RPC URL, signing locally with the key (never sent anywhere). */
@@ -49,6 +64,8 @@ export interface Inspection {
   coveredBy?: TrackedProposal;
   /** Policy errors (proposeChanges refuses), warnings (preview shows them) and the overrides used. */
   findings: PolicyFindings;
+  /** What the config does not govern though the chain holds it, e.g. "kms.devices: not managed, 3 on chain". */
+  unmanaged: string[];
 }
 
 function sameCalls(calls: readonly PlannedCall[], proposal: ProposalFile): boolean {
@@ -57,7 +74,7 @@ function sameCalls(calls: readonly PlannedCall[], proposal: ProposalFile): boole
 
 /** config → live state → plan, and which proposals are already in flight. Reads only. */
 export async function inspectStack(stack: Stack): Promise<Inspection> {
-  const live = await readLiveState(stack.client, stack.config);
+  const live = await readStackState(stack);
   const calls = planChanges(stack.config, live);
   const proposals: TrackedProposal[] = [];
   for (const proposal of await listProposals(stack.root, stack.name)) {
@@ -65,7 +82,7 @@ export async function inspectStack(stack: Stack): Promise<Inspection> {
     proposals.push({ proposal, status: await proposalStatus(stack.client, proposal, live.blockNumber) });
   }
   const coveredBy = calls.length ? proposals.find((t) => isInFlight(t.status) && sameCalls(calls, t.proposal)) : undefined;
-  return { live, calls, proposals, coveredBy, findings: await inspectPolicy(stack, live, calls) };
+  return { live, calls, proposals, coveredBy, findings: await inspectPolicy(stack, live, calls), unmanaged: unmanagedNotes(stack.config, live) };
 }
 
 export interface ProposeOptions {
@@ -86,6 +103,7 @@ export async function proposeChanges(stack: Stack, inspection: Inspection, propo
   if (inspection.coveredBy) return inspection.coveredBy.proposal;
   const inFlight = inspection.proposals.filter((t) => isInFlight(t.status));
   const unexecuted = inFlight.filter((t) => t.status.state === "awaiting-signatures").map((t) => BigInt(t.proposal.safe.nonce));
+  // biome-ignore lint/complexity/useMathMinMax: nonces are bigints
   const nonce = unexecuted.length ? unexecuted.reduce((a, b) => (a < b ? a : b)) : undefined;
   // Queued operations are cancelled so they cannot run after being superseded; expired ones so
   // the timelock's queue holds only what can still happen.
@@ -100,6 +118,7 @@ export async function proposeChanges(stack: Stack, inspection: Inspection, propo
     client: stack.client,
     nonce,
     cancels,
+    cancelledProposals: inspection.proposals.map((t) => t.proposal),
     proposerKey,
   });
   const proposal = await sealProposal(built, stack, live, inspection.findings, options);

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { encodeFunctionData, getAddress } from "viem";
+import { createPublicClient, encodeFunctionData, getAddress, http } from "viem";
 import { devAccounts } from "../../devnet/accounts";
 import { devMeasurement } from "../../devnet/deploy";
 import { dstackAppAbi, dstackKmsAbi } from "../../src/chain/abis";
@@ -120,7 +120,11 @@ describe("gov import on a direct-mode devnet", () => {
     ]);
     assert.deepEqual(inspection.calls, []);
     assert.deepEqual(raw.governance, { mode: "direct", admin: devAccounts.admin.address });
-    assert.equal(raw.network.startBlock, 0);
+    // Without --start-block the KMS proxy's deployment block is searched for and written.
+    const client = createPublicClient({ transport: http(devnet.anvil.rpcUrl) });
+    assert.ok(raw.network.startBlock > Number(d.deployBlock));
+    assert.notEqual(await client.getCode({ address: d.kms.proxy, blockNumber: BigInt(raw.network.startBlock) }), undefined);
+    assert.equal(await client.getCode({ address: d.kms.proxy, blockNumber: BigInt(raw.network.startBlock - 1) }), undefined);
     assert.deepEqual([...raw.kms.devices], d.kms.devices);
   });
 });

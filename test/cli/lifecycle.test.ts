@@ -8,7 +8,7 @@ import { devMeasurement } from "../../devnet/deploy";
 import { dstackKmsAbi, safeAbi } from "../../src/chain/abis";
 import { createChainClient } from "../../src/chain/client";
 import type { StackConfigInput } from "../../src/config/schema";
-import { signerPacket } from "../../src/proposal/files";
+import { signerPacket } from "../../src/proposal/packet";
 import { proposalStatus } from "../../src/proposal/status";
 import type { ProposalFile } from "../../src/proposal/types";
 import { owners, startTestDevnet, type TestDevnet } from "../helpers/devnet";

@@ -31,6 +31,30 @@ describe("pulumi preview refuses bad stacks with a clear message (real CLI)", ()
     assert.deepEqual(project.proposalFiles(), []);
   });
 
+  for (const typo of [
+    { edit: (c: Record<string, any>) => ((c.governance.safe.treshold = c.governance.safe.threshold), delete c.governance.safe.threshold), expected: /governance\.safe\.treshold: unknown key; did you mean "threshold"\?/ },
+    { edit: (c: Record<string, any>) => ((c.kms.device = c.kms.devices), delete c.kms.devices), expected: /kms\.device: unknown key; did you mean "devices"\?/ },
+    { edit: (c: Record<string, any>) => ((c.kms.osImage = c.kms.osImages), delete c.kms.osImages), expected: /kms\.osImage: unknown key; did you mean "osImages"\?/ },
+  ]) {
+    it(`a misspelled key is named: ${typo.expected.source.split(":")[0].replace(/\\/g, "")}`, async () => {
+      const config = devnet.config();
+      typo.edit(config);
+      await project.configure(config);
+      assertCleanFailure(await project.preview(), typo.expected);
+      assert.deepEqual(project.proposalFiles(), []);
+    });
+  }
+
+  it("a config without devices leaves the live devices alone and says they are not managed", async () => {
+    const config = devnet.config();
+    delete config.kms.devices;
+    await project.configure(config);
+    const preview = await project.preview();
+    assert.equal(preview.code, 0, preview.output);
+    assert.match(preview.output, /kms\.devices: not managed, 1 on chain/);
+    assert.doesNotMatch(preview.output, /revoke/);
+  });
+
   it("an RPC serving another chain is refused", async () => {
     const config = devnet.config();
     config.network.chainId = 84532;

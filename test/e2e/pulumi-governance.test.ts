@@ -62,6 +62,12 @@ describe("pulumi preview/up on a safe+timelock devnet (real CLI)", () => {
     assert.equal(up.code, 0, up.stdout + up.stderr);
     const files = project.proposalFiles();
     assert.equal(files.length, 3, files.join(","));
+    // up ends with where the proposal is, what it lacks and what to run next.
+    const id = files[0].replace(/\..*$/, "");
+    assert.match(up.stdout, /nextSteps/);
+    assert.ok(up.stdout.includes(`proposals/devnet/${id}.{json,md,txbuilder.json}`), up.stdout);
+    assert.match(up.stdout, /signatures: 1 of 2, 1 more needed/);
+    assert.ok(up.stdout.includes(`gov.js sign ${id} --stack devnet`), up.stdout);
     assert.deepEqual(files.map((f) => f.replace(/^[^.]+/, "")), [".json", ".md", ".txbuilder.json"]);
     assert.equal(await osImageAllowed(hash), false, "up changes nothing on chain");
     assert.equal(await client.readContract({ address: devnet.deployment.safe!, abi: safeAbi, functionName: "nonce" }), nonce);

@@ -1,8 +1,8 @@
 import { createTestClient, createWalletClient, http, parseEther, publicActions, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { devAccounts } from "../../devnet/accounts";
-import { startAnvil, type RunningAnvil } from "../../src/chain/anvil";
-import { deployDevnet, type DevnetDeployment, type Topology } from "../../devnet/deploy";
+import { startAnvil, type AnvilOptions, type RunningAnvil } from "../../src/chain/anvil";
+import { deployDevnet, type ContractShape, type DevnetDeployment, type Topology } from "../../devnet/deploy";
 import { devnetStackConfig } from "../../devnet/stack-config";
 import { chainDefinition } from "../../src/chain/client";
 import type { StackConfigInput } from "../../src/config/schema";
@@ -18,10 +18,10 @@ export interface TestDevnet {
   stop(): Promise<void>;
 }
 
-export async function startTestDevnet(topology: Topology): Promise<TestDevnet> {
-  const anvil = await startAnvil();
+export async function startTestDevnet(topology: Topology, options: { contracts?: ContractShape; anvil?: AnvilOptions } = {}): Promise<TestDevnet> {
+  const anvil = await startAnvil(options.anvil);
   try {
-    const deployment = await deployDevnet(anvil.rpcUrl, topology);
+    const deployment = await deployDevnet(anvil.rpcUrl, topology, { contracts: options.contracts });
     const chain = chainDefinition(anvil.chainId, [anvil.rpcUrl]);
     const testClient = createTestClient({ mode: "anvil", chain, transport: http(anvil.rpcUrl) });
     return {

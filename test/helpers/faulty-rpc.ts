@@ -16,6 +16,25 @@ export interface JsonRpcCall {
   params?: unknown[];
 }
 
+/** How a provider words its refusal of an eth_getLogs range above its cap (each as a real one does). */
+export type RangeRefusalStyle = "infura" | "alchemy" | "geth" | "quicknode" | "bare";
+
+function rangeRefusal(style: RangeRefusalStyle, cap: number, from: bigint): { code: number; message: string } {
+  const hint = `[0x${from.toString(16)}, 0x${(from + BigInt(cap) - 1n).toString(16)}]`;
+  switch (style) {
+    case "infura":
+      return { code: -32005, message: `query returned more than 10000 results. Try with this block range ${hint}.` };
+    case "alchemy":
+      return { code: -32602, message: `Log response size exceeded. You can make eth_getLogs requests with up to a ${cap / 1000}K block range and no limit on the response size, or you can request any block range with a cap of 10K logs in the response. Based on your parameters, this block range should work: ${hint}` };
+    case "geth":
+      return { code: -32000, message: `exceed maximum block range: ${cap}` };
+    case "quicknode":
+      return { code: -32602, message: `eth_getLogs is limited to a ${cap.toLocaleString("en-US")} range` };
+    case "bare":
+      return { code: -32000, message: "block range is too wide" };
+  }
+}
+
 export interface FaultyRpcOptions {
   /** Where requests that pass go. */
   upstream: string;
@@ -31,11 +50,19 @@ export interface FaultyRpcOptions {
    * lagging node is simulated. It may act first (e.g. revert the chain) before answering.
    */
   intercept?: (call: JsonRpcCall) => JsonRpcCall | { result: unknown } | Promise<JsonRpcCall | { result: unknown }>;
+  /** Added to every request before it is answered: a remote RPC's round trip. */
+  latencyMs?: number;
+  /** Refuses eth_getLogs over more than `blocks` blocks, worded as `style` words it (default geth). */
+  logRangeCap?: { blocks: number; style?: RangeRefusalStyle };
 }
 
 export interface FaultyRpc {
   url: string;
   counts: Record<Outcome, number>;
+  /** Every request received (failed, refused or answered), by method. */
+  received: Record<string, number>;
+  /** eth_getLogs ranges refused for exceeding logRangeCap. */
+  refusedRanges: number;
   /** Every call that reached the upstream (after `intercept`), in arrival order. */
   forwarded: JsonRpcCall[];
   setFailureRate(rate: number): void;
@@ -78,6 +105,8 @@ export async function startFaultyRpc(options: FaultyRpcOptions): Promise<FaultyR
   let failureRate = options.failureRate;
   const counts = emptyCounts();
   const forwarded: JsonRpcCall[] = [];
+  const received: Record<string, number> = {};
+  let refusedRanges = 0;
   const sockets = new Set<Socket>();
   const holds = new Set<NodeJS.Timeout>();
 
@@ -89,6 +118,14 @@ export async function startFaultyRpc(options: FaultyRpcOptions): Promise<FaultyR
 
   async function forward(body: string): Promise<string> {
     const call = JSON.parse(body) as JsonRpcCall;
+    const cap = options.logRangeCap;
+    if (cap && call.method === "eth_getLogs") {
+      const { fromBlock, toBlock } = (call.params?.[0] ?? {}) as { fromBlock?: string; toBlock?: string };
+      if (fromBlock?.startsWith("0x") && toBlock?.startsWith("0x") && BigInt(toBlock) - BigInt(fromBlock) + 1n > BigInt(cap.blocks)) {
+        refusedRanges++;
+        return JSON.stringify({ jsonrpc: "2.0", id: call.id, error: rangeRefusal(cap.style ?? "geth", cap.blocks, BigInt(fromBlock)) });
+      }
+    }
     const rewritten = options.intercept ? await options.intercept(call) : call;
     if ("result" in rewritten) return JSON.stringify({ jsonrpc: "2.0", id: call.id, result: rewritten.result });
     forwarded.push(rewritten);
@@ -98,6 +135,8 @@ export async function startFaultyRpc(options: FaultyRpcOptions): Promise<FaultyR
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
+    for (const call of [JSON.parse(body || "{}")].flat() as JsonRpcCall[]) received[call.method] = (received[call.method] ?? 0) + 1;
+    if (options.latencyMs) await sleep(options.latencyMs);
     const outcome = decide();
     counts[outcome]++;
     switch (outcome) {
@@ -139,6 +178,10 @@ export async function startFaultyRpc(options: FaultyRpcOptions): Promise<FaultyR
   return {
     url: `http://127.0.0.1:${port}`,
     counts,
+    received,
+    get refusedRanges() {
+      return refusedRanges;
+    },
     forwarded,
     setFailureRate: (rate) => (failureRate = rate),
     close: () =>
@@ -148,6 +191,11 @@ export async function startFaultyRpc(options: FaultyRpcOptions): Promise<FaultyR
         server.close(() => resolve());
       }),
   };
+}
+
+/** Every request the proxy received. */
+export function receivedCount(rpc: FaultyRpc): number {
+  return Object.values(rpc.received).reduce((sum, n) => sum + n, 0);
 }
 
 /** Requests that failed, for the figures. */

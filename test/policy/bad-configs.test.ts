@@ -46,7 +46,23 @@ interface Case {
   fix: RegExp;
 }
 
+/** Renames a key in place (a typo): the strict schema must name the typo, not just the missing key. */
+function rename(object: object, from: string, to: string) {
+  const o = object as Record<string, unknown>;
+  o[to] = o[from];
+  delete o[from];
+}
+
 const cases: Case[] = [
+  // Unknown keys: a typo is an error naming it and the key it most likely meant.
+  { name: "misspelled threshold", edit: (c) => rename(governanceOf(c).safe, "threshold", "treshold"), field: "governance.safe.treshold", fix: /unknown key; did you mean "threshold"\?/ },
+  { name: "kms.device instead of devices", edit: (c) => rename(c.kms, "devices", "device"), field: "kms.device", fix: /unknown key; did you mean "devices"\?/ },
+  { name: "osImage instead of osImages", edit: (c) => rename(c.kms, "osImages", "osImage"), field: "kms.osImage", fix: /unknown key; did you mean "osImages"\?/ },
+  { name: "a misspelled policy section", edit: (c) => ((c as Record<string, unknown>).polcy = {}), field: "polcy", fix: /did you mean "policy"\?/ },
+  { name: "an unknown app setting", edit: (c) => ((c.apps![0] as Record<string, unknown>).allowAnyDevices = true), field: "apps[0].allowAnyDevices", fix: /did you mean "allowAnyDevice"\?/ },
+  { name: "a non-positive chain id in plain words", edit: (c) => (c.network.chainId = 0), field: "network.chainId", fix: /must be more than 0/ },
+  // A shrink by more than half needs a written override (replacements do not shrink).
+  { name: "removing every KMS device", edit: (c) => (c.kms.devices = []), field: "kms.devices", rule: "set.mass-removal", fix: /rule: "set\.mass-removal"/ },
   // The schema: policy settings themselves.
   { name: "override of an unknown rule", edit: (c) => (c.policy = { overrides: [{ rule: "signers.cnt" as never, reason }] }), field: "policy.overrides[0].rule", fix: /must be one of signers\.count, signers\.organisations/ },
   { name: "override without a real reason", edit: (c) => (c.policy = { overrides: [{ rule: "signers.count", reason: "ok" }] }), field: "policy.overrides[0].reason", fix: /write why the recommendation does not fit \(at least 20 characters\)/ },
@@ -193,6 +209,23 @@ describe("bad configs and unsafe plans are refused before anything is sent or wr
   it("the devnet's own config (non-production, 3 signers 2-of-3, 1 h, 3 d) has no findings", async () => {
     const stack = await openStack({ name: "devnet", root, rawConfig: devnet.config() });
     assert.deepEqual((await inspectStack(stack)).findings, { errors: [], warnings: [], overrides: [] });
+  });
+
+  it("a config without devices, aggregatedMrs or allowAnyDevice leaves them alone and says so", async () => {
+    const raw = devnet.config();
+    delete raw.kms.devices;
+    delete raw.kms.aggregatedMrs;
+    delete raw.apps![0].devices;
+    delete raw.apps![0].allowAnyDevice;
+    const inspection = await inspectStack(await openStack({ name: "devnet", root, rawConfig: raw }));
+    assert.ok(inspection.live.kms.devices.length > 0 && inspection.live.apps[0].devices.length > 0, "the devnet has live devices");
+    assert.deepEqual(inspection.calls, [], "nothing is revoked");
+    assert.deepEqual(inspection.unmanaged, [
+      `kms.aggregatedMrs: not managed, ${inspection.live.kms.aggregatedMrs.length} on chain`,
+      `kms.devices: not managed, ${inspection.live.kms.devices.length} on chain`,
+      `apps[0].devices: not managed, ${inspection.live.apps[0].devices.length} on chain`,
+      "apps[0].allowAnyDevice: not managed, false on chain",
+    ]);
   });
 
   it("on a non-production stack a recommendation violation is a warning; an unneeded override is flagged", async () => {

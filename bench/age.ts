@@ -1,0 +1,102 @@
+import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { createChainClient } from "../src/chain/client";
+import { readLiveState } from "../src/chain/read-state";
+import { fileCheckpointStore, type CheckpointStore } from "../src/chain/scan-checkpoints";
+import type { StackConfig } from "../src/config/schema";
+import { planChanges } from "../src/plan/plan";
+import { receivedCount, startFaultyRpc, type FaultyRpc, type RangeRefusalStyle } from "../test/helpers/faulty-rpc";
+import { startBenchStack } from "./stack";
+
+/** One chain-age row: `cap` null is an RPC without a getLogs range cap. */
+export interface AgeResult {
+  scenario: "age";
+  blocks: number;
+  cap: number | null;
+  run: "first" | "steady";
+  requests: number;
+  ms: number;
+  /** The same first read with one eth_getLogs at a time in ranges of at most 50,000 blocks (the scan before checkpoints). */
+  sequentialMs?: number;
+}
+
+/** A remote RPC's round trip, added by the proxy to every request. */
+const LATENCY_MS = 50;
+export const AGE_ITEMS = 1_000;
+/** The range the scan used before it learnt the RPC's limit: its sequential baseline keeps it. */
+const OLD_CHUNK = 50_000n;
+/** How each cap is worded: as Infura (-32005, which viem itself would retry) and as Alchemy (-32602). */
+const STYLE: Record<number, RangeRefusalStyle> = { 10_000: "infura", 2_000: "alchemy" };
+
+export const AGE_CASES: { blocks: number; caps: (number | null)[]; sequential: boolean }[] = [
+  { blocks: 1_000_000, caps: [null, 10_000, 2_000], sequential: true },
+  { blocks: 38_000_000, caps: [10_000], sequential: false },
+];
+
+async function readOnce(rpc: FaultyRpc, config: StackConfig, checkpoints: CheckpointStore, sequential = false) {
+  const client = createChainClient({ chainId: config.network.chainId, rpcUrls: [rpc.url] });
+  const before = receivedCount(rpc);
+  const started = performance.now();
+  const scanned = sequential ? { ...config, network: { ...config.network, logChunkSize: Number(OLD_CHUNK) } } : config;
+  const live = await readLiveState(client, scanned, { checkpoints, concurrency: sequential ? 1 : undefined });
+  const calls = planChanges(config, live);
+  const ms = Math.round((performance.now() - started) * 10) / 10;
+  assert.deepEqual(calls.map((c) => c.description), [], "the config listing the live items must plan nothing");
+  return { requests: receivedCount(rpc) - before, ms };
+}
+
+/**
+ * A stack of 1,000 items on a chain whose first block is `blocks` (anvil --number), read with
+ * `startBlock: 0` through a proxy adding 50 ms per request and refusing ranges above each cap:
+ * the first read (no checkpoint), then a steady one (from the first one's checkpoint).
+ */
+export async function measureAge(blocks: number, caps: (number | null)[], sequential: boolean): Promise<AgeResult[]> {
+  const stack = await startBenchStack({ number: BigInt(blocks) });
+  const results: AgeResult[] = [];
+  try {
+    await stack.growTo(AGE_ITEMS);
+    for (const cap of caps) {
+      const rpc = await startFaultyRpc({
+        upstream: stack.deployment.rpcUrl,
+        seed: 1,
+        failureRate: 0,
+        latencyMs: LATENCY_MS,
+        logRangeCap: cap === null ? undefined : { blocks: cap, style: STYLE[cap] ?? "geth" },
+      });
+      try {
+        const live = stack.liveConfig();
+        const config: StackConfig = { ...live, network: { ...live.network, rpcUrls: [rpc.url], startBlock: 0 } };
+        const dir = mkdtempSync(join(tmpdir(), "gov-bench-age-"));
+        const checkpoints = fileCheckpointStore(join(dir, "checkpoints.json"));
+        const first = await readOnce(rpc, config, checkpoints);
+        const steady = await readOnce(rpc, config, checkpoints);
+        const baseline = sequential ? await readOnce(rpc, config, fileCheckpointStore(join(dir, "sequential.json")), true) : undefined;
+        results.push({ scenario: "age", blocks, cap, run: "first", ...first, ...(baseline ? { sequentialMs: baseline.ms } : {}) });
+        results.push({ scenario: "age", blocks, cap, run: "steady", ...steady });
+      } finally {
+        await rpc.close();
+      }
+    }
+  } finally {
+    await stack.stop();
+  }
+  return results;
+}
+
+/** Targets of the issue: steady ≤ 15 requests; first ≤ 1.05 × ceil(blocks / cap) + 15; 6× faster than sequential. */
+export function missedAgeTargets(results: AgeResult[]): string[] {
+  const missed: string[] = [];
+  for (const r of results) {
+    const label = `${r.blocks} blocks, cap ${r.cap ?? "none"}, ${r.run} read`;
+    if (r.run === "steady" && r.requests > 15) missed.push(`${label}: ${r.requests} requests (target ≤ 15)`);
+    if (r.run === "first") {
+      const limit = 1.05 * Math.ceil(r.blocks / (r.cap ?? Number.POSITIVE_INFINITY)) + 15;
+      if (r.requests > limit) missed.push(`${label}: ${r.requests} requests (target ≤ ${limit})`);
+      if (r.sequentialMs !== undefined && r.sequentialMs < 6 * r.ms) missed.push(`${label}: ${r.ms} ms, only ${(r.sequentialMs / r.ms).toFixed(1)}× faster than one request at a time (${r.sequentialMs} ms; target 6×)`);
+    }
+  }
+  return missed;
+}

@@ -1,0 +1,117 @@
+import { getAbiItem, getAddress, toEventSelector, type AbiEvent, type Address, type Hex, type PublicClient } from "viem";
+import type { StackConfig } from "../config/schema";
+import { dstackAppAbi, dstackKmsAbi } from "./abis";
+import { scanLogs } from "./logs";
+import type { CheckpointStore, ScanCheckpoint } from "./scan-checkpoints";
+import { findDeploymentBlock } from "./start-block";
+
+/** Per authorization set: the event that adds an item, then the one that removes it. */
+export const kmsSetEvents = {
+  osImages: ["OsImageHashAdded", "OsImageHashRemoved"],
+  aggregatedMrs: ["KmsAggregatedMrAdded", "KmsAggregatedMrRemoved"],
+  devices: ["KmsDeviceAdded", "KmsDeviceRemoved"],
+} as const;
+export const appSetEvents = { composeHashes: ["ComposeHashAdded", "ComposeHashRemoved"], devices: ["DeviceAdded", "DeviceRemoved"] } as const;
+
+const kmsEventNames = Object.values(kmsSetEvents).flat();
+const appEventNames = Object.values(appSetEvents).flat();
+const scannedEvents: AbiEvent[] = [
+  ...kmsEventNames.map((name) => getAbiItem({ abi: dstackKmsAbi, name }) as AbiEvent),
+  ...appEventNames.map((name) => getAbiItem({ abi: dstackAppAbi, name }) as AbiEvent),
+];
+
+/** Every item an Added event ever named, per `${proxy}:${set}`. */
+export type Candidates = Map<string, Set<Hex>>;
+
+export interface ScanOptions {
+  /** Where scans resume from; absent: every read scans from the start block. */
+  checkpoints?: CheckpointStore;
+  /** eth_getLogs requests in flight at once (default 8). */
+  concurrency?: number;
+  /** Told what the stack file should say (a start block that had to be searched for). */
+  onNotice?: (message: string) => void;
+}
+
+export const candidateKey = (proxy: Address, set: string) => `${proxy}:${set}`;
+
+function addLogs(candidates: Candidates, kmsProxy: Address, logs: readonly { address: Address; eventName: string; args: Record<string, Hex> }[]): void {
+  for (const log of logs) {
+    const proxy = getAddress(log.address);
+    const kmsSet = Object.entries(kmsSetEvents).find(([, names]) => names[0] === log.eventName)?.[0];
+    const appSet = Object.entries(appSetEvents).find(([, names]) => names[0] === log.eventName)?.[0];
+    const set = proxy === kmsProxy ? kmsSet : appSet;
+    if (!set) continue;
+    const key = candidateKey(proxy, set);
+    if (!candidates.has(key)) candidates.set(key, new Set());
+    candidates.get(key)!.add(Object.values(log.args)[0].toLowerCase() as Hex);
+  }
+}
+
+function fromCheckpoint(checkpoint: ScanCheckpoint): Candidates {
+  return new Map(Object.entries(checkpoint.candidates).map(([key, items]) => [key, new Set(items as Hex[])]));
+}
+
+/**
+ * The newest checkpoint of this very scan (chain, proxies, events, start) at or below the pinned
+ * block whose block is still canonical; an older one when a reorg replaced the newer, none when
+ * all were replaced (a full rescan).
+ */
+async function usableCheckpoint(client: PublicClient, scope: Omit<ScanCheckpoint, "block" | "hash" | "candidates">, startBlock: bigint | undefined, pinned: { number: bigint; hash: Hex }, store: CheckpointStore) {
+  const matching = store
+    .load()
+    .filter((c) => c.chainId === scope.chainId && c.addresses.join() === scope.addresses.join() && c.events.join() === scope.events.join() && BigInt(c.block) <= pinned.number)
+    .filter((c) => (startBlock === undefined ? c.discovered : !c.discovered && BigInt(c.fromBlock) <= startBlock));
+  for (const checkpoint of matching) {
+    const block = BigInt(checkpoint.block);
+    const hash = block === pinned.number ? pinned.hash : (await client.getBlock({ blockNumber: block }).catch(() => null))?.hash;
+    if (hash === checkpoint.hash) return checkpoint;
+  }
+  return undefined;
+}
+
+/**
+ * The candidates of every authorization set at the pinned block: from the newest canonical
+ * checkpoint plus a scan of the blocks after it, or a full scan from network.startBlock (searched
+ * for when the stack does not give it). Saves a checkpoint at the pinned block.
+ */
+export async function scanCandidates(client: PublicClient, config: StackConfig, pinned: { number: bigint; hash: Hex }, options: ScanOptions = {}): Promise<Candidates> {
+  const proxies = [config.kms.proxy, ...config.apps.map((app) => app.proxy)];
+  const startBlock = config.network.startBlock === undefined ? undefined : BigInt(config.network.startBlock);
+  const scope = {
+    chainId: client.chain!.id,
+    addresses: proxies.map((p) => p.toLowerCase()).sort(),
+    events: scannedEvents.map((e) => toEventSelector(e)).sort(),
+  };
+  const checkpoint = options.checkpoints ? await usableCheckpoint(client, { ...scope, fromBlock: "", discovered: false }, startBlock, pinned, options.checkpoints) : undefined;
+  let fromBlock = checkpoint ? BigInt(checkpoint.fromBlock) : startBlock;
+  if (fromBlock === undefined) {
+    const deployment = await findDeploymentBlock(client, proxies, pinned.number);
+    fromBlock = deployment.found ? deployment.block : 0n;
+    if (!deployment.found) {
+      options.onNotice?.(`network.startBlock is not set and the proxies' deployment block could not be found (${deployment.reason}): events are scanned from block 0; write their deployment block as network.startBlock in the stack file`);
+    }
+  }
+  if (startBlock === undefined && fromBlock > 0n) {
+    options.onNotice?.(`network.startBlock is not set: the proxies were deployed at block ${fromBlock}; write \`startBlock: ${fromBlock}\` under network in the stack file`);
+  }
+  const candidates: Candidates = checkpoint ? fromCheckpoint(checkpoint) : new Map();
+  const scanFrom = checkpoint ? BigInt(checkpoint.block) + 1n : fromBlock;
+  const logs = await scanLogs(client, {
+    addresses: proxies,
+    events: scannedEvents,
+    fromBlock: scanFrom,
+    toBlock: pinned.number,
+    maxRange: config.network.logChunkSize === undefined ? undefined : BigInt(config.network.logChunkSize),
+    concurrency: options.concurrency ?? config.network.logScanConcurrency,
+  });
+  addLogs(candidates, config.kms.proxy, logs as never);
+  await options.checkpoints?.save({
+    ...scope,
+    fromBlock: fromBlock.toString(),
+    discovered: startBlock === undefined,
+    block: pinned.number.toString(),
+    hash: pinned.hash,
+    candidates: Object.fromEntries([...candidates].map(([key, items]) => [key, [...items].sort()])),
+  });
+  return candidates;
+}

@@ -1,0 +1,71 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import { writeFileAtomic } from "../proposal/atomic-write";
+
+/**
+ * What one event scan found, up to a block: the candidates of every authorization set (items an
+ * Added event named). A later read scans only from
+ * `block` on; it can only save work, since membership is confirmed by the getters anyway.
+ */
+export interface ScanCheckpoint {
+  chainId: number;
+  /** What was scanned: the proxies and event selectors (sorted), from which block. */
+  addresses: string[];
+  events: string[];
+  fromBlock: string;
+  /** The first block was found by searching for the proxies' deployment, not given by the stack. */
+  discovered: boolean;
+  block: string;
+  hash: string;
+  /** `${proxy}:${set}` → items, lowercase. */
+  candidates: Record<string, string[]>;
+}
+
+const hex = z.string().regex(/^0x[0-9a-fA-F]*$/);
+const checkpointSchema = z.strictObject({
+  chainId: z.number().int().positive(),
+  addresses: z.array(hex),
+  events: z.array(hex),
+  fromBlock: z.string().regex(/^\d+$/),
+  discovered: z.boolean(),
+  block: z.string().regex(/^\d+$/),
+  hash: hex,
+  candidates: z.record(z.string(), z.array(hex)),
+});
+const fileSchema = z.strictObject({ version: z.literal(1), checkpoints: z.array(checkpointSchema) });
+
+/** Newest first; older ones are where a rescan restarts when a reorg replaced the newest. */
+const KEPT = 3;
+
+export interface CheckpointStore {
+  /** Newest first. A missing or unreadable file is no checkpoint (a full scan), never an error. */
+  load(): ScanCheckpoint[];
+  save(checkpoint: ScanCheckpoint): Promise<void>;
+}
+
+/** `checkpoints/<stack>.json` beside the stack file, meant to be committed with it. */
+export function checkpointPath(root: string, stack: string): string {
+  return join(root, "checkpoints", `${stack}.json`);
+}
+
+export function fileCheckpointStore(path: string): CheckpointStore {
+  const load = (): ScanCheckpoint[] => {
+    if (!existsSync(path)) return [];
+    try {
+      return fileSchema.parse(JSON.parse(readFileSync(path, "utf8"))).checkpoints;
+    } catch {
+      return [];
+    }
+  };
+  return {
+    load,
+    async save(checkpoint) {
+      // Keep older checkpoints of the same scan below the new one; a different scan replaces them.
+      const same = (c: ScanCheckpoint) => c.chainId === checkpoint.chainId && c.fromBlock === checkpoint.fromBlock && c.addresses.join() === checkpoint.addresses.join() && c.events.join() === checkpoint.events.join();
+      const older = load().filter((c) => same(c) && BigInt(c.block) < BigInt(checkpoint.block));
+      const checkpoints = [checkpoint, ...older].slice(0, KEPT);
+      await writeFileAtomic(path, `${JSON.stringify({ version: 1, checkpoints }, null, 1)}\n`);
+    },
+  };
+}

@@ -1,0 +1,144 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { createTestClient, encodeFunctionData, http, publicActions, type Hex } from "viem";
+import { devMeasurement } from "../devnet/deploy";
+import { dstackAppAbi, dstackKmsAbi } from "../src/chain/abis";
+import { createChainClient } from "../src/chain/client";
+import { readLiveState } from "../src/chain/read-state";
+import { checkpointPath } from "../src/chain/scan-checkpoints";
+import { parseStackConfig, type StackConfigInput } from "../src/config/schema";
+import { planChanges } from "../src/plan/plan";
+import { openStack, readStackState } from "../src/reconcile/reconcile";
+import { startTestDevnet, sendAsImpersonated, type TestDevnet } from "./helpers/devnet";
+import { receivedCount, startFaultyRpc, type FaultyRpc } from "./helpers/faulty-rpc";
+
+const FIRST_BLOCK = 5_000_000n;
+const CAP = 10_000;
+
+describe("reads of an old chain resume from a checkpoint (anvil --number 5000000, getLogs capped at 10,000 blocks)", () => {
+  let devnet: TestDevnet;
+  let rpc: FaultyRpc;
+  let anvil: ReturnType<typeof testClient>;
+  const root = mkdtempSync(join(tmpdir(), "gov-age-"));
+  const testClient = (url: string) => createTestClient({ mode: "anvil", transport: http(url), pollingInterval: 50 }).extend(publicActions);
+
+  const addOsImage = (hash: Hex) =>
+    sendAsImpersonated(devnet, devnet.deployment.governanceOwner, devnet.deployment.kms.proxy, encodeFunctionData({ abi: dstackKmsAbi, functionName: "addOsImageHash", args: [hash] }));
+  const removeOsImage = (hash: Hex) =>
+    sendAsImpersonated(devnet, devnet.deployment.governanceOwner, devnet.deployment.kms.proxy, encodeFunctionData({ abi: dstackKmsAbi, functionName: "removeOsImageHash", args: [hash] }));
+  const addComposeHash = (hash: Hex) =>
+    sendAsImpersonated(devnet, devnet.deployment.governanceOwner, devnet.deployment.apps[0].proxy, encodeFunctionData({ abi: dstackAppAbi, functionName: "addComposeHash", args: [hash] }));
+
+  /** The devnet's own config, through the capping proxy, scanning from block 0 as Pulumi.mainnet.yaml once did. */
+  const config = (): StackConfigInput => {
+    const c = devnet.config();
+    c.network.rpcUrls = [rpc.url];
+    c.network.startBlock = 0;
+    return c;
+  };
+  /** One read through a fresh client (as a new process would), counting what reached the RPC. */
+  const read = async (rawConfig: StackConfigInput, name = "aged") => {
+    const stack = await openStack({ name, root, rawConfig });
+    const before = receivedCount(rpc);
+    const live = await readStackState(stack);
+    return { live, requests: receivedCount(rpc) - before, plan: planChanges(stack.config, live).map((c) => c.description), notices: [...stack.scans.notices] };
+  };
+
+  const startItems = [devMeasurement("age-start-1"), devMeasurement("age-start-2"), devMeasurement("age-start-3")];
+  const endItems = [devMeasurement("age-end-1"), devMeasurement("age-end-2")];
+
+  before(async () => {
+    devnet = await startTestDevnet("safe+timelock", { anvil: { number: FIRST_BLOCK } });
+    rpc = await startFaultyRpc({ upstream: devnet.anvil.rpcUrl, seed: 15, failureRate: 0, logRangeCap: { blocks: CAP, style: "infura" } });
+    anvil = testClient(devnet.anvil.rpcUrl);
+    for (const item of startItems) await addOsImage(item);
+    await anvil.mine({ blocks: 200 });
+    for (const item of endItems) await addComposeHash(item);
+    await removeOsImage(startItems[0]);
+  });
+  after(async () => {
+    await rpc?.close();
+    await devnet?.stop();
+  });
+
+  let firstPlan: string[];
+
+  it("the first read scans the whole chain in about ceil(blocks / cap) requests and sees items from both ends", async () => {
+    const first = await read(config());
+    const head = first.live.blockNumber;
+    assert.ok(head > FIRST_BLOCK + 200n);
+    const floor = Math.ceil(Number(head + 1n) / CAP);
+    assert.ok(first.requests <= 1.05 * floor + 15, `${first.requests} requests for ${head} blocks (target ≤ ${1.05 * floor + 15})`);
+    assert.ok(rpc.refusedRanges >= 1, "the cap was hit and answered with a smaller range");
+    assert.ok(first.live.kms.osImages.includes(startItems[1]) && first.live.kms.osImages.includes(startItems[2]));
+    assert.ok(!first.live.kms.osImages.includes(startItems[0]), "removed at the end");
+    for (const item of endItems) assert.ok(first.live.apps[0].composeHashes.includes(item));
+    firstPlan = first.plan;
+    assert.ok(firstPlan.some((line) => line.includes(endItems[0])), firstPlan.join("\n"));
+  });
+
+  it("the second read makes at most 15 requests and plans the same", async () => {
+    const second = await read(config());
+    assert.ok(second.requests <= 15, `second read: ${second.requests} requests`);
+    assert.deepEqual(second.plan, firstPlan);
+  });
+
+  it("a third read after new Added/Removed events sees them, still from the checkpoint", async () => {
+    const added = devMeasurement("age-later");
+    await addOsImage(added);
+    await removeOsImage(startItems[1]);
+    const third = await read(config());
+    assert.ok(third.requests <= 15, `third read: ${third.requests} requests`);
+    assert.ok(third.live.kms.osImages.includes(added));
+    assert.ok(!third.live.kms.osImages.includes(startItems[1]));
+  });
+
+  it("a reorged checkpoint is detected and the read equals a full scan", async () => {
+    const snapshot = await anvil.snapshot();
+    const lost = devMeasurement("age-reorged-away");
+    await addOsImage(lost);
+    await anvil.mine({ blocks: 5 });
+    const onOldBranch = await read(config());
+    assert.ok(onOldBranch.live.kms.osImages.includes(lost));
+    const checkpointBlock = onOldBranch.live.blockNumber;
+
+    await anvil.revert({ id: snapshot });
+    // The other branch adds a different item at heights the stale checkpoint claims to cover.
+    const replacing = devMeasurement("age-replacing");
+    await addOsImage(replacing);
+    await anvil.mine({ blocks: 10 });
+    const head = await anvil.getBlockNumber();
+    assert.ok(head > checkpointBlock);
+    const replacingBlock = (await anvil.getLogs({ address: devnet.deployment.kms.proxy, fromBlock: checkpointBlock - 20n })).at(-1)!.blockNumber!;
+    assert.ok(replacingBlock <= checkpointBlock, "the new item's event lies inside the stale checkpoint's range");
+
+    const afterReorg = await read(config());
+    assert.ok(afterReorg.live.kms.osImages.includes(replacing), "the event under the stale checkpoint was found");
+    assert.ok(!afterReorg.live.kms.osImages.includes(lost));
+    const fullScan = await readLiveState(createChainClient({ chainId: devnet.anvil.chainId, rpcUrls: [devnet.anvil.rpcUrl] }), parseStackConfig(config()), { pinnedBlock: afterReorg.live.blockNumber });
+    assert.deepEqual(afterReorg.live, fullScan);
+    const saved = JSON.parse(readFileSync(checkpointPath(root, "aged"), "utf8"));
+    assert.equal(saved.checkpoints[0].block, afterReorg.live.blockNumber.toString());
+  });
+
+  it("without network.startBlock the deployment block is found and the user told what to write", async () => {
+    const raw = config();
+    delete raw.network.startBlock;
+    const first = await read(raw, "no-start");
+    const notice = first.notices.find((n) => n.includes("network.startBlock is not set"));
+    assert.ok(notice, first.notices.join("\n"));
+    const deployed = BigInt(/startBlock: (\d+)/.exec(notice)![1]);
+    assert.ok(deployed >= FIRST_BLOCK);
+    assert.notEqual(await anvil.getCode({ address: devnet.deployment.kms.proxy, blockNumber: deployed }), undefined);
+    assert.equal(await anvil.getCode({ address: devnet.deployment.kms.proxy, blockNumber: deployed - 1n }).catch(() => undefined), undefined);
+    // The scan starts at the deployment, not at 0: the read sees everything in few requests.
+    assert.ok(first.requests <= 80, `${first.requests} requests`);
+    const withStart = await read({ ...raw, network: { ...raw.network, startBlock: Number(deployed) } }, "with-start");
+    assert.deepEqual(first.live, withStart.live);
+    const second = await read(raw, "no-start");
+    assert.ok(second.requests <= 15, `second read without startBlock: ${second.requests} requests`);
+  });
+});
