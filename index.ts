@@ -20,7 +20,10 @@ export = async () => {
     if (inspection.findings.errors.length) throw new PolicyError(inspection.findings.errors);
   } catch (error) {
     // A clear message instead of a stack trace: bad config or an unreachable RPC is not a crash.
-    const message = error instanceof GovernanceError ? renderError(error) : `stack ${stack}: ${renderError(error, { oneLine: true })}`;
+    const message =
+      error instanceof GovernanceError
+        ? renderError(error)
+        : `stack ${stack}: ${renderError(error, { oneLine: true })}`;
     throw new pulumi.RunError(message);
   }
   for (const notice of opened.scans.notices) pulumi.log.warn(notice);
@@ -33,7 +36,10 @@ export = async () => {
     safe: inspection.live.safe?.address,
     timelock: inspection.live.timelock?.address,
     pendingChanges: (inspection.coveredBy ? [] : inspection.calls).map((c) => c.description),
-    proposals: inspection.proposals.map(({ proposal, status }) => ({ id: proposal.id, status: describeStatus(status) })),
+    proposals: inspection.proposals.map(({ proposal, status }) => ({
+      id: proposal.id,
+      status: describeStatus(status),
+    })),
     proposalId: governance.proposal.proposalId,
     nextSteps: governance.proposal.nextSteps,
   };

@@ -29,7 +29,7 @@ export const AGE_ITEMS = 1_000;
 /** The range the scan used before it learnt the RPC's limit: its sequential baseline keeps it. */
 const OLD_CHUNK = 50_000n;
 /** How each cap is worded: as Infura (-32005, which viem itself would retry) and as Alchemy (-32602). */
-const STYLE: Record<number, RangeRefusalStyle> = { 10_000: "infura", 2_000: "alchemy" };
+const STYLE: Record<number, RangeRefusalStyle> = { 10000: "infura", 2000: "alchemy" };
 
 export const AGE_CASES: { blocks: number; caps: (number | null)[]; sequential: boolean }[] = [
   { blocks: 1_000_000, caps: [null, 10_000, 2_000], sequential: true },
@@ -44,7 +44,11 @@ async function readOnce(rpc: FaultyRpc, config: StackConfig, checkpoints: Checkp
   const live = await readLiveState(client, scanned, { checkpoints, concurrency: sequential ? 1 : undefined });
   const calls = planChanges(config, live);
   const ms = Math.round((performance.now() - started) * 10) / 10;
-  assert.deepEqual(calls.map((c) => c.description), [], "the config listing the live items must plan nothing");
+  assert.deepEqual(
+    calls.map((c) => c.description),
+    [],
+    "the config listing the live items must plan nothing",
+  );
   return { requests: receivedCount(rpc) - before, ms };
 }
 
@@ -73,8 +77,17 @@ export async function measureAge(blocks: number, caps: (number | null)[], sequen
         const checkpoints = fileCheckpointStore(join(dir, "checkpoints.json"));
         const first = await readOnce(rpc, config, checkpoints);
         const steady = await readOnce(rpc, config, checkpoints);
-        const baseline = sequential ? await readOnce(rpc, config, fileCheckpointStore(join(dir, "sequential.json")), true) : undefined;
-        results.push({ scenario: "age", blocks, cap, run: "first", ...first, ...(baseline ? { sequentialMs: baseline.ms } : {}) });
+        const baseline = sequential
+          ? await readOnce(rpc, config, fileCheckpointStore(join(dir, "sequential.json")), true)
+          : undefined;
+        results.push({
+          scenario: "age",
+          blocks,
+          cap,
+          run: "first",
+          ...first,
+          ...(baseline ? { sequentialMs: baseline.ms } : {}),
+        });
         results.push({ scenario: "age", blocks, cap, run: "steady", ...steady });
       } finally {
         await rpc.close();
@@ -95,7 +108,10 @@ export function missedAgeTargets(results: AgeResult[]): string[] {
     if (r.run === "first") {
       const limit = 1.05 * Math.ceil(r.blocks / (r.cap ?? Number.POSITIVE_INFINITY)) + 15;
       if (r.requests > limit) missed.push(`${label}: ${r.requests} requests (target ≤ ${limit})`);
-      if (r.sequentialMs !== undefined && r.sequentialMs < 6 * r.ms) missed.push(`${label}: ${r.ms} ms, only ${(r.sequentialMs / r.ms).toFixed(1)}× faster than one request at a time (${r.sequentialMs} ms; target 6×)`);
+      if (r.sequentialMs !== undefined && r.sequentialMs < 6 * r.ms)
+        missed.push(
+          `${label}: ${r.ms} ms, only ${(r.sequentialMs / r.ms).toFixed(1)}× faster than one request at a time (${r.sequentialMs} ms; target 6×)`,
+        );
     }
   }
   return missed;

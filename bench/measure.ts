@@ -49,7 +49,10 @@ async function repeatedly(repeats: number, stack: BenchStack, read: Reader, conf
   const runs: Run[] = [];
   for (let i = 0; i < repeats; i++) runs.push(await readAndPlan(stack, read, config));
   const counts = runs.map((run) => run.requests);
-  assert.ok(counts.every((count) => count === counts[0]), `request counts differ across repeats of the same read: ${counts.join(", ")}`);
+  assert.ok(
+    counts.every((count) => count === counts[0]),
+    `request counts differ across repeats of the same read: ${counts.join(", ")}`,
+  );
   return { ...runs[0], ms: median(runs.map((run) => run.ms)) };
 }
 
@@ -60,7 +63,11 @@ async function repeatedly(repeats: number, stack: BenchStack, read: Reader, conf
  */
 export async function measureStack(stack: BenchStack, repeats: number): Promise<SizeResult> {
   const check = await readAndPlan(stack, readLiveState, stack.liveConfig());
-  assert.deepEqual(check.calls.map((c) => c.description), [], "the config listing the live items must plan nothing");
+  assert.deepEqual(
+    check.calls.map((c) => c.description),
+    [],
+    "the config listing the live items must plan nothing",
+  );
 
   const desired = stack.desiredConfig();
   const engine = await repeatedly(repeats, stack, readLiveState, desired);
@@ -71,5 +78,11 @@ export async function measureStack(stack: BenchStack, repeats: number): Promise<
   assert.deepEqual(engine.calls[0].args, [EXTRA_OS_IMAGE]);
   assert.deepEqual(baseline.calls, engine.calls);
   const tenths = (ms: number) => Math.round(ms * 10) / 10;
-  return { items: stack.itemCount(), requests: engine.requests, baselineRequests: baseline.requests, ms: tenths(engine.ms), baselineMs: tenths(baseline.ms) };
+  return {
+    items: stack.itemCount(),
+    requests: engine.requests,
+    baselineRequests: baseline.requests,
+    ms: tenths(engine.ms),
+    baselineMs: tenths(baseline.ms),
+  };
 }

@@ -1,7 +1,25 @@
-import { getAbiItem, getAddress, zeroAddress, type Abi, type AbiEvent, type Address, type Hex, type PublicClient } from "viem";
+import {
+  getAbiItem,
+  getAddress,
+  zeroAddress,
+  type Abi,
+  type AbiEvent,
+  type Address,
+  type Hex,
+  type PublicClient,
+} from "viem";
 import { dstackAppAbi, dstackAppTcbAbi, dstackKmsAbi, ownable2StepAbi, safeAbi, timelockAbi } from "../src/chain/abis";
 import { scanLogs } from "../src/chain/logs";
-import { APP_FLAGS_SLOT, IMPLEMENTATION_SLOT, TIMELOCK_ROLE_NAMES, TIMELOCK_ROLES, type AppState, type LiveState, type ProxyState, type TimelockRole } from "../src/chain/read-state";
+import {
+  APP_FLAGS_SLOT,
+  IMPLEMENTATION_SLOT,
+  TIMELOCK_ROLE_NAMES,
+  TIMELOCK_ROLES,
+  type AppState,
+  type LiveState,
+  type ProxyState,
+  type TimelockRole,
+} from "../src/chain/read-state";
 import type { StackConfig } from "../src/config/schema";
 import { safeVersionOf } from "../src/chain/safe-deployments";
 
@@ -50,7 +68,8 @@ export async function readLiveStateNaively(client: PublicClient, config: StackCo
   const read = <T>(address: Address, abi: Abi, functionName: string, args?: readonly unknown[]) =>
     client.readContract({ address, abi, functionName, args, blockNumber }) as Promise<T>;
   // Getters that older contract versions lack: a revert means "not there".
-  const probe = <T>(address: Address, abi: Abi, functionName: string) => read<T>(address, abi, functionName).catch(() => undefined);
+  const probe = <T>(address: Address, abi: Abi, functionName: string) =>
+    read<T>(address, abi, functionName).catch(() => undefined);
 
   const proxies = [config.kms.proxy, ...config.apps.map((app) => app.proxy)];
   const timelockAddress = config.governance.mode === "safe+timelock" ? config.governance.timelock.address : undefined;
@@ -62,7 +81,9 @@ export async function readLiveStateNaively(client: PublicClient, config: StackCo
     maxRange: config.network.logChunkSize === undefined ? undefined : BigInt(config.network.logChunkSize),
   })) as unknown as DecodedLog[];
   const addedTo = (proxy: Address, eventName: string) =>
-    logs.filter((log) => getAddress(log.address) === proxy && log.eventName === eventName).map((log) => Object.values(log.args)[0].toLowerCase() as Hex);
+    logs
+      .filter((log) => getAddress(log.address) === proxy && log.eventName === eventName)
+      .map((log) => Object.values(log.args)[0].toLowerCase() as Hex);
 
   /** One getter call per candidate, in the engine's order (sorted), keeping the members. */
   const members = async (proxy: Address, abi: Abi, getter: string, added: string, desired: readonly Hex[]) => {
@@ -83,7 +104,11 @@ export async function readLiveStateNaively(client: PublicClient, config: StackCo
   };
 
   const kmsProxy = config.kms.proxy;
-  const [k256Pubkey, caPubkey, quote, eventlog] = await read<readonly [Hex, Hex, Hex, Hex]>(kmsProxy, dstackKmsAbi, "kmsInfo");
+  const [k256Pubkey, caPubkey, quote, eventlog] = await read<readonly [Hex, Hex, Hex, Hex]>(
+    kmsProxy,
+    dstackKmsAbi,
+    "kmsInfo",
+  );
   const kmsProxyState = await proxyState(kmsProxy, dstackKmsAbi);
   const kms: LiveState["kms"] = {
     ...kmsProxyState,
@@ -95,12 +120,15 @@ export async function readLiveStateNaively(client: PublicClient, config: StackCo
     aggregatedMrs: [],
     devices: [],
   };
-  for (const set of kmsSets) kms[set.field] = await members(kmsProxy, dstackKmsAbi, set.getter, set.added, config.kms[set.field] ?? []);
+  for (const set of kmsSets)
+    kms[set.field] = await members(kmsProxy, dstackKmsAbi, set.getter, set.added, config.kms[set.field] ?? []);
 
   const apps: AppState[] = [];
   for (const app of config.apps) {
     const requireTcbUpToDate = await probe<boolean>(app.proxy, dstackAppTcbAbi, "requireTcbUpToDate");
-    const flags = BigInt((await client.getStorageAt({ address: app.proxy, slot: APP_FLAGS_SLOT, blockNumber })) ?? "0x0");
+    const flags = BigInt(
+      (await client.getStorageAt({ address: app.proxy, slot: APP_FLAGS_SLOT, blockNumber })) ?? "0x0",
+    );
     const appProxyState = await proxyState(app.proxy, dstackAppAbi);
     const state: AppState = {
       name: app.name,
@@ -112,7 +140,8 @@ export async function readLiveStateNaively(client: PublicClient, config: StackCo
       composeHashes: [],
       devices: [],
     };
-    for (const set of appSets) state[set.field] = await members(app.proxy, dstackAppAbi, set.getter, set.added, app[set.field] ?? []);
+    for (const set of appSets)
+      state[set.field] = await members(app.proxy, dstackAppAbi, set.getter, set.added, app[set.field] ?? []);
     apps.push(state);
   }
 
@@ -131,13 +160,33 @@ export async function readLiveStateNaively(client: PublicClient, config: StackCo
   if (governance.mode === "safe+timelock" && timelockAddress && safeAddress) {
     const t = governance.timelock;
     const expiration = await probe<bigint>(timelockAddress, timelockAbi, "expiration");
-    const roleIds = { ...TIMELOCK_ROLES, admin: (await probe<Hex>(timelockAddress, timelockAbi, "TIMELOCK_ADMIN_ROLE")) ?? TIMELOCK_ROLES.admin };
-    const named = [safeAddress, timelockAddress, zeroAddress, ...(t.executors === "anyone" ? [] : t.executors), ...(t.proposers ?? []), ...(t.cancellers ?? []), ...(t.admins ?? [])];
+    const roleIds = {
+      ...TIMELOCK_ROLES,
+      admin: (await probe<Hex>(timelockAddress, timelockAbi, "TIMELOCK_ADMIN_ROLE")) ?? TIMELOCK_ROLES.admin,
+    };
+    const named = [
+      safeAddress,
+      timelockAddress,
+      zeroAddress,
+      ...(t.executors === "anyone" ? [] : t.executors),
+      ...(t.proposers ?? []),
+      ...(t.cancellers ?? []),
+      ...(t.admins ?? []),
+    ];
     const roles = {} as Record<TimelockRole, Address[]>;
     for (const role of TIMELOCK_ROLE_NAMES) {
-      const granted = logs.filter((log) => getAddress(log.address) === timelockAddress && log.eventName === "RoleGranted" && log.args.role.toLowerCase() === roleIds[role]).map((log) => log.args.account);
+      const granted = logs
+        .filter(
+          (log) =>
+            getAddress(log.address) === timelockAddress &&
+            log.eventName === "RoleGranted" &&
+            log.args.role.toLowerCase() === roleIds[role],
+        )
+        .map((log) => log.args.account);
       const candidates = [...new Set([...named, ...granted].map((a) => getAddress(a)))].sort();
-      const held = await inParallel(candidates, CONCURRENT_CALLS, (account) => read<boolean>(timelockAddress, timelockAbi, "hasRole", [roleIds[role], account]));
+      const held = await inParallel(candidates, CONCURRENT_CALLS, (account) =>
+        read<boolean>(timelockAddress, timelockAbi, "hasRole", [roleIds[role], account]),
+      );
       roles[role] = candidates.filter((_, i) => held[i]);
     }
     timelock = {

@@ -21,14 +21,25 @@ const MAX_FEE_PER_GAS = parseGwei("1000");
  */
 export async function sendAsOwner(rpcUrl: string, owner: Address, calls: readonly OwnerCall[]): Promise<void> {
   if (calls.length === 0) return;
-  const anvil = createTestClient({ mode: "anvil", transport: http(rpcUrl, { batch: { batchSize: REQUESTS_PER_BATCH } }) }).extend(publicActions);
+  const anvil = createTestClient({
+    mode: "anvil",
+    transport: http(rpcUrl, { batch: { batchSize: REQUESTS_PER_BATCH } }),
+  }).extend(publicActions);
   await anvil.setBalance({ address: owner, value: parseEther("1000000") });
   await anvil.setAutomine(false);
   try {
     const firstNonce = await anvil.getTransactionCount({ address: owner, blockTag: "pending" });
     await Promise.all(
       calls.map((call, i) =>
-        anvil.sendUnsignedTransaction({ from: owner, to: call.to, data: call.data, gas: GAS_PER_CALL, maxFeePerGas: MAX_FEE_PER_GAS, maxPriorityFeePerGas: 0n, nonce: firstNonce + i }),
+        anvil.sendUnsignedTransaction({
+          from: owner,
+          to: call.to,
+          data: call.data,
+          gas: GAS_PER_CALL,
+          maxFeePerGas: MAX_FEE_PER_GAS,
+          maxPriorityFeePerGas: 0n,
+          nonce: firstNonce + i,
+        }),
       ),
     );
     while ((await anvil.getTransactionCount({ address: owner, blockTag: "latest" })) < firstNonce + calls.length) {

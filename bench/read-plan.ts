@@ -35,7 +35,9 @@ function missedTargets(results: SizeResult[]): string[] {
     .map((r) => `${r.items} items took ${r.requests} requests (target: at most ${MAX_REQUESTS})`);
   const atRatioSize = results.find((r) => r.items === RATIO_SIZE);
   if (atRatioSize && atRatioSize.baselineRequests < MIN_RATIO * atRatioSize.requests) {
-    missed.push(`at ${RATIO_SIZE} items only ${ratio(atRatioSize.baselineRequests, atRatioSize.requests)} fewer requests than the baseline (target: ${MIN_RATIO}×)`);
+    missed.push(
+      `at ${RATIO_SIZE} items only ${ratio(atRatioSize.baselineRequests, atRatioSize.requests)} fewer requests than the baseline (target: ${MIN_RATIO}×)`,
+    );
   }
   return missed;
 }
@@ -47,7 +49,12 @@ function wanted(group: string): boolean {
 }
 
 function ageTable(results: AgeResult[]): string {
-  return results.map((r) => `age: ${r.blocks} blocks, cap ${r.cap ?? "none"}, ${r.run}: ${r.requests} requests, ${r.ms.toFixed(0)} ms${r.sequentialMs === undefined ? "" : ` (one request at a time: ${r.sequentialMs.toFixed(0)} ms, ${(r.sequentialMs / r.ms).toFixed(1)}×)`}`).join("\n");
+  return results
+    .map(
+      (r) =>
+        `age: ${r.blocks} blocks, cap ${r.cap ?? "none"}, ${r.run}: ${r.requests} requests, ${r.ms.toFixed(0)} ms${r.sequentialMs === undefined ? "" : ` (one request at a time: ${r.sequentialMs.toFixed(0)} ms, ${(r.sequentialMs / r.ms).toFixed(1)}×)`}`,
+    )
+    .join("\n");
 }
 
 async function main() {

@@ -36,7 +36,14 @@ function kmsSet(d: DevnetDeployment, field: KmsField, weight: number, add: strin
   };
 }
 
-function appSet(d: DevnetDeployment, index: number, field: AppField, weight: number, add: string, remove: string): ItemSet {
+function appSet(
+  d: DevnetDeployment,
+  index: number,
+  field: AppField,
+  weight: number,
+  add: string,
+  remove: string,
+): ItemSet {
   const app = d.apps[index];
   return {
     label: `${app.name}-${field}`,
@@ -56,7 +63,10 @@ function itemSets(d: DevnetDeployment): ItemSet[] {
     kmsSet(d, "osImages", 8, "addOsImageHash", "removeOsImageHash"),
     kmsSet(d, "aggregatedMrs", 1, "addKmsAggregatedMr", "removeKmsAggregatedMr"),
     kmsSet(d, "devices", 1, "addKmsDevice", "removeKmsDevice"),
-    ...d.apps.flatMap((_, i) => [appSet(d, i, "composeHashes", 4, "addComposeHash", "removeComposeHash"), appSet(d, i, "devices", 1, "addDevice", "removeDevice")]),
+    ...d.apps.flatMap((_, i) => [
+      appSet(d, i, "composeHashes", 4, "addComposeHash", "removeComposeHash"),
+      appSet(d, i, "devices", 1, "addDevice", "removeDevice"),
+    ]),
   ];
 }
 
@@ -118,7 +128,10 @@ function benchStack(anvil: RunningAnvil, deployment: DevnetDeployment): BenchSta
     }
     for (let i = 0; i < removals; i++) {
       const set = biggest(sets);
-      calls.push({ to: set.proxy, data: encodeFunctionData({ abi: set.abi, functionName: set.remove, args: [set.items.shift()] }) });
+      calls.push({
+        to: set.proxy,
+        data: encodeFunctionData({ abi: set.abi, functionName: set.remove, args: [set.items.shift()] }),
+      });
     }
     await sendAsOwner(anvil.rpcUrl, deployment.governanceOwner, calls);
   };

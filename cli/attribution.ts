@@ -13,8 +13,16 @@ const lower = (hash: string) => hash.toLowerCase();
 
 /** The proposal a process event refers to by Safe tx hash or timelock operation id. */
 function referencedProposal(event: GovernanceEvent, proposals: readonly ProposalFile[]): ProposalFile | undefined {
-  const bySafeTx = (hash: string) => proposals.find((p) => lower(p.safeTxHash) === lower(hash) && getAddress(p.safe.address) === event.address);
-  const byOperation = (id: string) => proposals.find((p) => p.timelock && p.timelock.targets.length > 0 && lower(p.timelock.operationId) === lower(id) && getAddress(p.timelock.address) === event.address);
+  const bySafeTx = (hash: string) =>
+    proposals.find((p) => lower(p.safeTxHash) === lower(hash) && getAddress(p.safe.address) === event.address);
+  const byOperation = (id: string) =>
+    proposals.find(
+      (p) =>
+        p.timelock &&
+        p.timelock.targets.length > 0 &&
+        lower(p.timelock.operationId) === lower(id) &&
+        getAddress(p.timelock.address) === event.address,
+    );
   switch (event.event) {
     case "ApproveHash":
       return bySafeTx(event.args.approvedHash);
@@ -35,7 +43,10 @@ function referencedProposal(event: GovernanceEvent, proposals: readonly Proposal
  * the proposal's safeTxHash, or the timelock's CallExecuted of its operation id) and that proposal
  * calls the contract that emitted the change. Every other change is flagged unexplained.
  */
-export function attributeEvents(events: readonly GovernanceEvent[], proposals: readonly ProposalFile[]): AttributedEvent[] {
+export function attributeEvents(
+  events: readonly GovernanceEvent[],
+  proposals: readonly ProposalFile[],
+): AttributedEvent[] {
   const executedIn = new Map<Hex, ProposalFile[]>();
   for (const event of events) {
     if (event.event !== "ExecutionSuccess" && event.event !== "CallExecuted") continue;
@@ -46,7 +57,9 @@ export function attributeEvents(events: readonly GovernanceEvent[], proposals: r
   }
   return events.map((event) => {
     if (!event.isChange) return { ...event, proposal: referencedProposal(event, proposals)?.id, unexplained: false };
-    const explainedBy = (executedIn.get(event.txHash) ?? []).find((p) => p.calls.some((c) => getAddress(c.to) === event.address));
+    const explainedBy = (executedIn.get(event.txHash) ?? []).find((p) =>
+      p.calls.some((c) => getAddress(c.to) === event.address),
+    );
     return { ...event, proposal: explainedBy?.id, unexplained: !explainedBy };
   });
 }

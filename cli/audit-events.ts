@@ -1,4 +1,14 @@
-import { getAbiItem, getAddress, keccak256, stringToHex, type Abi, type AbiEvent, type Address, type Hex, type PublicClient } from "viem";
+import {
+  getAbiItem,
+  getAddress,
+  keccak256,
+  stringToHex,
+  type Abi,
+  type AbiEvent,
+  type Address,
+  type Hex,
+  type PublicClient,
+} from "viem";
 import { dstackAppAbi, dstackAppTcbAbi, dstackKmsAbi, ownable2StepAbi, safeAbi, timelockAbi } from "../src/chain/abis";
 import { scanLogs } from "../src/chain/logs";
 import type { StackConfig } from "../src/config/schema";
@@ -31,24 +41,64 @@ const proxyChanges = ["Upgraded", "OwnershipTransferred", "OwnershipTransferStar
 
 /** dstack main's PolicyChanged names its policy by the hash of a label: show the label. */
 const POLICY_LABELS = new Map(
-  ["compose-hash", "device", "allow-any-device", "require-tcb-up-to-date", "upgrades-disabled", "implementation-upgrade", "kms-info", "gateway-app-id", "app-implementation", "kms-aggregated-mr", "kms-device", "os-image", "registered-app"].map(
-    (label) => [keccak256(stringToHex(label)), label],
-  ),
+  [
+    "compose-hash",
+    "device",
+    "allow-any-device",
+    "require-tcb-up-to-date",
+    "upgrades-disabled",
+    "implementation-upgrade",
+    "kms-info",
+    "gateway-app-id",
+    "app-implementation",
+    "kms-aggregated-mr",
+    "kms-device",
+    "os-image",
+    "registered-app",
+  ].map((label) => [keccak256(stringToHex(label)), label]),
 );
 
 // App registration is permissionless, so AppRegistered / AppDeployedViaFactory say nothing about governance.
 const eventsOf = {
-  safe: { abi: safeAbi, process: ["ApproveHash", "ExecutionSuccess", "ExecutionFailure"], changes: ["AddedOwner", "RemovedOwner", "ChangedThreshold"] },
-  timelock: { abi: timelockAbi, process: ["CallScheduled", "CallExecuted", "Cancelled"], changes: ["MinDelayChange", "ExpirationChanged", "RoleGranted", "RoleRevoked"] },
+  safe: {
+    abi: safeAbi,
+    process: ["ApproveHash", "ExecutionSuccess", "ExecutionFailure"],
+    changes: ["AddedOwner", "RemovedOwner", "ChangedThreshold"],
+  },
+  timelock: {
+    abi: timelockAbi,
+    process: ["CallScheduled", "CallExecuted", "Cancelled"],
+    changes: ["MinDelayChange", "ExpirationChanged", "RoleGranted", "RoleRevoked"],
+  },
   kms: {
     abi: [...dstackKmsAbi, ...ownable2StepAbi],
     process: [],
-    changes: ["KmsInfoSet", "KmsAggregatedMrAdded", "KmsAggregatedMrRemoved", "KmsDeviceAdded", "KmsDeviceRemoved", "OsImageHashAdded", "OsImageHashRemoved", "GatewayAppIdSet", "AppImplementationSet", ...proxyChanges],
+    changes: [
+      "KmsInfoSet",
+      "KmsAggregatedMrAdded",
+      "KmsAggregatedMrRemoved",
+      "KmsDeviceAdded",
+      "KmsDeviceRemoved",
+      "OsImageHashAdded",
+      "OsImageHashRemoved",
+      "GatewayAppIdSet",
+      "AppImplementationSet",
+      ...proxyChanges,
+    ],
   },
   app: {
     abi: [...dstackAppAbi, ...dstackAppTcbAbi, ...ownable2StepAbi],
     process: [],
-    changes: ["ComposeHashAdded", "ComposeHashRemoved", "DeviceAdded", "DeviceRemoved", "AllowAnyDeviceSet", "RequireTcbUpToDateSet", "UpgradesDisabled", ...proxyChanges],
+    changes: [
+      "ComposeHashAdded",
+      "ComposeHashRemoved",
+      "DeviceAdded",
+      "DeviceRemoved",
+      "AllowAnyDeviceSet",
+      "RequireTcbUpToDateSet",
+      "UpgradesDisabled",
+      ...proxyChanges,
+    ],
   },
 } satisfies Record<string, ContractEvents>;
 
@@ -57,7 +107,8 @@ function auditedContracts(config: StackConfig): Map<Address, { contract: string;
   const contracts = new Map<Address, { contract: string; events: ContractEvents }>();
   const governance = config.governance;
   if (governance.mode !== "direct") contracts.set(governance.safe.address, { contract: "safe", events: eventsOf.safe });
-  if (governance.mode === "safe+timelock") contracts.set(governance.timelock.address, { contract: "timelock", events: eventsOf.timelock });
+  if (governance.mode === "safe+timelock")
+    contracts.set(governance.timelock.address, { contract: "timelock", events: eventsOf.timelock });
   contracts.set(config.kms.proxy, { contract: "kms", events: eventsOf.kms });
   for (const app of config.apps) contracts.set(app.proxy, { contract: `app:${app.name}`, events: eventsOf.app });
   return contracts;
@@ -67,14 +118,31 @@ function abiEventsOf(events: ContractEvents): AbiEvent[] {
   return [...events.process, ...events.changes].map((name) => getAbiItem({ abi: events.abi, name }) as AbiEvent);
 }
 
-const argText = (value: unknown): string => (Array.isArray(value) ? `[${value.map(argText).join(",")}]` : String(value));
+const argText = (value: unknown): string =>
+  Array.isArray(value) ? `[${value.map(argText).join(",")}]` : String(value);
 
 /** Every audited event of the stack's contracts in [fromBlock, toBlock], oldest first. */
-export async function readGovernanceEvents(client: PublicClient, config: StackConfig, fromBlock: bigint, toBlock: bigint): Promise<GovernanceEvent[]> {
+export async function readGovernanceEvents(
+  client: PublicClient,
+  config: StackConfig,
+  fromBlock: bigint,
+  toBlock: bigint,
+): Promise<GovernanceEvent[]> {
   const contracts = auditedContracts(config);
   // Contracts share some signatures (Upgraded, OwnershipTransferred): ask for each topic once.
-  const bySignature = new Map([...contracts.values()].flatMap(({ events }) => abiEventsOf(events)).map((e) => [`${e.name}(${e.inputs.map((i) => i.type)})`, e]));
-  const logs = (await scanLogs(client, { addresses: [...contracts.keys()], events: [...bySignature.values()], fromBlock, toBlock, maxRange: config.network.logChunkSize === undefined ? undefined : BigInt(config.network.logChunkSize), concurrency: config.network.logScanConcurrency })) as unknown as {
+  const bySignature = new Map(
+    [...contracts.values()]
+      .flatMap(({ events }) => abiEventsOf(events))
+      .map((e) => [`${e.name}(${e.inputs.map((i) => i.type)})`, e]),
+  );
+  const logs = (await scanLogs(client, {
+    addresses: [...contracts.keys()],
+    events: [...bySignature.values()],
+    fromBlock,
+    toBlock,
+    maxRange: config.network.logChunkSize === undefined ? undefined : BigInt(config.network.logChunkSize),
+    concurrency: config.network.logScanConcurrency,
+  })) as unknown as {
     address: Address;
     blockNumber: bigint;
     logIndex: number;
@@ -84,7 +152,8 @@ export async function readGovernanceEvents(client: PublicClient, config: StackCo
   }[];
   const audited = logs.filter((log) => {
     // Registration is open to anyone (see above), on main with a PolicyChanged of its own.
-    if (log.eventName === "PolicyChanged" && POLICY_LABELS.get(log.args.policy as Hex) === "registered-app") return false;
+    if (log.eventName === "PolicyChanged" && POLICY_LABELS.get(log.args.policy as Hex) === "registered-app")
+      return false;
     const events = contracts.get(getAddress(log.address))?.events;
     return events !== undefined && [...events.process, ...events.changes].includes(log.eventName);
   });
@@ -92,8 +161,16 @@ export async function readGovernanceEvents(client: PublicClient, config: StackCo
   const senders = new Map<Hex, Promise<Address>>();
   const times = new Map<bigint, Promise<bigint>>();
   for (const log of audited) {
-    if (!senders.has(log.transactionHash)) senders.set(log.transactionHash, client.getTransaction({ hash: log.transactionHash }).then((tx) => getAddress(tx.from)));
-    if (!times.has(log.blockNumber)) times.set(log.blockNumber, client.getBlock({ blockNumber: log.blockNumber }).then((block) => block.timestamp));
+    if (!senders.has(log.transactionHash))
+      senders.set(
+        log.transactionHash,
+        client.getTransaction({ hash: log.transactionHash }).then((tx) => getAddress(tx.from)),
+      );
+    if (!times.has(log.blockNumber))
+      times.set(
+        log.blockNumber,
+        client.getBlock({ blockNumber: log.blockNumber }).then((block) => block.timestamp),
+      );
   }
   const events = await Promise.all(
     audited.map(async (log): Promise<GovernanceEvent> => {
@@ -108,10 +185,17 @@ export async function readGovernanceEvents(client: PublicClient, config: StackCo
         contract,
         address,
         event: log.eventName,
-        args: Object.fromEntries(Object.entries(log.args).map(([name, value]) => [name, name === "policy" ? (POLICY_LABELS.get(value as Hex) ?? argText(value)) : argText(value)])),
+        args: Object.fromEntries(
+          Object.entries(log.args).map(([name, value]) => [
+            name,
+            name === "policy" ? (POLICY_LABELS.get(value as Hex) ?? argText(value)) : argText(value),
+          ]),
+        ),
         isChange: events.changes.includes(log.eventName),
       };
     }),
   );
-  return events.sort((a, b) => (a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1));
+  return events.sort((a, b) =>
+    a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1,
+  );
 }

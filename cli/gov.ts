@@ -54,12 +54,17 @@ type Options = NonNullable<ParseArgsConfig["options"]>;
 function parse<T extends Options>(args: string[], options: T, positionals: string[]) {
   const parsed = parseArgs({ args, options: { ...globalOptions, ...options }, allowPositionals: true, strict: true });
   if (parsed.positionals.length !== positionals.length) {
-    throw new Error(positionals.length ? `give ${positionals.map((p) => `<${p}>`).join(" ")}` : `unexpected argument "${parsed.positionals[0]}"`);
+    throw new Error(
+      positionals.length
+        ? `give ${positionals.map((p) => `<${p}>`).join(" ")}`
+        : `unexpected argument "${parsed.positionals[0]}"`,
+    );
   }
   const values = parsed.values as { stack?: string; root?: string; "key-env"?: string };
   if (!values.stack) throw new Error("--stack: name the stack (its config is Pulumi.<stack>.yaml)");
   // The name becomes part of file paths: Pulumi's own stack-name characters only.
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(values.stack)) throw new Error(`--stack: "${values.stack}" is not a stack name (letters, digits, "_", ".", "-")`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(values.stack))
+    throw new Error(`--stack: "${values.stack}" is not a stack name (letters, digits, "_", ".", "-")`);
   const location: StackLocation = { name: values.stack, root: resolve(values.root ?? ".") };
   return { values: parsed.values, location, keyEnv: values["key-env"], positionals: parsed.positionals };
 }
@@ -74,7 +79,8 @@ const commands: Record<string, (args: string[]) => Promise<string>> = {
   sign: async (args) => {
     const { location, positionals, keyEnv, values } = parse(args, { signature: { type: "string" } }, ["id"]);
     const proposal = await loadProposal(location, positionals[0]);
-    if (typeof values.signature === "string") return addSignatureToFile(await loadStack(location), proposal, readSignatureArgument(values.signature));
+    if (typeof values.signature === "string")
+      return addSignatureToFile(await loadStack(location), proposal, readSignatureArgument(values.signature));
     return signProposalFile(location.root, proposal, await readPrivateKey(keyEnv));
   },
   approve: async (args) => {
@@ -95,8 +101,12 @@ const commands: Record<string, (args: string[]) => Promise<string>> = {
   audit: async (args) => {
     const { location, values } = parse(args, { json: { type: "boolean" }, "from-block": { type: "string" } }, []);
     const fromBlock = values["from-block"];
-    if (fromBlock !== undefined && !/^\d+$/.test(String(fromBlock))) throw new Error("--from-block: give a block number");
-    return auditStack(await loadStack(location), { json: values.json === true, fromBlock: fromBlock === undefined ? undefined : BigInt(String(fromBlock)) });
+    if (fromBlock !== undefined && !/^\d+$/.test(String(fromBlock)))
+      throw new Error("--from-block: give a block number");
+    return auditStack(await loadStack(location), {
+      json: values.json === true,
+      fromBlock: fromBlock === undefined ? undefined : BigInt(String(fromBlock)),
+    });
   },
   import: async (args) => {
     const { location, values } = parse(
@@ -123,7 +133,9 @@ const commands: Record<string, (args: string[]) => Promise<string>> = {
 
 /** One line a person can act on (the shared renderer), never a key. */
 function errorLine(error: unknown): string {
-  return redactKeys(renderError(error, { oneLine: process.env.GOV_DEBUG !== "1", debug: process.env.GOV_DEBUG === "1" }));
+  return redactKeys(
+    renderError(error, { oneLine: process.env.GOV_DEBUG !== "1", debug: process.env.GOV_DEBUG === "1" }),
+  );
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -133,7 +145,12 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const run = command === undefined ? undefined : commands[command];
-  if (!run) throw new Error(command === undefined ? "give a command (gov --help lists them)" : `unknown command "${command}" (gov --help lists them)`);
+  if (!run)
+    throw new Error(
+      command === undefined
+        ? "give a command (gov --help lists them)"
+        : `unknown command "${command}" (gov --help lists them)`,
+    );
   process.stdout.write(`${await run(args)}\n`);
 }
 

@@ -12,7 +12,8 @@ function normalizeKey(text: string, source: string): Hex {
   const trimmed = text.trim();
   const key = (trimmed.startsWith("0x") ? trimmed : `0x${trimmed}`).toLowerCase();
   // The message names where the key came from, never any part of it.
-  if (!isHex(key) || key.length !== 66) throw new Error(`${source} is not a private key: expected 32 bytes as 64 hex digits`);
+  if (!isHex(key) || key.length !== 66)
+    throw new Error(`${source} is not a private key: expected 32 bytes as 64 hex digits`);
   keysRead.add(key.slice(2));
   keysRead.add(trimmed.replace(/^0x/i, ""));
   return key as Hex;

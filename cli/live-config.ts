@@ -12,7 +12,10 @@ export interface DeploymentLocation {
   startBlock?: number;
   kms: Address;
   apps: { name: string; proxy: Address }[];
-  governance: { mode: "direct"; admin: Address } | { mode: "safe"; safe: Address } | { mode: "safe+timelock"; safe: Address; timelock: Address };
+  governance:
+    | { mode: "direct"; admin: Address }
+    | { mode: "safe"; safe: Address }
+    | { mode: "safe+timelock"; safe: Address; timelock: Address };
   /** The window this tool enforces on a stock timelock (which has none on chain), in seconds. */
   expiration: bigint;
 }
@@ -31,13 +34,23 @@ export function probeConfig(location: DeploymentLocation): StackConfig {
   const g = location.governance;
   const safe = (address: Address) => ({ address, owners: [], threshold: 0 });
   return {
-    network: { tier: location.tier, chainId: location.chainId, rpcUrls: [location.rpcUrl], startBlock: location.startBlock, logScanConcurrency: 8 },
+    network: {
+      tier: location.tier,
+      chainId: location.chainId,
+      rpcUrls: [location.rpcUrl],
+      startBlock: location.startBlock,
+      logScanConcurrency: 8,
+    },
     governance:
       g.mode === "direct"
         ? g
         : g.mode === "safe"
           ? { mode: "safe", safe: safe(g.safe) }
-          : { mode: "safe+timelock", safe: safe(g.safe), timelock: { address: g.timelock, kind: "expiring", delay: 0n, expiration: 0n, executors: "anyone" } },
+          : {
+              mode: "safe+timelock",
+              safe: safe(g.safe),
+              timelock: { address: g.timelock, kind: "expiring", delay: 0n, expiration: 0n, executors: "anyone" },
+            },
     kms: { proxy: location.kms, osImages: [], aggregatedMrs: [], devices: [] },
     apps: location.apps.map((app) => ({ ...app, composeHashes: [], devices: [], allowAnyDevice: false })),
   };
@@ -67,7 +80,8 @@ function timelockFromLive(t: TimelockState, safe: Address, enforcedExpiration: b
     kind: t.kind,
     delay: formatDuration(t.delay),
     expiration: formatDuration(t.expiration ?? enforcedExpiration),
-    executors: t.roles.executor.length === 1 && t.roles.executor[0] === zeroAddress ? ("anyone" as const) : t.roles.executor,
+    executors:
+      t.roles.executor.length === 1 && t.roles.executor[0] === zeroAddress ? ("anyone" as const) : t.roles.executor,
     ...(onlySafe(t.roles.proposer) ? {} : { proposers: t.roles.proposer }),
     ...(onlySafe(t.roles.canceller) ? {} : { cancellers: t.roles.canceller }),
     ...(admins.length ? { admins } : {}),
@@ -78,11 +92,26 @@ function timelockFromLive(t: TimelockState, safe: Address, enforcedExpiration: b
 export function configFromLive(location: DeploymentLocation, live: LiveState): StackConfigInput {
   const g = location.governance;
   const owner = governanceOwnerOf(location);
-  const safe = live.safe && { address: live.safe.address, owners: live.safe.owners.map((address) => ({ address, org: "unknown" })), threshold: live.safe.threshold };
-  const timelock = live.timelock && live.safe && timelockFromLive(live.timelock, live.safe.address, location.expiration);
+  const safe = live.safe && {
+    address: live.safe.address,
+    owners: live.safe.owners.map((address) => ({ address, org: "unknown" })),
+    threshold: live.safe.threshold,
+  };
+  const timelock =
+    live.timelock && live.safe && timelockFromLive(live.timelock, live.safe.address, location.expiration);
   return {
-    network: { tier: location.tier, chainId: location.chainId, rpcUrls: [location.rpcUrl], startBlock: location.startBlock },
-    governance: g.mode === "direct" ? g : g.mode === "safe" ? { mode: "safe", safe: safe! } : { mode: "safe+timelock", safe: safe!, timelock: timelock! },
+    network: {
+      tier: location.tier,
+      chainId: location.chainId,
+      rpcUrls: [location.rpcUrl],
+      startBlock: location.startBlock,
+    },
+    governance:
+      g.mode === "direct"
+        ? g
+        : g.mode === "safe"
+          ? { mode: "safe", safe: safe! }
+          : { mode: "safe+timelock", safe: safe!, timelock: timelock! },
     kms: {
       ...proxyFields(live.kms, owner),
       osImages: live.kms.osImages,
@@ -92,6 +121,13 @@ export function configFromLive(location: DeploymentLocation, live: LiveState): S
       appImplementation: live.kms.appImplementation,
       info: live.kms.info,
     },
-    apps: live.apps.map((app) => ({ name: app.name, ...proxyFields(app, owner), composeHashes: app.composeHashes, devices: app.devices, allowAnyDevice: app.allowAnyDevice, ...(app.requireTcbUpToDate !== undefined ? { requireTcbUpToDate: app.requireTcbUpToDate } : {}) })),
+    apps: live.apps.map((app) => ({
+      name: app.name,
+      ...proxyFields(app, owner),
+      composeHashes: app.composeHashes,
+      devices: app.devices,
+      allowAnyDevice: app.allowAnyDevice,
+      ...(app.requireTcbUpToDate !== undefined ? { requireTcbUpToDate: app.requireTcbUpToDate } : {}),
+    })),
   };
 }

@@ -14,7 +14,12 @@ export interface StackLocation {
 /** Reads and validates Pulumi.<stack>.yaml and connects to its chain. */
 export function loadStack(location: StackLocation): Promise<Stack> {
   const onNotice = (message: string) => void process.stderr.write(`gov: ${message}\n`);
-  return openStack({ name: location.name, root: location.root, rawConfig: readStackFile(location.root, location.name), onNotice });
+  return openStack({
+    name: location.name,
+    root: location.root,
+    rawConfig: readStackFile(location.root, location.name),
+    onNotice,
+  });
 }
 
 /** A proposal file of the stack by id; the id must name a file in proposals/<stack>/, nothing else. */
@@ -28,12 +33,16 @@ export async function loadProposal(location: StackLocation, id: string): Promise
   } catch (error) {
     throw new Error(`proposal ${id} is not readable JSON: ${(error as Error).message}`);
   }
-  if (proposal.stack !== location.name) throw new Error(`proposal ${id} belongs to stack "${proposal.stack}", not "${location.name}"`);
+  if (proposal.stack !== location.name)
+    throw new Error(`proposal ${id} belongs to stack "${proposal.stack}", not "${location.name}"`);
   return proposal;
 }
 
 /** A proposal must be for the chain the stack is connected to: never approve or execute across chains. */
 export function assertSameChain(stack: Stack, proposal: ProposalFile): void {
   const chainId = stack.client.chain!.id;
-  if (proposal.chainId !== chainId) throw new Error(`proposal ${proposal.id} is for chain ${proposal.chainId}, but stack ${stack.name} is on chain ${chainId}`);
+  if (proposal.chainId !== chainId)
+    throw new Error(
+      `proposal ${proposal.id} is for chain ${proposal.chainId}, but stack ${stack.name} is on chain ${chainId}`,
+    );
 }

@@ -8,7 +8,14 @@ import { PROJECT, SECTIONS } from "../src/config/stack-file";
 import { executeSafeTransaction, executeTimelockBatch, sendDirect } from "../src/proposal/execute";
 import { nextSteps } from "../src/proposal/next-steps";
 import { proposeExecutionThroughSafe } from "../src/reconcile/execution";
-import { inspectStack, openStack, proposeChanges, readStackState, stackWallet, type Stack } from "../src/reconcile/reconcile";
+import {
+  inspectStack,
+  openStack,
+  proposeChanges,
+  readStackState,
+  stackWallet,
+  type Stack,
+} from "../src/reconcile/reconcile";
 import type { GovernedInputs, ProposalInputs } from "./inputs";
 
 type ConfigSource = { get(key: string): string | undefined };
@@ -41,14 +48,29 @@ const declaredSchemas = {
   GovernanceSafe: safeSchema,
   Timelock: timelockSchema,
   ContractProxy: kmsSchema.pick({ proxy: true, implementation: true, owner: true }),
-  KmsPolicy: kmsSchema.pick({ osImages: true, aggregatedMrs: true, devices: true, gatewayAppId: true, appImplementation: true, info: true }),
+  KmsPolicy: kmsSchema.pick({
+    osImages: true,
+    aggregatedMrs: true,
+    devices: true,
+    gatewayAppId: true,
+    appImplementation: true,
+    info: true,
+  }),
   AppPolicy: appSchema.pick({ composeHashes: true, devices: true, allowAnyDevice: true, requireTcbUpToDate: true }),
 } as const;
 
 /** `check`: the declared values must satisfy the engine's own schema for that resource. */
-export function governedCheck(news: GovernedInputs): { inputs: GovernedInputs; failures: { property: string; reason: string }[] } {
+export function governedCheck(news: GovernedInputs): {
+  inputs: GovernedInputs;
+  failures: { property: string; reason: string }[];
+} {
   const result = declaredSchemas[news.kind].safeParse(news.declared);
-  const failures = result.success ? [] : result.error.issues.map((issue) => ({ property: "declared", reason: `${[news.resource, ...issue.path].join(".")}: ${issue.message}` }));
+  const failures = result.success
+    ? []
+    : result.error.issues.map((issue) => ({
+        property: "declared",
+        reason: `${[news.resource, ...issue.path].join(".")}: ${issue.message}`,
+      }));
   return { inputs: news, failures };
 }
 
@@ -78,16 +100,40 @@ export async function readGoverned(props: GovernedInputs): Promise<GovernedInput
   const stack = await open(props.stack, props.root);
   const live = await readStackState(stack);
   const d = props.declared;
-  const orgOf = (address: string) => (d.owners as { address: string; org: string }[] | undefined)?.find((o) => o.address === address)?.org ?? "unknown";
+  const orgOf = (address: string) =>
+    (d.owners as { address: string; org: string }[] | undefined)?.find((o) => o.address === address)?.org ?? "unknown";
   const app = live.apps.find((a) => `app:${a.name}` === props.resource);
   const source: Record<string, unknown> =
     props.resource === "safe"
-      ? { address: live.safe?.address, threshold: live.safe?.threshold, owners: alignedTo((live.safe?.owners ?? []).map((address) => ({ address, org: orgOf(address) })), d.owners, (o) => o.address) }
+      ? {
+          address: live.safe?.address,
+          threshold: live.safe?.threshold,
+          owners: alignedTo(
+            (live.safe?.owners ?? []).map((address) => ({ address, org: orgOf(address) })),
+            d.owners,
+            (o) => o.address,
+          ),
+        }
       : props.resource === "timelock"
-        ? { address: live.timelock?.address, delay: live.timelock && formatDuration(live.timelock.delay), expiration: live.timelock && (live.timelock.expiration === undefined ? d.expiration : formatDuration(live.timelock.expiration)) }
+        ? {
+            address: live.timelock?.address,
+            delay: live.timelock && formatDuration(live.timelock.delay),
+            expiration:
+              live.timelock &&
+              (live.timelock.expiration === undefined ? d.expiration : formatDuration(live.timelock.expiration)),
+          }
         : props.resource === "kms"
-          ? { ...live.kms, osImages: alignedTo(live.kms.osImages, d.osImages), aggregatedMrs: alignedTo(live.kms.aggregatedMrs, d.aggregatedMrs), devices: alignedTo(live.kms.devices, d.devices) }
-          : { ...app, composeHashes: alignedTo(app?.composeHashes ?? [], d.composeHashes), devices: alignedTo(app?.devices ?? [], d.devices) };
+          ? {
+              ...live.kms,
+              osImages: alignedTo(live.kms.osImages, d.osImages),
+              aggregatedMrs: alignedTo(live.kms.aggregatedMrs, d.aggregatedMrs),
+              devices: alignedTo(live.kms.devices, d.devices),
+            }
+          : {
+              ...app,
+              composeHashes: alignedTo(app?.composeHashes ?? [], d.composeHashes),
+              devices: alignedTo(app?.devices ?? [], d.devices),
+            };
   return { ...props, declared: Object.fromEntries(Object.keys(d).map((k) => [k, source[k] ?? d[k]])) };
 }
 
@@ -109,15 +155,27 @@ export interface ProposalOutputs extends ProposalInputs {
 export async function applyProposal(inputs: ProposalInputs): Promise<ProposalOutputs> {
   const stack = await open(inputs.stack, inputs.root);
   // What this run consumed is recorded as done, so a later refresh finds nothing left to do.
-  const outputs: ProposalOutputs = { ...inputs, calls: [], executable: [], executeThroughSafe: [], executionProposals: [], executed: [], sentTransactions: [] };
+  const outputs: ProposalOutputs = {
+    ...inputs,
+    calls: [],
+    executable: [],
+    executeThroughSafe: [],
+    executionProposals: [],
+    executed: [],
+    sentTransactions: [],
+  };
 
   let inspection = await inspectStack(stack);
   if (stack.config.governance.mode === "direct") {
     const adminKey = key("adminKey");
     // Direct mode has no proposal to refuse, so the policy gate stops the transactions here.
     if (inspection.findings.errors.length) throw new PolicyError(inspection.findings.errors);
-    if (inspection.calls.length && !adminKey) throw new Error("direct mode sends transactions itself: set the admin key with `pulumi config set --secret adminKey <key>`");
-    if (adminKey) outputs.sentTransactions = await sendDirect(stack.client, stackWallet(stack, adminKey), inspection.calls);
+    if (inspection.calls.length && !adminKey)
+      throw new Error(
+        "direct mode sends transactions itself: set the admin key with `pulumi config set --secret adminKey <key>`",
+      );
+    if (adminKey)
+      outputs.sentTransactions = await sendDirect(stack.client, stackWallet(stack, adminKey), inspection.calls);
     return outputs;
   }
 
@@ -132,7 +190,8 @@ export async function applyProposal(inputs: ProposalInputs): Promise<ProposalOut
     for (const { proposal, status } of inspection.proposals) {
       if (!inputs.executable.includes(proposal.id)) continue;
       if (status.state === "ready") await executeTimelockBatch(stack.client, stackWallet(stack, executorKey), proposal);
-      else if (status.state === "awaiting-signatures" && status.have >= status.need) await executeSafeTransaction(stack.client, stackWallet(stack, executorKey), proposal);
+      else if (status.state === "awaiting-signatures" && status.have >= status.need)
+        await executeSafeTransaction(stack.client, stackWallet(stack, executorKey), proposal);
       else continue;
       outputs.executed.push(proposal.id);
     }

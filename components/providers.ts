@@ -1,4 +1,4 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import type { GovernedInputs, ProposalInputs } from "./inputs";
 
 // These objects are serialized into the Pulumi state. They capture only a file path and load

@@ -35,6 +35,13 @@ export class GovernanceProposal extends pulumi.dynamic.Resource {
   declare readonly nextSteps: pulumi.Output<string | undefined>;
   declare readonly executed: pulumi.Output<string[]>;
   constructor(name: string, args: Args<ProposalInputs>, opts?: pulumi.CustomResourceOptions) {
-    super(proposalProvider, name, { ...args, proposalId: undefined, safeTxHash: undefined, nextSteps: undefined, executed: undefined }, opts, MODULE, "GovernanceProposal");
+    super(
+      proposalProvider,
+      name,
+      { ...args, proposalId: undefined, safeTxHash: undefined, nextSteps: undefined, executed: undefined },
+      opts,
+      MODULE,
+      "GovernanceProposal",
+    );
   }
 }

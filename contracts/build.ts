@@ -175,7 +175,9 @@ export async function buildContracts(options: { force?: boolean; quiet?: boolean
     fs.renameSync(tmp, file);
   }
   fs.writeFileSync(hashFile, hash + "\n");
-  log(`contracts: compiled ${ARTIFACT_NAMES.length} artifacts with solc ${solc.version()} in ${Date.now() - started} ms`);
+  log(
+    `contracts: compiled ${ARTIFACT_NAMES.length} artifacts with solc ${solc.version()} in ${Date.now() - started} ms`,
+  );
   return true;
 }
 

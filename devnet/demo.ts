@@ -18,17 +18,28 @@ function step(title: string) {
 
 /** Prints the part of pulumi's output a reader needs: the changes, diagnostics and the summary. */
 function show(result: PulumiResult) {
-  const keep = result.output.split("\n").filter((line) => /pending|authorize|revoke|in flight|Resources:|to update|unchanged|proposal|~ |\+ \[/.test(line));
+  const keep = result.output
+    .split("\n")
+    .filter((line) => /pending|authorize|revoke|in flight|Resources:|to update|unchanged|proposal|~ |\+ \[/.test(line));
   console.log(keep.map((line) => `  ${line.trim()}`).join("\n"));
 }
 
 function gov(projectDir: string, args: string[], key?: string): string {
-  const result = spawnSync(process.execPath, [join(repoRoot(), "dist", "cli", "gov.js"), ...args, "--stack", STACK, "--root", projectDir], {
-    env: { ...process.env, GOV_PRIVATE_KEY: key ?? "" },
-    encoding: "utf8",
-  });
+  const result = spawnSync(
+    process.execPath,
+    [join(repoRoot(), "dist", "cli", "gov.js"), ...args, "--stack", STACK, "--root", projectDir],
+    {
+      env: { ...process.env, GOV_PRIVATE_KEY: key ?? "" },
+      encoding: "utf8",
+    },
+  );
   const out = `${result.stdout}${result.stderr}`.trim();
-  console.log(out.split("\n").map((line) => `  ${line}`).join("\n"));
+  console.log(
+    out
+      .split("\n")
+      .map((line) => `  ${line}`)
+      .join("\n"),
+  );
   if (result.status !== 0) throw new Error(`gov ${args[0]} failed`);
   return out;
 }
@@ -37,11 +48,15 @@ function gov(projectDir: string, args: string[], key?: string): string {
 async function demo() {
   const anvil = await startAnvil();
   try {
-    step("Start a local chain and deploy Safe (2 of 3) → timelock (1 h delay, 3 d expiration) → DstackKms + 2 DstackApps");
+    step(
+      "Start a local chain and deploy Safe (2 of 3) → timelock (1 h delay, 3 d expiration) → DstackKms + 2 DstackApps",
+    );
     const deployment = await deployDevnet(anvil.rpcUrl, "safe+timelock");
     const testClient = createTestClient({ mode: "anvil", transport: http(anvil.rpcUrl) }).extend(publicActions);
     const setupDone = await testClient.getBlockNumber();
-    console.log(`  anvil ${anvil.rpcUrl}; Safe ${deployment.safe}; timelock ${deployment.timelock}; KMS ${deployment.kms.proxy}`);
+    console.log(
+      `  anvil ${anvil.rpcUrl}; Safe ${deployment.safe}; timelock ${deployment.timelock}; KMS ${deployment.kms.proxy}`,
+    );
 
     const projectDir = join(repoRoot(), ".devnet", "demo");
     rmSync(projectDir, { recursive: true, force: true });
@@ -49,7 +64,10 @@ async function demo() {
     linkProjectDir(projectDir);
     const config = devnetStackConfig(deployment);
     step(`Create the devnet stack in ${projectDir} (keys set with pulumi config set --secret) and adopt the chain`);
-    await writeStack(projectDir, STACK, config, { proposerKey: devAccounts.safeOwners[0].privateKey, executorKey: devAccounts.executor.privateKey });
+    await writeStack(projectDir, STACK, config, {
+      proposerKey: devAccounts.safeOwners[0].privateKey,
+      executorKey: devAccounts.executor.privateKey,
+    });
     await runPulumiOrThrow(projectDir, ["up", "--yes", "--skip-preview", "--stack", STACK]);
 
     step("pulumi preview: config and chain agree");
@@ -66,8 +84,16 @@ async function demo() {
     const status = gov(projectDir, ["status"]);
     const id = /^\s*(\d+-[0-9a-f]{8})/m.exec(status)?.[1];
     if (!id) throw new Error("no proposal id in gov status");
-    console.log(`  files: ${["json", "txbuilder.json", "md"].map((ext) => `proposals/${STACK}/${id}.${ext}`).join(", ")}`);
-    console.log(readFileSync(join(projectDir, "proposals", STACK, `${id}.md`), "utf8").split("\n").slice(0, 12).map((line) => `  | ${line}`).join("\n"));
+    console.log(
+      `  files: ${["json", "txbuilder.json", "md"].map((ext) => `proposals/${STACK}/${id}.${ext}`).join(", ")}`,
+    );
+    console.log(
+      readFileSync(join(projectDir, "proposals", STACK, `${id}.md`), "utf8")
+        .split("\n")
+        .slice(0, 12)
+        .map((line) => `  | ${line}`)
+        .join("\n"),
+    );
 
     step("Safe owner 2 signs (gov sign): 2 of 3");
     gov(projectDir, ["sign", id], devAccounts.safeOwners[1].privateKey);

@@ -45,7 +45,12 @@ export type ContractShape = "released" | "two-step";
 
 const SHAPE_ARTIFACTS = {
   released: { kms: "DstackKms", app: "DstackApp", kmsV2: "DstackKmsV2", appV2: "DstackAppV2" },
-  "two-step": { kms: "DstackKmsTwoStep", app: "DstackAppTwoStep", kmsV2: "DstackKmsTwoStepV2", appV2: "DstackAppTwoStepV2" },
+  "two-step": {
+    kms: "DstackKmsTwoStep",
+    app: "DstackAppTwoStep",
+    kmsV2: "DstackKmsTwoStepV2",
+    appV2: "DstackAppTwoStepV2",
+  },
 } as const satisfies Record<ContractShape, Record<string, ArtifactName>>;
 
 /** Devnet governance parameters: the seed's non-production recommendation (2-of-3, 1 h, 3 d). */
@@ -99,7 +104,15 @@ interface Deployer {
 
 /** OpenZeppelin's own compiled TimelockController (the npm package's build artifact, unmodified). */
 export function stockTimelockController(): { abi: Abi; bytecode: Hex } {
-  const file = join(repoRoot(), "node_modules", "@openzeppelin", "contracts", "build", "contracts", "TimelockController.json");
+  const file = join(
+    repoRoot(),
+    "node_modules",
+    "@openzeppelin",
+    "contracts",
+    "build",
+    "contracts",
+    "TimelockController.json",
+  );
   const artifact = JSON.parse(readFileSync(file, "utf8")) as { abi: Abi; bytecode: Hex };
   return { abi: artifact.abi, bytecode: artifact.bytecode };
 }
@@ -130,21 +143,38 @@ async function send(d: Deployer, to: Address, abi: Abi, functionName: string, ar
   return receipt;
 }
 
-async function deployProxy(d: Deployer, implementation: Address, abi: Abi, initializer: string, args: readonly unknown[]) {
-  return deployContract(d, "ERC1967Proxy", [implementation, encodeFunctionData({ abi, functionName: initializer, args })]);
+async function deployProxy(
+  d: Deployer,
+  implementation: Address,
+  abi: Abi,
+  initializer: string,
+  args: readonly unknown[],
+) {
+  return deployContract(d, "ERC1967Proxy", [
+    implementation,
+    encodeFunctionData({ abi, functionName: initializer, args }),
+  ]);
 }
 
 /**
  * Deploys one governance topology on a fresh anvil chain, deterministically: the same calls from
  * the same accounts in the same order, so addresses and measurements never change between runs.
  */
-export async function deployDevnet(rpcUrl: string, topology: Topology, options: { contracts?: ContractShape } = {}): Promise<DevnetDeployment> {
+export async function deployDevnet(
+  rpcUrl: string,
+  topology: Topology,
+  options: { contracts?: ContractShape } = {},
+): Promise<DevnetDeployment> {
   const contracts = options.contracts ?? "released";
   const artifacts = SHAPE_ARTIFACTS[contracts];
   const publicClient = createPublicClient({ transport: http(rpcUrl), pollingInterval: 50, cacheTime: 0 });
   const chainId = await publicClient.getChainId();
   const chain = chainDefinition(chainId, [rpcUrl]);
-  const wallet = createWalletClient({ account: privateKeyToAccount(devAccounts.deployer.privateKey), chain, transport: http(rpcUrl) });
+  const wallet = createWalletClient({
+    account: privateKeyToAccount(devAccounts.deployer.privateKey),
+    chain,
+    transport: http(rpcUrl),
+  });
   const d: Deployer = { publicClient, wallet };
   const deployBlock = await publicClient.getBlockNumber();
 
@@ -158,17 +188,37 @@ export async function deployDevnet(rpcUrl: string, topology: Topology, options: 
   if (topology !== "direct") {
     const version = topology === "documented" ? "1.3.0" : "1.4.1";
     await deploySafeContracts(publicClient, wallet, chainId, version);
-    safe = await createSafe({ publicClient, deployer: wallet, owners: devAccounts.safeOwners.map((o) => o.address), threshold: DEVNET_SAFE_THRESHOLD, saltNonce: 0n, version });
+    safe = await createSafe({
+      publicClient,
+      deployer: wallet,
+      owners: devAccounts.safeOwners.map((o) => o.address),
+      threshold: DEVNET_SAFE_THRESHOLD,
+      saltNonce: 0n,
+      version,
+    });
   }
   if (topology === "safe+timelock") {
-    timelock = await deployContract(d, "ExpiringTimelock", [DEVNET_TIMELOCK_DELAY, [safe], [zeroAddress], zeroAddress, DEVNET_TIMELOCK_EXPIRATION]);
+    timelock = await deployContract(d, "ExpiringTimelock", [
+      DEVNET_TIMELOCK_DELAY,
+      [safe],
+      [zeroAddress],
+      zeroAddress,
+      DEVNET_TIMELOCK_EXPIRATION,
+    ]);
   }
   if (topology === "documented") {
     // The stock contract as @openzeppelin/contracts ships it compiled: proposer and executor = the Safe, no outside admin.
     const stock = stockTimelockController();
-    const hash = await wallet.deployContract({ abi: stock.abi, bytecode: stock.bytecode, args: [DEVNET_TIMELOCK_DELAY, [safe!], [safe!], zeroAddress], account: wallet.account, chain });
+    const hash = await wallet.deployContract({
+      abi: stock.abi,
+      bytecode: stock.bytecode,
+      args: [DEVNET_TIMELOCK_DELAY, [safe!], [safe!], zeroAddress],
+      account: wallet.account,
+      chain,
+    });
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
-    if (receipt.status !== "success" || !receipt.contractAddress) throw new Error("deploying the stock TimelockController failed");
+    if (receipt.status !== "success" || !receipt.contractAddress)
+      throw new Error("deploying the stock TimelockController failed");
     timelock = getAddress(receipt.contractAddress);
   }
   const governanceOwner = timelock ?? safe ?? devAccounts.admin.address;
@@ -177,7 +227,10 @@ export async function deployDevnet(rpcUrl: string, topology: Topology, options: 
   const appAbi = loadArtifact(artifacts.app).abi;
   const kmsImplementation = await deployContract(d, artifacts.kms);
   const appImplementation = await deployContract(d, artifacts.app);
-  const kmsProxy = await deployProxy(d, kmsImplementation, kmsAbi, "initialize", [wallet.account.address, appImplementation]);
+  const kmsProxy = await deployProxy(d, kmsImplementation, kmsAbi, "initialize", [
+    wallet.account.address,
+    appImplementation,
+  ]);
 
   const kms = {
     proxy: kmsProxy,
@@ -197,7 +250,14 @@ export async function deployDevnet(rpcUrl: string, topology: Topology, options: 
   for (const name of ["app-one", "app-two"]) {
     const composeHashes = [devMeasurement(`${name}-compose-v1`), devMeasurement(`${name}-compose-v2`)];
     const devices = [devMeasurement(`${name}-device-1`)];
-    const receipt = await send(d, kmsProxy, kmsAbi, "deployAndRegisterApp", [wallet.account.address, false, true, false, devices[0], composeHashes[0]]);
+    const receipt = await send(d, kmsProxy, kmsAbi, "deployAndRegisterApp", [
+      wallet.account.address,
+      false,
+      true,
+      false,
+      devices[0],
+      composeHashes[0],
+    ]);
     const proxy = appProxyFromReceipt(receipt.logs, kmsAbi);
     await send(d, proxy, appAbi, "addComposeHash", [composeHashes[1]]);
     await send(d, proxy, appAbi, "transferOwnership", [governanceOwner]);
@@ -207,7 +267,20 @@ export async function deployDevnet(rpcUrl: string, topology: Topology, options: 
 
   const kmsV2Implementation = await deployContract(d, artifacts.kmsV2);
   const appV2Implementation = await deployContract(d, artifacts.appV2);
-  return { rpcUrl, chainId, topology, contracts, deployBlock, governanceOwner, safe, timelock, kms, apps, kmsV2Implementation, appV2Implementation };
+  return {
+    rpcUrl,
+    chainId,
+    topology,
+    contracts,
+    deployBlock,
+    governanceOwner,
+    safe,
+    timelock,
+    kms,
+    apps,
+    kmsV2Implementation,
+    appV2Implementation,
+  };
 }
 
 function appProxyFromReceipt(logs: readonly { data: Hex; topics: readonly Hex[] }[], kmsAbi: Abi): Address {

@@ -18,7 +18,8 @@ async function main() {
   if (!TOPOLOGIES.includes(topology)) throw new Error(`--topology: use ${TOPOLOGIES.join(", ")}, not "${topology}"`);
   const contractsArg = process.argv.indexOf("--contracts");
   const contracts = (contractsArg > 0 ? process.argv[contractsArg + 1] : "released") as ContractShape;
-  if (!["released", "two-step"].includes(contracts)) throw new Error(`--contracts: use released or two-step, not "${contracts}"`);
+  if (!["released", "two-step"].includes(contracts))
+    throw new Error(`--contracts: use released or two-step, not "${contracts}"`);
   const anvil = await startAnvil();
   const stop = async () => {
     await anvil.stop();
@@ -29,7 +30,10 @@ async function main() {
   try {
     const deployment = await deployDevnet(anvil.rpcUrl, topology, { contracts });
     const root = repoRoot();
-    const secrets = topology === "direct" ? { adminKey: devAccounts.admin.privateKey } : { proposerKey: devAccounts.safeOwners[0].privateKey, executorKey: devAccounts.executor.privateKey };
+    const secrets =
+      topology === "direct"
+        ? { adminKey: devAccounts.admin.privateKey }
+        : { proposerKey: devAccounts.safeOwners[0].privateKey, executorKey: devAccounts.executor.privateKey };
     await writeStack(root, "devnet", devnetStackConfig(deployment), secrets);
     await runPulumiOrThrow(root, ["up", "--yes", "--skip-preview", "--stack", "devnet"]);
     console.log(`devnet (${topology}, ${contracts} contracts) on ${anvil.rpcUrl}, chain ${anvil.chainId}

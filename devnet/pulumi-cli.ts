@@ -17,7 +17,8 @@ export interface PulumiResult {
 /** The environment scripts/pulumi-env.sh sets, for a project whose file backend lives in projectDir. */
 export function pulumiEnvironment(projectDir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const tools = join(repoRoot(), ".tools");
-  if (!existsSync(join(tools, "bin", "pulumi-language-nodejs"))) throw new Error("the Pulumi toolchain is missing: run bash scripts/setup.sh");
+  if (!existsSync(join(tools, "bin", "pulumi-language-nodejs")))
+    throw new Error("the Pulumi toolchain is missing: run bash scripts/setup.sh");
   mkdirSync(join(projectDir, ".pulumi-state"), { recursive: true });
   return {
     ...process.env,
@@ -35,9 +36,16 @@ export function pulumiEnvironment(projectDir: string, extra: NodeJS.ProcessEnv =
 }
 
 /** Runs the real pulumi CLI; `input` feeds stdin (secrets go there, never on the command line). */
-export function runPulumi(projectDir: string, args: string[], options: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<PulumiResult> {
+export function runPulumi(
+  projectDir: string,
+  args: string[],
+  options: { input?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<PulumiResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn("pulumi", [...args, "--non-interactive", "--color", "never"], { cwd: projectDir, env: pulumiEnvironment(projectDir, options.env) });
+    const child = spawn("pulumi", [...args, "--non-interactive", "--color", "never"], {
+      cwd: projectDir,
+      env: pulumiEnvironment(projectDir, options.env),
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
@@ -48,8 +56,13 @@ export function runPulumi(projectDir: string, args: string[], options: { input?:
   });
 }
 
-export async function runPulumiOrThrow(projectDir: string, args: string[], options: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<PulumiResult> {
+export async function runPulumiOrThrow(
+  projectDir: string,
+  args: string[],
+  options: { input?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<PulumiResult> {
   const result = await runPulumi(projectDir, args, options);
-  if (result.code !== 0) throw new Error(`pulumi ${args.join(" ")} exited ${result.code}:\n${result.stdout}\n${result.stderr}`);
+  if (result.code !== 0)
+    throw new Error(`pulumi ${args.join(" ")} exited ${result.code}:\n${result.stdout}\n${result.stderr}`);
   return result;
 }

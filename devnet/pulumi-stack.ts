@@ -26,13 +26,19 @@ export function linkProjectDir(dir: string): string {
 }
 
 /** Creates (or resets) a stack whose config describes `config`, with secrets set through the CLI. */
-export async function writeStack(projectDir: string, stack: string, config: StackConfigInput, secrets: StackSecrets = {}): Promise<void> {
+export async function writeStack(
+  projectDir: string,
+  stack: string,
+  config: StackConfigInput,
+  secrets: StackSecrets = {},
+): Promise<void> {
   writeStackFile(projectDir, stack, config);
   const stacks = await runPulumiOrThrow(projectDir, ["stack", "ls", "--json"]);
   const known = (JSON.parse(stacks.stdout) as { name: string }[]).some((s) => s.name === stack);
   if (!known) await runPulumiOrThrow(projectDir, ["stack", "init", stack, "--secrets-provider", "passphrase"]);
   for (const [name, value] of Object.entries(secrets)) {
     // The value goes through stdin, so it never shows in a process list or a log.
-    if (value) await runPulumiOrThrow(projectDir, ["config", "set", "--secret", "--stack", stack, name], { input: value });
+    if (value)
+      await runPulumiOrThrow(projectDir, ["config", "set", "--secret", "--stack", stack, name], { input: value });
   }
 }

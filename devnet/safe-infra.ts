@@ -50,7 +50,11 @@ const SAFE_130_ARTIFACTS = {
 /** Where each version's bytecode comes from (npm artifacts) and which CREATE2 factory puts it at the canonical address. */
 const SAFE_SOURCES = {
   "1.4.1": { artifacts: SAFE_141_ARTIFACTS, dir: ["@safe-global", "safe-contracts"], factory: SINGLETON_FACTORY },
-  "1.3.0": { artifacts: SAFE_130_ARTIFACTS, dir: ["@gnosis.pm", "safe-contracts"], factory: DETERMINISTIC_DEPLOYMENT_PROXY },
+  "1.3.0": {
+    artifacts: SAFE_130_ARTIFACTS,
+    dir: ["@gnosis.pm", "safe-contracts"],
+    factory: DETERMINISTIC_DEPLOYMENT_PROXY,
+  },
 } as const;
 
 function nodeModule(...parts: string[]): string {
@@ -61,7 +65,12 @@ function nodeModule(...parts: string[]): string {
 async function deploySingletonFactory(publicClient: PublicClient, funder: WalletClient, chainId: number) {
   if (await publicClient.getCode({ address: SINGLETON_FACTORY })) return;
   const file = nodeModule("@safe-global", "safe-singleton-factory", "artifacts", String(chainId), "deployment.json");
-  const presigned = JSON.parse(readFileSync(file, "utf8")) as { gasPrice: number; gasLimit: number; signerAddress: Address; transaction: Hex };
+  const presigned = JSON.parse(readFileSync(file, "utf8")) as {
+    gasPrice: number;
+    gasLimit: number;
+    signerAddress: Address;
+    transaction: Hex;
+  };
   const hash = await funder.sendTransaction({
     account: funder.account!,
     chain: funder.chain,
@@ -71,25 +80,42 @@ async function deploySingletonFactory(publicClient: PublicClient, funder: Wallet
   await publicClient.waitForTransactionReceipt({ hash });
   const deployHash = await publicClient.sendRawTransaction({ serializedTransaction: presigned.transaction });
   await publicClient.waitForTransactionReceipt({ hash: deployHash });
-  if (!(await publicClient.getCode({ address: SINGLETON_FACTORY }))) throw new Error("Safe singleton factory did not deploy");
+  if (!(await publicClient.getCode({ address: SINGLETON_FACTORY })))
+    throw new Error("Safe singleton factory did not deploy");
 }
 
 /**
  * Deploys a Safe version's contracts at their canonical addresses: 1.4.1 through the Safe singleton
  * factory, 1.3.0 through the deterministic deployment proxy (anvil has it), both with salt 0.
  */
-export async function deploySafeContracts(publicClient: PublicClient, deployer: WalletClient, chainId: number, version: SafeVersion = "1.4.1") {
+export async function deploySafeContracts(
+  publicClient: PublicClient,
+  deployer: WalletClient,
+  chainId: number,
+  version: SafeVersion = "1.4.1",
+) {
   const source = SAFE_SOURCES[version];
   if (version === "1.4.1") await deploySingletonFactory(publicClient, deployer, chainId);
-  else if (!(await publicClient.getCode({ address: DETERMINISTIC_DEPLOYMENT_PROXY }))) throw new Error(`no deterministic deployment proxy at ${DETERMINISTIC_DEPLOYMENT_PROXY}: Safe ${version} cannot land at its canonical addresses`);
+  else if (!(await publicClient.getCode({ address: DETERMINISTIC_DEPLOYMENT_PROXY })))
+    throw new Error(
+      `no deterministic deployment proxy at ${DETERMINISTIC_DEPLOYMENT_PROXY}: Safe ${version} cannot land at its canonical addresses`,
+    );
   for (const [name, path] of Object.entries(source.artifacts) as [keyof SafeContracts, string | null][]) {
     if (path === null) continue;
     const expected = canonicalSafeContractsByVersion[version][name];
     if (await publicClient.getCode({ address: expected })) continue;
-    const artifact = JSON.parse(readFileSync(nodeModule(...source.dir, "build", "artifacts", "contracts", path), "utf8"));
+    const artifact = JSON.parse(
+      readFileSync(nodeModule(...source.dir, "build", "artifacts", "contracts", path), "utf8"),
+    );
     const initCode = artifact.bytecode as Hex;
-    const predicted = getContractAddress({ opcode: "CREATE2", from: source.factory, salt: zeroHash, bytecode: initCode });
-    if (predicted !== expected) throw new Error(`Safe ${version} ${name} would deploy at ${predicted}, not the canonical ${expected}`);
+    const predicted = getContractAddress({
+      opcode: "CREATE2",
+      from: source.factory,
+      salt: zeroHash,
+      bytecode: initCode,
+    });
+    if (predicted !== expected)
+      throw new Error(`Safe ${version} ${name} would deploy at ${predicted}, not the canonical ${expected}`);
     const hash = await deployer.sendTransaction({
       account: deployer.account!,
       chain: deployer.chain,
@@ -119,7 +145,15 @@ const proxyFactory130Abi = parseAbi([
  * factory, exactly as Safe{Wallet} does. Plain viem: protocol-kit memoizes its address prediction
  * per chain id, which breaks when several local chains share 31337 in one process.
  */
-export async function createSafe(args: { publicClient: PublicClient; deployer: WalletClient; owners: Address[]; threshold: number; saltNonce: bigint; version?: SafeVersion; l2?: boolean }): Promise<Address> {
+export async function createSafe(args: {
+  publicClient: PublicClient;
+  deployer: WalletClient;
+  owners: Address[];
+  threshold: number;
+  saltNonce: bigint;
+  version?: SafeVersion;
+  l2?: boolean;
+}): Promise<Address> {
   const version = args.version ?? "1.4.1";
   const c = canonicalSafeContractsByVersion[version];
   const initializer = encodeFunctionData({
@@ -136,7 +170,11 @@ export async function createSafe(args: { publicClient: PublicClient; deployer: W
     chain: args.deployer.chain,
   });
   const receipt = await args.publicClient.waitForTransactionReceipt({ hash });
-  const [created] = parseEventLogs({ abi: version === "1.3.0" ? proxyFactory130Abi : proxyFactoryAbi, eventName: "ProxyCreation", logs: receipt.logs });
+  const [created] = parseEventLogs({
+    abi: version === "1.3.0" ? proxyFactory130Abi : proxyFactoryAbi,
+    eventName: "ProxyCreation",
+    logs: receipt.logs,
+  });
   if (!created) throw new Error("SafeProxyFactory emitted no ProxyCreation");
   return getAddress(created.args.proxy);
 }

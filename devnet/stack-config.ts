@@ -1,7 +1,13 @@
 import { formatDuration } from "../src/config/duration";
 import type { StackConfigInput } from "../src/config/schema";
 import { devAccounts } from "./accounts";
-import { DEVNET_SAFE_THRESHOLD, DEVNET_TIMELOCK_DELAY, DEVNET_TIMELOCK_EXPIRATION, topologyMode, type DevnetDeployment } from "./deploy";
+import {
+  DEVNET_SAFE_THRESHOLD,
+  DEVNET_TIMELOCK_DELAY,
+  DEVNET_TIMELOCK_EXPIRATION,
+  topologyMode,
+  type DevnetDeployment,
+} from "./deploy";
 
 const SIGNER_ORGS = ["phala", "operator-a", "operator-b"];
 
@@ -22,13 +28,20 @@ export function devnetStackConfig(deployment: DevnetDeployment): StackConfigInpu
             safe: safe!,
             timelock: {
               address: deployment.timelock!,
-              ...(deployment.topology === "documented" ? { kind: "openzeppelin" as const, executors: [deployment.safe!] } : {}),
+              ...(deployment.topology === "documented"
+                ? { kind: "openzeppelin" as const, executors: [deployment.safe!] }
+                : {}),
               delay: formatDuration(DEVNET_TIMELOCK_DELAY),
               expiration: formatDuration(DEVNET_TIMELOCK_EXPIRATION),
             },
           };
   return {
-    network: { tier: "non-production", chainId: deployment.chainId, rpcUrls: [deployment.rpcUrl], startBlock: Number(deployment.deployBlock) },
+    network: {
+      tier: "non-production",
+      chainId: deployment.chainId,
+      rpcUrls: [deployment.rpcUrl],
+      startBlock: Number(deployment.deployBlock),
+    },
     governance,
     kms: {
       proxy: deployment.kms.proxy,

@@ -21,7 +21,10 @@ export class GovernanceError extends Error {
     readonly problems: readonly Problem[] = [],
     options: { cause?: unknown } = {},
   ) {
-    super(problems.length ? `${summary}:\n${problems.map((p) => `  - ${describeProblem(p)}`).join("\n")}` : summary, options);
+    super(
+      problems.length ? `${summary}:\n${problems.map((p) => `  - ${describeProblem(p)}`).join("\n")}` : summary,
+      options,
+    );
     this.name = "GovernanceError";
   }
 }
@@ -60,7 +63,9 @@ function withoutHtml(text: string): string {
 }
 
 function truncate(text: string): string {
-  return text.length > MAX_DETAIL ? `${text.slice(0, MAX_DETAIL)}… (${text.length - MAX_DETAIL} more characters)` : text;
+  return text.length > MAX_DETAIL
+    ? `${text.slice(0, MAX_DETAIL)}… (${text.length - MAX_DETAIL} more characters)`
+    : text;
 }
 
 /** A raw answer (RPC body, revert dump) cut to what a message can carry. */
@@ -72,7 +77,8 @@ function baseText(error: unknown): string {
   if (error instanceof GovernanceError) return error.message;
   if (error instanceof BaseError) {
     // viem's details carry the raw answer: an HTML page or a long revert dump is cut down.
-    const details = error.details && !error.shortMessage.includes(error.details) ? ` (${shortDetail(error.details)})` : "";
+    const details =
+      error.details && !error.shortMessage.includes(error.details) ? ` (${shortDetail(error.details)})` : "";
     return `${error.shortMessage}${details}`;
   }
   return error instanceof Error ? error.message : String(error);
@@ -87,6 +93,11 @@ export function renderError(error: unknown, options: { oneLine?: boolean; debug?
   const raw = options.debug && error instanceof Error ? `${baseText(error)}\n${error.stack ?? ""}` : baseText(error);
   const text = redactUrls(withoutHtml(raw));
   if (!options.oneLine) return text;
-  if (error instanceof GovernanceError && error.problems.length) return redactUrls(`${error.summary}: ${error.problems.map(describeProblem).join("; ")}`);
-  return text.split("\n").map((line) => line.trim()).filter(Boolean).join(" ");
+  if (error instanceof GovernanceError && error.problems.length)
+    return redactUrls(`${error.summary}: ${error.problems.map(describeProblem).join("; ")}`);
+  return text
+    .split("\n")
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .join(" ");
 }

@@ -100,7 +100,10 @@ describe("writeFileAtomic", () => {
     const report = JSON.parse(await reader.output) as { reads: number; torn: unknown[]; versionsSeen: number };
 
     assert.deepEqual(report.torn, []);
-    assert.ok(report.versionsSeen >= 2, `reader did not overlap the rewrites (saw ${report.versionsSeen} versions in ${report.reads} reads)`);
+    assert.ok(
+      report.versionsSeen >= 2,
+      `reader did not overlap the rewrites (saw ${report.versionsSeen} versions in ${report.reads} reads)`,
+    );
     assert.equal(completeVersion(await readFile(target, "utf8")), 200);
   });
 
@@ -147,7 +150,10 @@ describe("writeFilesAtomic", () => {
 
     assert.deepEqual(await writeFilesAtomic(files), { written: [], unchanged: files.map((f) => f.path) });
     const after = await Promise.all(files.map((f) => stat(f.path)));
-    assert.deepEqual(after.map((s) => [s.ino, s.mtimeMs]), before.map((s) => [s.ino, s.mtimeMs]));
+    assert.deepEqual(
+      after.map((s) => [s.ino, s.mtimeMs]),
+      before.map((s) => [s.ino, s.mtimeMs]),
+    );
 
     const edited = [files[0], { ...files[1], contents: "# plan v2\n" }];
     assert.deepEqual(await writeFilesAtomic(edited), { written: [files[1].path], unchanged: [files[0].path] });

@@ -27,6 +27,9 @@ describe("read + plan request count (small bench)", () => {
   });
 
   it("the one-read-per-item baseline grows with every item", () => {
-    assert.ok(large.baselineRequests - small.baselineRequests >= large.items - small.items, `${small.baselineRequests} → ${large.baselineRequests}`);
+    assert.ok(
+      large.baselineRequests - small.baselineRequests >= large.items - small.items,
+      `${small.baselineRequests} → ${large.baselineRequests}`,
+    );
   });
 });

@@ -23,14 +23,30 @@ describe("reads of an old chain resume from a checkpoint (anvil --number 5000000
   let rpc: FaultyRpc;
   let anvil: ReturnType<typeof testClient>;
   const root = mkdtempSync(join(tmpdir(), "gov-age-"));
-  const testClient = (url: string) => createTestClient({ mode: "anvil", transport: http(url), pollingInterval: 50 }).extend(publicActions);
+  const testClient = (url: string) =>
+    createTestClient({ mode: "anvil", transport: http(url), pollingInterval: 50 }).extend(publicActions);
 
   const addOsImage = (hash: Hex) =>
-    sendAsImpersonated(devnet, devnet.deployment.governanceOwner, devnet.deployment.kms.proxy, encodeFunctionData({ abi: dstackKmsAbi, functionName: "addOsImageHash", args: [hash] }));
+    sendAsImpersonated(
+      devnet,
+      devnet.deployment.governanceOwner,
+      devnet.deployment.kms.proxy,
+      encodeFunctionData({ abi: dstackKmsAbi, functionName: "addOsImageHash", args: [hash] }),
+    );
   const removeOsImage = (hash: Hex) =>
-    sendAsImpersonated(devnet, devnet.deployment.governanceOwner, devnet.deployment.kms.proxy, encodeFunctionData({ abi: dstackKmsAbi, functionName: "removeOsImageHash", args: [hash] }));
+    sendAsImpersonated(
+      devnet,
+      devnet.deployment.governanceOwner,
+      devnet.deployment.kms.proxy,
+      encodeFunctionData({ abi: dstackKmsAbi, functionName: "removeOsImageHash", args: [hash] }),
+    );
   const addComposeHash = (hash: Hex) =>
-    sendAsImpersonated(devnet, devnet.deployment.governanceOwner, devnet.deployment.apps[0].proxy, encodeFunctionData({ abi: dstackAppAbi, functionName: "addComposeHash", args: [hash] }));
+    sendAsImpersonated(
+      devnet,
+      devnet.deployment.governanceOwner,
+      devnet.deployment.apps[0].proxy,
+      encodeFunctionData({ abi: dstackAppAbi, functionName: "addComposeHash", args: [hash] }),
+    );
 
   /** The devnet's own config, through the capping proxy, scanning from block 0 as Pulumi.mainnet.yaml once did. */
   const config = (): StackConfigInput => {
@@ -44,7 +60,12 @@ describe("reads of an old chain resume from a checkpoint (anvil --number 5000000
     const stack = await openStack({ name, root, rawConfig });
     const before = receivedCount(rpc);
     const live = await readStackState(stack);
-    return { live, requests: receivedCount(rpc) - before, plan: planChanges(stack.config, live).map((c) => c.description), notices: [...stack.scans.notices] };
+    return {
+      live,
+      requests: receivedCount(rpc) - before,
+      plan: planChanges(stack.config, live).map((c) => c.description),
+      notices: [...stack.scans.notices],
+    };
   };
 
   const startItems = [devMeasurement("age-start-1"), devMeasurement("age-start-2"), devMeasurement("age-start-3")];
@@ -52,7 +73,12 @@ describe("reads of an old chain resume from a checkpoint (anvil --number 5000000
 
   before(async () => {
     devnet = await startTestDevnet("safe+timelock", { anvil: { number: FIRST_BLOCK } });
-    rpc = await startFaultyRpc({ upstream: devnet.anvil.rpcUrl, seed: 15, failureRate: 0, logRangeCap: { blocks: CAP, style: "infura" } });
+    rpc = await startFaultyRpc({
+      upstream: devnet.anvil.rpcUrl,
+      seed: 15,
+      failureRate: 0,
+      logRangeCap: { blocks: CAP, style: "infura" },
+    });
     anvil = testClient(devnet.anvil.rpcUrl);
     for (const item of startItems) await addOsImage(item);
     await anvil.mine({ blocks: 200 });
@@ -71,13 +97,19 @@ describe("reads of an old chain resume from a checkpoint (anvil --number 5000000
     const head = first.live.blockNumber;
     assert.ok(head > FIRST_BLOCK + 200n);
     const floor = Math.ceil(Number(head + 1n) / CAP);
-    assert.ok(first.requests <= 1.05 * floor + 15, `${first.requests} requests for ${head} blocks (target ≤ ${1.05 * floor + 15})`);
+    assert.ok(
+      first.requests <= 1.05 * floor + 15,
+      `${first.requests} requests for ${head} blocks (target ≤ ${1.05 * floor + 15})`,
+    );
     assert.ok(rpc.refusedRanges >= 1, "the cap was hit and answered with a smaller range");
     assert.ok(first.live.kms.osImages.includes(startItems[1]) && first.live.kms.osImages.includes(startItems[2]));
     assert.ok(!first.live.kms.osImages.includes(startItems[0]), "removed at the end");
     for (const item of endItems) assert.ok(first.live.apps[0].composeHashes.includes(item));
     firstPlan = first.plan;
-    assert.ok(firstPlan.some((line) => line.includes(endItems[0])), firstPlan.join("\n"));
+    assert.ok(
+      firstPlan.some((line) => line.includes(endItems[0])),
+      firstPlan.join("\n"),
+    );
   });
 
   it("the second read makes at most 15 requests and plans the same", async () => {
@@ -112,13 +144,19 @@ describe("reads of an old chain resume from a checkpoint (anvil --number 5000000
     await anvil.mine({ blocks: 10 });
     const head = await anvil.getBlockNumber();
     assert.ok(head > checkpointBlock);
-    const replacingBlock = (await anvil.getLogs({ address: devnet.deployment.kms.proxy, fromBlock: checkpointBlock - 20n })).at(-1)!.blockNumber!;
+    const replacingBlock = (
+      await anvil.getLogs({ address: devnet.deployment.kms.proxy, fromBlock: checkpointBlock - 20n })
+    ).at(-1)!.blockNumber!;
     assert.ok(replacingBlock <= checkpointBlock, "the new item's event lies inside the stale checkpoint's range");
 
     const afterReorg = await read(config());
     assert.ok(afterReorg.live.kms.osImages.includes(replacing), "the event under the stale checkpoint was found");
     assert.ok(!afterReorg.live.kms.osImages.includes(lost));
-    const fullScan = await readLiveState(createChainClient({ chainId: devnet.anvil.chainId, rpcUrls: [devnet.anvil.rpcUrl] }), parseStackConfig(config()), { pinnedBlock: afterReorg.live.blockNumber });
+    const fullScan = await readLiveState(
+      createChainClient({ chainId: devnet.anvil.chainId, rpcUrls: [devnet.anvil.rpcUrl] }),
+      parseStackConfig(config()),
+      { pinnedBlock: afterReorg.live.blockNumber },
+    );
     assert.deepEqual(afterReorg.live, fullScan);
     const saved = JSON.parse(readFileSync(checkpointPath(root, "aged"), "utf8"));
     assert.equal(saved.checkpoints[0].block, afterReorg.live.blockNumber.toString());
@@ -133,7 +171,10 @@ describe("reads of an old chain resume from a checkpoint (anvil --number 5000000
     const deployed = BigInt(/startBlock: (\d+)/.exec(notice)![1]);
     assert.ok(deployed >= FIRST_BLOCK);
     assert.notEqual(await anvil.getCode({ address: devnet.deployment.kms.proxy, blockNumber: deployed }), undefined);
-    assert.equal(await anvil.getCode({ address: devnet.deployment.kms.proxy, blockNumber: deployed - 1n }).catch(() => undefined), undefined);
+    assert.equal(
+      await anvil.getCode({ address: devnet.deployment.kms.proxy, blockNumber: deployed - 1n }).catch(() => undefined),
+      undefined,
+    );
     // The scan starts at the deployment, not at 0: the read sees everything in few requests.
     assert.ok(first.requests <= 80, `${first.requests} requests`);
     const withStart = await read({ ...raw, network: { ...raw.network, startBlock: Number(deployed) } }, "with-start");

@@ -175,7 +175,12 @@ async function send(
   return receipt;
 }
 
-async function read<T = unknown>(name: ArtifactName, address: Address, functionName: string, args: readonly unknown[] = []) {
+async function read<T = unknown>(
+  name: ArtifactName,
+  address: Address,
+  functionName: string,
+  args: readonly unknown[] = [],
+) {
   return (await pub.readContract({ address, abi: abi(name), functionName, args })) as T;
 }
 
@@ -251,7 +256,13 @@ before(async () => {
   await buildContracts({ quiet: true });
   anvil = await startAnvil();
   pub = createPublicClient({ chain: foundry, transport: http(anvil.url), pollingInterval: 50, cacheTime: 0 });
-  test = createTestClient({ mode: "anvil", chain: foundry, transport: http(anvil.url), pollingInterval: 50, cacheTime: 0 });
+  test = createTestClient({
+    mode: "anvil",
+    chain: foundry,
+    transport: http(anvil.url),
+    pollingInterval: 50,
+    cacheTime: 0,
+  });
   wallets = new Map();
 });
 
@@ -337,7 +348,9 @@ describe("DstackKms", () => {
     for (const fn of ["addKmsAggregatedMr", "addKmsDevice", "removeKmsAggregatedMr", "removeKmsDevice"]) {
       await expectRevert("DstackKms", kms, fn, [h("x")], mallory, { errorName: "OwnableUnauthorizedAccount" });
     }
-    await expectRevert("DstackKms", kms, "setGatewayAppId", ["x"], mallory, { errorName: "OwnableUnauthorizedAccount" });
+    await expectRevert("DstackKms", kms, "setGatewayAppId", ["x"], mallory, {
+      errorName: "OwnableUnauthorizedAccount",
+    });
   });
 
   it("isKmsAllowed requires UpToDate TCB, an allowed MR, OS image and device", async () => {
@@ -412,7 +425,9 @@ describe("DstackKms", () => {
     assert.equal((await allowed({ ...info, osImageHash: h("other") }))[0], false);
 
     // the app's own policy changes are owner-only and visible through the KMS view
-    await expectRevert("DstackApp", appId, "addComposeHash", [h("v2")], owner, { errorName: "OwnableUnauthorizedAccount" });
+    await expectRevert("DstackApp", appId, "addComposeHash", [h("v2")], owner, {
+      errorName: "OwnableUnauthorizedAccount",
+    });
     const add = await send("DstackApp", appId, "addComposeHash", [h("v2")], alice);
     assert.deepEqual(Object.values(events("DstackApp", add, "ComposeHashAdded", appId)[0].args), [h("v2")]);
     assert.deepEqual(await allowed({ ...info, composeHash: h("v2") }), [true, ""]);
@@ -455,7 +470,14 @@ describe("DstackKms", () => {
 describe("DstackApp", () => {
   it("disableUpgrades makes upgradeToAndCall revert permanently", async () => {
     const { kms } = await deployKms();
-    const r = await send("DstackKms", kms, "deployAndRegisterApp", [owner.address, false, true, true, zeroHash, zeroHash]);
+    const r = await send("DstackKms", kms, "deployAndRegisterApp", [
+      owner.address,
+      false,
+      true,
+      true,
+      zeroHash,
+      zeroHash,
+    ]);
     const { appId } = events("DstackKms", r, "AppDeployedViaFactory", kms)[0].args as { appId: Address };
     // zero initial id/hash adds nothing
     assert.equal(events("DstackApp", r, "ComposeHashAdded", appId).length, 0);
@@ -494,7 +516,14 @@ describe("DstackApp", () => {
 
   it("initialize with disableUpgrades=true blocks upgrades from the start", async () => {
     const { kms } = await deployKms();
-    const r = await send("DstackKms", kms, "deployAndRegisterApp", [owner.address, true, false, false, zeroHash, h("c")]);
+    const r = await send("DstackKms", kms, "deployAndRegisterApp", [
+      owner.address,
+      true,
+      false,
+      false,
+      zeroHash,
+      h("c"),
+    ]);
     const { appId } = events("DstackKms", r, "AppDeployedViaFactory", kms)[0].args as { appId: Address };
     // as upstream: the initializer sets the private flag without an event, and there is no getter
     assert.equal(events("DstackApp", r, "UpgradesDisabled", appId).length, 0);
@@ -508,53 +537,115 @@ describe("DstackApp", () => {
 
 /** The ABI each upstream shape has (read from upstream v0.5.11 and main at 312dc605): nothing more, nothing less. */
 const BOOT_INFO = "(address,bytes32,address,bytes32,bytes32,bytes32,bytes32,string,string[])";
-const OWNABLE_UUPS = ["UPGRADE_INTERFACE_VERSION()", "owner()", "proxiableUUID()", "renounceOwnership()", "supportsInterface(bytes4)", "transferOwnership(address)", "upgradeToAndCall(address,bytes)"];
+const OWNABLE_UUPS = [
+  "UPGRADE_INTERFACE_VERSION()",
+  "owner()",
+  "proxiableUUID()",
+  "renounceOwnership()",
+  "supportsInterface(bytes4)",
+  "transferOwnership(address)",
+  "upgradeToAndCall(address,bytes)",
+];
 const OWNABLE_UUPS_EVENTS = ["Initialized(uint64)", "OwnershipTransferred(address,address)", "Upgraded(address)"];
 const TWO_STEP = ["acceptOwnership()", "pendingOwner()"];
 const TWO_STEP_EVENTS = ["OwnershipTransferStarted(address,address)", "PolicyChanged(address,bytes32,bytes32,bool)"];
 const RELEASED_APP = {
   functions: [
     ...OWNABLE_UUPS,
-    "addComposeHash(bytes32)", "addDevice(bytes32)", "allowAnyDevice()", "allowedComposeHashes(bytes32)", "allowedDeviceIds(bytes32)",
-    "disableUpgrades()", "initialize(address,bool,bool,bytes32,bytes32)", "initialize(address,bool,bool,bool,bytes32,bytes32)",
-    `isAppAllowed(${BOOT_INFO})`, "removeComposeHash(bytes32)", "removeDevice(bytes32)", "requireTcbUpToDate()",
-    "setAllowAnyDevice(bool)", "setRequireTcbUpToDate(bool)", "version()",
+    "addComposeHash(bytes32)",
+    "addDevice(bytes32)",
+    "allowAnyDevice()",
+    "allowedComposeHashes(bytes32)",
+    "allowedDeviceIds(bytes32)",
+    "disableUpgrades()",
+    "initialize(address,bool,bool,bytes32,bytes32)",
+    "initialize(address,bool,bool,bool,bytes32,bytes32)",
+    `isAppAllowed(${BOOT_INFO})`,
+    "removeComposeHash(bytes32)",
+    "removeDevice(bytes32)",
+    "requireTcbUpToDate()",
+    "setAllowAnyDevice(bool)",
+    "setRequireTcbUpToDate(bool)",
+    "version()",
   ],
   events: [
     ...OWNABLE_UUPS_EVENTS,
-    "AllowAnyDeviceSet(bool)", "ComposeHashAdded(bytes32)", "ComposeHashRemoved(bytes32)", "DeviceAdded(bytes32)", "DeviceRemoved(bytes32)",
-    "RequireTcbUpToDateSet(bool)", "UpgradesDisabled()",
+    "AllowAnyDeviceSet(bool)",
+    "ComposeHashAdded(bytes32)",
+    "ComposeHashRemoved(bytes32)",
+    "DeviceAdded(bytes32)",
+    "DeviceRemoved(bytes32)",
+    "RequireTcbUpToDateSet(bool)",
+    "UpgradesDisabled()",
   ],
 };
 const RELEASED_KMS = {
   functions: [
     ...OWNABLE_UUPS,
-    "addKmsAggregatedMr(bytes32)", "addKmsDevice(bytes32)", "addOsImageHash(bytes32)", "allowedOsImages(bytes32)", "appImplementation()",
-    "deployAndRegisterApp(address,bool,bool,bool,bytes32,bytes32)", "deployAndRegisterApp(address,bool,bool,bytes32,bytes32)", "gatewayAppId()",
-    "initialize(address,address)", `isAppAllowed(${BOOT_INFO})`, `isKmsAllowed(${BOOT_INFO})`, "kmsAllowedAggregatedMrs(bytes32)",
-    "kmsAllowedDeviceIds(bytes32)", "kmsInfo()", "registerApp(address)", "registeredApps(address)", "removeKmsAggregatedMr(bytes32)",
-    "removeKmsDevice(bytes32)", "removeOsImageHash(bytes32)", "setAppImplementation(address)", "setGatewayAppId(string)",
-    "setKmsEventlog(bytes)", "setKmsInfo((bytes,bytes,bytes,bytes))", "setKmsQuote(bytes)",
+    "addKmsAggregatedMr(bytes32)",
+    "addKmsDevice(bytes32)",
+    "addOsImageHash(bytes32)",
+    "allowedOsImages(bytes32)",
+    "appImplementation()",
+    "deployAndRegisterApp(address,bool,bool,bool,bytes32,bytes32)",
+    "deployAndRegisterApp(address,bool,bool,bytes32,bytes32)",
+    "gatewayAppId()",
+    "initialize(address,address)",
+    `isAppAllowed(${BOOT_INFO})`,
+    `isKmsAllowed(${BOOT_INFO})`,
+    "kmsAllowedAggregatedMrs(bytes32)",
+    "kmsAllowedDeviceIds(bytes32)",
+    "kmsInfo()",
+    "registerApp(address)",
+    "registeredApps(address)",
+    "removeKmsAggregatedMr(bytes32)",
+    "removeKmsDevice(bytes32)",
+    "removeOsImageHash(bytes32)",
+    "setAppImplementation(address)",
+    "setGatewayAppId(string)",
+    "setKmsEventlog(bytes)",
+    "setKmsInfo((bytes,bytes,bytes,bytes))",
+    "setKmsQuote(bytes)",
   ],
   events: [
     ...OWNABLE_UUPS_EVENTS,
-    "AppDeployedViaFactory(address,address)", "AppImplementationSet(address)", "AppRegistered(address)", "GatewayAppIdSet(string)",
-    "KmsAggregatedMrAdded(bytes32)", "KmsAggregatedMrRemoved(bytes32)", "KmsDeviceAdded(bytes32)", "KmsDeviceRemoved(bytes32)",
-    "KmsInfoSet(bytes)", "OsImageHashAdded(bytes32)", "OsImageHashRemoved(bytes32)",
+    "AppDeployedViaFactory(address,address)",
+    "AppImplementationSet(address)",
+    "AppRegistered(address)",
+    "GatewayAppIdSet(string)",
+    "KmsAggregatedMrAdded(bytes32)",
+    "KmsAggregatedMrRemoved(bytes32)",
+    "KmsDeviceAdded(bytes32)",
+    "KmsDeviceRemoved(bytes32)",
+    "KmsInfoSet(bytes)",
+    "OsImageHashAdded(bytes32)",
+    "OsImageHashRemoved(bytes32)",
   ],
 };
 
 function signatures(name: ArtifactName, type: "function" | "event"): string[] {
   const items = abi(name).filter((item) => item.type === type);
-  return items.map((item) => (type === "function" ? toFunctionSignature(item as AbiFunction) : toEventSignature(item as AbiEvent))).sort();
+  return items
+    .map((item) =>
+      type === "function" ? toFunctionSignature(item as AbiFunction) : toEventSignature(item as AbiEvent),
+    )
+    .sort();
 }
 
 describe("upstream shapes", () => {
   const shapes = [
     { name: "DstackApp", functions: RELEASED_APP.functions, events: RELEASED_APP.events },
-    { name: "DstackAppTwoStep", functions: [...RELEASED_APP.functions, ...TWO_STEP], events: [...RELEASED_APP.events, ...TWO_STEP_EVENTS] },
+    {
+      name: "DstackAppTwoStep",
+      functions: [...RELEASED_APP.functions, ...TWO_STEP],
+      events: [...RELEASED_APP.events, ...TWO_STEP_EVENTS],
+    },
     { name: "DstackKms", functions: RELEASED_KMS.functions, events: RELEASED_KMS.events },
-    { name: "DstackKmsTwoStep", functions: [...RELEASED_KMS.functions, ...TWO_STEP], events: [...RELEASED_KMS.events, ...TWO_STEP_EVENTS] },
+    {
+      name: "DstackKmsTwoStep",
+      functions: [...RELEASED_KMS.functions, ...TWO_STEP],
+      events: [...RELEASED_KMS.events, ...TWO_STEP_EVENTS],
+    },
   ] as const;
   for (const shape of shapes) {
     it(`${shape.name} has exactly the upstream functions and events (no upgradesDisabled getter, no tcbPolicy)`, () => {
@@ -567,34 +658,58 @@ describe("upstream shapes", () => {
     for (const name of ["DstackApp", "DstackAppTwoStep"] as const) {
       const appImpl = await deploy(name);
       const init = (locked: boolean, tcb: boolean, anyDevice: boolean) =>
-        encodeFunctionData({ abi: abi(name), functionName: "initialize", args: [owner.address, locked, tcb, anyDevice, zeroHash, zeroHash] });
-      const slot = async (app: Address, index: number) => BigInt((await pub.getStorageAt({ address: app, slot: toHex(index, { size: 32 }) })) ?? "0x0");
+        encodeFunctionData({
+          abi: abi(name),
+          functionName: "initialize",
+          args: [owner.address, locked, tcb, anyDevice, zeroHash, zeroHash],
+        });
+      const slot = async (app: Address, index: number) =>
+        BigInt((await pub.getStorageAt({ address: app, slot: toHex(index, { size: 32 }) })) ?? "0x0");
       const locked = await deploy("ERC1967Proxy", [appImpl, init(true, false, false)]);
       const anyDevice = await deploy("ERC1967Proxy", [appImpl, init(false, true, true)]);
       assert.equal(await slot(locked, 1), 0x01n, `${name}: locked app`);
       assert.equal(await slot(anyDevice, 1), 0x0100n, `${name}: allowAnyDevice is the next byte`);
       assert.equal(await slot(anyDevice, 3), 1n, `${name}: requireTcbUpToDate in slot 3`);
       assert.equal(await slot(locked, 3), 0n);
-      await expectRevert(name, locked, "upgradeToAndCall", [appImpl, "0x"], owner, { reason: "Upgrades are permanently disabled" });
+      await expectRevert(name, locked, "upgradeToAndCall", [appImpl, "0x"], owner, {
+        reason: "Upgrades are permanently disabled",
+      });
     }
   });
 
   it("two-step shape: a transfer waits for the new owner's acceptOwnership, a zero transfer cancels it, policy writes emit PolicyChanged", async () => {
     const kmsImpl = await deploy("DstackKmsTwoStep");
     const appImpl = await deploy("DstackAppTwoStep");
-    const kms = await deploy("ERC1967Proxy", [kmsImpl, encodeFunctionData({ abi: abi("DstackKmsTwoStep"), functionName: "initialize", args: [owner.address, appImpl] })]);
-    const r = await send("DstackKmsTwoStep", kms, "deployAndRegisterApp", [owner.address, false, false, false, zeroHash, h("c")]);
+    const kms = await deploy("ERC1967Proxy", [
+      kmsImpl,
+      encodeFunctionData({ abi: abi("DstackKmsTwoStep"), functionName: "initialize", args: [owner.address, appImpl] }),
+    ]);
+    const r = await send("DstackKmsTwoStep", kms, "deployAndRegisterApp", [
+      owner.address,
+      false,
+      false,
+      false,
+      zeroHash,
+      h("c"),
+    ]);
     const { appId } = events("DstackKmsTwoStep", r, "AppDeployedViaFactory", kms)[0].args as { appId: Address };
     assert.equal(events("DstackAppTwoStep", r, "PolicyChanged", appId).length, 1);
 
     const t = await send("DstackAppTwoStep", appId, "transferOwnership", [alice.address]);
-    assert.deepEqual(events("DstackAppTwoStep", t, "OwnershipTransferStarted", appId)[0].args, { previousOwner: owner.address, newOwner: alice.address });
+    assert.deepEqual(events("DstackAppTwoStep", t, "OwnershipTransferStarted", appId)[0].args, {
+      previousOwner: owner.address,
+      newOwner: alice.address,
+    });
     assert.equal(await read("DstackAppTwoStep", appId, "owner"), owner.address);
     assert.equal(await read("DstackAppTwoStep", appId, "pendingOwner"), alice.address);
-    await expectRevert("DstackAppTwoStep", appId, "acceptOwnership", [], mallory, { errorName: "OwnableUnauthorizedAccount" });
+    await expectRevert("DstackAppTwoStep", appId, "acceptOwnership", [], mallory, {
+      errorName: "OwnableUnauthorizedAccount",
+    });
     await send("DstackAppTwoStep", appId, "transferOwnership", [zeroAddress], owner);
     assert.equal(await read("DstackAppTwoStep", appId, "pendingOwner"), zeroAddress);
-    await expectRevert("DstackAppTwoStep", appId, "acceptOwnership", [], alice, { errorName: "OwnableUnauthorizedAccount" });
+    await expectRevert("DstackAppTwoStep", appId, "acceptOwnership", [], alice, {
+      errorName: "OwnableUnauthorizedAccount",
+    });
 
     await send("DstackKmsTwoStep", kms, "transferOwnership", [alice.address]);
     const a = await send("DstackKmsTwoStep", kms, "acceptOwnership", [], alice);
@@ -602,7 +717,12 @@ describe("upstream shapes", () => {
     assert.equal(await read("DstackKmsTwoStep", kms, "owner"), alice.address);
     assert.equal(await read("DstackKmsTwoStep", kms, "pendingOwner"), zeroAddress);
     const p = await send("DstackKmsTwoStep", kms, "addOsImageHash", [h("os")], alice);
-    assert.deepEqual(events("DstackKmsTwoStep", p, "PolicyChanged", kms)[0].args, { actor: alice.address, policy: keccak256(toHex("os-image")), value: h("os"), enabled: true });
+    assert.deepEqual(events("DstackKmsTwoStep", p, "PolicyChanged", kms)[0].args, {
+      actor: alice.address,
+      policy: keccak256(toHex("os-image")),
+      value: h("os"),
+      enabled: true,
+    });
     const d = await send("DstackAppTwoStep", appId, "disableUpgrades");
     assert.equal(events("DstackAppTwoStep", d, "PolicyChanged", appId).length, 1);
   });
@@ -619,7 +739,11 @@ describe("ExpiringTimelock", () => {
   it("rejects a zero expiration at construction", async () => {
     const a = loadArtifact("ExpiringTimelock");
     await assert.rejects(
-      wallet(owner).deployContract({ abi: a.abi, bytecode: a.bytecode, args: [DELAY, [owner.address], [owner.address], zeroAddress, 0n] }),
+      wallet(owner).deployContract({
+        abi: a.abi,
+        bytecode: a.bytecode,
+        args: [DELAY, [owner.address], [owner.address], zeroAddress, 0n],
+      }),
     );
   });
 
@@ -694,7 +818,9 @@ describe("ExpiringTimelock", () => {
     const t = await send("DstackKms", kms, "transferOwnership", [tl]);
     assert.equal(events("DstackKms", t, "OwnershipTransferred", kms).length, 1);
     assert.equal(await read("DstackKms", kms, "owner"), tl); // single-step
-    await expectRevert("DstackKms", kms, "addOsImageHash", [h("img")], owner, { errorName: "OwnableUnauthorizedAccount" });
+    await expectRevert("DstackKms", kms, "addOsImageHash", [h("img")], owner, {
+      errorName: "OwnableUnauthorizedAccount",
+    });
 
     const data = encodeFunctionData({ abi: abi("DstackKms"), functionName: "addOsImageHash", args: [h("img")] });
     const op = [kms, 0n, data, zeroHash, zeroHash] as const;
@@ -738,7 +864,10 @@ describe("Multicall3", () => {
       bal,
     );
     const ts = (await pub.getBlock()).timestamp;
-    assert.equal(await pub.readContract({ address: MULTICALL3, abi: mcAbi, functionName: "getCurrentBlockTimestamp" }), ts);
+    assert.equal(
+      await pub.readContract({ address: MULTICALL3, abi: mcAbi, functionName: "getCurrentBlockTimestamp" }),
+      ts,
+    );
 
     // allowFailure=false reverts the whole call
     await assert.rejects(

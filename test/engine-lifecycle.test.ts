@@ -11,7 +11,8 @@ import { proposalStatus } from "../src/proposal/status";
 import { inspectStack, openStack, proposeChanges } from "../src/reconcile/reconcile";
 import { owners, startTestDevnet, type TestDevnet } from "./helpers/devnet";
 
-const keyOf = (address: string) => [...devAccounts.safeOwners, ...devAccounts.spareOwners].find((a) => a.address === address)!.privateKey;
+const keyOf = (address: string) =>
+  [...devAccounts.safeOwners, ...devAccounts.spareOwners].find((a) => a.address === address)!.privateKey;
 
 describe("engine lifecycle on a safe+timelock devnet", () => {
   let devnet: TestDevnet;
@@ -30,13 +31,22 @@ describe("engine lifecycle on a safe+timelock devnet", () => {
   async function reconcile(expectedDescriptions: RegExp[]) {
     const stack = await open();
     const inspection = await inspectStack(stack);
-    assert.equal(inspection.calls.length, expectedDescriptions.length, inspection.calls.map((c) => c.description).join("\n"));
+    assert.equal(
+      inspection.calls.length,
+      expectedDescriptions.length,
+      inspection.calls.map((c) => c.description).join("\n"),
+    );
     expectedDescriptions.forEach((re, i) => assert.match(inspection.calls[i].description, re));
     const blockBefore = await stack.client.getBlockNumber();
     const proposal = (await proposeChanges(stack, inspection, owners[0].privateKey))!;
     assert.equal(await stack.client.getBlockNumber(), blockBefore, "proposing sends nothing");
     const threshold = inspection.live.safe!.threshold;
-    assert.deepEqual(await proposalStatus(stack.client, proposal), { state: "awaiting-signatures", have: 1, need: threshold, signers: [owners[0].address] });
+    assert.deepEqual(await proposalStatus(stack.client, proposal), {
+      state: "awaiting-signatures",
+      have: 1,
+      need: threshold,
+      signers: [owners[0].address],
+    });
 
     const again = await inspectStack(stack);
     assert.equal(again.coveredBy?.proposal.id, proposal.id, "the in-flight proposal covers the same plan");
@@ -55,7 +65,11 @@ describe("engine lifecycle on a safe+timelock devnet", () => {
     }
     assert.equal((await proposalStatus(stack.client, proposal)).state, "executed");
     const final = await inspectStack(await open());
-    assert.deepEqual(final.calls.map((c) => c.description), [], "re-read after execution gives an empty plan");
+    assert.deepEqual(
+      final.calls.map((c) => c.description),
+      [],
+      "re-read after execution gives an empty plan",
+    );
     return proposal;
   }
 
@@ -70,8 +84,15 @@ describe("engine lifecycle on a safe+timelock devnet", () => {
     config.kms.aggregatedMrs = [devMeasurement("kms-mr-2")];
     config.kms.devices = [];
     // Revoking the only device shrinks the set by more than half: a written override lets it through.
-    config.policy = { overrides: [{ rule: "set.mass-removal", reason: "devnet: the only KMS device is revoked on purpose" }] };
-    await reconcile([new RegExp(`KMS: authorize OS image ${image}`), /KMS: authorize KMS aggregated MR/, /KMS: revoke KMS aggregated MR/, /KMS: revoke KMS device/]);
+    config.policy = {
+      overrides: [{ rule: "set.mass-removal", reason: "devnet: the only KMS device is revoked on purpose" }],
+    };
+    await reconcile([
+      new RegExp(`KMS: authorize OS image ${image}`),
+      /KMS: authorize KMS aggregated MR/,
+      /KMS: revoke KMS aggregated MR/,
+      /KMS: revoke KMS device/,
+    ]);
   });
 
   it("gateway app id, app implementation, KMS info", async () => {
@@ -79,7 +100,11 @@ describe("engine lifecycle on a safe+timelock devnet", () => {
     config.kms.gatewayAppId = "gateway-v2";
     config.kms.appImplementation = devnet.deployment.appV2Implementation;
     config.kms.info = { k256Pubkey: "0x02aa", caPubkey: "0xbb", quote: "0x", eventlog: "0x" };
-    await reconcile([/gateway app id "gateway-devnet" → "gateway-v2"/, /app implementation for new apps/, /set KMS info/]);
+    await reconcile([
+      /gateway app id "gateway-devnet" → "gateway-v2"/,
+      /app implementation for new apps/,
+      /set KMS info/,
+    ]);
   });
 
   it("compose hash, app device, allow-any-device", async () => {
@@ -88,7 +113,12 @@ describe("engine lifecycle on a safe+timelock devnet", () => {
     app.composeHashes = [app.composeHashes[1], compose];
     app.devices = [...(app.devices ?? []), devMeasurement("app-one-device-2")];
     app.allowAnyDevice = true;
-    await reconcile([/app-one: allow any device false → true/, new RegExp(`app-one: authorize compose hash ${compose}`), /app-one: revoke compose hash/, /app-one: authorize device/]);
+    await reconcile([
+      /app-one: allow any device false → true/,
+      new RegExp(`app-one: authorize compose hash ${compose}`),
+      /app-one: revoke compose hash/,
+      /app-one: authorize device/,
+    ]);
   });
 
   it("proxy upgrades of the KMS and an app", async () => {
@@ -112,7 +142,9 @@ describe("engine lifecycle on a safe+timelock devnet", () => {
     safe.owners = [...safe.owners, { address: spare1.address, org: "operator-c" }];
     safe.threshold = 3;
     await reconcile([new RegExp(`Safe: add signer ${spare1.address} \\(threshold 2 → 3\\)`)]);
-    safe.owners = safe.owners.map((o) => (o.address === owners[2].address ? { address: spare2.address, org: "operator-d" } : o));
+    safe.owners = safe.owners.map((o) =>
+      o.address === owners[2].address ? { address: spare2.address, org: "operator-d" } : o,
+    );
     await reconcile([new RegExp(`Safe: replace signer ${owners[2].address} with ${spare2.address}`)]);
     safe.owners = safe.owners.filter((o) => o.address !== spare1.address);
     safe.threshold = 2;

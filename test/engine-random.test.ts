@@ -45,11 +45,51 @@ describe("engine on random histories and random desired states", () => {
     const kms = () => devnet.deployment.kms.proxy;
     const app = () => devnet.deployment.apps[0].proxy;
     sets = [
-      { name: "osImages", target: kms, abi: dstackKmsAbi, add: "addOsImageHash", remove: "removeOsImageHash", getter: "allowedOsImages", pool: pool("os") },
-      { name: "aggregatedMrs", target: kms, abi: dstackKmsAbi, add: "addKmsAggregatedMr", remove: "removeKmsAggregatedMr", getter: "kmsAllowedAggregatedMrs", pool: pool("mr") },
-      { name: "kmsDevices", target: kms, abi: dstackKmsAbi, add: "addKmsDevice", remove: "removeKmsDevice", getter: "kmsAllowedDeviceIds", pool: pool("kms-dev") },
-      { name: "composeHashes", target: app, abi: dstackAppAbi, add: "addComposeHash", remove: "removeComposeHash", getter: "allowedComposeHashes", pool: pool("compose") },
-      { name: "appDevices", target: app, abi: dstackAppAbi, add: "addDevice", remove: "removeDevice", getter: "allowedDeviceIds", pool: pool("app-dev") },
+      {
+        name: "osImages",
+        target: kms,
+        abi: dstackKmsAbi,
+        add: "addOsImageHash",
+        remove: "removeOsImageHash",
+        getter: "allowedOsImages",
+        pool: pool("os"),
+      },
+      {
+        name: "aggregatedMrs",
+        target: kms,
+        abi: dstackKmsAbi,
+        add: "addKmsAggregatedMr",
+        remove: "removeKmsAggregatedMr",
+        getter: "kmsAllowedAggregatedMrs",
+        pool: pool("mr"),
+      },
+      {
+        name: "kmsDevices",
+        target: kms,
+        abi: dstackKmsAbi,
+        add: "addKmsDevice",
+        remove: "removeKmsDevice",
+        getter: "kmsAllowedDeviceIds",
+        pool: pool("kms-dev"),
+      },
+      {
+        name: "composeHashes",
+        target: app,
+        abi: dstackAppAbi,
+        add: "addComposeHash",
+        remove: "removeComposeHash",
+        getter: "allowedComposeHashes",
+        pool: pool("compose"),
+      },
+      {
+        name: "appDevices",
+        target: app,
+        abi: dstackAppAbi,
+        add: "addDevice",
+        remove: "removeDevice",
+        getter: "allowedDeviceIds",
+        pool: pool("app-dev"),
+      },
     ];
   });
   after(() => devnet.stop());
@@ -69,7 +109,10 @@ describe("engine on random histories and random desired states", () => {
       for (let i = 0; i < 200; i++) {
         const hash = set.pool[Math.floor(random() * set.pool.length)];
         const add = random() < 0.55;
-        calls.push({ to: set.target(), data: encodeFunctionData({ abi: set.abi, functionName: add ? set.add : set.remove, args: [hash] }) });
+        calls.push({
+          to: set.target(),
+          data: encodeFunctionData({ abi: set.abi, functionName: add ? set.add : set.remove, args: [hash] }),
+        });
         if (add) expected.get(set.name)!.add(hash);
         else expected.get(set.name)!.delete(hash);
       }
@@ -94,7 +137,12 @@ describe("engine on random histories and random desired states", () => {
     for (const set of sets) {
       assert.deepEqual([...rebuilt[set.name]].sort(), [...expected.get(set.name)!].sort(), set.name);
       for (const hash of set.pool) {
-        const allowed = await client.readContract({ address: set.target(), abi: set.abi, functionName: set.getter, args: [hash] });
+        const allowed = await client.readContract({
+          address: set.target(),
+          abi: set.abi,
+          functionName: set.getter,
+          args: [hash],
+        });
         assert.equal(allowed, rebuilt[set.name].includes(hash), `${set.name} ${hash}: getter and rebuilt set agree`);
       }
     }
@@ -118,7 +166,9 @@ describe("engine on random histories and random desired states", () => {
       config.apps![0].devices = subset(sets[4].pool, 0);
       config.apps![0].allowAnyDevice = random() < 0.5;
       // Random subsets often shrink a set by more than half: accepted here in writing.
-      config.policy = { overrides: [{ rule: "set.mass-removal", reason: "random desired states shrink sets on purpose" }] };
+      config.policy = {
+        overrides: [{ rule: "set.mass-removal", reason: "random desired states shrink sets on purpose" }],
+      };
       const stack = await openStack({ name: "devnet", root, rawConfig: config });
       const inspection = await inspectStack(stack);
       if (inspection.calls.length === 0) continue;
@@ -129,9 +179,16 @@ describe("engine on random histories and random desired states", () => {
       await devnet.warp(BigInt(proposal.timelock!.delay));
       await executeTimelockBatch(stack.client, devnet.wallet(devAccounts.executor.privateKey), proposal);
       const after = await inspectStack(stack);
-      assert.deepEqual(after.calls.map((c) => c.description), [], `round ${round}: the desired state is reached`);
+      assert.deepEqual(
+        after.calls.map((c) => c.description),
+        [],
+        `round ${round}: the desired state is reached`,
+      );
       assert.deepEqual([...after.live.kms.osImages].sort(), [...(config.kms.osImages as Hex[])].sort());
-      assert.deepEqual([...after.live.apps[0].composeHashes].sort(), [...(config.apps![0].composeHashes as Hex[])].sort());
+      assert.deepEqual(
+        [...after.live.apps[0].composeHashes].sort(),
+        [...(config.apps![0].composeHashes as Hex[])].sort(),
+      );
     }
   });
 });

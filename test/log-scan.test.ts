@@ -7,15 +7,31 @@ import { createChainClient } from "../src/chain/client";
 import { rangeRefusalOf, scanLogs } from "../src/chain/logs";
 import { receivedCount, startFaultyRpc, type RangeRefusalStyle } from "./helpers/faulty-rpc";
 
-const refusal = (code: number, message: string) => rangeRefusalOf(new RpcRequestError({ body: {}, url: "http://rpc", error: { code, message } }));
+const refusal = (code: number, message: string) =>
+  rangeRefusalOf(new RpcRequestError({ body: {}, url: "http://rpc", error: { code, message } }));
 
 describe("range refusals as real providers word them", () => {
   it("reads the workable range a provider names", () => {
-    assert.deepEqual(refusal(-32005, "query returned more than 10000 results. Try with this block range [0x2ee0, 0x3a97]."), { kind: "results", workableSize: 3000n });
-    assert.deepEqual(refusal(-32602, "Log response size exceeded. You can make eth_getLogs requests with up to a 2K block range and no limit on the response size, or you can request any block range with a cap of 10K logs in the response. Based on your parameters, this block range should work: [0x0, 0x7cf]"), { kind: "results", workableSize: 2000n });
+    assert.deepEqual(
+      refusal(-32005, "query returned more than 10000 results. Try with this block range [0x2ee0, 0x3a97]."),
+      { kind: "results", workableSize: 3000n },
+    );
+    assert.deepEqual(
+      refusal(
+        -32602,
+        "Log response size exceeded. You can make eth_getLogs requests with up to a 2K block range and no limit on the response size, or you can request any block range with a cap of 10K logs in the response. Based on your parameters, this block range should work: [0x0, 0x7cf]",
+      ),
+      { kind: "results", workableSize: 2000n },
+    );
     assert.deepEqual(refusal(-32000, "exceed maximum block range: 50000"), { kind: "blocks", workableSize: 49_999n });
-    assert.deepEqual(refusal(-32602, "eth_getLogs is limited to a 10,000 range"), { kind: "blocks", workableSize: 9_999n });
-    assert.deepEqual(refusal(-32600, "ranges over 10000 blocks are not supported on freetier"), { kind: "blocks", workableSize: 9_999n });
+    assert.deepEqual(refusal(-32602, "eth_getLogs is limited to a 10,000 range"), {
+      kind: "blocks",
+      workableSize: 9_999n,
+    });
+    assert.deepEqual(refusal(-32600, "ranges over 10000 blocks are not supported on freetier"), {
+      kind: "blocks",
+      workableSize: 9_999n,
+    });
     assert.deepEqual(refusal(-32000, "block range is too wide"), { kind: "blocks" });
     assert.deepEqual(refusal(-32005, "query returned more than 10000 results"), { kind: "results" });
   });
@@ -39,14 +55,29 @@ describe("parallel adaptive eth_getLogs scan of 1,000,000 blocks (anvil --number
 
   /** Scans [0, head] through a proxy refusing ranges over `cap` blocks; returns what the RPC received. */
   async function scanThrough(cap: number | undefined, style: RangeRefusalStyle, concurrency?: number) {
-    const rpc = await startFaultyRpc({ upstream: anvil.rpcUrl, seed: 1, failureRate: 0, logRangeCap: cap ? { blocks: cap, style } : undefined });
+    const rpc = await startFaultyRpc({
+      upstream: anvil.rpcUrl,
+      seed: 1,
+      failureRate: 0,
+      logRangeCap: cap ? { blocks: cap, style } : undefined,
+    });
     try {
       const client = createChainClient({ chainId: anvil.chainId, rpcUrls: [rpc.url] });
-      const logs = await scanLogs(client, { addresses: ["0x0000000000000000000000000000000000000001"], events, fromBlock: 0n, toBlock: blocks, concurrency });
+      const logs = await scanLogs(client, {
+        addresses: ["0x0000000000000000000000000000000000000001"],
+        events,
+        fromBlock: 0n,
+        toBlock: blocks,
+        concurrency,
+      });
       assert.deepEqual(logs, []);
-      const ranges = rpc.forwarded.filter((c) => c.method === "eth_getLogs").map((c) => c.params![0] as { fromBlock: string; toBlock: string });
+      const ranges = rpc.forwarded
+        .filter((c) => c.method === "eth_getLogs")
+        .map((c) => c.params![0] as { fromBlock: string; toBlock: string });
       // Every block asked for exactly once, in ranges the RPC accepted.
-      const covered = ranges.map((r) => [BigInt(r.fromBlock), BigInt(r.toBlock)] as const).sort((a, b) => (a[0] < b[0] ? -1 : 1));
+      const covered = ranges
+        .map((r) => [BigInt(r.fromBlock), BigInt(r.toBlock)] as const)
+        .sort((a, b) => (a[0] < b[0] ? -1 : 1));
       covered.forEach(([from, to], i) => {
         assert.equal(from, i === 0 ? 0n : covered[i - 1][1] + 1n);
         if (cap) assert.ok(to - from + 1n <= BigInt(cap));

@@ -9,17 +9,25 @@ import { repoRoot } from "../src/repo-root";
 function fillInMarks(value: unknown, path = ""): string[] {
   if (typeof value === "string") return value.includes("REPLACE_ME") ? [path] : [];
   if (Array.isArray(value)) return value.flatMap((item, i) => fillInMarks(item, `${path}[${i}]`));
-  if (value && typeof value === "object") return Object.entries(value).flatMap(([key, item]) => fillInMarks(item, path ? `${path}.${key}` : key));
+  if (value && typeof value === "object")
+    return Object.entries(value).flatMap(([key, item]) => fillInMarks(item, path ? `${path}.${key}` : key));
   return [];
 }
 
-const shipped = readdirSync(repoRoot()).filter((name) => /^Pulumi\.[^.]+\.yaml$/.test(name)).map((name) => name.slice("Pulumi.".length, -".yaml".length));
+const shipped = readdirSync(repoRoot())
+  .filter((name) => /^Pulumi\.[^.]+\.yaml$/.test(name))
+  .map((name) => name.slice("Pulumi.".length, -".yaml".length));
 
 describe("shipped stack files", () => {
   it("ship Ethereum mainnet, Base and Base Sepolia", () => {
-    const chains = shipped.map((stack) => (readStackFile(repoRoot(), stack).network as { chainId: number }).chainId).sort((a, b) => a - b);
+    const chains = shipped
+      .map((stack) => (readStackFile(repoRoot(), stack).network as { chainId: number }).chainId)
+      .sort((a, b) => a - b);
     assert.deepEqual(chains, [1, 8453, 84532]);
-    const ethereum = readStackFile(repoRoot(), "ethereum") as { kms: { proxy: string }; governance: { timelock: { kind: string } } };
+    const ethereum = readStackFile(repoRoot(), "ethereum") as {
+      kms: { proxy: string };
+      governance: { timelock: { kind: string } };
+    };
     assert.equal(ethereum.kms.proxy, "0xd343a3f5593b93D8056aB5D60c433622d7D65a80");
     assert.equal(ethereum.governance.timelock.kind, "openzeppelin");
   });

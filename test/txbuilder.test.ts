@@ -2,15 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import {
-  encodeFunctionData,
-  getAddress,
-  keccak256,
-  parseAbiItem,
-  stringToHex,
-  type AbiFunction,
-  type Hex,
-} from "viem";
+import { encodeFunctionData, getAddress, keccak256, parseAbiItem, stringToHex, type AbiFunction, type Hex } from "viem";
 import {
   buildTxBuilderBatch,
   isChecksumValid,
@@ -52,7 +44,9 @@ function changedLeaf(leaf: Json): Json {
 
 function withLeafChanged<T>(value: T, path: JsonPath): T {
   const copy = structuredClone(value) as Record<string | number, Json>;
-  const parent = path.slice(0, -1).reduce<Record<string | number, Json>>((node, key) => node[key] as Record<string | number, Json>, copy);
+  const parent = path
+    .slice(0, -1)
+    .reduce<Record<string | number, Json>>((node, key) => node[key] as Record<string | number, Json>, copy);
   const key = path[path.length - 1];
   parent[key] = changedLeaf(parent[key]);
   return copy as T;
@@ -61,7 +55,11 @@ function withLeafChanged<T>(value: T, path: JsonPath): T {
 function withKeysReversed(value: Json): Json {
   if (Array.isArray(value)) return value.map(withKeysReversed);
   if (typeof value === "object" && value !== null) {
-    return Object.fromEntries(Object.entries(value).reverse().map(([key, item]) => [key, withKeysReversed(item)]));
+    return Object.fromEntries(
+      Object.entries(value)
+        .reverse()
+        .map(([key, item]) => [key, withKeysReversed(item)]),
+    );
   }
   return value;
 }
@@ -90,7 +88,10 @@ describe("checksum against the official Transaction Builder", () => {
   });
 
   test("serialization follows checksum.ts: sorted key list, trailing commas, undefined as null", () => {
-    assert.equal(serializeForChecksum({ b: [1, "x"], a: { d: undefined, c: null } }), '{["a","b"]{["c","d"]null,null,},[1,"x"],}');
+    assert.equal(
+      serializeForChecksum({ b: [1, "x"], a: { d: undefined, c: null } }),
+      '{["a","b"]{["c","d"]null,null,},[1,"x"],}',
+    );
     assert.equal(serializeForChecksum([]), "[]");
     assert.equal(serializeForChecksum(undefined), "null");
   });
@@ -102,7 +103,11 @@ describe("checksum against the official Transaction Builder", () => {
     );
     assert.ok(tamperable.length >= 15, `expected many fields, got ${tamperable.length}`);
     for (const path of tamperable) {
-      assert.equal(isChecksumValid(withLeafChanged(batch, path)), false, `changing ${path.join(".")} kept the checksum valid`);
+      assert.equal(
+        isChecksumValid(withLeafChanged(batch, path)),
+        false,
+        `changing ${path.join(".")} kept the checksum valid`,
+      );
     }
   });
 
@@ -120,7 +125,10 @@ describe("checksum against the official Transaction Builder", () => {
     const renamed = officialBatch();
     renamed.meta.name = "Renamed in the library";
     assert.equal(isChecksumValid(renamed), true);
-    assert.equal(isChecksumValid(withKeysReversed(officialBatch() as unknown as Json) as unknown as TxBuilderBatch), true);
+    assert.equal(
+      isChecksumValid(withKeysReversed(officialBatch() as unknown as Json) as unknown as TxBuilderBatch),
+      true,
+    );
 
     const wrong = officialBatch();
     wrong.meta.checksum = `0x${"0".repeat(64)}`;
@@ -137,7 +145,8 @@ describe("checksum against the official Transaction Builder", () => {
 function asEthersV5Would(input: TxBuilderContractInput, value: unknown): unknown {
   const array = /^(.*)\[\d*\]$/.exec(input.type);
   if (array) return (value as unknown[]).map((item) => asEthersV5Would({ ...input, type: array[1] }, item));
-  if (input.type === "tuple") return (input.components ?? []).map((c, i) => asEthersV5Would(c, (value as unknown[])[i]));
+  if (input.type === "tuple")
+    return (input.components ?? []).map((c, i) => asEthersV5Would(c, (value as unknown[])[i]));
   if (input.type === "bool") return Boolean(value);
   if (/^u?int\d*$/.test(input.type)) return BigInt(value as string);
   if (input.type === "address") return getAddress(value as string);
@@ -188,7 +197,9 @@ const KMS = "0xd9db270c1b5e3bd161e8c8503c55ceabee709552";
 const OWNER_A = "0xab8483f64d9c6d1ecf9b849ae677dd3315835cb2";
 const OWNER_B = "0x4b20993bc481177ec7e8f571cecae8a9e22c02db";
 
-const setKmsInfo = parseAbiItem("function setKmsInfo((bytes k256Pubkey, bytes caPubkey, bytes quote, bytes eventlog) info)");
+const setKmsInfo = parseAbiItem(
+  "function setKmsInfo((bytes k256Pubkey, bytes caPubkey, bytes quote, bytes eventlog) info)",
+);
 const upgradeToAndCall = parseAbiItem("function upgradeToAndCall(address newImplementation, bytes data) payable");
 const everyKind = parseAbiItem(
   "function everyKind(address who, bool flag, uint256 amount, int64 delta, bytes32 id, string label, address[] list, bool[] flags, string[] names, (bool on, uint8 level, address[] owners)[] rules, uint256)",
@@ -211,7 +222,13 @@ const everyKindArgs = [
 describe("txBuilderTransactionFromCall", () => {
   test("without an ABI the calldata is kept raw", () => {
     const tx = txBuilderTransactionFromCall({ to: KMS, value: 0n, data: "0x1234" });
-    assert.deepEqual(tx, { to: getAddress(KMS), value: "0", data: "0x1234", contractMethod: null, contractInputsValues: null });
+    assert.deepEqual(tx, {
+      to: getAddress(KMS),
+      value: "0",
+      data: "0x1234",
+      contractMethod: null,
+      contractInputsValues: null,
+    });
   });
 
   test("with an ABI it is decoded like the app's form: data null, values as the app's text", () => {
@@ -239,7 +256,10 @@ describe("txBuilderTransactionFromCall", () => {
   test("the app rebuilds exactly the original calldata from what we write", () => {
     const calls = [
       { abiItem: everyKind, args: everyKindArgs },
-      { abiItem: setKmsInfo, args: [{ k256Pubkey: "0x02aa", caPubkey: "0x", quote: `0x${"11".repeat(100)}`, eventlog: "0xff" }] },
+      {
+        abiItem: setKmsInfo,
+        args: [{ k256Pubkey: "0x02aa", caPubkey: "0x", quote: `0x${"11".repeat(100)}`, eventlog: "0xff" }],
+      },
       { abiItem: upgradeToAndCall, args: [OWNER_B, "0x8129fc1c"] },
     ] as const;
     for (const { abiItem, args } of calls) {
@@ -252,27 +272,32 @@ describe("txBuilderTransactionFromCall", () => {
 
   test("tuple members and payability are described for the app", () => {
     const data = encodeFunctionData({ abi: [upgradeToAndCall], args: [OWNER_B, "0x"] });
-    assert.equal(txBuilderTransactionFromCall({ to: KMS, value: 1n, data, abiItem: upgradeToAndCall }).contractMethod?.payable, true);
+    assert.equal(
+      txBuilderTransactionFromCall({ to: KMS, value: 1n, data, abiItem: upgradeToAndCall }).contractMethod?.payable,
+      true,
+    );
 
     const kms = txBuilderTransactionFromCall({
       to: KMS,
       value: 0n,
-      data: encodeFunctionData({ abi: [setKmsInfo], args: [{ k256Pubkey: "0x01", caPubkey: "0x02", quote: "0x03", eventlog: "0x04" }] }),
+      data: encodeFunctionData({
+        abi: [setKmsInfo],
+        args: [{ k256Pubkey: "0x01", caPubkey: "0x02", quote: "0x03", eventlog: "0x04" }],
+      }),
       abiItem: setKmsInfo,
     });
-    assert.deepEqual(kms.contractMethod?.inputs[0].components?.map((c) => `${c.type} ${c.name}`), [
-      "bytes k256Pubkey",
-      "bytes caPubkey",
-      "bytes quote",
-      "bytes eventlog",
-    ]);
+    assert.deepEqual(
+      kms.contractMethod?.inputs[0].components?.map((c) => `${c.type} ${c.name}`),
+      ["bytes k256Pubkey", "bytes caPubkey", "bytes quote", "bytes eventlog"],
+    );
     assert.equal(kms.contractInputsValues?.info, '["0x01","0x02","0x03","0x04"]');
   });
 
   test("args that do not encode to the calldata are rejected", () => {
     const data = encodeFunctionData({ abi: [upgradeToAndCall], args: [OWNER_B, "0x"] });
     assert.throws(
-      () => txBuilderTransactionFromCall({ to: KMS, value: 0n, data, abiItem: upgradeToAndCall, args: [OWNER_A, "0x"] }),
+      () =>
+        txBuilderTransactionFromCall({ to: KMS, value: 0n, data, abiItem: upgradeToAndCall, args: [OWNER_A, "0x"] }),
       /does not encode to the given calldata/,
     );
   });
@@ -289,7 +314,10 @@ function sampleBatch(): TxBuilderBatch {
       txBuilderTransactionFromCall({
         to: KMS,
         value: 0n,
-        data: encodeFunctionData({ abi: [setKmsInfo], args: [{ k256Pubkey: "0x02aa", caPubkey: "0xbb", quote: "0xcc", eventlog: "0xdd" }] }),
+        data: encodeFunctionData({
+          abi: [setKmsInfo],
+          args: [{ k256Pubkey: "0x02aa", caPubkey: "0xbb", quote: "0xcc", eventlog: "0xdd" }],
+        }),
         abiItem: setKmsInfo,
       }),
       txBuilderTransactionFromCall({

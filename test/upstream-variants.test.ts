@@ -26,17 +26,38 @@ describe("released DstackApp shape: variant, storage flag, requireTcbUpToDate", 
     devnet = await startTestDevnet("safe+timelock");
     // Anyone may create an app: an outsider does, through the factory's 5-argument form (TCB flag off), locked from birth.
     const outsider = devnet.wallet(devAccounts.outsider.privateKey);
-    const data = encodeFunctionData({ abi: loadArtifact("DstackKms").abi, functionName: "deployAndRegisterApp", args: [devnet.deployment.timelock!, true, false, zeroHash, devMeasurement("locked")] });
-    const hash = await outsider.sendTransaction({ account: outsider.account!, chain: outsider.chain, to: devnet.deployment.kms.proxy, data });
-    const receipt = await createChainClient({ chainId: devnet.anvil.chainId, rpcUrls: [devnet.anvil.rpcUrl] }).waitForTransactionReceipt({ hash });
+    const data = encodeFunctionData({
+      abi: loadArtifact("DstackKms").abi,
+      functionName: "deployAndRegisterApp",
+      args: [devnet.deployment.timelock!, true, false, zeroHash, devMeasurement("locked")],
+    });
+    const hash = await outsider.sendTransaction({
+      account: outsider.account!,
+      chain: outsider.chain,
+      to: devnet.deployment.kms.proxy,
+      data,
+    });
+    const receipt = await createChainClient({
+      chainId: devnet.anvil.chainId,
+      rpcUrls: [devnet.anvil.rpcUrl],
+    }).waitForTransactionReceipt({ hash });
     const deployed = parseEventLogs({ abi: dstackKmsAbi, logs: receipt.logs, eventName: "AppDeployedViaFactory" });
     lockedApp = deployed[0].args.appId;
-    assert.equal(parseEventLogs({ abi: dstackAppAbi, logs: receipt.logs, eventName: "UpgradesDisabled" }).length, 0, "created locked without an event");
+    assert.equal(
+      parseEventLogs({ abi: dstackAppAbi, logs: receipt.logs, eventName: "UpgradesDisabled" }).length,
+      0,
+      "created locked without an event",
+    );
   });
   after(() => devnet?.stop());
 
-  const pick = (app: { variant: string; upgradesDisabled: boolean; requireTcbUpToDate?: boolean }) => ({ variant: app.variant, upgradesDisabled: app.upgradesDisabled, requireTcbUpToDate: app.requireTcbUpToDate });
-  const open = (config: StackConfigInput) => openStack({ name: "devnet", root: mkdtempSync(join(tmpdir(), "gov-variants-")), rawConfig: config });
+  const pick = (app: { variant: string; upgradesDisabled: boolean; requireTcbUpToDate?: boolean }) => ({
+    variant: app.variant,
+    upgradesDisabled: app.upgradesDisabled,
+    requireTcbUpToDate: app.requireTcbUpToDate,
+  });
+  const open = (config: StackConfigInput) =>
+    openStack({ name: "devnet", root: mkdtempSync(join(tmpdir(), "gov-variants-")), rawConfig: config });
 
   it("detects the released variant and reads requireTcbUpToDate and the storage flag of every app", async () => {
     const stack = await open(devnet.config());
@@ -54,11 +75,20 @@ describe("released DstackApp shape: variant, storage flag, requireTcbUpToDate", 
 
   it("an app created locked through the factory: seen as locked, an upgrade refused naming the rule, nothing written", async () => {
     const config = devnet.config();
-    config.apps!.push({ name: "locked", proxy: lockedApp, composeHashes: [devMeasurement("locked")], requireTcbUpToDate: false });
+    config.apps!.push({
+      name: "locked",
+      proxy: lockedApp,
+      composeHashes: [devMeasurement("locked")],
+      requireTcbUpToDate: false,
+    });
     const stack = await open(config);
     const inspection = await inspectStack(stack);
     assert.deepEqual(inspection.calls, []);
-    assert.deepEqual(pick(inspection.live.apps[2]), { variant: "released", upgradesDisabled: true, requireTcbUpToDate: false });
+    assert.deepEqual(pick(inspection.live.apps[2]), {
+      variant: "released",
+      upgradesDisabled: true,
+      requireTcbUpToDate: false,
+    });
 
     config.apps![2].implementation = devnet.deployment.appV2Implementation;
     const upgrade = await open(config);
@@ -71,10 +101,18 @@ describe("released DstackApp shape: variant, storage flag, requireTcbUpToDate", 
 
   it("requireTcbUpToDate is governed: drift is planned back, a declared change is proposed", async () => {
     const appOne = devnet.deployment.apps[0].proxy;
-    await sendAsImpersonated(devnet, devnet.deployment.timelock!, appOne, encodeFunctionData({ abi: dstackAppTcbAbi, functionName: "setRequireTcbUpToDate", args: [false] }));
+    await sendAsImpersonated(
+      devnet,
+      devnet.deployment.timelock!,
+      appOne,
+      encodeFunctionData({ abi: dstackAppTcbAbi, functionName: "setRequireTcbUpToDate", args: [false] }),
+    );
     const config = devnet.config();
     const drift = await inspectStack(await open(config));
-    assert.deepEqual(drift.calls.map((c) => [c.functionName, c.args, c.description]), [["setRequireTcbUpToDate", [true], "app-one: require an up-to-date TCB false → true"]]);
+    assert.deepEqual(
+      drift.calls.map((c) => [c.functionName, c.args, c.description]),
+      [["setRequireTcbUpToDate", [true], "app-one: require an up-to-date TCB false → true"]],
+    );
 
     delete config.apps![0].requireTcbUpToDate;
     assert.deepEqual((await inspectStack(await open(config))).calls, [], "absent = not governed");
@@ -84,11 +122,17 @@ describe("released DstackApp shape: variant, storage flag, requireTcbUpToDate", 
     const appTwo = devnet.deployment.apps[1].proxy;
     const anvil = createTestClient({ mode: "anvil", transport: http(devnet.anvil.rpcUrl) });
     await anvil.setStorageAt({ address: appTwo, index: APP_FLAGS_SLOT, value: `0x${"0".repeat(60)}0201` });
-    await assert.rejects(inspectStack(await open(devnet.config())), /app app-two at 0x[0-9a-fA-F]{40} is not a known dstack contract version:\n {2}- apps\[1\]\.proxy: storage slot 1 holds 0x201, but DstackApp v0\.5\.10–v0\.5\.11 \(single-step owner, requireTcbUpToDate\) keeps the upgrades-disabled flag in its byte 0.*; fix: check apps\[1\]\.proxy/);
+    await assert.rejects(
+      inspectStack(await open(devnet.config())),
+      /app app-two at 0x[0-9a-fA-F]{40} is not a known dstack contract version:\n {2}- apps\[1\]\.proxy: storage slot 1 holds 0x201, but DstackApp v0\.5\.10–v0\.5\.11 \(single-step owner, requireTcbUpToDate\) keeps the upgrades-disabled flag in its byte 0.*; fix: check apps\[1\]\.proxy/,
+    );
     await anvil.setStorageAt({ address: appTwo, index: APP_FLAGS_SLOT, value: zeroHash });
 
     const config = devnet.config();
     config.apps![1].proxy = devnet.deployment.safe!;
-    await assert.rejects(inspectStack(await open(config)), /app app-two at 0x[0-9a-fA-F]{40} is not a known dstack contract version:\n {2}- apps\[1\]\.proxy: owner\(\) fails/);
+    await assert.rejects(
+      inspectStack(await open(config)),
+      /app app-two at 0x[0-9a-fA-F]{40} is not a known dstack contract version:\n {2}- apps\[1\]\.proxy: owner\(\) fails/,
+    );
   });
 });

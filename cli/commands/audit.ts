@@ -24,7 +24,9 @@ export async function auditStack(stack: Stack, options: AuditOptions): Promise<s
   const proposals = (await listProposals(stack.root, stack.name)).filter((p) => p.chainId === chainId);
   // Direct mode sends changes from the admin key: there are no proposals to attribute them to.
   const direct = stack.config.governance.mode === "direct";
-  const attributed: AttributedEvent[] = direct ? events.map((e) => ({ ...e, unexplained: false })) : attributeEvents(events, proposals);
+  const attributed: AttributedEvent[] = direct
+    ? events.map((e) => ({ ...e, unexplained: false }))
+    : attributeEvents(events, proposals);
   const unexplained = attributed.filter((e) => e.unexplained).length;
 
   if (options.json) {
@@ -49,7 +51,9 @@ export async function auditStack(stack: Stack, options: AuditOptions): Promise<s
     e.contract,
     attributionText(e),
     // Last: arguments (e.g. scheduled calldata) can be long, and would push the other columns apart.
-    `${e.event}(${Object.entries(e.args).map(([name, value]) => `${name}=${value}`).join(", ")})`,
+    `${e.event}(${Object.entries(e.args)
+      .map(([name, value]) => `${name}=${value}`)
+      .join(", ")})`,
   ]);
   return `${summary}\n\n${table(["TIME", "BLOCK", "TX", "FROM", "CONTRACT", "ATTRIBUTION", "EVENT"], rows)}`;
 }

@@ -15,18 +15,34 @@ export async function proposeCancellation(stack: Stack, target: ProposalFile): P
   assertSameChain(stack, target);
   verifyProposal(target);
   const operation = target.timelock;
-  if (!operation || operation.targets.length === 0) throw new Error(`proposal ${target.id} schedules no timelock operation: there is nothing to cancel`);
+  if (!operation || operation.targets.length === 0)
+    throw new Error(`proposal ${target.id} schedules no timelock operation: there is nothing to cancel`);
   // verifyProposal checked that the operation id is the hash of the batch the signers approved.
   const operationId = operation.operationId;
   const status = await proposalStatus(stack.client, target);
-  if (!CANCELLABLE.includes(status.state)) throw new Error(`proposal ${target.id} is ${describeStatus(status)}: only a scheduled, ready or expired timelock operation can be cancelled`);
+  if (!CANCELLABLE.includes(status.state))
+    throw new Error(
+      `proposal ${target.id} is ${describeStatus(status)}: only a scheduled, ready or expired timelock operation can be cancelled`,
+    );
 
   const live = await readStackState(stack);
-  if (live.timelock?.address !== operation.address) throw new Error(`operation ${operationId} is queued in timelock ${operation.address}, not in this stack's timelock ${live.timelock?.address ?? "(none)"}`);
+  if (live.timelock?.address !== operation.address)
+    throw new Error(
+      `operation ${operationId} is queued in timelock ${operation.address}, not in this stack's timelock ${live.timelock?.address ?? "(none)"}`,
+    );
   // A cancel-only proposal: no calls of its own, at the Safe's next nonce, simulated before it is written.
-  const cancel = await buildProposal({ stack: stack.name, config: stack.config, live, calls: [], client: stack.client, cancels: [operationId], cancelledProposals: [target] });
+  const cancel = await buildProposal({
+    stack: stack.name,
+    config: stack.config,
+    live,
+    calls: [],
+    client: stack.client,
+    cancels: [operationId],
+    cancelledProposals: [target],
+  });
   // Rewriting an existing file would drop the signatures collected on it.
-  if (existsSync(join(proposalDir(stack.root, stack.name), `${cancel.id}.json`))) return `proposal ${cancel.id} already cancels operation ${operationId} of proposal ${target.id}`;
+  if (existsSync(join(proposalDir(stack.root, stack.name), `${cancel.id}.json`)))
+    return `proposal ${cancel.id} already cancels operation ${operationId} of proposal ${target.id}`;
   await writeProposalFiles(stack.root, cancel);
 
   const rivals: string[] = [];
@@ -36,7 +52,9 @@ export async function proposeCancellation(stack: Stack, target: ProposalFile): P
   }
   return [
     `wrote proposal ${cancel.id}: cancels timelock operation ${operationId} of proposal ${target.id}`,
-    ...(rivals.length ? [`it shares Safe nonce ${cancel.safe.nonce} with ${rivals.join(", ")}: only one of them can execute`] : []),
+    ...(rivals.length
+      ? [`it shares Safe nonce ${cancel.safe.nonce} with ${rivals.join(", ")}: only one of them can execute`]
+      : []),
     `next: gov sign ${cancel.id} / gov approve ${cancel.id} until ${cancel.safe.threshold} owners signed, then gov execute ${cancel.id}`,
   ].join("\n");
 }

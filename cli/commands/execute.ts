@@ -19,11 +19,20 @@ export async function executeProposalStep(stack: Stack, wallet: WalletClient, pr
   const status = await proposalStatus(client, proposal);
   switch (status.state) {
     case "awaiting-signatures": {
-      const safeNonce = await client.readContract({ address: proposal.safe.address, abi: safeAbi, functionName: "nonce" });
+      const safeNonce = await client.readContract({
+        address: proposal.safe.address,
+        abi: safeAbi,
+        functionName: "nonce",
+      });
       if (BigInt(proposal.safe.nonce) > safeNonce) {
-        throw new Error(`proposal ${proposal.id} has Safe nonce ${proposal.safe.nonce} but the Safe is at nonce ${safeNonce}: execute the proposals before it first`);
+        throw new Error(
+          `proposal ${proposal.id} has Safe nonce ${proposal.safe.nonce} but the Safe is at nonce ${safeNonce}: execute the proposals before it first`,
+        );
       }
-      if (status.have < status.need) throw new Error(`proposal ${proposal.id} waits for signatures: ${status.have} of ${status.need}; collect more with gov sign or gov approve`);
+      if (status.have < status.need)
+        throw new Error(
+          `proposal ${proposal.id} waits for signatures: ${status.have} of ${status.need}; collect more with gov sign or gov approve`,
+        );
       const tx = await executeSafeTransaction(client, wallet, proposal);
       return `executed the Safe transaction of proposal ${proposal.id} in transaction ${tx}: now ${describeStatus(await proposalStatus(client, proposal))}`;
     }
@@ -36,10 +45,17 @@ export async function executeProposalStep(stack: Stack, wallet: WalletClient, pr
       return `executed timelock operation ${proposal.timelock!.operationId} of proposal ${proposal.id} in transaction ${tx}`;
     }
     case "scheduled":
-      throw new Error(`proposal ${proposal.id} waits in the timelock until ${isoTime(status.eta)}; run gov execute again then`);
+      throw new Error(
+        `proposal ${proposal.id} waits in the timelock until ${isoTime(status.eta)}; run gov execute again then`,
+      );
     case "expired":
-      if (proposal.executes) throw new Error(`proposal ${proposal.id} would execute operation ${proposal.executes.operationId}, which expired at ${isoTime(status.expiredAt)}${proposal.executes.expiryEnforcedBy === "tool" ? " (expiry enforced by this tool: the stock timelock would still run it)" : ""}; run pulumi up to re-propose`);
-      throw new Error(`proposal ${proposal.id} expired at ${isoTime(status.expiredAt)}${proposal.timelock?.expiryEnforcedBy === "tool" ? " (expiry enforced by this tool: the stock timelock would still run it)" : ""}, it can only be cancelled (gov cancel ${proposal.id}); run pulumi up to re-propose`);
+      if (proposal.executes)
+        throw new Error(
+          `proposal ${proposal.id} would execute operation ${proposal.executes.operationId}, which expired at ${isoTime(status.expiredAt)}${proposal.executes.expiryEnforcedBy === "tool" ? " (expiry enforced by this tool: the stock timelock would still run it)" : ""}; run pulumi up to re-propose`,
+        );
+      throw new Error(
+        `proposal ${proposal.id} expired at ${isoTime(status.expiredAt)}${proposal.timelock?.expiryEnforcedBy === "tool" ? " (expiry enforced by this tool: the stock timelock would still run it)" : ""}, it can only be cancelled (gov cancel ${proposal.id}); run pulumi up to re-propose`,
+      );
     case "executed":
       return `proposal ${proposal.id} is already executed`;
     case "cancelled":

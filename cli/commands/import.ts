@@ -38,7 +38,11 @@ function governanceLocation(options: ImportOptions): DeploymentLocation["governa
     case "safe":
       return { mode: "safe", safe: parseAddress("--safe", options.safe) };
     case "safe+timelock":
-      return { mode: "safe+timelock", safe: parseAddress("--safe", options.safe), timelock: parseAddress("--timelock", options.timelock) };
+      return {
+        mode: "safe+timelock",
+        safe: parseAddress("--safe", options.safe),
+        timelock: parseAddress("--timelock", options.timelock),
+      };
     default:
       throw new Error('--mode: give "safe+timelock", "safe" or "direct"');
   }
@@ -55,7 +59,8 @@ function enforcedExpiration(text: string | undefined, tier: "production" | "non-
 /** The import options as a deployment location; every missing or malformed option is named. */
 export function deploymentLocation(options: ImportOptions): DeploymentLocation {
   if (!options.rpc) throw new Error("--rpc: give the RPC URL of the deployment's chain");
-  if (options.tier !== "production" && options.tier !== "non-production") throw new Error('--tier: give "production" or "non-production"');
+  if (options.tier !== "production" && options.tier !== "non-production")
+    throw new Error('--tier: give "production" or "non-production"');
   const apps = (options.app ?? []).map((spec) => {
     const match = /^([^=]+)=([^=]+)$/.exec(spec);
     if (!match) throw new Error(`--app ${spec}: write it as name=proxyAddress`);
@@ -74,7 +79,11 @@ export function deploymentLocation(options: ImportOptions): DeploymentLocation {
 }
 
 /** Reads the deployment as it is and writes Pulumi.<stack>.yaml declaring exactly that. */
-export async function importStack(location: StackLocation, deployment: DeploymentLocation, force: boolean): Promise<string> {
+export async function importStack(
+  location: StackLocation,
+  deployment: DeploymentLocation,
+  force: boolean,
+): Promise<string> {
   const path = stackFilePath(location.root, location.name);
   if (existsSync(path) && !force) throw new Error(`${path} exists; pass --force to replace it`);
   const client = createChainClient({ chainId: deployment.chainId, rpcUrls: [deployment.rpcUrl] });
@@ -82,7 +91,11 @@ export async function importStack(location: StackLocation, deployment: Deploymen
   // Without --start-block, the proxies' deployment block is searched for and written down.
   let startBlock = deployment.startBlock;
   if (startBlock === undefined) {
-    const deployed = await findDeploymentBlock(client, [deployment.kms, ...deployment.apps.map((app) => app.proxy)], await client.getBlockNumber());
+    const deployed = await findDeploymentBlock(
+      client,
+      [deployment.kms, ...deployment.apps.map((app) => app.proxy)],
+      await client.getBlockNumber(),
+    );
     startBlock = deployed.found ? Number(deployed.block) : 0;
   }
   const located = { ...deployment, startBlock };
@@ -92,13 +105,25 @@ export async function importStack(location: StackLocation, deployment: Deploymen
   const leftover = planChanges(parseStackConfig(input), live);
   await writeFileAtomic(path, renderStackFile(input));
 
-  const owned = [input.kms, ...(input.apps ?? [])].filter((c) => c.owner).map((c) => `  - ${"name" in c ? c.name : "KMS"} is owned by ${c.owner}, not by the governance owner: the config keeps it so`);
+  const owned = [input.kms, ...(input.apps ?? [])]
+    .filter((c) => c.owner)
+    .map(
+      (c) =>
+        `  - ${"name" in c ? c.name : "KMS"} is owned by ${c.owner}, not by the governance owner: the config keeps it so`,
+    );
   return [
     `wrote ${path} from block ${live.blockNumber}: KMS ${live.kms.proxy} (${live.kms.osImages.length} OS images), ${live.apps.length} app(s), ${deployment.governance.mode} governance`,
     ...owned,
     ...(live.timelock?.kind === "openzeppelin"
-      ? [`  - the timelock is a stock OpenZeppelin TimelockController: its ${formatDuration(deployment.expiration)} expiration is enforced by this tool, not by the contract (set it with --expiration)`]
+      ? [
+          `  - the timelock is a stock OpenZeppelin TimelockController: its ${formatDuration(deployment.expiration)} expiration is enforced by this tool, not by the contract (set it with --expiration)`,
+        ]
       : []),
-    ...(leftover.length ? ["the first plan will still propose these (the config cannot declare them otherwise):", ...leftover.map((c) => `  - ${c.description}`)] : []),
+    ...(leftover.length
+      ? [
+          "the first plan will still propose these (the config cannot declare them otherwise):",
+          ...leftover.map((c) => `  - ${c.description}`),
+        ]
+      : []),
   ].join("\n");
 }

@@ -19,12 +19,15 @@ export async function signProposalFile(root: string, proposal: ProposalFile, pri
   const signed = await signProposal(proposal, privateKey);
   await writeProposalFiles(root, signed);
   const count = `${signed.signatures.length} of ${signed.safe.threshold} signatures in the file`;
-  return alreadySigned ? `proposal ${signed.id} already carries ${signer}'s signature: ${count}` : `signed proposal ${signed.id} as ${signer}: ${count}`;
+  return alreadySigned
+    ? `proposal ${signed.id} already carries ${signer}'s signature: ${count}`
+    : `signed proposal ${signed.id} as ${signer}: ${count}`;
 }
 
 /** `--signature 0x…` or the name of a file holding it (what `cast wallet sign > sig.txt` leaves). */
 export function readSignatureArgument(value: string): Hex {
-  const text = /^(0x)?[0-9a-fA-F]{130}\s*$/.test(value.trim()) || !existsSync(value) ? value : readFileSync(value, "utf8");
+  const text =
+    /^(0x)?[0-9a-fA-F]{130}\s*$/.test(value.trim()) || !existsSync(value) ? value : readFileSync(value, "utf8");
   return parseSignature(text);
 }
 
@@ -35,7 +38,11 @@ export function readSignatureArgument(value: string): Hex {
  */
 export async function addSignatureToFile(stack: Stack, proposal: ProposalFile, signature: Hex): Promise<string> {
   assertSameChain(stack, proposal);
-  const owners = await stack.client.readContract({ address: proposal.safe.address, abi: safeAbi, functionName: "getOwners" });
+  const owners = await stack.client.readContract({
+    address: proposal.safe.address,
+    abi: safeAbi,
+    functionName: "getOwners",
+  });
   const { proposal: signed, signer } = await addExternalSignature(proposal, signature, owners);
   await writeProposalFiles(stack.root, signed);
   return `added ${signer}'s signature to proposal ${signed.id}: ${signed.signatures.length} of ${signed.safe.threshold} signatures in the file`;

@@ -1,4 +1,12 @@
-import { getAbiItem, getAddress, toEventSelector, type AbiEvent, type Address, type Hex, type PublicClient } from "viem";
+import {
+  getAbiItem,
+  getAddress,
+  toEventSelector,
+  type AbiEvent,
+  type Address,
+  type Hex,
+  type PublicClient,
+} from "viem";
 import type { StackConfig } from "../config/schema";
 import { dstackAppAbi, dstackKmsAbi } from "./abis";
 import { scanLogs } from "./logs";
@@ -11,7 +19,10 @@ export const kmsSetEvents = {
   aggregatedMrs: ["KmsAggregatedMrAdded", "KmsAggregatedMrRemoved"],
   devices: ["KmsDeviceAdded", "KmsDeviceRemoved"],
 } as const;
-export const appSetEvents = { composeHashes: ["ComposeHashAdded", "ComposeHashRemoved"], devices: ["DeviceAdded", "DeviceRemoved"] } as const;
+export const appSetEvents = {
+  composeHashes: ["ComposeHashAdded", "ComposeHashRemoved"],
+  devices: ["DeviceAdded", "DeviceRemoved"],
+} as const;
 
 const kmsEventNames = Object.values(kmsSetEvents).flat();
 const appEventNames = Object.values(appSetEvents).flat();
@@ -34,7 +45,11 @@ export interface ScanOptions {
 
 export const candidateKey = (proxy: Address, set: string) => `${proxy}:${set}`;
 
-function addLogs(candidates: Candidates, kmsProxy: Address, logs: readonly { address: Address; eventName: string; args: Record<string, Hex> }[]): void {
+function addLogs(
+  candidates: Candidates,
+  kmsProxy: Address,
+  logs: readonly { address: Address; eventName: string; args: Record<string, Hex> }[],
+): void {
   for (const log of logs) {
     const proxy = getAddress(log.address);
     const kmsSet = Object.entries(kmsSetEvents).find(([, names]) => names[0] === log.eventName)?.[0];
@@ -56,14 +71,27 @@ function fromCheckpoint(checkpoint: ScanCheckpoint): Candidates {
  * block whose block is still canonical; an older one when a reorg replaced the newer, none when
  * all were replaced (a full rescan).
  */
-async function usableCheckpoint(client: PublicClient, scope: Omit<ScanCheckpoint, "block" | "hash" | "candidates">, startBlock: bigint | undefined, pinned: { number: bigint; hash: Hex }, store: CheckpointStore) {
+async function usableCheckpoint(
+  client: PublicClient,
+  scope: Omit<ScanCheckpoint, "block" | "hash" | "candidates">,
+  startBlock: bigint | undefined,
+  pinned: { number: bigint; hash: Hex },
+  store: CheckpointStore,
+) {
   const matching = store
     .load()
-    .filter((c) => c.chainId === scope.chainId && c.addresses.join() === scope.addresses.join() && c.events.join() === scope.events.join() && BigInt(c.block) <= pinned.number)
+    .filter(
+      (c) =>
+        c.chainId === scope.chainId &&
+        c.addresses.join() === scope.addresses.join() &&
+        c.events.join() === scope.events.join() &&
+        BigInt(c.block) <= pinned.number,
+    )
     .filter((c) => (startBlock === undefined ? c.discovered : !c.discovered && BigInt(c.fromBlock) <= startBlock));
   for (const checkpoint of matching) {
     const block = BigInt(checkpoint.block);
-    const hash = block === pinned.number ? pinned.hash : (await client.getBlock({ blockNumber: block }).catch(() => null))?.hash;
+    const hash =
+      block === pinned.number ? pinned.hash : (await client.getBlock({ blockNumber: block }).catch(() => null))?.hash;
     if (hash === checkpoint.hash) return checkpoint;
   }
   return undefined;
@@ -74,7 +102,12 @@ async function usableCheckpoint(client: PublicClient, scope: Omit<ScanCheckpoint
  * checkpoint plus a scan of the blocks after it, or a full scan from network.startBlock (searched
  * for when the stack does not give it). Saves a checkpoint at the pinned block.
  */
-export async function scanCandidates(client: PublicClient, config: StackConfig, pinned: { number: bigint; hash: Hex }, options: ScanOptions = {}): Promise<Candidates> {
+export async function scanCandidates(
+  client: PublicClient,
+  config: StackConfig,
+  pinned: { number: bigint; hash: Hex },
+  options: ScanOptions = {},
+): Promise<Candidates> {
   const proxies = [config.kms.proxy, ...config.apps.map((app) => app.proxy)];
   const startBlock = config.network.startBlock === undefined ? undefined : BigInt(config.network.startBlock);
   const scope = {
@@ -82,17 +115,29 @@ export async function scanCandidates(client: PublicClient, config: StackConfig, 
     addresses: proxies.map((p) => p.toLowerCase()).sort(),
     events: scannedEvents.map((e) => toEventSelector(e)).sort(),
   };
-  const checkpoint = options.checkpoints ? await usableCheckpoint(client, { ...scope, fromBlock: "", discovered: false }, startBlock, pinned, options.checkpoints) : undefined;
+  const checkpoint = options.checkpoints
+    ? await usableCheckpoint(
+        client,
+        { ...scope, fromBlock: "", discovered: false },
+        startBlock,
+        pinned,
+        options.checkpoints,
+      )
+    : undefined;
   let fromBlock = checkpoint ? BigInt(checkpoint.fromBlock) : startBlock;
   if (fromBlock === undefined) {
     const deployment = await findDeploymentBlock(client, proxies, pinned.number);
     fromBlock = deployment.found ? deployment.block : 0n;
     if (!deployment.found) {
-      options.onNotice?.(`network.startBlock is not set and the proxies' deployment block could not be found (${deployment.reason}): events are scanned from block 0; write their deployment block as network.startBlock in the stack file`);
+      options.onNotice?.(
+        `network.startBlock is not set and the proxies' deployment block could not be found (${deployment.reason}): events are scanned from block 0; write their deployment block as network.startBlock in the stack file`,
+      );
     }
   }
   if (startBlock === undefined && fromBlock > 0n) {
-    options.onNotice?.(`network.startBlock is not set: the proxies were deployed at block ${fromBlock}; write \`startBlock: ${fromBlock}\` under network in the stack file`);
+    options.onNotice?.(
+      `network.startBlock is not set: the proxies were deployed at block ${fromBlock}; write \`startBlock: ${fromBlock}\` under network in the stack file`,
+    );
   }
   const candidates: Candidates = checkpoint ? fromCheckpoint(checkpoint) : new Map();
   const scanFrom = checkpoint ? BigInt(checkpoint.block) + 1n : fromBlock;

@@ -1,5 +1,15 @@
 import { redactUrl, shortDetail } from "../errors";
-import { BaseError, createPublicClient, fallback, http, HttpRequestError, TimeoutError, type Chain, type PublicClient, type Transport } from "viem";
+import {
+  BaseError,
+  createPublicClient,
+  fallback,
+  http,
+  HttpRequestError,
+  TimeoutError,
+  type Chain,
+  type PublicClient,
+  type Transport,
+} from "viem";
 
 /** Multicall3 sits at this address on Base, Base Sepolia and (put there by the devnet) anvil. */
 export const MULTICALL3_ADDRESS = "0xcA11bde05977b3631167028862bE2a173976CA11" as const;
@@ -37,7 +47,11 @@ export function createChainClient(options: ChainClientOptions): PublicClient {
   const retryCount = options.retryCount ?? DEFAULT_RETRY_COUNT;
   const several = options.rpcUrls.length > 1;
   const transports = options.rpcUrls.map((url) =>
-    http(url, { retryCount: several ? 0 : retryCount, retryDelay: 100, timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS }),
+    http(url, {
+      retryCount: several ? 0 : retryCount,
+      retryDelay: 100,
+      timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    }),
   );
   const base = several ? fallback(transports, { retryCount, retryDelay: 100 }) : transports[0];
   const transport = explainingUnavailability(base, options.rpcUrls, retryCount + 1);
@@ -52,17 +66,25 @@ export function createChainClient(options: ChainClientOptions): PublicClient {
 /** Every RPC URL failed a request (unreachable, timing out, erring or garbled) through all retries. */
 export class RpcUnavailableError extends BaseError {
   constructor(method: string, urls: readonly string[], attempts: number, cause: BaseError) {
-    super(`no RPC answered ${method}: ${urls.map(redactUrl).join(", ")} failed ${attempts} attempts each (${cause.shortMessage.replace(/\.$/, "")}: ${shortDetail(cause.details)}); check network.rpcUrls`, { cause, name: "RpcUnavailableError" });
+    super(
+      `no RPC answered ${method}: ${urls.map(redactUrl).join(", ")} failed ${attempts} attempts each (${cause.shortMessage.replace(/\.$/, "")}: ${shortDetail(cause.details)}); check network.rpcUrls`,
+      { cause, name: "RpcUnavailableError" },
+    );
   }
 }
 
 function isTransportFailure(error: unknown): error is BaseError {
-  return error instanceof BaseError && error.walk((e) => e instanceof HttpRequestError || e instanceof TimeoutError) !== null;
+  return (
+    error instanceof BaseError && error.walk((e) => e instanceof HttpRequestError || e instanceof TimeoutError) !== null
+  );
 }
 
 type RequestFn = (args: unknown, opts: unknown) => Promise<unknown>;
 
-function wrapRequest(transport: Transport, wrap: (request: RequestFn, args: unknown, opts: unknown) => Promise<unknown>): Transport {
+function wrapRequest(
+  transport: Transport,
+  wrap: (request: RequestFn, args: unknown, opts: unknown) => Promise<unknown>,
+): Transport {
   return (params) => {
     const inner = transport(params);
     const request = inner.request as RequestFn;
@@ -93,6 +115,8 @@ function counting(transport: Transport, onRequest: () => void): Transport {
 export async function assertChainId(client: PublicClient, expected: number): Promise<void> {
   const actual = await client.getChainId();
   if (actual !== expected) {
-    throw new Error(`network.chainId: the RPC serves chain ${actual} but the stack declares ${expected}; point network.rpcUrls at a chain-${expected} RPC`);
+    throw new Error(
+      `network.chainId: the RPC serves chain ${actual} but the stack declares ${expected}; point network.rpcUrls at a chain-${expected} RPC`,
+    );
   }
 }

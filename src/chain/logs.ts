@@ -1,4 +1,18 @@
-import { BaseError, formatLog, HttpRequestError, numberToHex, parseEventLogs, RpcRequestError, TimeoutError, toEventSelector, type AbiEvent, type Address, type Log, type PublicClient, type RpcLog } from "viem";
+import {
+  BaseError,
+  formatLog,
+  HttpRequestError,
+  numberToHex,
+  parseEventLogs,
+  RpcRequestError,
+  TimeoutError,
+  toEventSelector,
+  type AbiEvent,
+  type Address,
+  type Log,
+  type PublicClient,
+  type RpcLog,
+} from "viem";
 
 export interface LogScan {
   addresses: Address[];
@@ -26,7 +40,8 @@ export interface RangeRefusal {
   workableSize?: bigint;
 }
 
-const sizeWords = /(?:range|blocks?|limit(?:ed)?|max(?:imum)?|up to|over|exceeds?|than|to)\W{0,3}(?:of\W{0,2}|a\W{1,2})?(\d[\d,_]*)\s*(k\b)?/gi;
+const sizeWords =
+  /(?:range|blocks?|limit(?:ed)?|max(?:imum)?|up to|over|exceeds?|than|to)\W{0,3}(?:of\W{0,2}|a\W{1,2})?(\d[\d,_]*)\s*(k\b)?/gi;
 
 /**
  * Recognises the refusals real providers send for eth_getLogs ranges (codes -32005, -32602,
@@ -35,14 +50,16 @@ const sizeWords = /(?:range|blocks?|limit(?:ed)?|max(?:imum)?|up to|over|exceeds
  * Rate limits are not refusals: they are retried like any failure.
  */
 export function rangeRefusalOf(error: unknown): RangeRefusal | undefined {
-  const rpc = error instanceof BaseError ? (error.walk((e) => e instanceof RpcRequestError) as RpcRequestError | null) : null;
+  const rpc =
+    error instanceof BaseError ? (error.walk((e) => e instanceof RpcRequestError) as RpcRequestError | null) : null;
   if (!rpc) return undefined;
   const text = `${rpc.details ?? ""} ${typeof rpc.data === "string" ? rpc.data : JSON.stringify(rpc.data ?? "")}`;
   const lower = text.toLowerCase();
   if (/rate limit|too many requests|request rate|daily request|capacity|credits/.test(lower)) return undefined;
   const refusalCodes = [-32005, -32602, -32000, -32614, -32600, -32001, -32011, -32012];
   if (!refusalCodes.includes(rpc.code) && !/range|results/.test(lower)) return undefined;
-  if (!/range|limit|results|too (?:large|wide|big|many)|exceed|response size|block span|max/.test(lower)) return undefined;
+  if (!/range|limit|results|too (?:large|wide|big|many)|exceed|response size|block span|max/.test(lower))
+    return undefined;
   const kind = /results|logs? (?:count|response)|response size|too many logs/.test(lower) ? "results" : "blocks";
   const suggested = /\[\s*(0x[0-9a-f]+)\s*,\s*(0x[0-9a-f]+)\s*\]/i.exec(text);
   if (suggested) return { kind, workableSize: BigInt(suggested[2]) - BigInt(suggested[1]) + 1n };
@@ -89,7 +106,12 @@ class RangeSizer {
 
   /** The size the next range asks for; at most one worker probes above the known-good size. */
   next(): { size: bigint; probe: boolean } {
-    if (this.refused !== undefined && this.good > 0n && !this.probing && this.refused - this.good > this.good / PROBE_PRECISION + 1n) {
+    if (
+      this.refused !== undefined &&
+      this.good > 0n &&
+      !this.probing &&
+      this.refused - this.good > this.good / PROBE_PRECISION + 1n
+    ) {
       this.probing = true;
       return { size: (this.good + this.refused) / 2n, probe: true };
     }
@@ -150,7 +172,9 @@ export async function scanLogs(client: PublicClient, scan: LogScan): Promise<Log
       try {
         const params = { address: scan.addresses, topics, fromBlock: numberToHex(from), toBlock: numberToHex(to) };
         // viem would retry a -32005 refusal five times with backoff: a refusal is an answer, so no retries here.
-        return (await client.request({ method: "eth_getLogs", params: [params] } as never, { retryCount: 0 })) as RpcLog[];
+        return (await client.request({ method: "eth_getLogs", params: [params] } as never, {
+          retryCount: 0,
+        })) as RpcLog[];
       } catch (error) {
         if (rangeRefusalOf(error) || attempt >= TRANSIENT_ATTEMPTS || !isTransient(error)) throw error;
         await sleep(100 * 2 ** (attempt - 1));
@@ -192,6 +216,13 @@ export async function scanLogs(client: PublicClient, scan: LogScan): Promise<Log
   };
   await Promise.all(Array.from({ length: concurrency }, work));
   if (failure !== undefined) throw failure;
-  found.sort((a, b) => Number(BigInt(a.blockNumber!) - BigInt(b.blockNumber!)) || Number(BigInt(a.logIndex!) - BigInt(b.logIndex!)));
-  return parseEventLogs({ abi: scan.events, logs: found.map((log) => formatLog(log)), strict: true }) as unknown as Log[];
+  found.sort(
+    (a, b) =>
+      Number(BigInt(a.blockNumber!) - BigInt(b.blockNumber!)) || Number(BigInt(a.logIndex!) - BigInt(b.logIndex!)),
+  );
+  return parseEventLogs({
+    abi: scan.events,
+    logs: found.map((log) => formatLog(log)),
+    strict: true,
+  }) as unknown as Log[];
 }

@@ -108,7 +108,11 @@ export interface LiveState {
   timelock?: TimelockState;
 }
 
-const kmsSetGetters = { osImages: "allowedOsImages", aggregatedMrs: "kmsAllowedAggregatedMrs", devices: "kmsAllowedDeviceIds" } as const;
+const kmsSetGetters = {
+  osImages: "allowedOsImages",
+  aggregatedMrs: "kmsAllowedAggregatedMrs",
+  devices: "kmsAllowedDeviceIds",
+} as const;
 const appSetGetters = { composeHashes: "allowedComposeHashes", devices: "allowedDeviceIds" } as const;
 
 export interface ReadOptions extends ScanOptions {
@@ -124,7 +128,9 @@ async function multicallAt(client: PublicClient, blockNumber: bigint, calls: Con
   const batches: ContractCall[][] = [];
   for (let i = 0; i < calls.length; i += CALLS_PER_MULTICALL) batches.push(calls.slice(i, i + CALLS_PER_MULTICALL));
   const results = await Promise.all(
-    batches.map((batch) => client.multicall({ contracts: batch as never, blockNumber, allowFailure: true, batchSize: 0 })),
+    batches.map((batch) =>
+      client.multicall({ contracts: batch as never, blockNumber, allowFailure: true, batchSize: 0 }),
+    ),
   );
   return results.flat() as CallResult[];
 }
@@ -147,9 +153,19 @@ interface NamedResults {
 }
 
 /** Runs every group's calls in one multicall batch at the block and hands each group back by name. */
-async function readGroups(client: PublicClient, blockNumber: bigint, groups: Record<string, NamedCalls>): Promise<Record<string, NamedResults>> {
-  const entries = Object.entries(groups).flatMap(([group, calls]) => Object.entries(calls).map(([name, call]) => ({ group, name, call })));
-  const results = await multicallAt(client, blockNumber, entries.map((e) => e.call));
+async function readGroups(
+  client: PublicClient,
+  blockNumber: bigint,
+  groups: Record<string, NamedCalls>,
+): Promise<Record<string, NamedResults>> {
+  const entries = Object.entries(groups).flatMap(([group, calls]) =>
+    Object.entries(calls).map(([name, call]) => ({ group, name, call })),
+  );
+  const results = await multicallAt(
+    client,
+    blockNumber,
+    entries.map((e) => e.call),
+  );
   const found = new Map(entries.map((e, i) => [`${e.group}.${e.name}`, { call: e.call, result: results[i] }]));
   const named = (group: string): NamedResults => {
     const entry = (name: string) => {
@@ -208,19 +224,52 @@ const roleGranted = getAbiItem({ abi: timelockAbi, name: "RoleGranted" }) as Abi
  * Every holder of each timelock role: accounts a RoleGranted event names (from startBlock) plus the
  * accounts the config names, each confirmed with hasRole at the block (a revoked grant drops out).
  */
-async function readTimelockRoles(client: PublicClient, config: StackConfig, blockNumber: bigint, timelock: Address, safe: Address, roleIds: Record<TimelockRole, Hex>): Promise<Record<TimelockRole, Address[]>> {
+async function readTimelockRoles(
+  client: PublicClient,
+  config: StackConfig,
+  blockNumber: bigint,
+  timelock: Address,
+  safe: Address,
+  roleIds: Record<TimelockRole, Hex>,
+): Promise<Record<TimelockRole, Address[]>> {
   if (config.governance.mode !== "safe+timelock") throw new Error("internal: roles of a stack without a timelock");
   const t = config.governance.timelock;
-  const logs = (await scanLogs(client, { addresses: [timelock], events: [roleGranted], fromBlock: BigInt(config.network.startBlock ?? 0), toBlock: blockNumber })) as unknown as { args: { role: Hex; account: Address } }[];
-  const named = [safe, timelock, zeroAddress, ...(t.executors === "anyone" ? [] : t.executors), ...(t.proposers ?? []), ...(t.cancellers ?? []), ...(t.admins ?? [])];
+  const logs = (await scanLogs(client, {
+    addresses: [timelock],
+    events: [roleGranted],
+    fromBlock: BigInt(config.network.startBlock ?? 0),
+    toBlock: blockNumber,
+  })) as unknown as { args: { role: Hex; account: Address } }[];
+  const named = [
+    safe,
+    timelock,
+    zeroAddress,
+    ...(t.executors === "anyone" ? [] : t.executors),
+    ...(t.proposers ?? []),
+    ...(t.cancellers ?? []),
+    ...(t.admins ?? []),
+  ];
   const checks = TIMELOCK_ROLE_NAMES.flatMap((role) => {
     const granted = logs.filter((log) => log.args.role.toLowerCase() === roleIds[role]).map((log) => log.args.account);
     return [...new Set([...named, ...granted].map((a) => getAddress(a)))].sort().map((account) => ({ role, account }));
   });
-  const held = await multicallAt(client, blockNumber, checks.map(({ role, account }) => ({ address: timelock, abi: timelockAbi, functionName: "hasRole", args: [roleIds[role], account] })));
-  const roles = Object.fromEntries(TIMELOCK_ROLE_NAMES.map((role) => [role, [] as Address[]])) as Record<TimelockRole, Address[]>;
+  const held = await multicallAt(
+    client,
+    blockNumber,
+    checks.map(({ role, account }) => ({
+      address: timelock,
+      abi: timelockAbi,
+      functionName: "hasRole",
+      args: [roleIds[role], account],
+    })),
+  );
+  const roles = Object.fromEntries(TIMELOCK_ROLE_NAMES.map((role) => [role, [] as Address[]])) as Record<
+    TimelockRole,
+    Address[]
+  >;
   checks.forEach((check, i) => {
-    if (ok<boolean>(held[i], `timelock hasRole(${check.role}, ${check.account})`)) roles[check.role].push(check.account);
+    if (ok<boolean>(held[i], `timelock hasRole(${check.role}, ${check.account})`))
+      roles[check.role].push(check.account);
   });
   return roles;
 }
@@ -228,8 +277,17 @@ async function readTimelockRoles(client: PublicClient, config: StackConfig, bloc
 const appGroup = (name: string) => `app:${name}`;
 
 /** Storage words by address, read in parallel at the block. */
-async function storageAt(client: PublicClient, blockNumber: bigint, addresses: readonly Address[], slot: Hex): Promise<Map<Address, Hex | undefined>> {
-  return new Map(await Promise.all(addresses.map(async (address) => [address, await client.getStorageAt({ address, slot, blockNumber })] as const)));
+async function storageAt(
+  client: PublicClient,
+  blockNumber: bigint,
+  addresses: readonly Address[],
+  slot: Hex,
+): Promise<Map<Address, Hex | undefined>> {
+  return new Map(
+    await Promise.all(
+      addresses.map(async (address) => [address, await client.getStorageAt({ address, slot, blockNumber })] as const),
+    ),
+  );
 }
 
 /**
@@ -239,9 +297,15 @@ async function storageAt(client: PublicClient, blockNumber: bigint, addresses: r
  * candidates.ts) and one multicall per 500 items to confirm (every item ever added, plus the
  * desired ones): 10 requests at 1,000 items.
  */
-export async function readLiveState(client: PublicClient, config: StackConfig, options: ReadOptions = {}): Promise<LiveState> {
+export async function readLiveState(
+  client: PublicClient,
+  config: StackConfig,
+  options: ReadOptions = {},
+): Promise<LiveState> {
   const { pinnedBlock } = options;
-  const block = await client.getBlock(pinnedBlock === undefined ? { blockTag: "latest" } : { blockNumber: pinnedBlock });
+  const block = await client.getBlock(
+    pinnedBlock === undefined ? { blockTag: "latest" } : { blockNumber: pinnedBlock },
+  );
   const blockNumber = block.number;
   const proxies = [config.kms.proxy, ...config.apps.map((app) => app.proxy)];
   const governance = config.governance;
@@ -256,12 +320,20 @@ export async function readLiveState(client: PublicClient, config: StackConfig, o
   const [reads, implementationSlots, flagSlots, found] = await Promise.all([
     readGroups(client, blockNumber, groups),
     storageAt(client, blockNumber, proxies, IMPLEMENTATION_SLOT),
-    storageAt(client, blockNumber, config.apps.map((app) => app.proxy), APP_FLAGS_SLOT),
+    storageAt(
+      client,
+      blockNumber,
+      config.apps.map((app) => app.proxy),
+      APP_FLAGS_SLOT,
+    ),
     scanCandidates(client, config, { number: blockNumber, hash: block.hash }, options),
   ]);
 
   // Know every contract's version before reading its sets: an unknown contract gets a clear message.
-  const kmsShape = kmsVariant(config.kms.proxy, { owner: reads.kms.raw("owner"), pendingOwner: reads.kms.raw("pendingOwner") });
+  const kmsShape = kmsVariant(config.kms.proxy, {
+    owner: reads.kms.raw("owner"),
+    pendingOwner: reads.kms.raw("pendingOwner"),
+  });
   const appShapes = new Map(
     config.apps.map((app, i) => {
       const r = reads[appGroup(app.name)];
@@ -296,15 +368,28 @@ export async function readLiveState(client: PublicClient, config: StackConfig, o
   for (const [key, hashes] of seen) {
     const [proxy, set] = key.split(":") as [Address, string];
     const isKms = proxy === config.kms.proxy;
-    const functionName = isKms ? kmsSetGetters[set as keyof typeof kmsSetGetters] : appSetGetters[set as keyof typeof appSetGetters];
+    const functionName = isKms
+      ? kmsSetGetters[set as keyof typeof kmsSetGetters]
+      : appSetGetters[set as keyof typeof appSetGetters];
     for (const hash of [...hashes].sort()) {
-      membershipCalls.push({ key, hash, call: { address: proxy, abi: isKms ? dstackKmsAbi : dstackAppAbi, functionName, args: [hash] } });
+      membershipCalls.push({
+        key,
+        hash,
+        call: { address: proxy, abi: isKms ? dstackKmsAbi : dstackAppAbi, functionName, args: [hash] },
+      });
     }
   }
-  const memberships = await multicallAt(client, blockNumber, membershipCalls.map((m) => m.call));
+  const memberships = await multicallAt(
+    client,
+    blockNumber,
+    membershipCalls.map((m) => m.call),
+  );
   // Reads are pinned by number: if a reorg replaced that block meanwhile, they may mix two chains.
   const after = await client.getBlock({ blockNumber });
-  if (after.hash !== block.hash) throw new Error(`block ${blockNumber} changed while it was being read (reorg: ${block.hash} → ${after.hash}); run again`);
+  if (after.hash !== block.hash)
+    throw new Error(
+      `block ${blockNumber} changed while it was being read (reorg: ${block.hash} → ${after.hash}); run again`,
+    );
   const members = new Map<string, Hex[]>();
   membershipCalls.forEach((m, index) => {
     if (!ok<boolean>(memberships[index], `${m.call.functionName}(${m.hash})`)) return;
@@ -312,7 +397,8 @@ export async function readLiveState(client: PublicClient, config: StackConfig, o
   });
   const setOf = (proxy: Address, set: string) => members.get(`${proxy}:${set}`) ?? [];
 
-  const implementationOf = (proxy: Address) => getAddress(`0x${(implementationSlots.get(proxy) ?? "0x").slice(-40).padStart(40, "0")}`);
+  const implementationOf = (proxy: Address) =>
+    getAddress(`0x${(implementationSlots.get(proxy) ?? "0x").slice(-40).padStart(40, "0")}`);
   const proxyState = (proxy: Address, r: NamedResults): ProxyState => {
     const pendingOwner = r.optional<Address>("pendingOwner");
     return {

@@ -2,7 +2,9 @@ import { BaseError, decodeErrorResult, type Abi, type Hex } from "viem";
 import { dstackAppAbi, dstackKmsAbi, safeAbi, timelockAbi } from "./abis";
 
 // viem adds Error(string) and Panic(uint256) to any ABI it decodes errors with.
-const knownErrors: Abi = [...dstackKmsAbi, ...dstackAppAbi, ...timelockAbi, ...safeAbi].filter((item) => item.type === "error");
+const knownErrors: Abi = [...dstackKmsAbi, ...dstackAppAbi, ...timelockAbi, ...safeAbi].filter(
+  (item) => item.type === "error",
+);
 
 /** The revert data inside a viem error, if the node returned any. */
 export function revertDataOf(error: unknown): Hex | undefined {

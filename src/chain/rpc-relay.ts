@@ -25,8 +25,15 @@ async function answer(client: PublicClient, call: JsonRpcCall) {
     return { jsonrpc: "2.0", id: call.id, result };
   } catch (error) {
     // A node's own JSON-RPC error (a revert, say) passes through as it is; anything else is ours.
-    const rpc = error instanceof BaseError ? (error.walk((e) => e instanceof RpcRequestError) as RpcRequestError | null) : null;
-    return { jsonrpc: "2.0", id: call.id, error: rpc ? { code: rpc.code, message: rpc.details, data: rpc.data } : { code: -32603, message: (error as Error).message.split("\n")[0] } };
+    const rpc =
+      error instanceof BaseError ? (error.walk((e) => e instanceof RpcRequestError) as RpcRequestError | null) : null;
+    return {
+      jsonrpc: "2.0",
+      id: call.id,
+      error: rpc
+        ? { code: rpc.code, message: rpc.details, data: rpc.data }
+        : { code: -32603, message: (error as Error).message.split("\n")[0] },
+    };
   }
 }
 
@@ -44,7 +51,9 @@ export async function startRpcRelay(client: PublicClient): Promise<RpcRelay> {
       response.writeHead(400).end();
       return;
     }
-    const body = Array.isArray(payload) ? await Promise.all(payload.map((call) => answer(client, call))) : await answer(client, payload);
+    const body = Array.isArray(payload)
+      ? await Promise.all(payload.map((call) => answer(client, call)))
+      : await answer(client, payload);
     response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body));
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

@@ -41,7 +41,10 @@ function contractsOf(version: SafeVersion) {
 export type SafeContracts = ReturnType<typeof contractsOf>;
 
 /** Each version's contracts at their canonical addresses (same on Ethereum, Base, Base Sepolia and our devnet). */
-export const canonicalSafeContractsByVersion: Record<SafeVersion, SafeContracts> = { "1.3.0": contractsOf("1.3.0"), "1.4.1": contractsOf("1.4.1") };
+export const canonicalSafeContractsByVersion: Record<SafeVersion, SafeContracts> = {
+  "1.3.0": contractsOf("1.3.0"),
+  "1.4.1": contractsOf("1.4.1"),
+};
 export const canonicalSafeContracts = canonicalSafeContractsByVersion[SAFE_VERSION];
 
 /** A Safe's VERSION() as one this tool drives; anything else is refused by name. */

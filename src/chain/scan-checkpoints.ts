@@ -62,7 +62,11 @@ export function fileCheckpointStore(path: string): CheckpointStore {
     load,
     async save(checkpoint) {
       // Keep older checkpoints of the same scan below the new one; a different scan replaces them.
-      const same = (c: ScanCheckpoint) => c.chainId === checkpoint.chainId && c.fromBlock === checkpoint.fromBlock && c.addresses.join() === checkpoint.addresses.join() && c.events.join() === checkpoint.events.join();
+      const same = (c: ScanCheckpoint) =>
+        c.chainId === checkpoint.chainId &&
+        c.fromBlock === checkpoint.fromBlock &&
+        c.addresses.join() === checkpoint.addresses.join() &&
+        c.events.join() === checkpoint.events.join();
       const older = load().filter((c) => same(c) && BigInt(c.block) < BigInt(checkpoint.block));
       const checkpoints = [checkpoint, ...older].slice(0, KEPT);
       await writeFileAtomic(path, `${JSON.stringify({ version: 1, checkpoints }, null, 1)}\n`);

@@ -25,7 +25,8 @@ async function firstBlockWithCode(client: PublicClient, address: Address, upTo: 
   while (withCode - without > 1n) {
     const middle = (withCode + without) / 2n;
     const code = await hasCodeAt(client, address, middle);
-    if (code === undefined) return { found: false, reason: `the RPC does not serve state at block ${middle} (not an archive node)` };
+    if (code === undefined)
+      return { found: false, reason: `the RPC does not serve state at block ${middle} (not an archive node)` };
     if (code) withCode = middle;
     else without = middle;
   }
@@ -36,12 +37,17 @@ async function firstBlockWithCode(client: PublicClient, address: Address, upTo: 
  * The block the oldest of the proxies was deployed in: the first one is searched, the others
  * only if they already had code just before it (about log2(head) + one request per proxy).
  */
-export async function findDeploymentBlock(client: PublicClient, proxies: readonly Address[], upTo: bigint): Promise<DeploymentBlock> {
+export async function findDeploymentBlock(
+  client: PublicClient,
+  proxies: readonly Address[],
+  upTo: bigint,
+): Promise<DeploymentBlock> {
   let earliest = await firstBlockWithCode(client, proxies[0], upTo);
   if (!earliest.found || earliest.block === 0n) return earliest;
   const before = earliest.block - 1n;
   const older = await Promise.all(proxies.slice(1).map((proxy) => hasCodeAt(client, proxy, before)));
-  if (older.includes(undefined)) return { found: false, reason: `the RPC does not serve state at block ${before} (not an archive node)` };
+  if (older.includes(undefined))
+    return { found: false, reason: `the RPC does not serve state at block ${before} (not an archive node)` };
   for (const [i, proxy] of proxies.slice(1).entries()) {
     if (!older[i] || !earliest.found) continue;
     const found = await firstBlockWithCode(client, proxy, earliest.block - 1n);

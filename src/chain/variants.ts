@@ -31,7 +31,8 @@ const firstLine = (r: CallResult) => (r.status === "failure" ? r.error.message.s
 
 /** The KMS's shape: two-step ownership when `pendingOwner()` answers. */
 export function kmsVariant(proxy: Address, probes: { owner: CallResult; pendingOwner: CallResult }): KmsVariant {
-  if (probes.owner.status === "failure") throw new UnknownVariantError("kms.proxy", "the KMS", proxy, `owner() fails (${firstLine(probes.owner)})`);
+  if (probes.owner.status === "failure")
+    throw new UnknownVariantError("kms.proxy", "the KMS", proxy, `owner() fails (${firstLine(probes.owner)})`);
   return probes.pendingOwner.status === "success" ? "two-step" : "released";
 }
 
@@ -44,14 +45,23 @@ export function appVariant(
   path: string,
   name: string,
   proxy: Address,
-  probes: { owner: CallResult; pendingOwner: CallResult; allowAnyDevice: CallResult; requireTcbUpToDate: CallResult; flagsSlot: Hex | undefined },
+  probes: {
+    owner: CallResult;
+    pendingOwner: CallResult;
+    allowAnyDevice: CallResult;
+    requireTcbUpToDate: CallResult;
+    flagsSlot: Hex | undefined;
+  },
 ): { variant: AppVariant; upgradesDisabled: boolean } {
   const what = `app ${name}`;
-  if (probes.owner.status === "failure") throw new UnknownVariantError(path, what, proxy, `owner() fails (${firstLine(probes.owner)})`);
-  if (probes.allowAnyDevice.status === "failure") throw new UnknownVariantError(path, what, proxy, `allowAnyDevice() fails (${firstLine(probes.allowAnyDevice)})`);
+  if (probes.owner.status === "failure")
+    throw new UnknownVariantError(path, what, proxy, `owner() fails (${firstLine(probes.owner)})`);
+  if (probes.allowAnyDevice.status === "failure")
+    throw new UnknownVariantError(path, what, proxy, `allowAnyDevice() fails (${firstLine(probes.allowAnyDevice)})`);
   const twoStep = probes.pendingOwner.status === "success";
   const hasTcb = probes.requireTcbUpToDate.status === "success";
-  if (twoStep && !hasTcb) throw new UnknownVariantError(path, what, proxy, "it has pendingOwner() but no requireTcbUpToDate()");
+  if (twoStep && !hasTcb)
+    throw new UnknownVariantError(path, what, proxy, "it has pendingOwner() but no requireTcbUpToDate()");
   const variant: AppVariant = twoStep ? "two-step" : hasTcb ? "released" : "legacy";
 
   const word = BigInt(probes.flagsSlot ?? "0x0");

@@ -6,17 +6,23 @@ import { strictObject } from "./strict";
 
 const address = z
   .string()
-  .refine((value) => isAddress(value, { strict: false }), { message: "must be a 0x-prefixed 20-byte address, e.g. 0x2f83172A49584C017F2B256F0FB2Dca14126Ba9C" })
+  .refine((value) => isAddress(value, { strict: false }), {
+    message: "must be a 0x-prefixed 20-byte address, e.g. 0x2f83172A49584C017F2B256F0FB2Dca14126Ba9C",
+  })
   .transform((value) => getAddress(value) as Address);
 
 const bytes32 = z
   .string()
-  .refine((value) => isHex(value) && value.length === 66, { message: "must be a 0x-prefixed 32-byte hex hash (66 characters)" })
+  .refine((value) => isHex(value) && value.length === 66, {
+    message: "must be a 0x-prefixed 32-byte hex hash (66 characters)",
+  })
   .transform((value) => value.toLowerCase() as Hex);
 
 const bytes = z
   .string()
-  .refine((value) => isHex(value) && value.length % 2 === 0, { message: "must be 0x-prefixed hex bytes ('0x' for empty)" })
+  .refine((value) => isHex(value) && value.length % 2 === 0, {
+    message: "must be 0x-prefixed hex bytes ('0x' for empty)",
+  })
   .transform((value) => value.toLowerCase() as Hex);
 
 const duration = z
@@ -28,7 +34,8 @@ const duration = z
 const hashSet = z.array(bytes32).superRefine((hashes, ctx) => {
   const seen = new Set<string>();
   hashes.forEach((hash, index) => {
-    if (seen.has(hash)) ctx.addIssue({ code: "custom", path: [index], message: `duplicate hash ${hash}; list each measurement once` });
+    if (seen.has(hash))
+      ctx.addIssue({ code: "custom", path: [index], message: `duplicate hash ${hash}; list each measurement once` });
     seen.add(hash);
   });
 });
@@ -49,20 +56,28 @@ export const networkSchema = strictObject({
 const owner = strictObject({ address, org: z.string().min(1, "name the signer's organisation") });
 
 export const safeSchema = strictObject({
-    address,
-    owners: z.array(owner).min(1, "a Safe needs at least one owner"),
-    threshold: z.number().int().positive(),
-  })
-  .superRefine((safe, ctx) => {
-    if (safe.threshold > safe.owners.length) {
-      ctx.addIssue({ code: "custom", path: ["threshold"], message: `threshold ${safe.threshold} exceeds the ${safe.owners.length} owners; lower it or add owners` });
-    }
-    const seen = new Set<string>();
-    safe.owners.forEach((o, index) => {
-      if (seen.has(o.address)) ctx.addIssue({ code: "custom", path: ["owners", index, "address"], message: `owner ${o.address} is listed twice` });
-      seen.add(o.address);
+  address,
+  owners: z.array(owner).min(1, "a Safe needs at least one owner"),
+  threshold: z.number().int().positive(),
+}).superRefine((safe, ctx) => {
+  if (safe.threshold > safe.owners.length) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["threshold"],
+      message: `threshold ${safe.threshold} exceeds the ${safe.owners.length} owners; lower it or add owners`,
     });
+  }
+  const seen = new Set<string>();
+  safe.owners.forEach((o, index) => {
+    if (seen.has(o.address))
+      ctx.addIssue({
+        code: "custom",
+        path: ["owners", index, "address"],
+        message: `owner ${o.address} is listed twice`,
+      });
+    seen.add(o.address);
   });
+});
 
 /** The timelock contracts the tool governs; detected on chain and checked against the declaration. */
 export const TIMELOCK_KINDS = ["expiring", "openzeppelin"] as const;
@@ -129,7 +144,14 @@ export const appSchema = strictObject({
 });
 
 /** The seed's recommended-configuration rules: the only ones an override can let through. */
-export const RECOMMENDATION_RULES = ["signers.count", "signers.organisations", "threshold.ratio", "timelock.delay", "timelock.expiration", "timelock.bypass"] as const;
+export const RECOMMENDATION_RULES = [
+  "signers.count",
+  "signers.organisations",
+  "threshold.ratio",
+  "timelock.delay",
+  "timelock.expiration",
+  "timelock.bypass",
+] as const;
 export type RecommendationRule = (typeof RECOMMENDATION_RULES)[number];
 /** Rules a written override can let through: the recommendations, and shrinking a set by more than half. */
 export const OVERRIDABLE_RULES = [...RECOMMENDATION_RULES, "set.mass-removal"] as const;
@@ -140,44 +162,54 @@ const MIN_OVERRIDE_REASON = 20;
 
 const overrideSchema = strictObject({
   rule: z.enum(OVERRIDABLE_RULES, { message: `must be one of ${OVERRIDABLE_RULES.join(", ")}` }),
-  reason: z.string().trim().min(MIN_OVERRIDE_REASON, `write why the recommendation does not fit (at least ${MIN_OVERRIDE_REASON} characters); it is recorded in every proposal`),
+  reason: z
+    .string()
+    .trim()
+    .min(
+      MIN_OVERRIDE_REASON,
+      `write why the recommendation does not fit (at least ${MIN_OVERRIDE_REASON} characters); it is recorded in every proposal`,
+    ),
 });
 
 export const policySchema = strictObject({
-    /** Recommendation violations accepted on purpose; each reason goes into the proposal. */
-    overrides: z.array(overrideSchema).default([]),
-    /** An empty OS image set stops every CVM from booting: only on purpose (rail.empty-os-images). */
-    allowEmptyOsImages: z.boolean().default(false),
-    /** Hand a contract to an owner other than the timelock or Safe (rail.ownership-transfer). */
-    allowOwnershipTransfer: z.boolean().default(false),
-    /** Run each proposal on an anvil fork (Safe, time warp, timelock) and require an empty plan after it. */
-    proveConvergence: z.boolean().default(true),
-    /** Promotion gate: authorize only what this (non-production) stack already has on its chain. */
-    promotion: strictObject({ fromStack: z.string().min(1, "name the non-production stack, e.g. testnet") }).optional(),
-  })
-  .superRefine((policy, ctx) => {
-    const seen = new Set<string>();
-    policy.overrides.forEach((o, index) => {
-      if (seen.has(o.rule)) ctx.addIssue({ code: "custom", path: ["overrides", index, "rule"], message: `rule ${o.rule} is overridden twice; keep one entry with one reason` });
-      seen.add(o.rule);
-    });
+  /** Recommendation violations accepted on purpose; each reason goes into the proposal. */
+  overrides: z.array(overrideSchema).default([]),
+  /** An empty OS image set stops every CVM from booting: only on purpose (rail.empty-os-images). */
+  allowEmptyOsImages: z.boolean().default(false),
+  /** Hand a contract to an owner other than the timelock or Safe (rail.ownership-transfer). */
+  allowOwnershipTransfer: z.boolean().default(false),
+  /** Run each proposal on an anvil fork (Safe, time warp, timelock) and require an empty plan after it. */
+  proveConvergence: z.boolean().default(true),
+  /** Promotion gate: authorize only what this (non-production) stack already has on its chain. */
+  promotion: strictObject({ fromStack: z.string().min(1, "name the non-production stack, e.g. testnet") }).optional(),
+}).superRefine((policy, ctx) => {
+  const seen = new Set<string>();
+  policy.overrides.forEach((o, index) => {
+    if (seen.has(o.rule))
+      ctx.addIssue({
+        code: "custom",
+        path: ["overrides", index, "rule"],
+        message: `rule ${o.rule} is overridden twice; keep one entry with one reason`,
+      });
+    seen.add(o.rule);
   });
+});
 
 export const stackConfigSchema = strictObject({
-    network: networkSchema,
-    governance: governanceSchema,
-    kms: kmsSchema,
-    apps: z.array(appSchema).default([]),
-    /** Omitted = the defaults: no overrides, no empty sets, no transfers away, no promotion gate. */
-    policy: policySchema.optional(),
-  })
-  .superRefine((config, ctx) => {
-    const names = new Set<string>();
-    config.apps.forEach((app, index) => {
-      if (names.has(app.name)) ctx.addIssue({ code: "custom", path: ["apps", index, "name"], message: `app name "${app.name}" is used twice` });
-      names.add(app.name);
-    });
+  network: networkSchema,
+  governance: governanceSchema,
+  kms: kmsSchema,
+  apps: z.array(appSchema).default([]),
+  /** Omitted = the defaults: no overrides, no empty sets, no transfers away, no promotion gate. */
+  policy: policySchema.optional(),
+}).superRefine((config, ctx) => {
+  const names = new Set<string>();
+  config.apps.forEach((app, index) => {
+    if (names.has(app.name))
+      ctx.addIssue({ code: "custom", path: ["apps", index, "name"], message: `app name "${app.name}" is used twice` });
+    names.add(app.name);
   });
+});
 
 export type StackConfig = z.infer<typeof stackConfigSchema>;
 export type StackConfigInput = z.input<typeof stackConfigSchema>;
@@ -201,7 +233,10 @@ export class ConfigError extends GovernanceError {
 }
 
 function issuePath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((text, key) => (typeof key === "number" ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key)), "");
+  return path.reduce<string>(
+    (text, key) => (typeof key === "number" ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key)),
+    "",
+  );
 }
 
 /** The shipped stack files mark what each deployment fills in with REPLACE_ME. */
@@ -211,11 +246,19 @@ const FILL_IN_MARK = "REPLACE_ME";
 function fillInMarks(value: unknown, path: PropertyKey[] = []): PropertyKey[][] {
   if (typeof value === "string") return value.includes(FILL_IN_MARK) ? [path] : [];
   if (Array.isArray(value)) return value.flatMap((item, i) => fillInMarks(item, [...path, i]));
-  if (value && typeof value === "object") return Object.entries(value).flatMap(([key, item]) => fillInMarks(item, [...path, key]));
+  if (value && typeof value === "object")
+    return Object.entries(value).flatMap(([key, item]) => fillInMarks(item, [...path, key]));
   return [];
 }
 
-const describeValue = (value: unknown) => (value === null ? "null" : Array.isArray(value) ? "a list" : typeof value === "object" ? "a map" : `${typeof value} ${JSON.stringify(value)}`.slice(0, 60));
+const describeValue = (value: unknown) =>
+  value === null
+    ? "null"
+    : Array.isArray(value)
+      ? "a list"
+      : typeof value === "object"
+        ? "a map"
+        : `${typeof value} ${JSON.stringify(value)}`.slice(0, 60);
 
 /** Plain wording instead of zod's defaults ("Too small: expected number to be >0"). */
 const configErrorMap: z.core.$ZodErrorMap = (issue) => {
@@ -224,13 +267,19 @@ const configErrorMap: z.core.$ZodErrorMap = (issue) => {
       if (issue.input === undefined) return "required";
       return `must be ${issue.expected === "array" ? "a list" : issue.expected === "object" ? "a map" : `a ${issue.expected}`}, not ${describeValue(issue.input)}`;
     case "too_small":
-      return issue.origin === "number" ? `must be ${issue.inclusive ? "at least" : "more than"} ${issue.minimum}` : `must have at least ${issue.minimum} ${issue.origin === "array" ? "entries" : "characters"}`;
+      return issue.origin === "number"
+        ? `must be ${issue.inclusive ? "at least" : "more than"} ${issue.minimum}`
+        : `must have at least ${issue.minimum} ${issue.origin === "array" ? "entries" : "characters"}`;
     case "too_big":
-      return issue.origin === "number" ? `must be at most ${issue.maximum}` : `must have at most ${issue.maximum} ${issue.origin === "array" ? "entries" : "characters"}`;
+      return issue.origin === "number"
+        ? `must be at most ${issue.maximum}`
+        : `must have at most ${issue.maximum} ${issue.origin === "array" ? "entries" : "characters"}`;
     case "invalid_value":
       return `must be ${issue.values.length === 1 ? JSON.stringify(issue.values[0]) : `one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`}`;
     case "invalid_union":
-      return issue.note === "No matching discriminator" ? `must be one of "direct", "safe", "safe+timelock"` : undefined;
+      return issue.note === "No matching discriminator"
+        ? `must be one of "direct", "safe", "safe+timelock"`
+        : undefined;
     case "invalid_format":
       return issue.format === "url" ? "must be an http(s) URL" : undefined;
     default:
@@ -267,8 +316,16 @@ export function parseStackConfig(input: unknown): StackConfig {
   const marks = fillInMarks(input).map((path) => issuePath(path));
   const result = stackConfigSchema.safeParse(input, { error: configErrorMap });
   if (result.success && marks.length === 0) return result.data;
-  const issues = (result.success ? [] : describeIssues(result.error.issues)).filter((issue) => !marks.includes(issue.path));
-  throw new ConfigError([...marks.map((path) => ({ path, message: `still the ${FILL_IN_MARK} placeholder; fill in this deployment's value` })), ...issues]);
+  const issues = (result.success ? [] : describeIssues(result.error.issues)).filter(
+    (issue) => !marks.includes(issue.path),
+  );
+  throw new ConfigError([
+    ...marks.map((path) => ({
+      path,
+      message: `still the ${FILL_IN_MARK} placeholder; fill in this deployment's value`,
+    })),
+    ...issues,
+  ]);
 }
 
 /** The address that owns the dstack contracts when the config names no other owner. */

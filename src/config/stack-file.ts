@@ -23,12 +23,19 @@ export function readStackFile(root: string, stack: string): Record<string, unkno
     throw new Error(`no stack file ${path}: create the stack (pulumi stack init ${stack}) or run gov import`);
   }
   const config = (parse(text)?.config ?? {}) as Record<string, unknown>;
-  return Object.fromEntries(SECTIONS.filter((s) => config[`${PROJECT}:${s}`] !== undefined).map((s) => [s, config[`${PROJECT}:${s}`]]));
+  return Object.fromEntries(
+    SECTIONS.filter((s) => config[`${PROJECT}:${s}`] !== undefined).map((s) => [s, config[`${PROJECT}:${s}`]]),
+  );
 }
 
 /** Pulumi.<stack>.yaml text for a config (plus any extra top-level keys or config keys, e.g. secrets). */
-export function renderStackFile(config: StackConfigInput, existing: { [key: string]: unknown; config?: Record<string, unknown> } = {}): string {
-  const keys = Object.fromEntries(SECTIONS.filter((s) => config[s] !== undefined).map((s) => [`${PROJECT}:${s}`, config[s]]));
+export function renderStackFile(
+  config: StackConfigInput,
+  existing: { [key: string]: unknown; config?: Record<string, unknown> } = {},
+): string {
+  const keys = Object.fromEntries(
+    SECTIONS.filter((s) => config[s] !== undefined).map((s) => [`${PROJECT}:${s}`, config[s]]),
+  );
   return stringify({ ...existing, config: { ...existing.config, ...keys } }, { lineWidth: 0 });
 }
 

@@ -6,7 +6,11 @@ export function editDistance(a: string, b: string): number {
   for (let i = 1; i <= a.length; i++) {
     const current = [i];
     for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
+      current[j] = Math.min(
+        previous[j] + 1,
+        current[j - 1] + 1,
+        previous[j - 1] + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1),
+      );
     }
     previous = current;
   }
@@ -20,7 +24,9 @@ export function nearestKey(key: string, valid: readonly string[]): string | unde
     const distance = editDistance(key, candidate);
     if (!best || distance < best.distance) best = { key: candidate, distance };
   }
-  const close = best && (best.distance <= Math.max(2, Math.floor(key.length / 3)) || best.key.toLowerCase().includes(key.toLowerCase()));
+  const close =
+    best &&
+    (best.distance <= Math.max(2, Math.floor(key.length / 3)) || best.key.toLowerCase().includes(key.toLowerCase()));
   return close ? best!.key : undefined;
 }
 
@@ -36,6 +42,9 @@ export function unknownKeyMessage(key: string, valid: readonly string[]): string
 export function strictObject<Shape extends z.ZodRawShape>(shape: Shape) {
   const valid = Object.keys(shape);
   return z.strictObject(shape, {
-    error: (issue) => (issue.code === "unrecognized_keys" ? issue.keys.map((key) => unknownKeyMessage(key, valid)).join("\n") : undefined),
+    error: (issue) =>
+      issue.code === "unrecognized_keys"
+        ? issue.keys.map((key) => unknownKeyMessage(key, valid)).join("\n")
+        : undefined,
   });
 }

@@ -24,7 +24,9 @@ export function resolveMeasurementFiles(raw: unknown, root: string): unknown {
   const resolveList = (owner: Record<string, unknown> | undefined, key: string, path: string) => {
     const list = owner?.[key];
     if (!Array.isArray(list)) return;
-    owner![key] = list.map((entry, index) => (isFileMeasurement(entry) ? hashFile(entry.sha256Of, root, `${path}.${key}[${index}].sha256Of`) : entry));
+    owner![key] = list.map((entry, index) =>
+      isFileMeasurement(entry) ? hashFile(entry.sha256Of, root, `${path}.${key}[${index}].sha256Of`) : entry,
+    );
   };
   const resolved = structuredClone(config);
   for (const key of MEASUREMENT_LISTS.kms) resolveList(resolved.kms, key, "kms");

@@ -40,13 +40,25 @@ function setCalls(args: {
   const live = new Set(args.live);
   const desired = new Set(args.desired);
   const label = args.resource === "kms" ? "KMS" : args.resource.slice(4);
-  const base = { resource: args.resource, property: args.property, to: args.target, sender: args.sender, abi: args.abi };
+  const base = {
+    resource: args.resource,
+    property: args.property,
+    to: args.target,
+    sender: args.sender,
+    abi: args.abi,
+  };
   return [
     ...sorted([...desired].filter((h) => !live.has(h))).map((hash) =>
       call({ ...base, functionName: args.add, args: [hash], description: `${label}: authorize ${args.noun} ${hash}` }),
     ),
     ...sorted([...live].filter((h) => !desired.has(h))).map((hash) =>
-      call({ ...base, functionName: args.remove, args: [hash], description: `${label}: revoke ${args.noun} ${hash}`, revokes: true }),
+      call({
+        ...base,
+        functionName: args.remove,
+        args: [hash],
+        description: `${label}: revoke ${args.noun} ${hash}`,
+        revokes: true,
+      }),
     ),
   ];
 }
@@ -78,19 +90,48 @@ export const ACCEPT_FOLLOW_UP = "then the new owner must accept in a second prop
  */
 function ownershipCalls(resource: ResourceKey, abi: Abi, live: ProxyState, desired: Address): PlannedCall[] {
   const label = resource === "kms" ? "KMS" : resource.slice(4);
-  const base = { resource, property: "owner", to: live.proxy, sender: live.owner, abi, functionName: "transferOwnership" };
+  const base = {
+    resource,
+    property: "owner",
+    to: live.proxy,
+    sender: live.owner,
+    abi,
+    functionName: "transferOwnership",
+  };
   if (live.owner === desired) {
     if (!live.pendingOwner) return [];
-    return [call({ ...base, args: [zeroAddress], description: `${label}: cancel the pending ownership transfer to ${live.pendingOwner} (not this stack's owner)`, revokes: true })];
+    return [
+      call({
+        ...base,
+        args: [zeroAddress],
+        description: `${label}: cancel the pending ownership transfer to ${live.pendingOwner} (not this stack's owner)`,
+        revokes: true,
+      }),
+    ];
   }
   if (live.pendingOwner === desired) {
     return [
-      call({ resource, property: "owner", to: live.proxy, sender: desired, abi: ownable2StepAbi, functionName: "acceptOwnership", args: [], description: `${label}: ${desired} accepts ownership from ${live.owner}` }),
+      call({
+        resource,
+        property: "owner",
+        to: live.proxy,
+        sender: desired,
+        abi: ownable2StepAbi,
+        functionName: "acceptOwnership",
+        args: [],
+        description: `${label}: ${desired} accepts ownership from ${live.owner}`,
+      }),
     ];
   }
   const replaces = live.pendingOwner ? ` (replaces the pending transfer to ${live.pendingOwner})` : "";
   const followUp = live.twoStepOwnership ? `; ${ACCEPT_FOLLOW_UP}` : "";
-  return [call({ ...base, args: [desired], description: `${label}: transfer ownership ${live.owner} → ${desired}${replaces}${followUp}` })];
+  return [
+    call({
+      ...base,
+      args: [desired],
+      description: `${label}: transfer ownership ${live.owner} → ${desired}${replaces}${followUp}`,
+    }),
+  ];
 }
 
 function sameInfo(a: KmsInfo, b: KmsInfo): boolean {
@@ -103,42 +144,142 @@ function kmsCalls(config: StackConfig, live: LiveState): { changes: PlannedCall[
   const base = { resource: "kms" as const, to: kms.proxy, sender: kms.owner, abi: dstackKmsAbi };
   const changes: PlannedCall[] = [...upgradeCall("kms", dstackKmsAbi, kms, desired.implementation)];
   if (desired.gatewayAppId !== undefined && desired.gatewayAppId !== kms.gatewayAppId) {
-    changes.push(call({ ...base, property: "gatewayAppId", functionName: "setGatewayAppId", args: [desired.gatewayAppId], description: `KMS: gateway app id "${kms.gatewayAppId}" → "${desired.gatewayAppId}"` }));
+    changes.push(
+      call({
+        ...base,
+        property: "gatewayAppId",
+        functionName: "setGatewayAppId",
+        args: [desired.gatewayAppId],
+        description: `KMS: gateway app id "${kms.gatewayAppId}" → "${desired.gatewayAppId}"`,
+      }),
+    );
   }
   if (desired.appImplementation && desired.appImplementation !== kms.appImplementation) {
-    changes.push(call({ ...base, property: "appImplementation", functionName: "setAppImplementation", args: [desired.appImplementation], description: `KMS: app implementation for new apps ${kms.appImplementation} → ${desired.appImplementation}` }));
+    changes.push(
+      call({
+        ...base,
+        property: "appImplementation",
+        functionName: "setAppImplementation",
+        args: [desired.appImplementation],
+        description: `KMS: app implementation for new apps ${kms.appImplementation} → ${desired.appImplementation}`,
+      }),
+    );
   }
   if (desired.info && !sameInfo(desired.info, kms.info)) {
-    changes.push(call({ ...base, property: "info", functionName: "setKmsInfo", args: [desired.info], description: `KMS: set KMS info (k256 pubkey ${desired.info.k256Pubkey})` }));
+    changes.push(
+      call({
+        ...base,
+        property: "info",
+        functionName: "setKmsInfo",
+        args: [desired.info],
+        description: `KMS: set KMS info (k256 pubkey ${desired.info.k256Pubkey})`,
+      }),
+    );
   }
   const sets = [
-    { property: "osImages", live: kms.osImages, desired: desired.osImages, add: "addOsImageHash", remove: "removeOsImageHash", noun: "OS image" },
-    { property: "aggregatedMrs", live: kms.aggregatedMrs, desired: desired.aggregatedMrs, add: "addKmsAggregatedMr", remove: "removeKmsAggregatedMr", noun: "KMS aggregated MR" },
-    { property: "devices", live: kms.devices, desired: desired.devices, add: "addKmsDevice", remove: "removeKmsDevice", noun: "KMS device" },
+    {
+      property: "osImages",
+      live: kms.osImages,
+      desired: desired.osImages,
+      add: "addOsImageHash",
+      remove: "removeOsImageHash",
+      noun: "OS image",
+    },
+    {
+      property: "aggregatedMrs",
+      live: kms.aggregatedMrs,
+      desired: desired.aggregatedMrs,
+      add: "addKmsAggregatedMr",
+      remove: "removeKmsAggregatedMr",
+      noun: "KMS aggregated MR",
+    },
+    {
+      property: "devices",
+      live: kms.devices,
+      desired: desired.devices,
+      add: "addKmsDevice",
+      remove: "removeKmsDevice",
+      noun: "KMS device",
+    },
   ];
   for (const set of sets) changes.push(...setCalls({ ...base, target: kms.proxy, ...set }));
-  return { changes, ownership: ownershipCalls("kms", dstackKmsAbi, kms, desired.owner ?? governanceOwner(config.governance)) };
+  return {
+    changes,
+    ownership: ownershipCalls("kms", dstackKmsAbi, kms, desired.owner ?? governanceOwner(config.governance)),
+  };
 }
 
-function appCalls(config: StackConfig, app: StackConfig["apps"][number], live: AppState): { changes: PlannedCall[]; ownership: PlannedCall[] } {
+function appCalls(
+  config: StackConfig,
+  app: StackConfig["apps"][number],
+  live: AppState,
+): { changes: PlannedCall[]; ownership: PlannedCall[] } {
   const resource = `app:${app.name}` as const;
   const base = { resource, to: live.proxy, sender: live.owner, abi: dstackAppAbi };
   const changes: PlannedCall[] = [...upgradeCall(resource, dstackAppAbi, live, app.implementation)];
   if (app.allowAnyDevice !== undefined && app.allowAnyDevice !== live.allowAnyDevice) {
-    changes.push(call({ ...base, property: "allowAnyDevice", functionName: "setAllowAnyDevice", args: [app.allowAnyDevice], description: `${app.name}: allow any device ${live.allowAnyDevice} → ${app.allowAnyDevice}`, revokes: !app.allowAnyDevice }));
+    changes.push(
+      call({
+        ...base,
+        property: "allowAnyDevice",
+        functionName: "setAllowAnyDevice",
+        args: [app.allowAnyDevice],
+        description: `${app.name}: allow any device ${live.allowAnyDevice} → ${app.allowAnyDevice}`,
+        revokes: !app.allowAnyDevice,
+      }),
+    );
   }
   if (app.requireTcbUpToDate !== undefined && app.requireTcbUpToDate !== live.requireTcbUpToDate) {
     if (live.requireTcbUpToDate === undefined) {
       const path = `apps[${config.apps.indexOf(app)}].requireTcbUpToDate`;
       throw new GovernanceError("config", `app ${app.name} cannot require an up-to-date TCB`, [
-        { path, message: `the app runs ${APP_VARIANTS[live.variant]}, which has no TCB flag`, fix: `remove ${path}, or upgrade the app to v0.5.10 or later first` },
+        {
+          path,
+          message: `the app runs ${APP_VARIANTS[live.variant]}, which has no TCB flag`,
+          fix: `remove ${path}, or upgrade the app to v0.5.10 or later first`,
+        },
       ]);
     }
-    changes.push(call({ ...base, abi: dstackAppTcbAbi, property: "requireTcbUpToDate", functionName: "setRequireTcbUpToDate", args: [app.requireTcbUpToDate], description: `${app.name}: require an up-to-date TCB ${live.requireTcbUpToDate} → ${app.requireTcbUpToDate}`, revokes: app.requireTcbUpToDate }));
+    changes.push(
+      call({
+        ...base,
+        abi: dstackAppTcbAbi,
+        property: "requireTcbUpToDate",
+        functionName: "setRequireTcbUpToDate",
+        args: [app.requireTcbUpToDate],
+        description: `${app.name}: require an up-to-date TCB ${live.requireTcbUpToDate} → ${app.requireTcbUpToDate}`,
+        revokes: app.requireTcbUpToDate,
+      }),
+    );
   }
-  changes.push(...setCalls({ ...base, target: live.proxy, property: "composeHashes", live: live.composeHashes, desired: app.composeHashes, add: "addComposeHash", remove: "removeComposeHash", noun: "compose hash" }));
-  changes.push(...setCalls({ ...base, target: live.proxy, property: "devices", live: live.devices, desired: app.devices, add: "addDevice", remove: "removeDevice", noun: "device" }));
-  return { changes, ownership: ownershipCalls(resource, dstackAppAbi, live, app.owner ?? governanceOwner(config.governance)) };
+  changes.push(
+    ...setCalls({
+      ...base,
+      target: live.proxy,
+      property: "composeHashes",
+      live: live.composeHashes,
+      desired: app.composeHashes,
+      add: "addComposeHash",
+      remove: "removeComposeHash",
+      noun: "compose hash",
+    }),
+  );
+  changes.push(
+    ...setCalls({
+      ...base,
+      target: live.proxy,
+      property: "devices",
+      live: live.devices,
+      desired: app.devices,
+      add: "addDevice",
+      remove: "removeDevice",
+      noun: "device",
+    }),
+  );
+  return {
+    changes,
+    ownership: ownershipCalls(resource, dstackAppAbi, live, app.owner ?? governanceOwner(config.governance)),
+  };
 }
 
 /** Who must hold each timelock role: the config's lists, the Safe by default, the timelock as its own admin. */
@@ -152,15 +293,31 @@ export function desiredTimelockRoles(timelock: TimelockConfig, safe: Address): R
   };
 }
 
-const roleNoun: Record<TimelockRole, string> = { proposer: "proposer", canceller: "canceller", executor: "executor", admin: "admin" };
+const roleNoun: Record<TimelockRole, string> = {
+  proposer: "proposer",
+  canceller: "canceller",
+  executor: "executor",
+  admin: "admin",
+};
 const holderName = (account: Address, live: LiveState) =>
-  account === zeroAddress ? "anyone" : account === live.safe?.address ? `the Safe ${account}` : account === live.timelock?.address ? `the timelock itself` : account;
+  account === zeroAddress
+    ? "anyone"
+    : account === live.safe?.address
+      ? `the Safe ${account}`
+      : account === live.timelock?.address
+        ? `the timelock itself`
+        : account;
 
 /** The declared kind must be the deployed kind: the expiry guarantee differs (contract or this tool). */
 export function assertTimelockKind(desired: TimelockConfig, live: TimelockState): void {
   if (desired.kind === live.kind) return;
-  const found = live.kind === "openzeppelin" ? "a stock OpenZeppelin TimelockController (it has no expiration())" : "an ExpiringTimelock (it has expiration())";
-  throw new Error(`governance.timelock.kind: the stack declares "${desired.kind}" but ${live.address} is ${found}; set governance.timelock.kind: ${live.kind}`);
+  const found =
+    live.kind === "openzeppelin"
+      ? "a stock OpenZeppelin TimelockController (it has no expiration())"
+      : "an ExpiringTimelock (it has expiration())";
+  throw new Error(
+    `governance.timelock.kind: the stack declares "${desired.kind}" but ${live.address} is ${found}; set governance.timelock.kind: ${live.kind}`,
+  );
 }
 
 function timelockCalls(config: StackConfig, live: LiveState): PlannedCall[] {
@@ -171,11 +328,27 @@ function timelockCalls(config: StackConfig, live: LiveState): PlannedCall[] {
   const base = { resource: "timelock" as const, to: timelock.address, sender: timelock.address, abi: timelockAbi };
   const calls: PlannedCall[] = [];
   if (desired.delay !== timelock.delay) {
-    calls.push(call({ ...base, property: "delay", functionName: "updateDelay", args: [desired.delay], description: `Timelock: delay ${formatDuration(timelock.delay)} → ${formatDuration(desired.delay)}` }));
+    calls.push(
+      call({
+        ...base,
+        property: "delay",
+        functionName: "updateDelay",
+        args: [desired.delay],
+        description: `Timelock: delay ${formatDuration(timelock.delay)} → ${formatDuration(desired.delay)}`,
+      }),
+    );
   }
   // A stock timelock has no expiration on chain: this tool enforces the declared window, nothing to send.
   if (timelock.expiration !== undefined && desired.expiration !== timelock.expiration) {
-    calls.push(call({ ...base, property: "expiration", functionName: "updateExpiration", args: [desired.expiration], description: `Timelock: expiration window ${formatDuration(timelock.expiration)} → ${formatDuration(desired.expiration)}` }));
+    calls.push(
+      call({
+        ...base,
+        property: "expiration",
+        functionName: "updateExpiration",
+        args: [desired.expiration],
+        description: `Timelock: expiration window ${formatDuration(timelock.expiration)} → ${formatDuration(desired.expiration)}`,
+      }),
+    );
   }
   // Grants first, revocations after: the timelock (its own admin) sends both, so order only matters for readability.
   const wanted = desiredTimelockRoles(desired, live.safe.address);
@@ -184,10 +357,27 @@ function timelockCalls(config: StackConfig, live: LiveState): PlannedCall[] {
   for (const role of TIMELOCK_ROLE_NAMES) {
     const held = new Set(timelock.roles[role]);
     for (const account of wanted[role].filter((a) => !held.has(a))) {
-      grants.push(call({ ...base, property: "roles", functionName: "grantRole", args: [timelock.roleIds[role], account], description: `Timelock: grant ${roleNoun[role]} role to ${holderName(account, live)}` }));
+      grants.push(
+        call({
+          ...base,
+          property: "roles",
+          functionName: "grantRole",
+          args: [timelock.roleIds[role], account],
+          description: `Timelock: grant ${roleNoun[role]} role to ${holderName(account, live)}`,
+        }),
+      );
     }
     for (const account of timelock.roles[role].filter((a) => !wanted[role].includes(a))) {
-      revokes.push(call({ ...base, property: "roles", functionName: "revokeRole", args: [timelock.roleIds[role], account], description: `Timelock: revoke ${roleNoun[role]} role of ${holderName(account, live)}`, revokes: true }));
+      revokes.push(
+        call({
+          ...base,
+          property: "roles",
+          functionName: "revokeRole",
+          args: [timelock.roleIds[role], account],
+          description: `Timelock: revoke ${roleNoun[role]} role of ${holderName(account, live)}`,
+          revokes: true,
+        }),
+      );
     }
   }
   return [...calls, ...grants, ...revokes];
@@ -202,7 +392,12 @@ export function planChanges(config: StackConfig, live: LiveState): PlannedCall[]
   const calls: PlannedCall[] = [];
   if (config.governance.mode !== "direct" && live.safe) {
     const desired = config.governance.safe;
-    calls.push(...safeOwnerCalls(live.safe.address, live.safe, { owners: desired.owners.map((o) => o.address), threshold: desired.threshold }));
+    calls.push(
+      ...safeOwnerCalls(live.safe.address, live.safe, {
+        owners: desired.owners.map((o) => o.address),
+        threshold: desired.threshold,
+      }),
+    );
   }
   calls.push(...timelockCalls(config, live));
   const kms = kmsCalls(config, live);

@@ -22,7 +22,10 @@ function prevOwnerOf(owners: readonly Address[], owner: Address): Address {
  * Swaps first (owner count and threshold unchanged), then additions, then removals, then the
  * threshold if the last step did not already set it.
  */
-export function planSafeOwnerSteps(live: { owners: readonly Address[]; threshold: number }, desired: { owners: readonly Address[]; threshold: number }): OwnerStep[] {
+export function planSafeOwnerSteps(
+  live: { owners: readonly Address[]; threshold: number },
+  desired: { owners: readonly Address[]; threshold: number },
+): OwnerStep[] {
   const wanted = new Set(desired.owners.map((o) => getAddress(o)));
   const owners = live.owners.map((o) => getAddress(o));
   const toRemove = owners.filter((o) => !wanted.has(o));
@@ -33,7 +36,11 @@ export function planSafeOwnerSteps(live: { owners: readonly Address[]; threshold
   while (toRemove.length && toAdd.length) {
     const oldOwner = toRemove.shift()!;
     const newOwner = toAdd.shift()!;
-    steps.push({ functionName: "swapOwner", args: [prevOwnerOf(owners, oldOwner), oldOwner, newOwner], description: `Safe: replace signer ${oldOwner} with ${newOwner}` });
+    steps.push({
+      functionName: "swapOwner",
+      args: [prevOwnerOf(owners, oldOwner), oldOwner, newOwner],
+      description: `Safe: replace signer ${oldOwner} with ${newOwner}`,
+    });
     owners[owners.indexOf(oldOwner)] = newOwner;
   }
   // All steps run in one Safe transaction, so each moves the threshold as close to the
@@ -42,23 +49,39 @@ export function planSafeOwnerSteps(live: { owners: readonly Address[]; threshold
   for (const newOwner of toAdd) {
     owners.unshift(newOwner);
     const next = Math.min(desired.threshold, owners.length);
-    steps.push({ functionName: "addOwnerWithThreshold", args: [newOwner, BigInt(next)], description: `Safe: add signer ${newOwner}${thresholdChange(next)}` });
+    steps.push({
+      functionName: "addOwnerWithThreshold",
+      args: [newOwner, BigInt(next)],
+      description: `Safe: add signer ${newOwner}${thresholdChange(next)}`,
+    });
     threshold = next;
   }
   for (const oldOwner of toRemove) {
     const prevOwner = prevOwnerOf(owners, oldOwner);
     owners.splice(owners.indexOf(oldOwner), 1);
     const next = Math.min(desired.threshold, owners.length);
-    steps.push({ functionName: "removeOwner", args: [prevOwner, oldOwner, BigInt(next)], description: `Safe: remove signer ${oldOwner}${thresholdChange(next)}` });
+    steps.push({
+      functionName: "removeOwner",
+      args: [prevOwner, oldOwner, BigInt(next)],
+      description: `Safe: remove signer ${oldOwner}${thresholdChange(next)}`,
+    });
     threshold = next;
   }
   if (threshold !== desired.threshold) {
-    steps.push({ functionName: "changeThreshold", args: [BigInt(desired.threshold)], description: `Safe: threshold ${threshold} → ${desired.threshold} of ${owners.length}` });
+    steps.push({
+      functionName: "changeThreshold",
+      args: [BigInt(desired.threshold)],
+      description: `Safe: threshold ${threshold} → ${desired.threshold} of ${owners.length}`,
+    });
   }
   return steps;
 }
 
-export function safeOwnerCalls(safe: Address, live: { owners: readonly Address[]; threshold: number }, desired: { owners: readonly Address[]; threshold: number }): PlannedCall[] {
+export function safeOwnerCalls(
+  safe: Address,
+  live: { owners: readonly Address[]; threshold: number },
+  desired: { owners: readonly Address[]; threshold: number },
+): PlannedCall[] {
   return planSafeOwnerSteps(live, desired).map((step) => ({
     resource: "safe",
     property: step.functionName === "changeThreshold" ? "threshold" : "owners",

@@ -16,8 +16,10 @@ export function unmanagedNotes(config: StackConfig, live: LiveState): string[] {
     const state = live.apps.find((a) => a.name === app.name);
     if (!state) return;
     set(`apps[${i}].devices`, app.devices, state.devices);
-    if (app.allowAnyDevice === undefined) notes.push(`apps[${i}].allowAnyDevice: not managed, ${state.allowAnyDevice} on chain`);
-    if (app.requireTcbUpToDate === undefined && state.requireTcbUpToDate !== undefined) notes.push(`apps[${i}].requireTcbUpToDate: not managed, ${state.requireTcbUpToDate} on chain`);
+    if (app.allowAnyDevice === undefined)
+      notes.push(`apps[${i}].allowAnyDevice: not managed, ${state.allowAnyDevice} on chain`);
+    if (app.requireTcbUpToDate === undefined && state.requireTcbUpToDate !== undefined)
+      notes.push(`apps[${i}].requireTcbUpToDate: not managed, ${state.requireTcbUpToDate} on chain`);
   });
   return notes;
 }

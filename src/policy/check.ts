@@ -18,7 +18,9 @@ function declaredShape(config: StackConfig): GovernanceShape {
       g.mode === "safe+timelock"
         ? [
             ...(config.kms.owner === safeAddress ? [{ path: "kms.owner", contract: "the KMS" }] : []),
-            ...config.apps.flatMap((app, i) => (app.owner === safeAddress ? [{ path: `apps[${i}].owner`, contract: `app ${app.name}` }] : [])),
+            ...config.apps.flatMap((app, i) =>
+              app.owner === safeAddress ? [{ path: `apps[${i}].owner`, contract: `app ${app.name}` }] : [],
+            ),
           ]
         : [],
   };
@@ -27,17 +29,32 @@ function declaredShape(config: StackConfig): GovernanceShape {
 /** Signers' organisations are not on chain: they come from the config, by address. */
 function shapeAfter(config: StackConfig, after: StateAfter): GovernanceShape {
   const g = config.governance;
-  const orgOf = (address: string) => (g.mode === "direct" ? undefined : g.safe.owners.find((o) => o.address === address)?.org);
+  const orgOf = (address: string) =>
+    g.mode === "direct" ? undefined : g.safe.owners.find((o) => o.address === address)?.org;
   const paths: Record<string, { path: string; contract: string }> = {
     kms: { path: "kms.owner", contract: "the KMS" },
-    ...Object.fromEntries(config.apps.map((app, i) => [`app:${app.name}`, { path: `apps[${i}].owner`, contract: `app ${app.name}` }])),
+    ...Object.fromEntries(
+      config.apps.map((app, i) => [`app:${app.name}`, { path: `apps[${i}].owner`, contract: `app ${app.name}` }]),
+    ),
   };
   return {
     mode: g.mode,
-    safe: after.safe && { address: after.safe.address, owners: after.safe.owners.map((address) => ({ address, org: orgOf(address) })), threshold: after.safe.threshold },
+    safe: after.safe && {
+      address: after.safe.address,
+      owners: after.safe.owners.map((address) => ({ address, org: orgOf(address) })),
+      threshold: after.safe.threshold,
+    },
     // A stock timelock's expiration is the declared one, enforced by this tool.
-    timelock: after.timelock && { ...after.timelock, expiration: after.timelock.expiration ?? (g.mode === "safe+timelock" ? g.timelock.expiration : 0n) },
-    safeOwned: after.timelock && after.safe ? Object.entries(after.owners).filter(([resource, owner]) => owner === after.safe!.address && paths[resource]).map(([resource]) => paths[resource]) : [],
+    timelock: after.timelock && {
+      ...after.timelock,
+      expiration: after.timelock.expiration ?? (g.mode === "safe+timelock" ? g.timelock.expiration : 0n),
+    },
+    safeOwned:
+      after.timelock && after.safe
+        ? Object.entries(after.owners)
+            .filter(([resource, owner]) => owner === after.safe!.address && paths[resource])
+            .map(([resource]) => paths[resource])
+        : [],
   };
 }
 
@@ -64,7 +81,11 @@ export function checkPolicy(config: StackConfig, live?: LiveState, calls: readon
   const after = live && stateAfter(live, calls);
   const declared = recommendationFindings(config.network.tier, declaredShape(config));
   // The chain after the proposal only adds what the config does not already show.
-  const onChain = after ? recommendationFindings(config.network.tier, shapeAfter(config, after), " (after the proposal)").filter((f) => !declared.some((d) => d.rule === f.rule)) : [];
+  const onChain = after
+    ? recommendationFindings(config.network.tier, shapeAfter(config, after), " (after the proposal)").filter(
+        (f) => !declared.some((d) => d.rule === f.rule),
+      )
+    : [];
   const recommendations = [...declared, ...onChain];
   // Errors on every tier unless overridden.
   const massRemovals = live ? massRemovalFindings(config, live, calls) : [];
@@ -75,14 +96,28 @@ export function checkPolicy(config: StackConfig, live?: LiveState, calls: readon
   const open = recommendations.filter((f) => !overriddenRules.has(f.rule));
   const overrides: AppliedOverride[] = policy.overrides.filter((o) => overridden.some((f) => f.rule === o.rule));
   const unused: Finding[] = policy.overrides.flatMap((o, i) =>
-    overrides.includes(o) ? [] : [{ rule: "policy.overrides", path: `policy.overrides[${i}]`, message: `rule ${o.rule} is overridden but the stack meets it`, fix: "remove the override so a later violation is not let through silently" }],
+    overrides.includes(o)
+      ? []
+      : [
+          {
+            rule: "policy.overrides",
+            path: `policy.overrides[${i}]`,
+            message: `rule ${o.rule} is overridden but the stack meets it`,
+            fix: "remove the override so a later violation is not let through silently",
+          },
+        ],
   );
 
   const production = config.network.tier === "production";
   const rails = railFindings(config, after);
   const admins = outsideAdminFindings(config);
   return {
-    errors: [...(production ? open : []), ...massRemovals.filter((f) => !overriddenRules.has(f.rule)), ...rails, ...(production ? admins : [])],
+    errors: [
+      ...(production ? open : []),
+      ...massRemovals.filter((f) => !overriddenRules.has(f.rule)),
+      ...rails,
+      ...(production ? admins : []),
+    ],
     warnings: [...(production ? [] : open), ...unused, ...(production ? [] : admins)],
     overrides,
   };

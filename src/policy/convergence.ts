@@ -1,4 +1,18 @@
-import { BaseError, ContractFunctionRevertedError, createTestClient, createWalletClient, encodeFunctionData, ExecutionRevertedError, getAddress, http, parseEther, zeroAddress, type Address, type Hex, type PublicClient } from "viem";
+import {
+  BaseError,
+  ContractFunctionRevertedError,
+  createTestClient,
+  createWalletClient,
+  encodeFunctionData,
+  ExecutionRevertedError,
+  getAddress,
+  http,
+  parseEther,
+  zeroAddress,
+  type Address,
+  type Hex,
+  type PublicClient,
+} from "viem";
 import { startAnvil } from "../chain/anvil";
 import { safeAbi, timelockAbi } from "../chain/abis";
 import { chainDefinition, createChainClient } from "../chain/client";
@@ -37,11 +51,18 @@ const FORK_ATTEMPTS = 3;
  * executes; then the chain is read again and re-planned. Nothing reaches the real chain. A fork
  * that fails for RPC reasons is retried; a revert is not.
  */
-export async function proveConvergence(args: { config: StackConfig; live: LiveState; proposal: ProposalFile; client: PublicClient }): Promise<ConvergenceResult> {
+export async function proveConvergence(args: {
+  config: StackConfig;
+  live: LiveState;
+  proposal: ProposalFile;
+  client: PublicClient;
+}): Promise<ConvergenceResult> {
   const { config, live, proposal } = args;
   if (!live.safe) throw new Error("convergence proof: the stack has no Safe; direct mode sends its calls itself");
   if (BigInt(proposal.safe.nonce) !== live.safe.nonce) {
-    throw new Error(`convergence proof: proposal ${proposal.id} uses Safe nonce ${proposal.safe.nonce} but the Safe's next is ${live.safe.nonce}; execute or cancel the earlier proposal first`);
+    throw new Error(
+      `convergence proof: proposal ${proposal.id} uses Safe nonce ${proposal.safe.nonce} but the Safe's next is ${live.safe.nonce}; execute or cancel the earlier proposal first`,
+    );
   }
   // anvil forks through the run's own retrying client, which rotates over every configured URL.
   const relay = await startRpcRelay(args.client);
@@ -63,15 +84,32 @@ export async function proveConvergence(args: { config: StackConfig; live: LiveSt
   );
 }
 
-async function runOnFork(args: { config: StackConfig; live: LiveState; proposal: ProposalFile }, forkUrl: string): Promise<ConvergenceResult> {
+async function runOnFork(
+  args: { config: StackConfig; live: LiveState; proposal: ProposalFile },
+  forkUrl: string,
+): Promise<ConvergenceResult> {
   const { config, live, proposal } = args;
   const safe = live.safe!;
-  const fork = await startAnvil({ forkUrl, forkBlockNumber: live.blockNumber, chainId: live.chainId, forkTimeoutMs: FORK_REQUEST_TIMEOUT_MS, forkRetries: 10 });
+  const fork = await startAnvil({
+    forkUrl,
+    forkBlockNumber: live.blockNumber,
+    chainId: live.chainId,
+    forkTimeoutMs: FORK_REQUEST_TIMEOUT_MS,
+    forkRetries: 10,
+  });
   try {
     const chain = chainDefinition(live.chainId, [fork.rpcUrl]);
     // The fork may wait on the relay's retries while it fetches state: give it time.
-    const client = createChainClient({ chainId: live.chainId, rpcUrls: [fork.rpcUrl], timeoutMs: FORK_REQUEST_TIMEOUT_MS });
-    const anvil = createTestClient({ mode: "anvil", chain, transport: http(fork.rpcUrl, { timeout: FORK_REQUEST_TIMEOUT_MS }) });
+    const client = createChainClient({
+      chainId: live.chainId,
+      rpcUrls: [fork.rpcUrl],
+      timeoutMs: FORK_REQUEST_TIMEOUT_MS,
+    });
+    const anvil = createTestClient({
+      mode: "anvil",
+      chain,
+      transport: http(fork.rpcUrl, { timeout: FORK_REQUEST_TIMEOUT_MS }),
+    });
     const wallet = createWalletClient({ chain, transport: http(fork.rpcUrl, { timeout: FORK_REQUEST_TIMEOUT_MS }) });
     const send = async (from: Address, to: Address, data: Hex, what: string) => {
       let hash: Hex;
@@ -80,24 +118,46 @@ async function runOnFork(args: { config: StackConfig; live: LiveState; proposal:
       } catch (error) {
         // Only a revert condemns the proposal; a timeout or dropped request is the RPC's, and retried.
         if (!isRevert(error)) throw error;
-        throw new ForkRevertError(`convergence proof: ${what} reverts on the fork at block ${live.blockNumber}: ${describeRevert(revertDataOf(error), (error as Error).message.split("\n")[0])}`);
+        throw new ForkRevertError(
+          `convergence proof: ${what} reverts on the fork at block ${live.blockNumber}: ${describeRevert(revertDataOf(error), (error as Error).message.split("\n")[0])}`,
+        );
       }
       const receipt = await client.waitForTransactionReceipt({ hash });
-      if (receipt.status !== "success") throw new ForkRevertError(`convergence proof: ${what} reverted on the fork in ${hash}`);
+      if (receipt.status !== "success")
+        throw new ForkRevertError(`convergence proof: ${what} reverted on the fork in ${hash}`);
     };
 
     const approvers = safe.owners.slice(0, safe.threshold);
     for (const owner of approvers) {
       await anvil.impersonateAccount({ address: owner });
       await anvil.setBalance({ address: owner, value: parseEther("1") });
-      await send(owner, safe.address, encodeFunctionData({ abi: safeAbi, functionName: "approveHash", args: [proposal.safeTxHash] }), `approveHash by ${owner}`);
+      await send(
+        owner,
+        safe.address,
+        encodeFunctionData({ abi: safeAbi, functionName: "approveHash", args: [proposal.safeTxHash] }),
+        `approveHash by ${owner}`,
+      );
     }
-    const steps = [`forked chain ${live.chainId} at block ${live.blockNumber}`, `${approvers.length} of ${safe.owners.length} owners approved ${proposal.safeTxHash} (impersonated: ${approvers.join(", ")})`];
+    const steps = [
+      `forked chain ${live.chainId} at block ${live.blockNumber}`,
+      `${approvers.length} of ${safe.owners.length} owners approved ${proposal.safeTxHash} (impersonated: ${approvers.join(", ")})`,
+    ];
     const t = proposal.safeTx;
     const exec = encodeFunctionData({
       abi: safeAbi,
       functionName: "execTransaction",
-      args: [t.to, BigInt(t.value), t.data, t.operation, BigInt(t.safeTxGas), BigInt(t.baseGas), BigInt(t.gasPrice), t.gasToken, t.refundReceiver, packSignatures([], approvers, safe.threshold)],
+      args: [
+        t.to,
+        BigInt(t.value),
+        t.data,
+        t.operation,
+        BigInt(t.safeTxGas),
+        BigInt(t.baseGas),
+        BigInt(t.gasPrice),
+        t.gasToken,
+        t.refundReceiver,
+        packSignatures([], approvers, safe.threshold),
+      ],
     });
     await send(approvers[0], safe.address, exec, "the Safe transaction");
     steps.push("executed the Safe transaction");
@@ -106,21 +166,36 @@ async function runOnFork(args: { config: StackConfig; live: LiveState; proposal:
     if (op?.targets.length) {
       await anvil.increaseTime({ seconds: Number(op.delay) });
       await anvil.mine({ blocks: 1 });
-      const execute = encodeFunctionData({ abi: timelockAbi, functionName: "executeBatch", args: [op.targets, op.values.map(BigInt), op.payloads, op.predecessor, op.salt] });
+      const execute = encodeFunctionData({
+        abi: timelockAbi,
+        functionName: "executeBatch",
+        args: [op.targets, op.values.map(BigInt), op.payloads, op.predecessor, op.salt],
+      });
       // Whoever the executor role allows: any account when it is open, else a holder (the Safe, impersonated).
       const executors = live.timelock?.roles.executor ?? [];
-      const executor = executors.includes(zeroAddress) ? approvers[0] : executors.includes(safe.address) ? safe.address : executors[0];
-      if (!executor) throw new ForkRevertError(`convergence proof: nobody holds the executor role of timelock ${op.address}`);
+      const executor = executors.includes(zeroAddress)
+        ? approvers[0]
+        : executors.includes(safe.address)
+          ? safe.address
+          : executors[0];
+      if (!executor)
+        throw new ForkRevertError(`convergence proof: nobody holds the executor role of timelock ${op.address}`);
       if (executor !== approvers[0]) {
         await anvil.impersonateAccount({ address: executor });
         await anvil.setBalance({ address: executor, value: parseEther("1") });
       }
       await send(executor, op.address, execute, `timelock operation ${op.operationId}`);
-      steps.push(`advanced time ${formatDuration(BigInt(op.delay))} and executed timelock operation ${op.operationId}${executor === approvers[0] ? "" : ` as ${executor === safe.address ? "the Safe" : executor} (executor role)`}`);
+      steps.push(
+        `advanced time ${formatDuration(BigInt(op.delay))} and executed timelock operation ${op.operationId}${executor === approvers[0] ? "" : ` as ${executor === safe.address ? "the Safe" : executor} (executor role)`}`,
+      );
     }
     let remaining = await replan(client, config);
     // A two-step transfer converges only once the new owner accepts, which is its own next proposal: run it too.
-    const followUps = remaining.filter((c) => c.functionName === "acceptOwnership" && proposal.calls.some((p) => p.functionName === "transferOwnership" && getAddress(p.to) === c.to));
+    const followUps = remaining.filter(
+      (c) =>
+        c.functionName === "acceptOwnership" &&
+        proposal.calls.some((p) => p.functionName === "transferOwnership" && getAddress(p.to) === c.to),
+    );
     for (const accept of followUps) {
       await anvil.impersonateAccount({ address: accept.sender });
       await anvil.setBalance({ address: accept.sender, value: parseEther("1") });
@@ -128,16 +203,25 @@ async function runOnFork(args: { config: StackConfig; live: LiveState; proposal:
       steps.push(`ran the follow-up the new owner proposes next (impersonated): ${accept.description}`);
     }
     if (followUps.length) remaining = await replan(client, config);
-    steps.push(`re-read the fork and planned again: ${remaining.length ? `${remaining.length} call(s) left` : "empty plan"}`);
+    steps.push(
+      `re-read the fork and planned again: ${remaining.length ? `${remaining.length} call(s) left` : "empty plan"}`,
+    );
     const left = remaining.map((c) => c.description);
-    return { converged: left.length === 0, remaining: left, proof: { forkedAtBlock: live.blockNumber.toString(), steps } };
+    return {
+      converged: left.length === 0,
+      remaining: left,
+      proof: { forkedAtBlock: live.blockNumber.toString(), steps },
+    };
   } finally {
     await fork.stop();
   }
 }
 
 function isRevert(error: unknown): boolean {
-  return error instanceof BaseError && error.walk((e) => e instanceof ExecutionRevertedError || e instanceof ContractFunctionRevertedError) !== null;
+  return (
+    error instanceof BaseError &&
+    error.walk((e) => e instanceof ExecutionRevertedError || e instanceof ContractFunctionRevertedError) !== null
+  );
 }
 
 async function replan(client: PublicClient, config: StackConfig): Promise<PlannedCall[]> {

@@ -31,7 +31,11 @@ export function describeFinding(finding: Finding): string {
 
 export class PolicyError extends GovernanceError {
   constructor(readonly findings: Finding[]) {
-    super("policy", "refusing to propose, the policy forbids it", findings.map((f) => ({ path: f.path, message: `${f.message} [${f.rule}]`, fix: f.fix })));
+    super(
+      "policy",
+      "refusing to propose, the policy forbids it",
+      findings.map((f) => ({ path: f.path, message: `${f.message} [${f.rule}]`, fix: f.fix })),
+    );
     this.name = "PolicyError";
   }
 }

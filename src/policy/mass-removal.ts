@@ -18,7 +18,14 @@ function governedSets(config: StackConfig, live: LiveState): GovernedSet[] {
     ...kms.map((property) => ({ path: `kms.${property}`, resource: "kms", property, live: live.kms[property] })),
     ...config.apps.flatMap((a, i) => {
       const state = live.apps.find((s) => s.name === a.name);
-      return state ? app.map((property) => ({ path: `apps[${i}].${property}`, resource: `app:${a.name}`, property, live: state[property] })) : [];
+      return state
+        ? app.map((property) => ({
+            path: `apps[${i}].${property}`,
+            resource: `app:${a.name}`,
+            property,
+            live: state[property],
+          }))
+        : [];
     }),
   ];
 }

@@ -25,21 +25,46 @@ async function codeFingerprint(client: PublicClient, address: Address, blockNumb
  * Promotion gate: every OS image, compose hash and implementation the calls newly authorize must
  * already be authorized on the source (non-production) stack's chain.
  */
-export async function checkPromotion(target: { name: string; client: PublicClient; live: LiveState; config: StackConfig }, source: PromotionSource, calls: readonly PlannedCall[]): Promise<Finding[]> {
+export async function checkPromotion(
+  target: { name: string; client: PublicClient; live: LiveState; config: StackConfig },
+  source: PromotionSource,
+  calls: readonly PlannedCall[],
+): Promise<Finding[]> {
   const path = "policy.promotion.fromStack";
   if (source.name === target.name || source.config.network.tier !== "non-production") {
-    return [{ rule: "promotion.source", path, message: `stack ${source.name} is ${source.name === target.name ? "this stack itself" : "a production stack"}; promotion needs a non-production stack to promote from`, fix: `name a non-production stack (network.tier: non-production) in ${path}` }];
+    return [
+      {
+        rule: "promotion.source",
+        path,
+        message: `stack ${source.name} is ${source.name === target.name ? "this stack itself" : "a production stack"}; promotion needs a non-production stack to promote from`,
+        fix: `name a non-production stack (network.tier: non-production) in ${path}`,
+      },
+    ];
   }
   const from = await readLiveState(source.client, source.config);
   const where = `stack ${source.name} (chain ${from.chainId}, block ${from.blockNumber})`;
-  const sourceImplementations = [from.kms.implementation, from.kms.appImplementation, ...from.apps.map((a) => a.implementation)];
-  const sourcePrints = new Set((await Promise.all(sourceImplementations.map((a) => codeFingerprint(source.client, a, from.blockNumber)))).filter(Boolean));
+  const sourceImplementations = [
+    from.kms.implementation,
+    from.kms.appImplementation,
+    ...from.apps.map((a) => a.implementation),
+  ];
+  const sourcePrints = new Set(
+    (await Promise.all(sourceImplementations.map((a) => codeFingerprint(source.client, a, from.blockNumber)))).filter(
+      Boolean,
+    ),
+  );
 
   const findings: Finding[] = [];
   for (const call of calls) {
     if (call.functionName === "addOsImageHash") {
       const hash = call.args[0] as Hex;
-      if (!from.kms.osImages.includes(hash)) findings.push({ rule: "promotion.os-image", path: "kms.osImages", message: `OS image ${hash} is not authorized on ${where}`, fix: `authorize it on ${source.name} first, or remove it from kms.osImages` });
+      if (!from.kms.osImages.includes(hash))
+        findings.push({
+          rule: "promotion.os-image",
+          path: "kms.osImages",
+          message: `OS image ${hash} is not authorized on ${where}`,
+          fix: `authorize it on ${source.name} first, or remove it from kms.osImages`,
+        });
     }
     if (call.functionName === "addComposeHash") {
       const name = call.resource.slice(4);
@@ -50,8 +75,12 @@ export async function checkPromotion(target: { name: string; client: PublicClien
         findings.push({
           rule: "promotion.compose-hash",
           path: `apps[${index}].composeHashes`,
-          message: sourceApp ? `compose hash ${hash} of app ${name} is not authorized on ${where}` : `${where} has no app ${name} to promote compose hash ${hash} from`,
-          fix: sourceApp ? `authorize it for ${name} on ${source.name} first, or remove it` : `declare app ${name} on ${source.name} and authorize the hash there first`,
+          message: sourceApp
+            ? `compose hash ${hash} of app ${name} is not authorized on ${where}`
+            : `${where} has no app ${name} to promote compose hash ${hash} from`,
+          fix: sourceApp
+            ? `authorize it for ${name} on ${source.name} first, or remove it`
+            : `declare app ${name} on ${source.name} and authorize the hash there first`,
         });
       }
     }
@@ -59,7 +88,12 @@ export async function checkPromotion(target: { name: string; client: PublicClien
       const implementation = getAddress(call.args[0] as Address);
       const print = await codeFingerprint(target.client, implementation, target.live.blockNumber);
       if (!print || !sourcePrints.has(print)) {
-        findings.push({ rule: "promotion.implementation", path: implementationPath(target.config, call), message: `implementation ${implementation} runs code that no contract of ${where} runs`, fix: `upgrade ${source.name} to the same code first, or keep the current implementation` });
+        findings.push({
+          rule: "promotion.implementation",
+          path: implementationPath(target.config, call),
+          message: `implementation ${implementation} runs code that no contract of ${where} runs`,
+          fix: `upgrade ${source.name} to the same code first, or keep the current implementation`,
+        });
       }
     }
   }

@@ -41,9 +41,19 @@ export function railFindings(config: StackConfig, after?: StateAfter): Finding[]
   });
 
   if (after?.safe && after.safe.owners.length === 0) {
-    findings.push({ rule: "rail.last-owner", path: `governance.safe.owners${AFTER}`, message: "the proposal removes the Safe's last owner", fix: "keep at least one owner in governance.safe.owners" });
+    findings.push({
+      rule: "rail.last-owner",
+      path: `governance.safe.owners${AFTER}`,
+      message: "the proposal removes the Safe's last owner",
+      fix: "keep at least one owner in governance.safe.owners",
+    });
   } else if (after?.safe && (after.safe.threshold < 1 || after.safe.threshold > after.safe.owners.length)) {
-    findings.push({ rule: "rail.threshold", path: `governance.safe.threshold${AFTER}`, message: `the proposal leaves threshold ${after.safe.threshold} with ${after.safe.owners.length} owners`, fix: `set governance.safe.threshold between 1 and ${after.safe.owners.length}` });
+    findings.push({
+      rule: "rail.threshold",
+      path: `governance.safe.threshold${AFTER}`,
+      message: `the proposal leaves threshold ${after.safe.threshold} with ${after.safe.owners.length} owners`,
+      fix: `set governance.safe.threshold between 1 and ${after.safe.owners.length}`,
+    });
   }
 
   if (!policy.allowOwnershipTransfer) {
@@ -60,7 +70,8 @@ export function railFindings(config: StackConfig, after?: StateAfter): Finding[]
     ];
     for (const d of declared) {
       if (d.owner && !allowed.includes(d.owner)) findings.push(transferAway(d.path, d.owner));
-      else if (after?.owners[d.resource] && !allowed.includes(after.owners[d.resource])) findings.push(transferAway(`${d.path}${AFTER}`, after.owners[d.resource]));
+      else if (after?.owners[d.resource] && !allowed.includes(after.owners[d.resource]))
+        findings.push(transferAway(`${d.path}${AFTER}`, after.owners[d.resource]));
     }
   }
   return findings;

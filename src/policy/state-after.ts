@@ -28,7 +28,10 @@ function applySafe(safe: NonNullable<StateAfter["safe"]>, call: PlannedCall): No
     case "removeOwner":
       return { ...safe, owners: safe.owners.filter((o) => o !== getAddress(a[1] as Address)), threshold: Number(a[2]) };
     case "swapOwner":
-      return { ...safe, owners: safe.owners.map((o) => (o === getAddress(a[1] as Address) ? getAddress(a[2] as Address) : o)) };
+      return {
+        ...safe,
+        owners: safe.owners.map((o) => (o === getAddress(a[1] as Address) ? getAddress(a[2] as Address) : o)),
+      };
     case "changeThreshold":
       return { ...safe, threshold: Number(a[0]) };
     default:
@@ -40,7 +43,11 @@ function applySafe(safe: NonNullable<StateAfter["safe"]>, call: PlannedCall): No
 export function stateAfter(live: LiveState, calls: readonly PlannedCall[]): StateAfter {
   const state: StateAfter = {
     safe: live.safe && { address: live.safe.address, owners: [...live.safe.owners], threshold: live.safe.threshold },
-    timelock: live.timelock && { address: live.timelock.address, delay: live.timelock.delay, expiration: live.timelock.expiration },
+    timelock: live.timelock && {
+      address: live.timelock.address,
+      delay: live.timelock.delay,
+      expiration: live.timelock.expiration,
+    },
     osImages: [...live.kms.osImages],
     composeHashes: Object.fromEntries(live.apps.map((app) => [app.name, [...app.composeHashes]])),
     owners: Object.fromEntries([["kms", live.kms.owner], ...live.apps.map((app) => [`app:${app.name}`, app.owner])]),
@@ -50,13 +57,20 @@ export function stateAfter(live: LiveState, calls: readonly PlannedCall[]): Stat
     else if (state.timelock && call.to === state.timelock.address) {
       if (call.functionName === "updateDelay") state.timelock.delay = BigInt(call.args[0] as bigint);
       if (call.functionName === "updateExpiration") state.timelock.expiration = BigInt(call.args[0] as bigint);
-    } else if (call.resource === "kms") state.osImages = applySet(state.osImages, call, "addOsImageHash", "removeOsImageHash");
+    } else if (call.resource === "kms")
+      state.osImages = applySet(state.osImages, call, "addOsImageHash", "removeOsImageHash");
     else if (call.resource.startsWith("app:")) {
       const name = call.resource.slice(4);
-      state.composeHashes[name] = applySet(state.composeHashes[name] ?? [], call, "addComposeHash", "removeComposeHash");
+      state.composeHashes[name] = applySet(
+        state.composeHashes[name] ?? [],
+        call,
+        "addComposeHash",
+        "removeComposeHash",
+      );
     }
     // transferOwnership(0) on a two-step contract cancels a pending transfer: the owner stays.
-    if (call.functionName === "transferOwnership" && call.args[0] !== zeroAddress) state.owners[call.resource] = getAddress(call.args[0] as Address);
+    if (call.functionName === "transferOwnership" && call.args[0] !== zeroAddress)
+      state.owners[call.resource] = getAddress(call.args[0] as Address);
     if (call.functionName === "acceptOwnership") state.owners[call.resource] = call.sender;
   }
   return state;

@@ -88,7 +88,8 @@ export async function writeFilesAtomic(files: readonly FileToWrite[]): Promise<W
 
   const staged: { tempPath: string; path: string }[] = [];
   try {
-    for (const file of changed) staged.push({ tempPath: await stageTempFile(file.path, file.contents), path: file.path });
+    for (const file of changed)
+      staged.push({ tempPath: await stageTempFile(file.path, file.contents), path: file.path });
   } catch (error) {
     await Promise.all(staged.map(({ tempPath }) => rm(tempPath, { force: true })));
     throw error;

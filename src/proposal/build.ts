@@ -1,4 +1,12 @@
-import { encodeFunctionData, getAbiItem, toFunctionSignature, zeroHash, type AbiFunction, type Hex, type PublicClient } from "viem";
+import {
+  encodeFunctionData,
+  getAbiItem,
+  toFunctionSignature,
+  zeroHash,
+  type AbiFunction,
+  type Hex,
+  type PublicClient,
+} from "viem";
 import { timelockAbi } from "../chain/abis";
 import type { LiveState } from "../chain/read-state";
 import type { StackConfig } from "../config/schema";
@@ -25,12 +33,23 @@ export interface BuildProposalInput {
 }
 
 /** What each cancelled operation was, and whether this proposal schedules all of its calls again. */
-function describeCancels(cancels: readonly Hex[], proposals: readonly ProposalFile[], byTimelock: readonly PlannedCall[]): CancelledOperation[] {
+function describeCancels(
+  cancels: readonly Hex[],
+  proposals: readonly ProposalFile[],
+  byTimelock: readonly PlannedCall[],
+): CancelledOperation[] {
   return cancels.map((operationId) => {
     const source = proposals.find((p) => p.timelock?.operationId === operationId);
     const cancelledCalls = source ? source.calls.filter((c) => c.sender === source.timelock!.address) : [];
-    const rescheduled = cancelledCalls.length > 0 && cancelledCalls.every((c) => byTimelock.some((n) => n.to === c.to && n.data === c.data));
-    return { operationId, ...(source ? { proposal: source.id } : {}), calls: cancelledCalls.map((c) => c.description), rescheduled };
+    const rescheduled =
+      cancelledCalls.length > 0 &&
+      cancelledCalls.every((c) => byTimelock.some((n) => n.to === c.to && n.data === c.data));
+    return {
+      operationId,
+      ...(source ? { proposal: source.id } : {}),
+      calls: cancelledCalls.map((c) => c.description),
+      rescheduled,
+    };
   });
 }
 
@@ -44,7 +63,11 @@ export function decodeCall(call: PlannedCall): DecodedCall {
     sender: call.sender,
     functionName: call.functionName,
     signature: toFunctionSignature(item),
-    args: call.args.map((a) => (typeof a === "object" && a !== null ? JSON.stringify(a, (_, v) => (typeof v === "bigint" ? v.toString() : v)) : String(a))),
+    args: call.args.map((a) =>
+      typeof a === "object" && a !== null
+        ? JSON.stringify(a, (_, v) => (typeof v === "bigint" ? v.toString() : v))
+        : String(a),
+    ),
     data: call.data,
     revokes: call.revokes,
   };
@@ -57,12 +80,15 @@ export function decodeCall(call: PlannedCall): DecodedCall {
  */
 export async function buildProposal(input: BuildProposalInput): Promise<ProposalFile> {
   const { config, live, calls } = input;
-  if (config.governance.mode === "direct" || !live.safe) throw new Error("buildProposal: direct mode sends transactions, it has no proposals");
+  if (config.governance.mode === "direct" || !live.safe)
+    throw new Error("buildProposal: direct mode sends transactions, it has no proposals");
   const safe = live.safe;
   const timelock = live.timelock;
   for (const call of calls) {
     if (call.sender !== safe.address && call.sender !== timelock?.address) {
-      throw new Error(`${call.description}: must be sent by ${call.sender}, which is neither this stack's Safe nor its timelock; fix the contract's owner or the governance addresses`);
+      throw new Error(
+        `${call.description}: must be sent by ${call.sender}, which is neither this stack's Safe nor its timelock; fix the contract's owner or the governance addresses`,
+      );
     }
   }
   const byTimelock = calls.filter((c) => c.sender === timelock?.address);
@@ -76,7 +102,11 @@ export async function buildProposal(input: BuildProposalInput): Promise<Proposal
   const cancels = input.cancels ?? [];
   if (timelock && (byTimelock.length || cancels.length)) {
     for (const id of cancels) {
-      safeCalls.push({ to: timelock.address, value: 0n, data: encodeFunctionData({ abi: timelockAbi, functionName: "cancel", args: [id] }) });
+      safeCalls.push({
+        to: timelock.address,
+        value: 0n,
+        data: encodeFunctionData({ abi: timelockAbi, functionName: "cancel", args: [id] }),
+      });
     }
     const targets = byTimelock.map((c) => c.to);
     const values = byTimelock.map((c) => c.value);
@@ -84,7 +114,15 @@ export async function buildProposal(input: BuildProposalInput): Promise<Proposal
     // A cancel-only proposal schedules nothing: its operation id and salt stay zero.
     const salt = byTimelock.length ? operationSalt(safe.address, nonce) : zeroHash;
     if (byTimelock.length) {
-      safeCalls.push({ to: timelock.address, value: 0n, data: encodeFunctionData({ abi: timelockAbi, functionName: "scheduleBatch", args: [targets, values, payloads, zeroHash, salt, timelock.delay] }) });
+      safeCalls.push({
+        to: timelock.address,
+        value: 0n,
+        data: encodeFunctionData({
+          abi: timelockAbi,
+          functionName: "scheduleBatch",
+          args: [targets, values, payloads, zeroHash, salt, timelock.delay],
+        }),
+      });
     }
     operation = {
       address: timelock.address,
@@ -105,9 +143,18 @@ export async function buildProposal(input: BuildProposalInput): Promise<Proposal
   }
   safeCalls.push(...bySafe.map((c) => ({ to: c.to, value: c.value, data: c.data })));
 
-  const created = await createSafeTransaction({ client: input.client, chainId: live.chainId, safe: safe.address, version: safe.version, nonce, calls: safeCalls, signerKey: input.proposerKey });
+  const created = await createSafeTransaction({
+    client: input.client,
+    chainId: live.chainId,
+    safe: safe.address,
+    version: safe.version,
+    nonce,
+    calls: safeCalls,
+    signerKey: input.proposerKey,
+  });
   // Only the Safe's next nonce can be simulated; a proposal queued behind another is checked when it is next.
-  if (nonce === safe.nonce) await simulateSafeTransaction(input.client, safe.address, created.safeTx, live.blockNumber, safe.version);
+  if (nonce === safe.nonce)
+    await simulateSafeTransaction(input.client, safe.address, created.safeTx, live.blockNumber, safe.version);
 
   const changes = callChanges(live, calls);
   const decoded = calls.map((call, i) => ({ ...decodeCall(call), ...(changes[i] ? { change: changes[i] } : {}) }));
@@ -121,7 +168,13 @@ export async function buildProposal(input: BuildProposalInput): Promise<Proposal
     plannedAtBlock: live.blockNumber.toString(),
     plannedAt: new Date(Number(live.blockTimestamp) * 1000).toISOString(),
     emergency: decoded.length > 0 && decoded.every((c) => c.revokes),
-    safe: { address: safe.address, version: safe.version, nonce: nonce.toString(), threshold: safe.threshold, owners: safe.owners },
+    safe: {
+      address: safe.address,
+      version: safe.version,
+      nonce: nonce.toString(),
+      threshold: safe.threshold,
+      owners: safe.owners,
+    },
     safeTx: created.safeTx,
     safeTxHash: created.safeTxHash,
     eip712: { domainHash: created.domainHash, messageHash: created.messageHash },

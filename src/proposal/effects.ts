@@ -23,16 +23,21 @@ export function callChanges(live: LiveState, calls: readonly PlannedCall[]): (st
   return calls.map((call, i) => {
     const before = stateAfter(live, calls.slice(0, i));
     const after = stateAfter(live, calls.slice(0, i + 1));
-    if (before.safe && after.safe && call.to === before.safe.address) return `${safeText(before.safe)} → ${safeText(after.safe)}`;
+    if (before.safe && after.safe && call.to === before.safe.address)
+      return `${safeText(before.safe)} → ${safeText(after.safe)}`;
     if (before.timelock && after.timelock && call.to === before.timelock.address) {
-      if (call.functionName === "updateDelay") return `delay ${formatDuration(before.timelock.delay)} → ${formatDuration(after.timelock.delay)}`;
-      if (call.functionName === "updateExpiration") return `expiration ${formatDuration(before.timelock.expiration ?? 0n)} → ${formatDuration(after.timelock.expiration ?? 0n)}`;
+      if (call.functionName === "updateDelay")
+        return `delay ${formatDuration(before.timelock.delay)} → ${formatDuration(after.timelock.delay)}`;
+      if (call.functionName === "updateExpiration")
+        return `expiration ${formatDuration(before.timelock.expiration ?? 0n)} → ${formatDuration(after.timelock.expiration ?? 0n)}`;
       if (call.functionName === "grantRole") return `${call.args[1]} without the role → with it`;
       if (call.functionName === "revokeRole") return `${call.args[1]} with the role → without it`;
       return undefined;
     }
-    if (call.functionName === "transferOwnership" || call.functionName === "acceptOwnership") return `owner ${before.owners[call.resource]} → ${after.owners[call.resource]}`;
-    if (call.functionName === "upgradeToAndCall") return `implementation ${implementationOf(live, call.resource)} → ${getAddress(call.args[0] as Address)}`;
+    if (call.functionName === "transferOwnership" || call.functionName === "acceptOwnership")
+      return `owner ${before.owners[call.resource]} → ${after.owners[call.resource]}`;
+    if (call.functionName === "upgradeToAndCall")
+      return `implementation ${implementationOf(live, call.resource)} → ${getAddress(call.args[0] as Address)}`;
     if (/^(add|remove)/.test(call.functionName) && call.args.length === 1) {
       const added = call.functionName.startsWith("add");
       return added ? `${call.args[0]}: not authorized → authorized` : `${call.args[0]}: authorized → not authorized`;
@@ -44,13 +49,26 @@ export function callChanges(live: LiveState, calls: readonly PlannedCall[]): (st
 /** The state the packet promises: what stays and what changes, whole (not the change list again). */
 export function expectedState(live: LiveState, calls: readonly PlannedCall[]): ExpectedState {
   const after = stateAfter(live, calls);
-  const implementations: Record<string, Address> = { kms: live.kms.implementation, ...Object.fromEntries(live.apps.map((app) => [`app:${app.name}`, app.implementation])) };
-  for (const call of calls) if (call.functionName === "upgradeToAndCall") implementations[call.resource] = getAddress(call.args[0] as Address);
+  const implementations: Record<string, Address> = {
+    kms: live.kms.implementation,
+    ...Object.fromEntries(live.apps.map((app) => [`app:${app.name}`, app.implementation])),
+  };
+  for (const call of calls)
+    if (call.functionName === "upgradeToAndCall") implementations[call.resource] = getAddress(call.args[0] as Address);
   return {
     ...(after.safe ? { safe: { owners: after.safe.owners, threshold: after.safe.threshold } } : {}),
-    ...(after.timelock ? { timelock: { delay: after.timelock.delay.toString(), expiration: (after.timelock.expiration ?? 0n).toString() } } : {}),
+    ...(after.timelock
+      ? {
+          timelock: {
+            delay: after.timelock.delay.toString(),
+            expiration: (after.timelock.expiration ?? 0n).toString(),
+          },
+        }
+      : {}),
     osImages: [...after.osImages].sort(),
-    composeHashes: Object.fromEntries(Object.entries(after.composeHashes).map(([name, hashes]) => [name, [...hashes].sort()])),
+    composeHashes: Object.fromEntries(
+      Object.entries(after.composeHashes).map(([name, hashes]) => [name, [...hashes].sort()]),
+    ),
     owners: after.owners,
     implementations,
   };

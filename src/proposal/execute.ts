@@ -1,4 +1,13 @@
-import { encodeFunctionData, encodePacked, getAddress, pad, type Address, type Hex, type PublicClient, type WalletClient } from "viem";
+import {
+  encodeFunctionData,
+  encodePacked,
+  getAddress,
+  pad,
+  type Address,
+  type Hex,
+  type PublicClient,
+  type WalletClient,
+} from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { safeAbi, timelockAbi } from "../chain/abis";
 import { describeRevert, revertDataOf } from "../chain/revert";
@@ -8,13 +17,24 @@ import { describeStatus, onChainApprovals, proposalStatus, validFileSignatures }
 import type { FileSignature, ProposalFile } from "./types";
 import { verifyProposal } from "./verify";
 
-async function sendAndConfirm(client: PublicClient, wallet: WalletClient, request: { to: Address; data: Hex; what: string }): Promise<Hex> {
+async function sendAndConfirm(
+  client: PublicClient,
+  wallet: WalletClient,
+  request: { to: Address; data: Hex; what: string },
+): Promise<Hex> {
   let hash: Hex;
   try {
     await client.call({ account: wallet.account!, to: request.to, data: request.data });
-    hash = await wallet.sendTransaction({ account: wallet.account!, chain: wallet.chain, to: request.to, data: request.data });
+    hash = await wallet.sendTransaction({
+      account: wallet.account!,
+      chain: wallet.chain,
+      to: request.to,
+      data: request.data,
+    });
   } catch (error) {
-    throw new Error(`${request.what} would revert: ${describeRevert(revertDataOf(error), (error as Error).message.split("\n")[0])}`);
+    throw new Error(
+      `${request.what} would revert: ${describeRevert(revertDataOf(error), (error as Error).message.split("\n")[0])}`,
+    );
   }
   const receipt = await client.waitForTransactionReceipt({ hash });
   if (receipt.status !== "success") throw new Error(`${request.what} reverted in transaction ${hash}`);
@@ -25,17 +45,25 @@ async function sendAndConfirm(client: PublicClient, wallet: WalletClient, reques
 export async function signProposal(p: ProposalFile, privateKey: Hex): Promise<ProposalFile> {
   verifyProposal(p);
   const account = privateKeyToAccount(privateKey);
-  if (!p.safe.owners.map((o) => getAddress(o)).includes(account.address)) throw new Error(`${account.address} is not an owner of Safe ${p.safe.address}`);
+  if (!p.safe.owners.map((o) => getAddress(o)).includes(account.address))
+    throw new Error(`${account.address} is not an owner of Safe ${p.safe.address}`);
   const { safeTxHash } = safeTxHashes(p.chainId, p.safe.address, p.safeTx);
   const data = await account.sign({ hash: safeTxHash });
-  const signatures = [...p.signatures.filter((s) => getAddress(s.signer) !== account.address), { signer: account.address, data }];
+  const signatures = [
+    ...p.signatures.filter((s) => getAddress(s.signer) !== account.address),
+    { signer: account.address, data },
+  ];
   return { ...p, signatures: signatures.sort((a, b) => a.signer.localeCompare(b.signer)) };
 }
 
 /** On-chain approveHash by an owner: an alternative to a file signature. */
 export async function approveProposal(client: PublicClient, wallet: WalletClient, p: ProposalFile): Promise<Hex> {
   verifyProposal(p);
-  return sendAndConfirm(client, wallet, { to: p.safe.address, data: encodeApproveHash(p.safeTxHash), what: "approveHash" });
+  return sendAndConfirm(client, wallet, {
+    to: p.safe.address,
+    data: encodeApproveHash(p.safeTxHash),
+    what: "approveHash",
+  });
 }
 
 function encodeApproveHash(hash: Hex): Hex {
@@ -43,27 +71,55 @@ function encodeApproveHash(hash: Hex): Hex {
 }
 
 /** Safe signature bytes: owners ascending; an on-chain approval is the pre-validated form (r = owner, v = 1). */
-export function packSignatures(fileSignatures: readonly FileSignature[], approvers: readonly Address[], threshold: number): Hex {
+export function packSignatures(
+  fileSignatures: readonly FileSignature[],
+  approvers: readonly Address[],
+  threshold: number,
+): Hex {
   const bySigner = new Map<string, Hex>();
-  for (const approver of approvers) bySigner.set(getAddress(approver), encodePacked(["bytes32", "bytes32", "uint8"], [pad(approver), pad("0x0"), 1]));
+  for (const approver of approvers)
+    bySigner.set(getAddress(approver), encodePacked(["bytes32", "bytes32", "uint8"], [pad(approver), pad("0x0"), 1]));
   for (const s of fileSignatures) if (!bySigner.has(getAddress(s.signer))) bySigner.set(getAddress(s.signer), s.data);
   const chosen = [...bySigner.entries()].sort(([a], [b]) => (BigInt(a) < BigInt(b) ? -1 : 1)).slice(0, threshold);
   return `0x${chosen.map(([, sig]) => sig.slice(2)).join("")}` as Hex;
 }
 
 /** Executes the Safe transaction once k owners signed or approved it (anyone may send it). */
-export async function executeSafeTransaction(client: PublicClient, wallet: WalletClient, p: ProposalFile): Promise<Hex> {
+export async function executeSafeTransaction(
+  client: PublicClient,
+  wallet: WalletClient,
+  p: ProposalFile,
+): Promise<Hex> {
   verifyProposal(p);
   const status = await proposalStatus(client, p);
-  if (status.state !== "awaiting-signatures") throw new Error(`proposal ${p.id} is ${describeStatus(status)}: nothing to execute on the Safe`);
-  if (status.have < status.need) throw new Error(`proposal ${p.id} has ${status.have} of ${status.need} signatures; collect more with gov sign or gov approve`);
+  if (status.state !== "awaiting-signatures")
+    throw new Error(`proposal ${p.id} is ${describeStatus(status)}: nothing to execute on the Safe`);
+  if (status.have < status.need)
+    throw new Error(
+      `proposal ${p.id} has ${status.have} of ${status.need} signatures; collect more with gov sign or gov approve`,
+    );
   const owners = await client.readContract({ address: p.safe.address, abi: safeAbi, functionName: "getOwners" });
-  const signatures = packSignatures(await validFileSignatures(p, owners), await onChainApprovals(client, p, owners), status.need);
+  const signatures = packSignatures(
+    await validFileSignatures(p, owners),
+    await onChainApprovals(client, p, owners),
+    status.need,
+  );
   const t = p.safeTx;
   const data = encodeFunctionData({
     abi: safeAbi,
     functionName: "execTransaction",
-    args: [t.to, BigInt(t.value), t.data, t.operation, BigInt(t.safeTxGas), BigInt(t.baseGas), BigInt(t.gasPrice), t.gasToken, t.refundReceiver, signatures],
+    args: [
+      t.to,
+      BigInt(t.value),
+      t.data,
+      t.operation,
+      BigInt(t.safeTxGas),
+      BigInt(t.baseGas),
+      BigInt(t.gasPrice),
+      t.gasToken,
+      t.refundReceiver,
+      signatures,
+    ],
   });
   return sendAndConfirm(client, wallet, { to: p.safe.address, data, what: `Safe transaction ${p.safeTxHash}` });
 }
@@ -73,17 +129,29 @@ export async function executeTimelockBatch(client: PublicClient, wallet: WalletC
   verifyProposal(p);
   if (!p.timelock || p.timelock.targets.length === 0) throw new Error(`proposal ${p.id} has no timelock batch`);
   const status = await proposalStatus(client, p);
-  if (status.state !== "ready") throw new Error(`proposal ${p.id} is ${describeStatus(status)}: the timelock batch can only run when ready`);
+  if (status.state !== "ready")
+    throw new Error(`proposal ${p.id} is ${describeStatus(status)}: the timelock batch can only run when ready`);
   const t = p.timelock;
-  const data = encodeFunctionData({ abi: timelockAbi, functionName: "executeBatch", args: [t.targets, t.values.map(BigInt), t.payloads, t.predecessor, t.salt] });
+  const data = encodeFunctionData({
+    abi: timelockAbi,
+    functionName: "executeBatch",
+    args: [t.targets, t.values.map(BigInt), t.payloads, t.predecessor, t.salt],
+  });
   return sendAndConfirm(client, wallet, { to: t.address, data, what: `timelock operation ${t.operationId}` });
 }
 
 /** direct mode: the admin EOA sends each call itself, in plan order. */
-export async function sendDirect(client: PublicClient, wallet: WalletClient, calls: readonly PlannedCall[]): Promise<Hex[]> {
+export async function sendDirect(
+  client: PublicClient,
+  wallet: WalletClient,
+  calls: readonly PlannedCall[],
+): Promise<Hex[]> {
   const hashes: Hex[] = [];
   for (const call of calls) {
-    if (getAddress(call.sender) !== wallet.account!.address) throw new Error(`${call.description}: must be sent by ${call.sender}, but the configured key is ${wallet.account!.address}`);
+    if (getAddress(call.sender) !== wallet.account!.address)
+      throw new Error(
+        `${call.description}: must be sent by ${call.sender}, but the configured key is ${wallet.account!.address}`,
+      );
     hashes.push(await sendAndConfirm(client, wallet, { to: call.to, data: call.data, what: call.description }));
   }
   return hashes;

@@ -20,7 +20,9 @@ function txBuilderFile(p: ProposalFile): string {
   const scheduleBatch = getAbiItem({ abi: timelockAbi, name: "scheduleBatch" }) as AbiFunction;
   const cancel = getAbiItem({ abi: timelockAbi, name: "cancel" }) as AbiFunction;
   const transactions = [
-    ...(p.timelock?.cancels ?? []).map((id) => txBuilderTransactionFromCall({ to: p.timelock!.address, value: 0n, data: cancelData(id), abiItem: cancel })),
+    ...(p.timelock?.cancels ?? []).map((id) =>
+      txBuilderTransactionFromCall({ to: p.timelock!.address, value: 0n, data: cancelData(id), abiItem: cancel }),
+    ),
     ...(p.timelock && p.timelock.targets.length
       ? [
           txBuilderTransactionFromCall({
@@ -31,7 +33,9 @@ function txBuilderFile(p: ProposalFile): string {
           }),
         ]
       : []),
-    ...p.calls.filter((c) => c.sender === p.safe.address).map((c) => txBuilderTransactionFromCall({ to: c.to, value: 0n, data: c.data })),
+    ...p.calls
+      .filter((c) => c.sender === p.safe.address)
+      .map((c) => txBuilderTransactionFromCall({ to: c.to, value: 0n, data: c.data })),
   ];
   const batch = buildTxBuilderBatch({
     chainId: p.chainId,
@@ -47,7 +51,11 @@ function txBuilderFile(p: ProposalFile): string {
 // The scheduleBatch / cancel calldata is re-encoded from the proposal, never taken on trust.
 function scheduleData(p: ProposalFile): Hex {
   const t = p.timelock!;
-  return encodeFunctionData({ abi: timelockAbi, functionName: "scheduleBatch", args: [t.targets, t.values.map(BigInt), t.payloads, t.predecessor, t.salt, BigInt(t.delay)] });
+  return encodeFunctionData({
+    abi: timelockAbi,
+    functionName: "scheduleBatch",
+    args: [t.targets, t.values.map(BigInt), t.payloads, t.predecessor, t.salt, BigInt(t.delay)],
+  });
 }
 function cancelData(id: Hex): Hex {
   return encodeFunctionData({ abi: timelockAbi, functionName: "cancel", args: [id] });
@@ -83,6 +91,10 @@ export async function listProposals(root: string, stack: string): Promise<Propos
   } catch {
     return [];
   }
-  const proposals = await Promise.all(names.filter((n) => n.endsWith(".json") && !n.endsWith(".txbuilder.json")).map((n) => readProposal(root, stack, n.slice(0, -5))));
+  const proposals = await Promise.all(
+    names
+      .filter((n) => n.endsWith(".json") && !n.endsWith(".txbuilder.json"))
+      .map((n) => readProposal(root, stack, n.slice(0, -5))),
+  );
   return proposals.sort((a, b) => Number(BigInt(a.safe.nonce) - BigInt(b.safe.nonce)) || a.id.localeCompare(b.id));
 }

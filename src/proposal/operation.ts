@@ -6,7 +6,13 @@ export function operationSalt(safe: Address, nonce: bigint): Hex {
 }
 
 /** TimelockController.hashOperationBatch, computed locally: keccak256(abi.encode(targets, values, payloads, predecessor, salt)). */
-export function hashOperationBatch(targets: readonly Address[], values: readonly bigint[], payloads: readonly Hex[], predecessor: Hex, salt: Hex): Hex {
+export function hashOperationBatch(
+  targets: readonly Address[],
+  values: readonly bigint[],
+  payloads: readonly Hex[],
+  predecessor: Hex,
+  salt: Hex,
+): Hex {
   return keccak256(
     encodeAbiParameters(
       [{ type: "address[]" }, { type: "uint256[]" }, { type: "bytes[]" }, { type: "bytes32" }, { type: "bytes32" }],

@@ -8,7 +8,16 @@ export function ledgerHex(hash: string): string {
   return `0x${hash.slice(2).toUpperCase()}`;
 }
 
-const SIGNER_CHANGES = ["addOwnerWithThreshold", "removeOwner", "swapOwner", "changeThreshold", "enableModule", "disableModule", "setGuard", "setFallbackHandler"];
+const SIGNER_CHANGES = [
+  "addOwnerWithThreshold",
+  "removeOwner",
+  "swapOwner",
+  "changeThreshold",
+  "enableModule",
+  "disableModule",
+  "setGuard",
+  "setFallbackHandler",
+];
 const TIMELOCK_CHANGES = ["updateDelay", "updateExpiration", "grantRole", "revokeRole", "renounceRole"];
 const OWNERSHIP_CHANGES = ["transferOwnership", "acceptOwnership", "renounceOwnership"];
 const UPGRADES = ["upgradeToAndCall", "setAppImplementation", "disableUpgrades"];
@@ -16,7 +25,10 @@ const UPGRADES = ["upgradeToAndCall", "setAppImplementation", "disableUpgrades"]
 /** The calls a signer must look at twice, one line each, with when they take effect. */
 function warnings(p: ProposalFile): string[] {
   const lines: string[] = [];
-  const when = (c: DecodedCall) => (c.sender === p.safe.address ? "takes effect IMMEDIATELY when the Safe transaction executes, without the timelock delay" : "runs through the timelock, after the delay");
+  const when = (c: DecodedCall) =>
+    c.sender === p.safe.address
+      ? "takes effect IMMEDIATELY when the Safe transaction executes, without the timelock delay"
+      : "runs through the timelock, after the delay";
   for (const c of p.calls) {
     const kind = SIGNER_CHANGES.includes(c.functionName)
       ? "Safe signer/threshold change"
@@ -31,10 +43,18 @@ function warnings(p: ProposalFile): string[] {
   }
   const t = p.safeTx;
   if (t.gasPrice !== "0" || t.gasToken !== zeroAddress || t.refundReceiver !== zeroAddress) {
-    lines.push(`> - **Gas refund**: gasPrice ${t.gasPrice}, gasToken ${t.gasToken}, refundReceiver ${t.refundReceiver}: the Safe pays the executor; this tool never sets these`);
+    lines.push(
+      `> - **Gas refund**: gasPrice ${t.gasPrice}, gasToken ${t.gasToken}, refundReceiver ${t.refundReceiver}: the Safe pays the executor; this tool never sets these`,
+    );
   }
-  for (const c of p.timelock?.cancelled ?? []) if (!c.rescheduled && c.calls.length) lines.push(`> - **Cancels** operation ${c.operationId}${c.proposal ? ` (proposal ${c.proposal})` : ""} without scheduling its calls again`);
-  return lines.length ? ["> **WARNING** — this proposal contains changes to governance itself:", ">", ...lines, ""] : [];
+  for (const c of p.timelock?.cancelled ?? [])
+    if (!c.rescheduled && c.calls.length)
+      lines.push(
+        `> - **Cancels** operation ${c.operationId}${c.proposal ? ` (proposal ${c.proposal})` : ""} without scheduling its calls again`,
+      );
+  return lines.length
+    ? ["> **WARNING** — this proposal contains changes to governance itself:", ">", ...lines, ""]
+    : [];
 }
 
 function callLines(c: DecodedCall, index: number, org: (a: string) => string): string[] {
@@ -56,11 +76,20 @@ function expectedStateLines(p: ProposalFile): string[] {
   if (!s) return ["- (not recorded in this proposal)"];
   const withOrg = (a: Address) => (p.organisations?.[a] ? `${a} (${p.organisations[a]})` : a);
   const lines: string[] = [];
-  if (s.safe) lines.push(`- Safe \`${p.safe.address}\`: threshold **${s.safe.threshold} of ${s.safe.owners.length}**, owners:`, ...s.safe.owners.map((o) => `  - ${withOrg(o)}`));
-  if (s.timelock && p.timelock) lines.push(`- Timelock \`${p.timelock.address}\`: delay **${formatDuration(BigInt(s.timelock.delay))}**, expiration window ${p.timelock.expiryEnforcedBy === "tool" ? `${formatDuration(BigInt(p.timelock.expiration ?? "0"))} (enforced by this tool, not by the contract)` : formatDuration(BigInt(s.timelock.expiration))}`);
+  if (s.safe)
+    lines.push(
+      `- Safe \`${p.safe.address}\`: threshold **${s.safe.threshold} of ${s.safe.owners.length}**, owners:`,
+      ...s.safe.owners.map((o) => `  - ${withOrg(o)}`),
+    );
+  if (s.timelock && p.timelock)
+    lines.push(
+      `- Timelock \`${p.timelock.address}\`: delay **${formatDuration(BigInt(s.timelock.delay))}**, expiration window ${p.timelock.expiryEnforcedBy === "tool" ? `${formatDuration(BigInt(p.timelock.expiration ?? "0"))} (enforced by this tool, not by the contract)` : formatDuration(BigInt(s.timelock.expiration))}`,
+    );
   lines.push(`- KMS OS images (${s.osImages.length}):`, ...s.osImages.map((h) => `  - \`${h}\``));
-  for (const [name, hashes] of Object.entries(s.composeHashes)) lines.push(`- App ${name} compose hashes (${hashes.length}):`, ...hashes.map((h) => `  - \`${h}\``));
-  for (const [resource, owner] of Object.entries(s.owners)) lines.push(`- ${resource} owner \`${owner}\`, implementation \`${s.implementations[resource] ?? "?"}\``);
+  for (const [name, hashes] of Object.entries(s.composeHashes))
+    lines.push(`- App ${name} compose hashes (${hashes.length}):`, ...hashes.map((h) => `  - \`${h}\``));
+  for (const [resource, owner] of Object.entries(s.owners))
+    lines.push(`- ${resource} owner \`${owner}\`, implementation \`${s.implementations[resource] ?? "?"}\``);
   return lines;
 }
 
@@ -76,7 +105,9 @@ export function signerPacket(p: ProposalFile): string {
   const byTimelock = p.calls.filter((c) => timelock && c.sender === timelock.address);
   const immediate: string[] = [];
   let n = 0;
-  for (const c of timelock?.cancelled ?? timelock?.cancels.map((operationId) => ({ operationId, calls: [], rescheduled: false })) ?? []) {
+  for (const c of timelock?.cancelled ??
+    timelock?.cancels.map((operationId) => ({ operationId, calls: [], rescheduled: false })) ??
+    []) {
     const what = "proposal" in c && c.proposal ? `proposal ${c.proposal}` : "an operation with no local proposal file";
     immediate.push(
       `${++n}. \`cancel(bytes32)\` on the timelock \`${timelock!.address}\`: cancels operation \`${c.operationId}\` (${what})`,
@@ -96,7 +127,9 @@ export function signerPacket(p: ProposalFile): string {
     `# Governance proposal ${p.id} (${p.stack})`,
     "",
     ...warnings(p),
-    p.emergency ? "**EMERGENCY REVOCATION** — removal only. It still waits out the full timelock delay; the timelock cannot be skipped.\n" : "",
+    p.emergency
+      ? "**EMERGENCY REVOCATION** — removal only. It still waits out the full timelock delay; the timelock cannot be skipped.\n"
+      : "",
     `Chain ${p.chainId}, planned at block ${p.plannedAtBlock} (${p.plannedAt}). Route: ${p.route === "safe+timelock" ? "Safe → timelock" : "Safe"}.`,
     "",
     "## What your hardware wallet shows",
@@ -123,7 +156,9 @@ export function signerPacket(p: ProposalFile): string {
     `- refundReceiver: \`${t.refundReceiver}\``,
     `- nonce: \`${t.nonce}\``,
     "",
-    t.gasPrice === "0" && t.refundReceiver === zeroAddress ? "gasPrice 0 and no refund receiver: executing it pays nobody a gas refund." : "THIS TRANSACTION PAYS A GAS REFUND (see WARNING).",
+    t.gasPrice === "0" && t.refundReceiver === zeroAddress
+      ? "gasPrice 0 and no refund receiver: executing it pays nobody a gas refund."
+      : "THIS TRANSACTION PAYS A GAS REFUND (see WARNING).",
     "",
     "## Calls, in execution order",
     "",
@@ -137,7 +172,9 @@ export function signerPacket(p: ProposalFile): string {
       `### After the delay: \`executeBatch\` of operation \`${timelock.operationId}\``,
       "",
       `Executable no earlier than ${formatDuration(BigInt(timelock.delay))} after the Safe transaction executes, and only until the expiration window closes.`,
-      ...(timelock.expiryEnforcedBy === "tool" ? ["", toolExpiryWarning(formatDuration(BigInt(timelock.expiration ?? "0")))] : []),
+      ...(timelock.expiryEnforcedBy === "tool"
+        ? ["", toolExpiryWarning(formatDuration(BigInt(timelock.expiration ?? "0")))]
+        : []),
       "",
       ...byTimelock.flatMap((c, i) => callLines(c, i + 1, org)),
       "",
@@ -154,10 +191,24 @@ export function signerPacket(p: ProposalFile): string {
     "",
   );
   if (p.overrides?.length) {
-    lines.push("## Policy overrides", "", "This proposal relies on the stack overriding the recommended configuration:", "", ...p.overrides.map((o) => `- \`${o.rule}\`: ${o.reason}`), "");
+    lines.push(
+      "## Policy overrides",
+      "",
+      "This proposal relies on the stack overriding the recommended configuration:",
+      "",
+      ...p.overrides.map((o) => `- \`${o.rule}\`: ${o.reason}`),
+      "",
+    );
   }
   if (p.convergence) {
-    lines.push("## Convergence proof", "", `Forked at block ${p.convergence.forkedAtBlock} and ran this proposal to the end → empty plan:`, "", ...p.convergence.steps.map((step) => `- ${step}`), "");
+    lines.push(
+      "## Convergence proof",
+      "",
+      `Forked at block ${p.convergence.forkedAtBlock} and ran this proposal to the end → empty plan:`,
+      "",
+      ...p.convergence.steps.map((step) => `- ${step}`),
+      "",
+    );
   }
   if (p.executes) {
     const e = p.executes;

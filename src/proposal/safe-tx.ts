@@ -70,10 +70,21 @@ export interface SafeCall {
 }
 
 /** protocol-kit reads through our client (EIP-1193), so it gets the same retries, fallback URLs and timeout. */
-export async function initProtocolKit(client: PublicClient, chainId: number, safe: Address, version: SafeVersion, signerKey?: Hex) {
+export async function initProtocolKit(
+  client: PublicClient,
+  chainId: number,
+  safe: Address,
+  version: SafeVersion,
+  signerKey?: Hex,
+) {
   const provider = { request: (args: { method: string; params?: unknown }) => client.request(args as never) };
   // The address table of the Safe's own version (read from the Safe), so MultiSend and friends match it.
-  return Safe.init({ provider, signer: signerKey, safeAddress: safe, contractNetworks: safeContractNetworks(chainId, version) });
+  return Safe.init({
+    provider,
+    signer: signerKey,
+    safeAddress: safe,
+    contractNetworks: safeContractNetworks(chainId, version),
+  });
 }
 
 function toSafeTxData(tx: SafeTransaction): SafeTxData {
@@ -107,16 +118,23 @@ export async function createSafeTransaction(args: {
   signerKey?: Hex;
 }): Promise<{ safeTx: SafeTxData; safeTxHash: Hex; domainHash: Hex; messageHash: Hex; signatures: FileSignature[] }> {
   const kit = await initProtocolKit(args.client, args.chainId, args.safe, args.version, args.signerKey);
-  const transactions: MetaTransactionData[] = args.calls.map((c) => ({ to: c.to, value: c.value.toString(), data: c.data, operation: OperationType.Call }));
+  const transactions: MetaTransactionData[] = args.calls.map((c) => ({
+    to: c.to,
+    value: c.value.toString(),
+    data: c.data,
+    operation: OperationType.Call,
+  }));
   let tx = await kit.createTransaction({ transactions, onlyCalls: true, options: { nonce: Number(args.nonce) } });
   const kitHash = (await kit.getTransactionHash(tx)) as Hex;
   const safeTx = toSafeTxData(tx);
   const hashes = safeTxHashes(args.chainId, args.safe, safeTx);
-  if (hashes.safeTxHash !== kitHash) throw new Error(`Safe tx hash mismatch: protocol-kit ${kitHash}, EIP-712 ${hashes.safeTxHash}`);
+  if (hashes.safeTxHash !== kitHash)
+    throw new Error(`Safe tx hash mismatch: protocol-kit ${kitHash}, EIP-712 ${hashes.safeTxHash}`);
   const signatures: FileSignature[] = [];
   if (args.signerKey) {
     tx = await kit.signTransaction(tx, "eth_signTypedData_v4");
-    for (const signature of tx.signatures.values()) signatures.push({ signer: getAddress(signature.signer), data: signature.data as Hex });
+    for (const signature of tx.signatures.values())
+      signatures.push({ signer: getAddress(signature.signer), data: signature.data as Hex });
   }
   return { safeTx, ...hashes, signatures };
 }

@@ -12,7 +12,13 @@ export async function recoverSafeSigner(safeTxHash: Hex, signature: Hex): Promis
   const v = hexToNumber(slice(signature, 64, 65));
   try {
     if (v === 27 || v === 28) return getAddress(await recoverAddress({ hash: safeTxHash, signature }));
-    if (v === 31 || v === 32) return getAddress(await recoverAddress({ hash: hashMessage({ raw: safeTxHash }), signature: `${slice(signature, 0, 64)}${(v - 4).toString(16)}` as Hex }));
+    if (v === 31 || v === 32)
+      return getAddress(
+        await recoverAddress({
+          hash: hashMessage({ raw: safeTxHash }),
+          signature: `${slice(signature, 0, 64)}${(v - 4).toString(16)}` as Hex,
+        }),
+      );
   } catch {
     return undefined;
   }
@@ -23,7 +29,8 @@ export async function recoverSafeSigner(safeTxHash: Hex, signature: Hex): Promis
 export function parseSignature(text: string): Hex {
   const trimmed = text.trim();
   const signature = (trimmed.startsWith("0x") ? trimmed : `0x${trimmed}`).toLowerCase();
-  if (!isHex(signature) || size(signature) !== 65) throw new Error("--signature: expected 65 bytes (r, s, v) as 0x + 130 hex digits");
+  if (!isHex(signature) || size(signature) !== 65)
+    throw new Error("--signature: expected 65 bytes (r, s, v) as 0x + 130 hex digits");
   const v = hexToNumber(slice(signature, 64, 65));
   return v === 0 || v === 1 ? (`${slice(signature, 0, 64)}${(v + 27).toString(16)}` as Hex) : (signature as Hex);
 }
@@ -33,14 +40,26 @@ export function parseSignature(text: string): Hex {
  * to match its calls and the signature recovers to one of `owners` (the Safe's current owners)
  * for this exact Safe tx hash. Refuses otherwise: the caller writes nothing.
  */
-export async function addExternalSignature(p: ProposalFile, signature: Hex, owners: readonly Address[]): Promise<{ proposal: ProposalFile; signer: Address }> {
+export async function addExternalSignature(
+  p: ProposalFile,
+  signature: Hex,
+  owners: readonly Address[],
+): Promise<{ proposal: ProposalFile; signer: Address }> {
   verifyProposal(p);
   const { safeTxHash } = safeTxHashes(p.chainId, p.safe.address, p.safeTx);
   const signer = await recoverSafeSigner(safeTxHash, signature);
-  if (!signer) throw new Error(`the signature is not a valid ECDSA signature (v 27/28 for EIP-712, 31/32 for eth_sign) of Safe tx hash ${safeTxHash}`);
+  if (!signer)
+    throw new Error(
+      `the signature is not a valid ECDSA signature (v 27/28 for EIP-712, 31/32 for eth_sign) of Safe tx hash ${safeTxHash}`,
+    );
   if (!owners.map((o) => getAddress(o)).includes(signer)) {
-    throw new Error(`the signature recovers to ${signer}, which is not a current owner of Safe ${p.safe.address}: it was made by another key or over another hash than ${safeTxHash}; nothing written`);
+    throw new Error(
+      `the signature recovers to ${signer}, which is not a current owner of Safe ${p.safe.address}: it was made by another key or over another hash than ${safeTxHash}; nothing written`,
+    );
   }
-  const signatures: FileSignature[] = [...p.signatures.filter((s) => getAddress(s.signer) !== signer), { signer, data: signature }];
+  const signatures: FileSignature[] = [
+    ...p.signatures.filter((s) => getAddress(s.signer) !== signer),
+    { signer, data: signature },
+  ];
   return { proposal: { ...p, signatures: signatures.sort((a, b) => a.signer.localeCompare(b.signer)) }, signer };
 }

@@ -38,15 +38,29 @@ export async function validFileSignatures(p: ProposalFile, owners: readonly Addr
   const valid: FileSignature[] = [];
   for (const signature of p.signatures) {
     const recovered = await recoverSafeSigner(p.safeTxHash, signature.data);
-    if (recovered && getAddress(recovered) === getAddress(signature.signer) && owners.includes(recovered)) valid.push(signature);
+    if (recovered && getAddress(recovered) === getAddress(signature.signer) && owners.includes(recovered))
+      valid.push(signature);
   }
   return valid;
 }
 
 /** Owners that approved the Safe tx hash on chain with approveHash. */
-export async function onChainApprovals(client: PublicClient, p: ProposalFile, owners: readonly Address[], blockNumber?: bigint): Promise<Address[]> {
+export async function onChainApprovals(
+  client: PublicClient,
+  p: ProposalFile,
+  owners: readonly Address[],
+  blockNumber?: bigint,
+): Promise<Address[]> {
   const approved = await client.multicall({
-    contracts: owners.map((owner) => ({ address: p.safe.address, abi: safeAbi, functionName: "approvedHashes", args: [owner, p.safeTxHash] }) as const),
+    contracts: owners.map(
+      (owner) =>
+        ({
+          address: p.safe.address,
+          abi: safeAbi,
+          functionName: "approvedHashes",
+          args: [owner, p.safeTxHash],
+        }) as const,
+    ),
     allowFailure: false,
     blockNumber,
   });
@@ -54,7 +68,11 @@ export async function onChainApprovals(client: PublicClient, p: ProposalFile, ow
 }
 
 /** Derives a proposal's status from the chain alone; the file only says what to look for. */
-export async function proposalStatus(client: PublicClient, p: ProposalFile, blockNumber?: bigint): Promise<ProposalStatus> {
+export async function proposalStatus(
+  client: PublicClient,
+  p: ProposalFile,
+  blockNumber?: bigint,
+): Promise<ProposalStatus> {
   const [owners, threshold, nonce] = await client.multicall({
     contracts: [
       { address: p.safe.address, abi: safeAbi, functionName: "getOwners" },
@@ -68,16 +86,22 @@ export async function proposalStatus(client: PublicClient, p: ProposalFile, bloc
     // An execution proposal is worth nothing once its operation expired, even if a stock timelock would still run it.
     if (p.executes) {
       const { timestamp } = await client.getBlock(blockNumber === undefined ? { blockTag: "latest" } : { blockNumber });
-      if (timestamp > BigInt(p.executes.expiresAt)) return { state: "expired", expiredAt: BigInt(p.executes.expiresAt) };
+      if (timestamp > BigInt(p.executes.expiresAt))
+        return { state: "expired", expiredAt: BigInt(p.executes.expiresAt) };
     }
-    const signers = new Set<Address>([...(await validFileSignatures(p, owners)).map((s) => getAddress(s.signer)), ...(await onChainApprovals(client, p, owners, blockNumber))]);
+    const signers = new Set<Address>([
+      ...(await validFileSignatures(p, owners)).map((s) => getAddress(s.signer)),
+      ...(await onChainApprovals(client, p, owners, blockNumber)),
+    ]);
     return { state: "awaiting-signatures", have: signers.size, need: Number(threshold), signers: [...signers].sort() };
   }
   // Safe 1.4.1 indexes txHash (filter by topic); 1.3.0 does not (decode the data and compare).
   const legacy = p.safe.version === "1.3.0";
   const executions = (await client.getLogs({
     address: p.safe.address,
-    event: (legacy ? safe130EventsAbi : safeAbi).find((item) => item.type === "event" && item.name === "ExecutionSuccess")!,
+    event: (legacy ? safe130EventsAbi : safeAbi).find(
+      (item) => item.type === "event" && item.name === "ExecutionSuccess",
+    )!,
     ...(legacy ? {} : { args: { txHash: p.safeTxHash } }),
     fromBlock: BigInt(p.plannedAtBlock),
     toBlock: blockNumber ?? "latest",
@@ -101,10 +125,18 @@ const DONE_TIMESTAMP = 1n;
  * the contract's own expiration() (ExpiringTimelock), or `toolExpiration` on a stock timelock,
  * which would still execute it: this tool refuses it instead.
  */
-export async function timelockStatus(client: PublicClient, timelock: Address, id: Hex, blockNumber?: bigint, toolExpiration?: bigint): Promise<ProposalStatus> {
+export async function timelockStatus(
+  client: PublicClient,
+  timelock: Address,
+  id: Hex,
+  blockNumber?: bigint,
+  toolExpiration?: bigint,
+): Promise<ProposalStatus> {
   const [eta, contractExpiration, block] = await Promise.all([
     client.readContract({ address: timelock, abi: timelockAbi, functionName: "getTimestamp", args: [id], blockNumber }),
-    toolExpiration === undefined ? client.readContract({ address: timelock, abi: timelockAbi, functionName: "expiration", blockNumber }) : Promise.resolve(toolExpiration),
+    toolExpiration === undefined
+      ? client.readContract({ address: timelock, abi: timelockAbi, functionName: "expiration", blockNumber })
+      : Promise.resolve(toolExpiration),
     client.getBlock(blockNumber === undefined ? { blockTag: "latest" } : { blockNumber }),
   ]);
   if (eta === DONE_TIMESTAMP) return { state: "executed" };

@@ -178,7 +178,9 @@ function contractInputOf(param: AbiParameter): TxBuilderContractInput {
 
 // The app keys each value by input name, or by position for unnamed inputs.
 function contractInputsValuesOf(inputs: readonly AbiParameter[], args: readonly unknown[]): Record<string, string> {
-  return Object.fromEntries(inputs.map((input, index) => [input.name || String(index), inputValueText(input, args[index])]));
+  return Object.fromEntries(
+    inputs.map((input, index) => [input.name || String(index), inputValueText(input, args[index])]),
+  );
 }
 
 /** The text the app's form holds for an input: scalars as plain text, arrays and tuples as JSON. */

@@ -16,15 +16,24 @@ export function executorRoute(live: LiveState, account?: Address): ExecutorRoute
   if (executors.includes(zeroAddress)) return "anyone";
   if (account && executors.includes(getAddress(account))) return "account";
   if (live.safe && executors.includes(live.safe.address)) return "safe";
-  throw new Error(`only ${executors.join(", ") || "nobody"} may execute timelock operations on ${live.timelock?.address}; declare governance.timelock.executors and let a proposal grant the role`);
+  throw new Error(
+    `only ${executors.join(", ") || "nobody"} may execute timelock operations on ${live.timelock?.address}; declare governance.timelock.executors and let a proposal grant the role`,
+  );
 }
 
 /** Ready operations only the Safe may execute and that no in-flight proposal executes yet: each needs an execution proposal. */
-export function awaitingSafeExecution(live: LiveState, proposals: readonly { proposal: ProposalFile; status: ProposalStatus }[]): ProposalFile[] {
+export function awaitingSafeExecution(
+  live: LiveState,
+  proposals: readonly { proposal: ProposalFile; status: ProposalStatus }[],
+): ProposalFile[] {
   const executors = live.timelock?.roles.executor ?? [];
   if (!live.safe || executors.includes(zeroAddress) || !executors.includes(live.safe.address)) return [];
-  const executing = new Set(proposals.filter((t) => t.proposal.executes && isInFlight(t.status)).map((t) => t.proposal.executes!.operationId));
-  return proposals.filter((t) => t.status.state === "ready" && t.proposal.timelock && !executing.has(t.proposal.timelock.operationId)).map((t) => t.proposal);
+  const executing = new Set(
+    proposals.filter((t) => t.proposal.executes && isInFlight(t.status)).map((t) => t.proposal.executes!.operationId),
+  );
+  return proposals
+    .filter((t) => t.status.state === "ready" && t.proposal.timelock && !executing.has(t.proposal.timelock.operationId))
+    .map((t) => t.proposal);
 }
 
 function executeBatchCall(target: ProposalFile, safe: Address): PlannedCall {
@@ -49,14 +58,24 @@ function executeBatchCall(target: ProposalFile, safe: Address): PlannedCall {
  * The timelock's executor is the Safe: the ready batch runs through a Safe transaction of its own,
  * signed by k owners like any proposal. Written once; a rerun names the one already in flight.
  */
-export async function proposeExecutionThroughSafe(stack: Stack, target: ProposalFile, status: Extract<ProposalStatus, { state: "ready" }>): Promise<{ proposal: ProposalFile; written: boolean }> {
+export async function proposeExecutionThroughSafe(
+  stack: Stack,
+  target: ProposalFile,
+  status: Extract<ProposalStatus, { state: "ready" }>,
+): Promise<{ proposal: ProposalFile; written: boolean }> {
   for (const other of await listProposals(stack.root, stack.name)) {
     if (other.executes?.operationId !== target.timelock!.operationId) continue;
     if (isInFlight(await proposalStatus(stack.client, other))) return { proposal: other, written: false };
   }
   const live = await readLiveState(stack.client, stack.config);
   if (!live.safe) throw new Error("the stack has no Safe");
-  const built = await buildProposal({ stack: stack.name, config: stack.config, live, calls: [executeBatchCall(target, live.safe.address)], client: stack.client });
+  const built = await buildProposal({
+    stack: stack.name,
+    config: stack.config,
+    live,
+    calls: [executeBatchCall(target, live.safe.address)],
+    client: stack.client,
+  });
   const proposal: ProposalFile = {
     ...built,
     executes: {
@@ -72,7 +91,11 @@ export async function proposeExecutionThroughSafe(stack: Stack, target: Proposal
 }
 
 /** One line for the user after an execution proposal was written or found. */
-export function describeExecutionProposal(result: { proposal: ProposalFile; written: boolean }, target: ProposalFile, status: ProposalStatus): string {
+export function describeExecutionProposal(
+  result: { proposal: ProposalFile; written: boolean },
+  target: ProposalFile,
+  status: ProposalStatus,
+): string {
   const p = result.proposal;
   return [
     `${result.written ? "wrote" : "already in flight:"} proposal ${p.id}: the Safe executes timelock operation ${target.timelock!.operationId} of proposal ${target.id} (${describeStatus(status)})`,

@@ -27,11 +27,31 @@ export interface Stack {
 }
 
 /** Validates the raw config and connects; the RPC must serve the declared chain. */
-export async function openStack(args: { name: string; root: string; rawConfig: unknown; onRequest?: () => void; onNotice?: (message: string) => void }): Promise<Stack> {
+export async function openStack(args: {
+  name: string;
+  root: string;
+  rawConfig: unknown;
+  onRequest?: () => void;
+  onNotice?: (message: string) => void;
+}): Promise<Stack> {
   const config = parseStackConfig(resolveMeasurementFiles(args.rawConfig, args.root));
-  const client = createChainClient({ chainId: config.network.chainId, rpcUrls: config.network.rpcUrls, onRequest: args.onRequest });
+  const client = createChainClient({
+    chainId: config.network.chainId,
+    rpcUrls: config.network.rpcUrls,
+    onRequest: args.onRequest,
+  });
   await assertChainId(client, config.network.chainId);
-  return { name: args.name, root: args.root, config, client, scans: { checkpoints: fileCheckpointStore(checkpointPath(args.root, args.name)), notices: new Set(), onNotice: args.onNotice } };
+  return {
+    name: args.name,
+    root: args.root,
+    config,
+    client,
+    scans: {
+      checkpoints: fileCheckpointStore(checkpointPath(args.root, args.name)),
+      notices: new Set(),
+      onNotice: args.onNotice,
+    },
+  };
 }
 
 /** The stack's live state at the head (or at `pinnedBlock`), scanning events from its checkpoint. */
@@ -47,7 +67,11 @@ export function readStackState(stack: Stack, pinnedBlock?: bigint): Promise<Live
 
 /** A wallet on the stack's chain and first RPC URL, signing locally with the key (never sent anywhere). */
 export function stackWallet(stack: Stack, privateKey: Hex): WalletClient {
-  return createWalletClient({ account: privateKeyToAccount(privateKey), chain: stack.client.chain, transport: http(stack.config.network.rpcUrls[0]) });
+  return createWalletClient({
+    account: privateKeyToAccount(privateKey),
+    chain: stack.client.chain,
+    transport: http(stack.config.network.rpcUrls[0]),
+  });
 }
 
 export interface TrackedProposal {
@@ -69,7 +93,13 @@ export interface Inspection {
 }
 
 function sameCalls(calls: readonly PlannedCall[], proposal: ProposalFile): boolean {
-  return calls.length === proposal.calls.length && calls.every((c, i) => c.to === proposal.calls[i].to && c.data === proposal.calls[i].data && c.sender === proposal.calls[i].sender);
+  return (
+    calls.length === proposal.calls.length &&
+    calls.every(
+      (c, i) =>
+        c.to === proposal.calls[i].to && c.data === proposal.calls[i].data && c.sender === proposal.calls[i].sender,
+    )
+  );
 }
 
 /** config → live state → plan, and which proposals are already in flight. Reads only. */
@@ -81,8 +111,17 @@ export async function inspectStack(stack: Stack): Promise<Inspection> {
     if (proposal.chainId !== live.chainId) continue;
     proposals.push({ proposal, status: await proposalStatus(stack.client, proposal, live.blockNumber) });
   }
-  const coveredBy = calls.length ? proposals.find((t) => isInFlight(t.status) && sameCalls(calls, t.proposal)) : undefined;
-  return { live, calls, proposals, coveredBy, findings: await inspectPolicy(stack, live, calls), unmanaged: unmanagedNotes(stack.config, live) };
+  const coveredBy = calls.length
+    ? proposals.find((t) => isInFlight(t.status) && sameCalls(calls, t.proposal))
+    : undefined;
+  return {
+    live,
+    calls,
+    proposals,
+    coveredBy,
+    findings: await inspectPolicy(stack, live, calls),
+    unmanaged: unmanagedNotes(stack.config, live),
+  };
 }
 
 export interface ProposeOptions {
@@ -96,19 +135,32 @@ export interface ProposeOptions {
  * A new proposal supersedes the in-flight ones: it reuses the nonce of an unsigned/unexecuted one
  * (only one of them can ever execute) and cancels operations already queued in the timelock.
  */
-export async function proposeChanges(stack: Stack, inspection: Inspection, proposerKey?: Hex, options: ProposeOptions = {}): Promise<ProposalFile | undefined> {
+export async function proposeChanges(
+  stack: Stack,
+  inspection: Inspection,
+  proposerKey?: Hex,
+  options: ProposeOptions = {},
+): Promise<ProposalFile | undefined> {
   const { live, calls } = inspection;
-  await assertProposable(stack, live, calls, inspection.findings, (name) => openStack({ name, root: stack.root, rawConfig: readStackFile(stack.root, name) }));
+  await assertProposable(stack, live, calls, inspection.findings, (name) =>
+    openStack({ name, root: stack.root, rawConfig: readStackFile(stack.root, name) }),
+  );
   if (calls.length === 0) return undefined;
   if (inspection.coveredBy) return inspection.coveredBy.proposal;
   const inFlight = inspection.proposals.filter((t) => isInFlight(t.status));
-  const unexecuted = inFlight.filter((t) => t.status.state === "awaiting-signatures").map((t) => BigInt(t.proposal.safe.nonce));
+  const unexecuted = inFlight
+    .filter((t) => t.status.state === "awaiting-signatures")
+    .map((t) => BigInt(t.proposal.safe.nonce));
   // biome-ignore lint/complexity/useMathMinMax: nonces are bigints
   const nonce = unexecuted.length ? unexecuted.reduce((a, b) => (a < b ? a : b)) : undefined;
   // Queued operations are cancelled so they cannot run after being superseded; expired ones so
   // the timelock's queue holds only what can still happen.
   const cancels = inspection.proposals
-    .filter((t) => t.proposal.timelock?.targets.length && (t.status.state === "scheduled" || t.status.state === "ready" || t.status.state === "expired"))
+    .filter(
+      (t) =>
+        t.proposal.timelock?.targets.length &&
+        (t.status.state === "scheduled" || t.status.state === "ready" || t.status.state === "expired"),
+    )
     .map((t) => t.proposal.timelock!.operationId);
   const built = await buildProposal({
     stack: stack.name,

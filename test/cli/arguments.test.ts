@@ -11,7 +11,17 @@ describe("gov arguments and errors (no chain needed)", () => {
   it("--help prints the commands and exits 0", async () => {
     const run = await runGov(["--help"]);
     assert.equal(run.code, 0);
-    for (const command of ["status", "show <id>", "sign <id>", "approve <id>", "execute <id>", "cancel <id>", "audit", "import"]) assert.ok(run.stdout.includes(`  ${command}`), command);
+    for (const command of [
+      "status",
+      "show <id>",
+      "sign <id>",
+      "approve <id>",
+      "execute <id>",
+      "cancel <id>",
+      "audit",
+      "import",
+    ])
+      assert.ok(run.stdout.includes(`  ${command}`), command);
   });
 
   it("each mistake is one clear line on stderr and exit code 1", async () => {
@@ -22,11 +32,18 @@ describe("gov arguments and errors (no chain needed)", () => {
       [["status", "--stack", "../etc"], 'gov: --stack: "../etc" is not a stack name (letters, digits, "_", ".", "-")'],
       [["show", "--stack", "x", "--root", root], "gov: give <id>"],
       [["status", "extra", "--stack", "x", "--root", root], 'gov: unexpected argument "extra"'],
-      [["status", "--stack", "x", "--root", root], `gov: no stack file ${join(root, "Pulumi.x.yaml")}: create the stack (pulumi stack init x) or run gov import`],
+      [
+        ["status", "--stack", "x", "--root", root],
+        `gov: no stack file ${join(root, "Pulumi.x.yaml")}: create the stack (pulumi stack init x) or run gov import`,
+      ],
     ];
     for (const [args, stderr] of cases) {
       const run = await runGov(args);
-      assert.deepEqual({ code: run.code, stderr: run.stderr, stdout: run.stdout }, { code: 1, stderr: `${stderr}\n`, stdout: "" }, args.join(" "));
+      assert.deepEqual(
+        { code: run.code, stderr: run.stderr, stdout: run.stdout },
+        { code: 1, stderr: `${stderr}\n`, stdout: "" },
+        args.join(" "),
+      );
     }
     const unknownOption = await runGov(["status", "--stack", "x", "--json"]);
     assert.equal(unknownOption.code, 1);

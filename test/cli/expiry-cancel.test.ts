@@ -33,9 +33,16 @@ describe("gov sign refuses tampered files; execute refuses expired operations; c
   });
   after(() => devnet.stop());
 
-  const gov = (args: string[], env: Record<string, string> = {}) => runGov([...args, "--stack", "devnet", "--root", root], env);
+  const gov = (args: string[], env: Record<string, string> = {}) =>
+    runGov([...args, "--stack", "devnet", "--root", root], env);
   const signAs = (id: string, key: Hex) => gov(["sign", id], { GOV_PRIVATE_KEY: key });
-  const operationState = (id: Hex) => client.readContract({ address: devnet.deployment.timelock!, abi: timelockAbi, functionName: "getOperationState", args: [id] });
+  const operationState = (id: Hex) =>
+    client.readContract({
+      address: devnet.deployment.timelock!,
+      abi: timelockAbi,
+      functionName: "getOperationState",
+      args: [id],
+    });
 
   it("sign and show refuse a file with one payload byte changed, and leave every file untouched", async () => {
     const path = join(root, "proposals", "devnet", `${proposal.id}.json`);
@@ -51,7 +58,10 @@ describe("gov sign refuses tampered files; execute refuses expired operations; c
 
     const sign = await signAs(proposal.id, owners[0].privateKey);
     assert.equal(sign.code, 1);
-    assert.equal(sign.stderr, `gov: proposal ${proposal.id} does not match its calls: timelock call 0 differs from "KMS: authorize OS image ${image}"; refusing it (regenerate it with pulumi up)\n`);
+    assert.equal(
+      sign.stderr,
+      `gov: proposal ${proposal.id} does not match its calls: timelock call 0 differs from "KMS: authorize OS image ${image}"; refusing it (regenerate it with pulumi up)\n`,
+    );
     assert.equal(sign.stdout, "");
     assert.deepEqual(filesUnder(root), before, "no file was written");
 
@@ -65,7 +75,10 @@ describe("gov sign refuses tampered files; execute refuses expired operations; c
   it("cancel refuses an operation that is not queued yet", async () => {
     const run = await gov(["cancel", proposal.id]);
     assert.equal(run.code, 1);
-    assert.equal(run.stderr, `gov: proposal ${proposal.id} is awaiting signatures (0 of 2): only a scheduled, ready or expired timelock operation can be cancelled\n`);
+    assert.equal(
+      run.stderr,
+      `gov: proposal ${proposal.id} is awaiting signatures (0 of 2): only a scheduled, ready or expired timelock operation can be cancelled\n`,
+    );
   });
 
   it("execute refuses an expired operation and sends nothing", async () => {
@@ -81,35 +94,75 @@ describe("gov sign refuses tampered files; execute refuses expired operations; c
     const run = await gov(["execute", proposal.id], { GOV_PRIVATE_KEY: devAccounts.executor.privateKey });
     assert.equal(run.code, 1);
     const expiredAt = new Date(Number((status as { expiredAt: bigint }).expiredAt) * 1000).toISOString();
-    assert.equal(run.stderr, `gov: proposal ${proposal.id} expired at ${expiredAt}, it can only be cancelled (gov cancel ${proposal.id}); run pulumi up to re-propose\n`);
+    assert.equal(
+      run.stderr,
+      `gov: proposal ${proposal.id} expired at ${expiredAt}, it can only be cancelled (gov cancel ${proposal.id}); run pulumi up to re-propose\n`,
+    );
     assert.equal(await client.getBlockNumber(), blockBefore, "no transaction was sent");
-    assert.equal(await client.readContract({ address: devnet.deployment.kms.proxy, abi: dstackKmsAbi, functionName: "allowedOsImages", args: [image] }), false);
+    assert.equal(
+      await client.readContract({
+        address: devnet.deployment.kms.proxy,
+        abi: dstackKmsAbi,
+        functionName: "allowedOsImages",
+        args: [image],
+      }),
+      false,
+    );
   });
 
   it("cancel writes a proposal that, once signed and executed, leaves the operation cancelled", async () => {
     const run = await gov(["cancel", proposal.id]);
     assert.equal(run.code, 0, run.stderr);
-    const match = new RegExp(`^wrote proposal (\\S+): cancels timelock operation ${proposal.timelock!.operationId} of proposal ${proposal.id}$`, "m").exec(run.stdout);
+    const match = new RegExp(
+      `^wrote proposal (\\S+): cancels timelock operation ${proposal.timelock!.operationId} of proposal ${proposal.id}$`,
+      "m",
+    ).exec(run.stdout);
     assert.ok(match, run.stdout);
     const cancelId = match[1];
     const cancel = await readProposal(root, "devnet", cancelId);
     verifyProposal(cancel);
     assert.deepEqual(
-      { route: cancel.route, calls: cancel.calls, targets: cancel.timelock!.targets, cancels: cancel.timelock!.cancels, nonce: cancel.safe.nonce, to: cancel.safeTx.to, signatures: cancel.signatures },
-      { route: "safe+timelock", calls: [], targets: [], cancels: [proposal.timelock!.operationId], nonce: "1", to: getAddress(devnet.deployment.timelock!), signatures: [] },
+      {
+        route: cancel.route,
+        calls: cancel.calls,
+        targets: cancel.timelock!.targets,
+        cancels: cancel.timelock!.cancels,
+        nonce: cancel.safe.nonce,
+        to: cancel.safeTx.to,
+        signatures: cancel.signatures,
+      },
+      {
+        route: "safe+timelock",
+        calls: [],
+        targets: [],
+        cancels: [proposal.timelock!.operationId],
+        nonce: "1",
+        to: getAddress(devnet.deployment.timelock!),
+        signatures: [],
+      },
     );
-    assert.ok(readFileSync(join(root, "proposals", "devnet", `${cancelId}.md`), "utf8").includes(`Cancels stale operation \`${proposal.timelock!.operationId}\``));
+    assert.ok(
+      readFileSync(join(root, "proposals", "devnet", `${cancelId}.md`), "utf8").includes(
+        `Cancels stale operation \`${proposal.timelock!.operationId}\``,
+      ),
+    );
 
     const snapshot = filesUnder(root);
     const again = await gov(["cancel", proposal.id]);
     assert.equal(again.code, 0, again.stderr);
-    assert.equal(again.stdout, `proposal ${cancelId} already cancels operation ${proposal.timelock!.operationId} of proposal ${proposal.id}\n`);
+    assert.equal(
+      again.stdout,
+      `proposal ${cancelId} already cancels operation ${proposal.timelock!.operationId} of proposal ${proposal.id}\n`,
+    );
     assert.deepEqual(filesUnder(root), snapshot);
 
     for (const owner of [owners[0], owners[2]]) assert.equal((await signAs(cancelId, owner.privateKey)).code, 0);
     const executed = await gov(["execute", cancelId], { GOV_PRIVATE_KEY: devAccounts.executor.privateKey });
     assert.equal(executed.code, 0, executed.stderr);
-    assert.match(executed.stdout, new RegExp(`executed the Safe transaction of proposal ${cancelId} in transaction 0x[0-9a-f]{64}: now executed`));
+    assert.match(
+      executed.stdout,
+      new RegExp(`executed the Safe transaction of proposal ${cancelId} in transaction 0x[0-9a-f]{64}: now executed`),
+    );
 
     assert.equal(await operationState(proposal.timelock!.operationId), 0, "the operation is gone from the timelock");
     assert.equal((await proposalStatus(client, proposal)).state, "cancelled");
@@ -121,7 +174,10 @@ describe("gov sign refuses tampered files; execute refuses expired operations; c
 
     const cancelled = await gov(["cancel", proposal.id]);
     assert.equal(cancelled.code, 1);
-    assert.match(cancelled.stderr, /is cancelled: only a scheduled, ready or expired timelock operation can be cancelled/);
+    assert.match(
+      cancelled.stderr,
+      /is cancelled: only a scheduled, ready or expired timelock operation can be cancelled/,
+    );
     const executeCancelled = await gov(["execute", proposal.id], { GOV_PRIVATE_KEY: devAccounts.executor.privateKey });
     assert.equal(executeCancelled.stderr, `gov: proposal ${proposal.id} is cancelled: there is nothing to execute\n`);
   });

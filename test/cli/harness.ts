@@ -23,7 +23,10 @@ export const allOutput: string[] = [];
 export function runGov(args: string[], env: Record<string, string> = {}): Promise<GovRun> {
   const { GOV_PRIVATE_KEY: _ignored, GOV_DEBUG: _debug, ...parentEnv } = process.env;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [GOV, ...args], { env: { ...parentEnv, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [GOV, ...args], {
+      env: { ...parentEnv, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
@@ -59,7 +62,8 @@ export function assertNoKeyLeaked(keys: readonly Hex[], root: string): void {
   const texts = [...allOutput, ...filesUnder(root).values()].map((text) => text.toLowerCase());
   for (const key of keys) {
     const digits = key.slice(2).toLowerCase();
-    if (texts.some((text) => text.includes(digits))) throw new Error(`the key starting ${key.slice(0, 6)} appears in an output or a file`);
+    if (texts.some((text) => text.includes(digits)))
+      throw new Error(`the key starting ${key.slice(0, 6)} appears in an output or a file`);
   }
 }
 

@@ -32,8 +32,18 @@ describe("gov import on a safe+timelock devnet", () => {
     const d = devnet.deployment;
     // Live state the devnet config does not describe: import must read the chain, not assume.
     const timelock = getAddress(d.timelock!);
-    await sendAsImpersonated(devnet, timelock, d.kms.proxy, encodeFunctionData({ abi: dstackKmsAbi, functionName: "addOsImageHash", args: [drifted] }));
-    await sendAsImpersonated(devnet, timelock, d.apps[1].proxy, encodeFunctionData({ abi: dstackAppAbi, functionName: "transferOwnership", args: [d.safe!] }));
+    await sendAsImpersonated(
+      devnet,
+      timelock,
+      d.kms.proxy,
+      encodeFunctionData({ abi: dstackKmsAbi, functionName: "addOsImageHash", args: [drifted] }),
+    );
+    await sendAsImpersonated(
+      devnet,
+      timelock,
+      d.apps[1].proxy,
+      encodeFunctionData({ abi: dstackAppAbi, functionName: "transferOwnership", args: [d.safe!] }),
+    );
     args = [
       ["--rpc", devnet.anvil.rpcUrl],
       ["--chain-id", String(devnet.anvil.chainId)],
@@ -50,17 +60,41 @@ describe("gov import on a safe+timelock devnet", () => {
 
   it("writes a stack file whose plan is empty and that declares exactly the live state", async () => {
     const { run, raw, inspection } = await importAndInspect(args);
-    assert.deepEqual(inspection.calls.map((c) => c.description), []);
-    assert.match(run.stdout, /wrote .*Pulumi\.imported\.yaml from block \d+: KMS .* \(3 OS images\), 2 app\(s\), safe\+timelock governance/);
-    assert.match(run.stdout, new RegExp(`app-two is owned by ${getAddress(devnet.deployment.safe!)}, not by the governance owner`));
+    assert.deepEqual(
+      inspection.calls.map((c) => c.description),
+      [],
+    );
+    assert.match(
+      run.stdout,
+      /wrote .*Pulumi\.imported\.yaml from block \d+: KMS .* \(3 OS images\), 2 app\(s\), safe\+timelock governance/,
+    );
+    assert.match(
+      run.stdout,
+      new RegExp(`app-two is owned by ${getAddress(devnet.deployment.safe!)}, not by the governance owner`),
+    );
 
     const d = devnet.deployment;
     assert.deepEqual(raw.governance, {
       mode: "safe+timelock",
-      safe: { address: d.safe, owners: devAccounts.safeOwners.map((o) => ({ address: o.address, org: "unknown" })), threshold: 2 },
-      timelock: { address: getAddress(d.timelock!), kind: "expiring", delay: "1h", expiration: "3d", executors: "anyone" },
+      safe: {
+        address: d.safe,
+        owners: devAccounts.safeOwners.map((o) => ({ address: o.address, org: "unknown" })),
+        threshold: 2,
+      },
+      timelock: {
+        address: getAddress(d.timelock!),
+        kind: "expiring",
+        delay: "1h",
+        expiration: "3d",
+        executors: "anyone",
+      },
     });
-    assert.deepEqual(raw.network, { tier: "non-production", chainId: devnet.anvil.chainId, rpcUrls: [devnet.anvil.rpcUrl], startBlock: Number(d.deployBlock) });
+    assert.deepEqual(raw.network, {
+      tier: "non-production",
+      chainId: devnet.anvil.chainId,
+      rpcUrls: [devnet.anvil.rpcUrl],
+      startBlock: Number(d.deployBlock),
+    });
     assert.deepEqual([...raw.kms.osImages].sort(), [...d.kms.osImages, drifted].sort());
     assert.equal(raw.kms.gatewayAppId, "gateway-devnet");
     assert.equal(raw.kms.owner, undefined, "owned by the timelock: the default owner is not repeated");
@@ -88,11 +122,20 @@ describe("gov import on a safe+timelock devnet", () => {
   it("names a missing or malformed option and writes nothing", async () => {
     const root = mkdtempSync(join(tmpdir(), "gov-import-"));
     const cases: [string[], RegExp][] = [
-      [args.filter((a, i) => a !== "--tier" && args[i - 1] !== "--tier"), /--tier: give "production" or "non-production"/],
+      [
+        args.filter((a, i) => a !== "--tier" && args[i - 1] !== "--tier"),
+        /--tier: give "production" or "non-production"/,
+      ],
       [[...args, "--app", "broken"], /--app broken: write it as name=proxyAddress/],
       [args.map((a) => (a === "safe+timelock" ? "multisig" : a)), /--mode: give "safe\+timelock", "safe" or "direct"/],
-      [args.map((a) => (a === devnet.deployment.kms.proxy ? "0x1234" : a)), /--kms: "0x1234" is not a 0x-prefixed 20-byte address/],
-      [args.map((a) => (a === String(devnet.anvil.chainId) ? "8453" : a)), /the RPC serves chain 31337 but the stack declares 8453/],
+      [
+        args.map((a) => (a === devnet.deployment.kms.proxy ? "0x1234" : a)),
+        /--kms: "0x1234" is not a 0x-prefixed 20-byte address/,
+      ],
+      [
+        args.map((a) => (a === String(devnet.anvil.chainId) ? "8453" : a)),
+        /the RPC serves chain 31337 but the stack declares 8453/,
+      ],
     ];
     for (const [argv, message] of cases) {
       const run = await runGov(["import", "--stack", "imported", "--root", root, ...argv]);
@@ -123,8 +166,14 @@ describe("gov import on a direct-mode devnet", () => {
     // Without --start-block the KMS proxy's deployment block is searched for and written.
     const client = createPublicClient({ transport: http(devnet.anvil.rpcUrl) });
     assert.ok(raw.network.startBlock > Number(d.deployBlock));
-    assert.notEqual(await client.getCode({ address: d.kms.proxy, blockNumber: BigInt(raw.network.startBlock) }), undefined);
-    assert.equal(await client.getCode({ address: d.kms.proxy, blockNumber: BigInt(raw.network.startBlock - 1) }), undefined);
+    assert.notEqual(
+      await client.getCode({ address: d.kms.proxy, blockNumber: BigInt(raw.network.startBlock) }),
+      undefined,
+    );
+    assert.equal(
+      await client.getCode({ address: d.kms.proxy, blockNumber: BigInt(raw.network.startBlock - 1) }),
+      undefined,
+    );
     assert.deepEqual([...raw.kms.devices], d.kms.devices);
   });
 });

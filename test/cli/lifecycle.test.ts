@@ -14,7 +14,12 @@ import type { ProposalFile } from "../../src/proposal/types";
 import { owners, startTestDevnet, type TestDevnet } from "../helpers/devnet";
 import { allOutput, assertNoKeyLeaked, propose, runGov, sendAsImpersonated, stackRoot } from "./harness";
 
-const keysUsed = [owners[0].privateKey, owners[1].privateKey, devAccounts.executor.privateKey, devAccounts.outsider.privateKey];
+const keysUsed = [
+  owners[0].privateKey,
+  owners[1].privateKey,
+  devAccounts.executor.privateKey,
+  devAccounts.outsider.privateKey,
+];
 
 describe("gov status / show / sign / approve / execute / audit on a safe+timelock devnet", () => {
   let devnet: TestDevnet;
@@ -33,9 +38,17 @@ describe("gov status / show / sign / approve / execute / audit on a safe+timeloc
   });
   after(() => devnet.stop());
 
-  const gov = (args: string[], env: Record<string, string> = {}) => runGov([...args, "--stack", "devnet", "--root", root], env);
-  const proposalFile = () => JSON.parse(readFileSync(join(root, "proposals", "devnet", `${proposal.id}.json`), "utf8")) as ProposalFile;
-  const osImageAllowed = (hash: Hex) => client.readContract({ address: devnet.deployment.kms.proxy, abi: dstackKmsAbi, functionName: "allowedOsImages", args: [hash] });
+  const gov = (args: string[], env: Record<string, string> = {}) =>
+    runGov([...args, "--stack", "devnet", "--root", root], env);
+  const proposalFile = () =>
+    JSON.parse(readFileSync(join(root, "proposals", "devnet", `${proposal.id}.json`), "utf8")) as ProposalFile;
+  const osImageAllowed = (hash: Hex) =>
+    client.readContract({
+      address: devnet.deployment.kms.proxy,
+      abi: dstackKmsAbi,
+      functionName: "allowedOsImages",
+      args: [hash],
+    });
 
   it("status of a fresh stack: no proposals, nothing to do", async () => {
     const run = await gov(["status"]);
@@ -60,7 +73,13 @@ describe("gov status / show / sign / approve / execute / audit on a safe+timeloc
     assert.equal(run.code, 0, run.stderr);
     const row = run.stdout.split("\n").find((line) => line.startsWith(proposal.id));
     assert.ok(row, run.stdout);
-    assert.deepEqual(row.split(/\s{2,}/), [proposal.id, proposal.safe.nonce, "awaiting signatures (0 of 2)", "1", "no"]);
+    assert.deepEqual(row.split(/\s{2,}/), [
+      proposal.id,
+      proposal.safe.nonce,
+      "awaiting signatures (0 of 2)",
+      "1",
+      "no",
+    ]);
     assert.match(run.stdout, new RegExp(`Pending plan: 1 call\\(s\\), all carried by proposal ${proposal.id}`));
   });
 
@@ -101,23 +120,41 @@ describe("gov status / show / sign / approve / execute / audit on a safe+timeloc
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, `signed proposal ${proposal.id} as ${owners[0].address}: 1 of 2 signatures in the file\n`);
     const signed = proposalFile();
-    assert.deepEqual(signed.signatures.map((s) => s.signer), [owners[0].address]);
+    assert.deepEqual(
+      signed.signatures.map((s) => s.signer),
+      [owners[0].address],
+    );
     assert.deepEqual({ ...signed, signatures: [] }, { ...proposal, signatures: [] }, "only the signatures changed");
-    assert.ok(readFileSync(join(root, "proposals", "devnet", `${proposal.id}.md`), "utf8").includes(`Signatures so far: 1 of 2 (${owners[0].address})`));
+    assert.ok(
+      readFileSync(join(root, "proposals", "devnet", `${proposal.id}.md`), "utf8").includes(
+        `Signatures so far: 1 of 2 (${owners[0].address})`,
+      ),
+    );
 
     const again = await gov(["sign", proposal.id], { GOV_PRIVATE_KEY: owners[0].privateKey });
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /already carries .*'s signature: 1 of 2/);
     assert.deepEqual(proposalFile(), signed);
-    assert.deepEqual(await proposalStatus(client, proposalFile()), { state: "awaiting-signatures", have: 1, need: 2, signers: [owners[0].address] });
+    assert.deepEqual(await proposalStatus(client, proposalFile()), {
+      state: "awaiting-signatures",
+      have: 1,
+      need: 2,
+      signers: [owners[0].address],
+    });
   });
 
   it("execute with too few signatures says what it waits for and sends nothing", async () => {
     const nonce = await client.readContract({ address: proposal.safe.address, abi: safeAbi, functionName: "nonce" });
     const run = await gov(["execute", proposal.id], { GOV_PRIVATE_KEY: devAccounts.executor.privateKey });
     assert.equal(run.code, 1);
-    assert.equal(run.stderr, `gov: proposal ${proposal.id} waits for signatures: 1 of 2; collect more with gov sign or gov approve\n`);
-    assert.equal(await client.readContract({ address: proposal.safe.address, abi: safeAbi, functionName: "nonce" }), nonce);
+    assert.equal(
+      run.stderr,
+      `gov: proposal ${proposal.id} waits for signatures: 1 of 2; collect more with gov sign or gov approve\n`,
+    );
+    assert.equal(
+      await client.readContract({ address: proposal.safe.address, abi: safeAbi, functionName: "nonce" }),
+      nonce,
+    );
   });
 
   it("approve by a non-owner is refused; by an owner (key from --key-env) it is recorded on chain", async () => {
@@ -125,10 +162,25 @@ describe("gov status / show / sign / approve / execute / audit on a safe+timeloc
     assert.equal(outsider.code, 1);
     assert.match(outsider.stderr, new RegExp(`${devAccounts.outsider.address} is not an owner of Safe`));
 
-    const run = await gov(["approve", proposal.id, "--key-env", "SECOND_SIGNER_KEY"], { SECOND_SIGNER_KEY: owners[1].privateKey });
+    const run = await gov(["approve", proposal.id, "--key-env", "SECOND_SIGNER_KEY"], {
+      SECOND_SIGNER_KEY: owners[1].privateKey,
+    });
     assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stdout, new RegExp(`approved proposal ${proposal.id} as ${owners[1].address} in transaction 0x[0-9a-f]{64}: awaiting signatures \\(2 of 2\\)`));
-    assert.equal(await client.readContract({ address: proposal.safe.address, abi: safeAbi, functionName: "approvedHashes", args: [owners[1].address, proposal.safeTxHash] }), 1n);
+    assert.match(
+      run.stdout,
+      new RegExp(
+        `approved proposal ${proposal.id} as ${owners[1].address} in transaction 0x[0-9a-f]{64}: awaiting signatures \\(2 of 2\\)`,
+      ),
+    );
+    assert.equal(
+      await client.readContract({
+        address: proposal.safe.address,
+        abi: safeAbi,
+        functionName: "approvedHashes",
+        args: [owners[1].address, proposal.safeTxHash],
+      }),
+      1n,
+    );
   });
 
   it("execute runs the Safe transaction, waits out the timelock, then runs the batch", async () => {
@@ -140,12 +192,22 @@ describe("gov status / show / sign / approve / execute / audit on a safe+timeloc
 
     const early = await gov(["execute", proposal.id], { GOV_PRIVATE_KEY: devAccounts.executor.privateKey });
     assert.equal(early.code, 1);
-    assert.match(early.stderr, new RegExp(`^gov: proposal ${proposal.id} waits in the timelock until \\d{4}-\\d\\d-\\d\\dT.*Z; run gov execute again then\\n$`));
+    assert.match(
+      early.stderr,
+      new RegExp(
+        `^gov: proposal ${proposal.id} waits in the timelock until \\d{4}-\\d\\d-\\d\\dT.*Z; run gov execute again then\\n$`,
+      ),
+    );
 
     await devnet.warp(BigInt(proposal.timelock!.delay));
     const done = await gov(["execute", proposal.id], { GOV_PRIVATE_KEY: devAccounts.executor.privateKey });
     assert.equal(done.code, 0, done.stderr);
-    assert.match(done.stdout, new RegExp(`executed timelock operation ${proposal.timelock!.operationId} of proposal ${proposal.id} in transaction 0x[0-9a-f]{64}`));
+    assert.match(
+      done.stdout,
+      new RegExp(
+        `executed timelock operation ${proposal.timelock!.operationId} of proposal ${proposal.id} in transaction 0x[0-9a-f]{64}`,
+      ),
+    );
     assert.equal(await osImageAllowed(image), true);
 
     const again = await gov(["execute", proposal.id], { GOV_PRIVATE_KEY: devAccounts.executor.privateKey });
@@ -160,29 +222,58 @@ describe("gov status / show / sign / approve / execute / audit on a safe+timeloc
   it("audit attributes the proposal's change and flags a change made behind the tool's back", async () => {
     const timelock = getAddress(devnet.deployment.timelock!);
     const kms = devnet.deployment.kms.proxy;
-    const driftTx = await sendAsImpersonated(devnet, timelock, kms, encodeFunctionData({ abi: dstackKmsAbi, functionName: "addOsImageHash", args: [driftImage] }));
+    const driftTx = await sendAsImpersonated(
+      devnet,
+      timelock,
+      kms,
+      encodeFunctionData({ abi: dstackKmsAbi, functionName: "addOsImageHash", args: [driftImage] }),
+    );
 
     const text = await gov(["audit"]);
     assert.equal(text.code, 0, text.stderr);
     const lineOf = (needle: string) => text.stdout.split("\n").find((line) => line.includes(needle));
-    assert.match(lineOf(`osImageHash=${image}`) ?? "", new RegExp(`\\s${devAccounts.executor.address}\\s+kms\\s+proposal ${proposal.id}\\s+OsImageHashAdded\\(osImageHash=${image}\\)$`));
-    assert.match(lineOf(`osImageHash=${driftImage}`) ?? "", new RegExp(`${driftTx}\\s+${timelock}\\s+kms\\s+UNEXPLAINED\\s+OsImageHashAdded\\(osImageHash=${driftImage}\\)$`));
+    assert.match(
+      lineOf(`osImageHash=${image}`) ?? "",
+      new RegExp(
+        `\\s${devAccounts.executor.address}\\s+kms\\s+proposal ${proposal.id}\\s+OsImageHashAdded\\(osImageHash=${image}\\)$`,
+      ),
+    );
+    assert.match(
+      lineOf(`osImageHash=${driftImage}`) ?? "",
+      new RegExp(`${driftTx}\\s+${timelock}\\s+kms\\s+UNEXPLAINED\\s+OsImageHashAdded\\(osImageHash=${driftImage}\\)$`),
+    );
 
     const run = await gov(["audit", "--json"]);
     assert.equal(run.code, 0, run.stderr);
     const audit = JSON.parse(run.stdout) as {
       fromBlock: string;
       unexplained: number;
-      events: { event: string; contract: string; txHash: string; from: string; args: Record<string, string>; isChange: boolean; proposal: string | null; unexplained: boolean; time: string }[];
+      events: {
+        event: string;
+        contract: string;
+        txHash: string;
+        from: string;
+        args: Record<string, string>;
+        isChange: boolean;
+        proposal: string | null;
+        unexplained: boolean;
+        time: string;
+      }[];
     };
     assert.equal(audit.fromBlock, String(config.network.startBlock));
-    const added = (hash: Hex) => audit.events.find((e) => e.event === "OsImageHashAdded" && e.args.osImageHash === hash)!;
+    const added = (hash: Hex) =>
+      audit.events.find((e) => e.event === "OsImageHashAdded" && e.args.osImageHash === hash)!;
     assert.deepEqual(
       { proposal: added(image).proposal, unexplained: added(image).unexplained, from: added(image).from },
       { proposal: proposal.id, unexplained: false, from: devAccounts.executor.address },
     );
     assert.deepEqual(
-      { proposal: added(driftImage).proposal, unexplained: added(driftImage).unexplained, from: added(driftImage).from, txHash: added(driftImage).txHash },
+      {
+        proposal: added(driftImage).proposal,
+        unexplained: added(driftImage).unexplained,
+        from: added(driftImage).from,
+        txHash: added(driftImage).txHash,
+      },
       { proposal: null, unexplained: true, from: timelock, txHash: driftTx },
     );
     assert.match(added(driftImage).time, /^\d{4}-\d\d-\d\dT.*Z$/);
@@ -206,7 +297,10 @@ describe("gov status / show / sign / approve / execute / audit on a safe+timeloc
     const run = await gov(["audit", "--json", "--from-block", String(latest)]);
     assert.equal(run.code, 0, run.stderr);
     const audit = JSON.parse(run.stdout) as { events: { event: string; args: Record<string, string> }[] };
-    assert.deepEqual(audit.events.map((e) => `${e.event}:${e.args.osImageHash}`), [`OsImageHashAdded:${driftImage}`]);
+    assert.deepEqual(
+      audit.events.map((e) => `${e.event}:${e.args.osImageHash}`),
+      [`OsImageHashAdded:${driftImage}`],
+    );
   });
 
   it("no key ever appears in any output or written file", () => {

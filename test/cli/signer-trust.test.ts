@@ -3,7 +3,17 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { concatHex, encodeAbiParameters, getAddress, keccak256, parseAbi, stringToHex, type Address, type Hex, type PublicClient } from "viem";
+import {
+  concatHex,
+  encodeAbiParameters,
+  getAddress,
+  keccak256,
+  parseAbi,
+  stringToHex,
+  type Address,
+  type Hex,
+  type PublicClient,
+} from "viem";
 import { devAccounts } from "../../devnet/accounts";
 import { devMeasurement } from "../../devnet/deploy";
 import { safeAbi } from "../../src/chain/abis";
@@ -19,7 +29,9 @@ const CAST = join(repoRoot(), "node_modules", "@foundry-rs", "cast-linux-amd64",
 
 /** The real foundry cast: signs the EIP-712 JSON as `cast wallet sign --ledger --data` would, with a key instead. */
 function castSign(typedDataFile: string, privateKey: Hex): Hex {
-  return execFileSync(CAST, ["wallet", "sign", "--data", "--from-file", typedDataFile, "--private-key", privateKey], { encoding: "utf8" }).trim() as Hex;
+  return execFileSync(CAST, ["wallet", "sign", "--data", "--from-file", typedDataFile, "--private-key", privateKey], {
+    encoding: "utf8",
+  }).trim() as Hex;
 }
 
 /** A `- field: \`value\`` line of the packet. */
@@ -31,7 +43,11 @@ function packetField(packet: string, field: string): string {
 
 // EIP-712 for Safe 1.4.1 written out from the standard, independently of the code under test.
 const DOMAIN_TYPEHASH = keccak256(stringToHex("EIP712Domain(uint256 chainId,address verifyingContract)"));
-const SAFE_TX_TYPEHASH = keccak256(stringToHex("SafeTx(address to,uint256 value,bytes data,uint8 operation,uint256 safeTxGas,uint256 baseGas,uint256 gasPrice,address gasToken,address refundReceiver,uint256 nonce)"));
+const SAFE_TX_TYPEHASH = keccak256(
+  stringToHex(
+    "SafeTx(address to,uint256 value,bytes data,uint8 operation,uint256 safeTxGas,uint256 baseGas,uint256 gasPrice,address gasToken,address refundReceiver,uint256 nonce)",
+  ),
+);
 
 describe("signer packet and external signatures (cast) on a safe+timelock devnet", () => {
   let devnet: TestDevnet;
@@ -55,7 +71,8 @@ describe("signer packet and external signatures (cast) on a safe+timelock devnet
   });
   after(() => devnet.stop());
 
-  const gov = (args: string[], env: Record<string, string> = {}) => runGov([...args, "--stack", "devnet", "--root", root], env);
+  const gov = (args: string[], env: Record<string, string> = {}) =>
+    runGov([...args, "--stack", "devnet", "--root", root], env);
   const packet = () => readFileSync(join(root, "proposals", "devnet", `${proposal.id}.md`), "utf8");
 
   it("the packet's three hashes, recomputed from its own text only, equal the Safe's domainSeparator and getTransactionHash", async () => {
@@ -64,11 +81,40 @@ describe("signer packet and external signatures (cast) on a safe+timelock devnet
     const safe = getAddress(f("verifyingContract (Safe)"));
     const data = f("data") as Hex;
     assert.equal(f("keccak256(data)"), keccak256(data));
-    const domainHash = keccak256(encodeAbiParameters([{ type: "bytes32" }, { type: "uint256" }, { type: "address" }], [DOMAIN_TYPEHASH, BigInt(f("chainId")), safe]));
+    const domainHash = keccak256(
+      encodeAbiParameters(
+        [{ type: "bytes32" }, { type: "uint256" }, { type: "address" }],
+        [DOMAIN_TYPEHASH, BigInt(f("chainId")), safe],
+      ),
+    );
     const messageHash = keccak256(
       encodeAbiParameters(
-        ["bytes32", "address", "uint256", "bytes32", "uint8", "uint256", "uint256", "uint256", "address", "address", "uint256"].map((type) => ({ type })),
-        [SAFE_TX_TYPEHASH, f("to") as Address, BigInt(f("value")), keccak256(data), Number(f("operation")), BigInt(f("safeTxGas")), BigInt(f("baseGas")), BigInt(f("gasPrice")), f("gasToken"), f("refundReceiver"), BigInt(f("nonce"))],
+        [
+          "bytes32",
+          "address",
+          "uint256",
+          "bytes32",
+          "uint8",
+          "uint256",
+          "uint256",
+          "uint256",
+          "address",
+          "address",
+          "uint256",
+        ].map((type) => ({ type })),
+        [
+          SAFE_TX_TYPEHASH,
+          f("to") as Address,
+          BigInt(f("value")),
+          keccak256(data),
+          Number(f("operation")),
+          BigInt(f("safeTxGas")),
+          BigInt(f("baseGas")),
+          BigInt(f("gasPrice")),
+          f("gasToken"),
+          f("refundReceiver"),
+          BigInt(f("nonce")),
+        ],
       ),
     );
     const safeTxHash = keccak256(concatHex(["0x1901", domainHash, messageHash]));
@@ -81,8 +127,27 @@ describe("signer packet and external signatures (cast) on a safe+timelock devnet
       "function domainSeparator() view returns (bytes32)",
       "function getTransactionHash(address to, uint256 value, bytes data, uint8 operation, uint256 safeTxGas, uint256 baseGas, uint256 gasPrice, address gasToken, address refundReceiver, uint256 _nonce) view returns (bytes32)",
     ]);
-    assert.equal(await client.readContract({ address: safe, abi: hashing, functionName: "domainSeparator" }), domainHash);
-    const onChain = await client.readContract({ address: safe, abi: hashing, functionName: "getTransactionHash", args: [f("to") as Address, BigInt(f("value")), data, Number(f("operation")), BigInt(f("safeTxGas")), BigInt(f("baseGas")), BigInt(f("gasPrice")), f("gasToken") as Address, f("refundReceiver") as Address, BigInt(f("nonce"))] });
+    assert.equal(
+      await client.readContract({ address: safe, abi: hashing, functionName: "domainSeparator" }),
+      domainHash,
+    );
+    const onChain = await client.readContract({
+      address: safe,
+      abi: hashing,
+      functionName: "getTransactionHash",
+      args: [
+        f("to") as Address,
+        BigInt(f("value")),
+        data,
+        Number(f("operation")),
+        BigInt(f("safeTxGas")),
+        BigInt(f("baseGas")),
+        BigInt(f("gasPrice")),
+        f("gasToken") as Address,
+        f("refundReceiver") as Address,
+        BigInt(f("nonce")),
+      ],
+    });
     assert.equal(onChain, safeTxHash);
     assert.equal(safeTxHash, proposal.safeTxHash);
   });
@@ -95,7 +160,10 @@ describe("signer packet and external signatures (cast) on a safe+timelock devnet
       return i;
     };
     assert.ok(at("> **WARNING**") < at("## What your hardware wallet shows"));
-    assert.match(text, new RegExp(`\\*\\*Safe signer/threshold change\\*\\*: Safe: add signer ${newSigner}.*IMMEDIATELY`));
+    assert.match(
+      text,
+      new RegExp(`\\*\\*Safe signer/threshold change\\*\\*: Safe: add signer ${newSigner}.*IMMEDIATELY`),
+    );
     // cancels → scheduleBatch → Safe self-calls, then the batch after the delay.
     assert.ok(at("1. `scheduleBatch(") < at(`2. Safe: add signer ${newSigner}`));
     assert.ok(at("### After the delay") < at(`KMS: authorize OS image ${image}`));
@@ -121,12 +189,24 @@ describe("signer packet and external signatures (cast) on a safe+timelock devnet
     const sigFile = join(root, "sig.txt");
     writeFileSync(sigFile, `${castSign(typedDataFile, owners[2].privateKey)}\n`);
     assert.equal((await gov(["sign", proposal.id, "--signature", sigFile])).code, 0);
-    const status = await proposalStatus(client, JSON.parse(readFileSync(join(root, "proposals", "devnet", `${proposal.id}.json`), "utf8")) as ProposalFile);
-    assert.deepEqual(status, { state: "awaiting-signatures", have: 2, need: 2, signers: [owners[0].address, owners[2].address].sort() });
+    const status = await proposalStatus(
+      client,
+      JSON.parse(readFileSync(join(root, "proposals", "devnet", `${proposal.id}.json`), "utf8")) as ProposalFile,
+    );
+    assert.deepEqual(status, {
+      state: "awaiting-signatures",
+      have: 2,
+      need: 2,
+      signers: [owners[0].address, owners[2].address].sort(),
+    });
     const executed = await gov(["execute", proposal.id], { GOV_PRIVATE_KEY: executorKey });
     assert.equal(executed.code, 0, executed.stderr);
     // Executed with the two cast signatures: the new signer is an owner, the batch is queued.
-    const ownersNow = (await client.readContract({ address: proposal.safe.address, abi: safeAbi, functionName: "getOwners" })) as Address[];
+    const ownersNow = (await client.readContract({
+      address: proposal.safe.address,
+      abi: safeAbi,
+      functionName: "getOwners",
+    })) as Address[];
     assert.ok(ownersNow.includes(newSigner));
     assert.equal((await proposalStatus(client, proposal)).state, "scheduled");
   });
@@ -138,15 +218,26 @@ describe("signer packet and external signatures (cast) on a safe+timelock devnet
     const typed = (await gov(["show", proposal.id, "--typed-data"])).stdout;
     writeFileSync(typedDataFile, typed);
     const before = filesUnder(join(root, "proposals"));
-    const outsider = await gov(["sign", proposal.id, "--signature", castSign(typedDataFile, devAccounts.outsider.privateKey)]);
+    const outsider = await gov([
+      "sign",
+      proposal.id,
+      "--signature",
+      castSign(typedDataFile, devAccounts.outsider.privateKey),
+    ]);
     assert.equal(outsider.code, 1);
-    assert.match(outsider.stderr, new RegExp(`recovers to ${devAccounts.outsider.address}, which is not a current owner of Safe`));
+    assert.match(
+      outsider.stderr,
+      new RegExp(`recovers to ${devAccounts.outsider.address}, which is not a current owner of Safe`),
+    );
     const other = JSON.parse(typed) as { message: { nonce: string } };
     other.message.nonce = String(BigInt(other.message.nonce) + 1n);
     writeFileSync(typedDataFile, JSON.stringify(other));
     const wrongHash = await gov(["sign", proposal.id, "--signature", castSign(typedDataFile, owners[1].privateKey)]);
     assert.equal(wrongHash.code, 1);
-    assert.match(wrongHash.stderr, /not a current owner of Safe .*over another hash than 0x[0-9a-f]{64}; nothing written/);
+    assert.match(
+      wrongHash.stderr,
+      /not a current owner of Safe .*over another hash than 0x[0-9a-f]{64}; nothing written/,
+    );
     const garbage = await gov(["sign", proposal.id, "--signature", "0x1234"]);
     assert.equal(garbage.code, 1);
     assert.match(garbage.stderr, /--signature: expected 65 bytes/);

@@ -42,10 +42,18 @@ describe("documented topology: Safe 1.3.0 + stock OpenZeppelin TimelockControlle
   after(() => devnet.stop());
 
   const timelock = () => devnet.deployment.timelock!;
-  const gov = (args: string[], key?: Hex) => runGov([...args, "--stack", "devnet", "--root", project.dir], key ? { GOV_PRIVATE_KEY: key } : {});
+  const gov = (args: string[], key?: Hex) =>
+    runGov([...args, "--stack", "devnet", "--root", project.dir], key ? { GOV_PRIVATE_KEY: key } : {});
   const newest = async (): Promise<ProposalFile> => (await listProposals(project.dir, "devnet")).at(-1)!;
-  const osImageAllowed = (hash: Hex) => client.readContract({ address: devnet.deployment.kms.proxy, abi: dstackKmsAbi, functionName: "allowedOsImages", args: [hash] });
-  const hasRole = (role: Hex, account: Address) => client.readContract({ address: timelock(), abi: timelockAbi, functionName: "hasRole", args: [role, account] });
+  const osImageAllowed = (hash: Hex) =>
+    client.readContract({
+      address: devnet.deployment.kms.proxy,
+      abi: dstackKmsAbi,
+      functionName: "allowedOsImages",
+      args: [hash],
+    });
+  const hasRole = (role: Hex, account: Address) =>
+    client.readContract({ address: timelock(), abi: timelockAbi, functionName: "hasRole", args: [role, account] });
   const packet = (p: ProposalFile) => readFileSync(join(project.dir, "proposals", "devnet", `${p.id}.md`), "utf8");
 
   /** The proposer signed in up; one more owner makes 2 of 3; anyone then sends the Safe transaction. */
@@ -61,8 +69,18 @@ describe("documented topology: Safe 1.3.0 + stock OpenZeppelin TimelockControlle
     const up = await project.up();
     assert.equal(up.code, 0, up.stdout + up.stderr);
     const execution = await newest();
-    assert.deepEqual(execution.executes && { proposalId: execution.executes.proposalId, operationId: execution.executes.operationId, by: execution.executes.expiryEnforcedBy }, { proposalId: p.id, operationId: p.timelock!.operationId, by: "tool" });
-    assert.deepEqual(execution.calls.map((c) => [c.functionName, c.to, c.sender]), [["executeBatch", timelock(), devnet.deployment.safe]]);
+    assert.deepEqual(
+      execution.executes && {
+        proposalId: execution.executes.proposalId,
+        operationId: execution.executes.operationId,
+        by: execution.executes.expiryEnforcedBy,
+      },
+      { proposalId: p.id, operationId: p.timelock!.operationId, by: "tool" },
+    );
+    assert.deepEqual(
+      execution.calls.map((c) => [c.functionName, c.to, c.sender]),
+      [["executeBatch", timelock(), devnet.deployment.safe]],
+    );
     assert.match(packet(execution), TOOL_EXPIRY);
     assert.equal((await proposalStatus(client, p)).state, "ready", "writing the execution proposal executes nothing");
     await signAndExecuteSafe(execution, [owner1, owner2]);
@@ -76,13 +94,19 @@ describe("documented topology: Safe 1.3.0 + stock OpenZeppelin TimelockControlle
     const preview = await project.preview();
     assert.equal(preview.code, 0, preview.stderr);
     assert.match(preview.output, new RegExp(`KMS: authorize OS image ${image}`));
-    assert.match(preview.output, /is a stock OpenZeppelin TimelockController: its 3d expiration is enforced by this tool .*not by the contract/);
+    assert.match(
+      preview.output,
+      /is a stock OpenZeppelin TimelockController: its 3d expiration is enforced by this tool .*not by the contract/,
+    );
 
     const up = await project.up();
     assert.equal(up.code, 0, up.stdout + up.stderr);
     const p = await newest();
     assert.equal(p.safe.version, "1.3.0");
-    assert.deepEqual({ by: p.timelock!.expiryEnforcedBy, window: p.timelock!.expiration }, { by: "tool", window: String(DEVNET_TIMELOCK_EXPIRATION) });
+    assert.deepEqual(
+      { by: p.timelock!.expiryEnforcedBy, window: p.timelock!.expiration },
+      { by: "tool", window: String(DEVNET_TIMELOCK_EXPIRATION) },
+    );
     assert.match(packet(p), TOOL_EXPIRY);
 
     await signAndExecuteSafe(p);
@@ -101,13 +125,21 @@ describe("documented topology: Safe 1.3.0 + stock OpenZeppelin TimelockControlle
 
   it("an extra proposer granted behind the tool's back shows in preview and the next proposal revokes it", async () => {
     const outsider = devAccounts.spareOwners[0].address;
-    await sendAsImpersonated(devnet, timelock(), timelock(), encodeFunctionData({ abi: timelockAbi, functionName: "grantRole", args: [TIMELOCK_ROLES.proposer, outsider] }));
+    await sendAsImpersonated(
+      devnet,
+      timelock(),
+      timelock(),
+      encodeFunctionData({ abi: timelockAbi, functionName: "grantRole", args: [TIMELOCK_ROLES.proposer, outsider] }),
+    );
     const preview = await project.preview();
     assert.match(preview.output, new RegExp(`Timelock: revoke proposer role of ${outsider}`));
 
     assert.equal((await project.up()).code, 0);
     const p = await newest();
-    assert.deepEqual(p.calls.map((c) => c.description), [`Timelock: revoke proposer role of ${outsider}`]);
+    assert.deepEqual(
+      p.calls.map((c) => c.description),
+      [`Timelock: revoke proposer role of ${outsider}`],
+    );
     await signAndExecuteSafe(p);
     await executeThroughSafe(p);
     assert.equal(await hasRole(TIMELOCK_ROLES.proposer, outsider), false);
@@ -124,13 +156,23 @@ describe("documented topology: Safe 1.3.0 + stock OpenZeppelin TimelockControlle
     await signAndExecuteSafe(p);
     await devnet.warp(DEVNET_TIMELOCK_DELAY + DEVNET_TIMELOCK_EXPIRATION + 1n);
     // On chain the stock timelock would still run it (the Safe is executor): the tool is what refuses.
-    const onChain = await client.readContract({ address: timelock(), abi: timelockAbi, functionName: "getOperationState", args: [p.timelock!.operationId] });
+    const onChain = await client.readContract({
+      address: timelock(),
+      abi: timelockAbi,
+      functionName: "getOperationState",
+      args: [p.timelock!.operationId],
+    });
     assert.equal(onChain, 2, "Ready on chain");
 
     const block = await client.getBlockNumber();
     const run = await gov(["execute", p.id], devAccounts.executor.privateKey);
     assert.equal(run.code, 1);
-    assert.match(run.stderr, new RegExp(`proposal ${p.id} expired at .* \\(expiry enforced by this tool: the stock timelock would still run it\\), it can only be cancelled`));
+    assert.match(
+      run.stderr,
+      new RegExp(
+        `proposal ${p.id} expired at .* \\(expiry enforced by this tool: the stock timelock would still run it\\), it can only be cancelled`,
+      ),
+    );
     assert.equal(await client.getBlockNumber(), block, "nothing was sent or written on chain");
 
     const preview = await project.preview();

@@ -32,9 +32,20 @@ describe("pulumi preview refuses bad stacks with a clear message (real CLI)", ()
   });
 
   for (const typo of [
-    { edit: (c: Record<string, any>) => ((c.governance.safe.treshold = c.governance.safe.threshold), delete c.governance.safe.threshold), expected: /governance\.safe\.treshold: unknown key; did you mean "threshold"\?/ },
-    { edit: (c: Record<string, any>) => ((c.kms.device = c.kms.devices), delete c.kms.devices), expected: /kms\.device: unknown key; did you mean "devices"\?/ },
-    { edit: (c: Record<string, any>) => ((c.kms.osImage = c.kms.osImages), delete c.kms.osImages), expected: /kms\.osImage: unknown key; did you mean "osImages"\?/ },
+    {
+      edit: (c: Record<string, any>) => (
+        (c.governance.safe.treshold = c.governance.safe.threshold), delete c.governance.safe.threshold
+      ),
+      expected: /governance\.safe\.treshold: unknown key; did you mean "threshold"\?/,
+    },
+    {
+      edit: (c: Record<string, any>) => ((c.kms.device = c.kms.devices), delete c.kms.devices),
+      expected: /kms\.device: unknown key; did you mean "devices"\?/,
+    },
+    {
+      edit: (c: Record<string, any>) => ((c.kms.osImage = c.kms.osImages), delete c.kms.osImages),
+      expected: /kms\.osImage: unknown key; did you mean "osImages"\?/,
+    },
   ]) {
     it(`a misspelled key is named: ${typo.expected.source.split(":")[0].replace(/\\/g, "")}`, async () => {
       const config = devnet.config();
@@ -59,7 +70,10 @@ describe("pulumi preview refuses bad stacks with a clear message (real CLI)", ()
     const config = devnet.config();
     config.network.chainId = 84532;
     await project.configure(config);
-    assertCleanFailure(await project.preview(), /network\.chainId: the RPC serves chain 31337 but the stack declares 84532/);
+    assertCleanFailure(
+      await project.preview(),
+      /network\.chainId: the RPC serves chain 31337 but the stack declares 84532/,
+    );
   });
 
   it("a production stack below the recommended configuration names the rule and the fix", async () => {

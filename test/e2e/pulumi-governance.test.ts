@@ -34,7 +34,13 @@ describe("pulumi preview/up on a safe+timelock devnet (real CLI)", () => {
   after(() => devnet.stop());
 
   const latestProposal = async (): Promise<ProposalFile> => (await listProposals(project.dir, "devnet")).at(-1)!;
-  const osImageAllowed = (hash: Hex) => client.readContract({ address: devnet.deployment.kms.proxy, abi: dstackKmsAbi, functionName: "allowedOsImages", args: [hash] });
+  const osImageAllowed = (hash: Hex) =>
+    client.readContract({
+      address: devnet.deployment.kms.proxy,
+      abi: dstackKmsAbi,
+      functionName: "allowedOsImages",
+      args: [hash],
+    });
   /** k = 2 of 3: the proposer's file signature plus one on-chain approval, then the Safe executes. */
   async function signAndExecuteSafe(p: ProposalFile) {
     await approveProposal(client, devnet.wallet(owner2.privateKey), p);
@@ -68,9 +74,15 @@ describe("pulumi preview/up on a safe+timelock devnet (real CLI)", () => {
     assert.ok(up.stdout.includes(`proposals/devnet/${id}.{json,md,txbuilder.json}`), up.stdout);
     assert.match(up.stdout, /signatures: 1 of 2, 1 more needed/);
     assert.ok(up.stdout.includes(`gov.js sign ${id} --stack devnet`), up.stdout);
-    assert.deepEqual(files.map((f) => f.replace(/^[^.]+/, "")), [".json", ".md", ".txbuilder.json"]);
+    assert.deepEqual(
+      files.map((f) => f.replace(/^[^.]+/, "")),
+      [".json", ".md", ".txbuilder.json"],
+    );
     assert.equal(await osImageAllowed(hash), false, "up changes nothing on chain");
-    assert.equal(await client.readContract({ address: devnet.deployment.safe!, abi: safeAbi, functionName: "nonce" }), nonce);
+    assert.equal(
+      await client.readContract({ address: devnet.deployment.safe!, abi: safeAbi, functionName: "nonce" }),
+      nonce,
+    );
 
     const again = await project.preview();
     assert.ok(isNoChange(again), again.stdout);
@@ -91,7 +103,11 @@ describe("pulumi preview/up on a safe+timelock devnet (real CLI)", () => {
     assert.match(ready.output, /ready to execute/);
     const up = await project.up();
     assert.equal(up.code, 0, up.stdout + up.stderr);
-    assert.equal(await osImageAllowed(config.kms.osImages.at(-1) as Hex), true, "the executor key ran the timelock batch");
+    assert.equal(
+      await osImageAllowed(config.kms.osImages.at(-1) as Hex),
+      true,
+      "the executor key ran the timelock batch",
+    );
     const after = await project.preview();
     assert.ok(isNoChange(after), after.stdout);
     assert.doesNotMatch(after.output, /in flight/);
@@ -99,7 +115,12 @@ describe("pulumi preview/up on a safe+timelock devnet (real CLI)", () => {
 
   it("a change behind Pulumi's back shows in preview and in refresh", async () => {
     const rogue = devMeasurement("rogue-os");
-    await sendAsImpersonated(devnet, devnet.deployment.timelock!, devnet.deployment.kms.proxy, encodeFunctionData({ abi: dstackKmsAbi, functionName: "addOsImageHash", args: [rogue] }));
+    await sendAsImpersonated(
+      devnet,
+      devnet.deployment.timelock!,
+      devnet.deployment.kms.proxy,
+      encodeFunctionData({ abi: dstackKmsAbi, functionName: "addOsImageHash", args: [rogue] }),
+    );
     const preview = await project.preview();
     assert.match(preview.output, new RegExp(`KMS: revoke OS image ${rogue}`));
     const refresh = await project.run("refresh", "--yes", "--diff");
@@ -163,20 +184,39 @@ describe("pulumi preview/up on a safe+timelock devnet (real CLI)", () => {
     // Re-propose the expired change together with the new ones; the expired operation is cancelled.
     config.apps![1].implementation = devnet.deployment.appV2Implementation;
     if (config.governance.mode !== "safe+timelock") throw new Error("unexpected mode");
-    config.governance.safe.owners = config.governance.safe.owners.map((o) => (o.address === owner3.address ? { address: devAccounts.spareOwners[0].address, org: "operator-c" } : o));
+    config.governance.safe.owners = config.governance.safe.owners.map((o) =>
+      o.address === owner3.address ? { address: devAccounts.spareOwners[0].address, org: "operator-c" } : o,
+    );
     config.governance.safe.threshold = 3;
     config.governance.timelock.delay = "2h";
     await project.configure(config);
     const preview = await project.preview();
-    for (const text of [/app-two: upgrade implementation/, /Safe: replace signer/, /Safe: threshold 2 → 3/, /Timelock: delay 1h → 2h/, /KMS: authorize KMS device/]) assert.match(preview.output, text);
+    for (const text of [
+      /app-two: upgrade implementation/,
+      /Safe: replace signer/,
+      /Safe: threshold 2 → 3/,
+      /Timelock: delay 1h → 2h/,
+      /KMS: authorize KMS device/,
+    ])
+      assert.match(preview.output, text);
     assert.equal((await project.up()).code, 0);
     const p = await latestProposal();
     assert.equal(p.timelock!.cancels.length, 1, "the expired operation is cancelled, not left dangling");
     await signAndExecuteSafe(p);
     await devnet.warp(DEVNET_TIMELOCK_DELAY);
     assert.equal((await project.up()).code, 0);
-    assert.equal(await client.readContract({ address: devnet.deployment.timelock!, abi: timelockAbi, functionName: "getMinDelay" }), 7200n);
-    assert.equal(await client.readContract({ address: devnet.deployment.safe!, abi: safeAbi, functionName: "getThreshold" }), 3n);
+    assert.equal(
+      await client.readContract({
+        address: devnet.deployment.timelock!,
+        abi: timelockAbi,
+        functionName: "getMinDelay",
+      }),
+      7200n,
+    );
+    assert.equal(
+      await client.readContract({ address: devnet.deployment.safe!, abi: safeAbi, functionName: "getThreshold" }),
+      3n,
+    );
     const after = await project.preview();
     assert.ok(isNoChange(after), after.stdout);
   });

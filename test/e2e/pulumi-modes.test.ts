@@ -26,12 +26,24 @@ describe("pulumi in the simpler governance modes (real CLI)", () => {
       assert.match(preview.output, new RegExp(`KMS: authorize OS image ${hash}`));
       const up = await project.up();
       assert.equal(up.code, 0, up.output);
-      assert.equal(await client.readContract({ address: devnet.deployment.kms.proxy, abi: dstackKmsAbi, functionName: "allowedOsImages", args: [hash] }), true);
+      assert.equal(
+        await client.readContract({
+          address: devnet.deployment.kms.proxy,
+          abi: dstackKmsAbi,
+          functionName: "allowedOsImages",
+          args: [hash],
+        }),
+        true,
+      );
       assert.deepEqual(project.proposalFiles(), [], "direct mode writes no proposal");
       const after = await project.preview();
       assert.ok(isNoChange(after), after.output);
       const exported = await project.run("stack", "export");
-      assert.equal(exported.stdout.includes(devAccounts.admin.privateKey.slice(2)), false, "the admin key is encrypted in state");
+      assert.equal(
+        exported.stdout.includes(devAccounts.admin.privateKey.slice(2)),
+        false,
+        "the admin key is encrypted in state",
+      );
     } finally {
       await devnet.stop();
     }
@@ -52,7 +64,13 @@ describe("pulumi in the simpler governance modes (real CLI)", () => {
       const [proposal] = await listProposals(project.dir, "devnet");
       assert.equal(proposal.route, "safe");
       assert.equal(proposal.timelock, undefined);
-      const allowed = () => client.readContract({ address: devnet.deployment.apps[1].proxy, abi: dstackAppAbi, functionName: "allowedComposeHashes", args: [compose] });
+      const allowed = () =>
+        client.readContract({
+          address: devnet.deployment.apps[1].proxy,
+          abi: dstackAppAbi,
+          functionName: "allowedComposeHashes",
+          args: [compose],
+        });
       assert.equal(await allowed(), false);
       await approveProposal(client, devnet.wallet(devAccounts.safeOwners[1].privateKey), proposal);
       await executeSafeTransaction(client, devnet.wallet(devAccounts.executor.privateKey), proposal);

@@ -9,7 +9,15 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { decodeEventLog, encodeFunctionData, getAbiItem, zeroAddress, zeroHash, type Address, type PublicClient } from "viem";
+import {
+  decodeEventLog,
+  encodeFunctionData,
+  getAbiItem,
+  zeroAddress,
+  zeroHash,
+  type Address,
+  type PublicClient,
+} from "viem";
 import { loadArtifact } from "../../contracts/artifacts";
 import { devAccounts } from "../../devnet/accounts";
 import { DEVNET_TIMELOCK_DELAY, devMeasurement } from "../../devnet/deploy";
@@ -48,7 +56,8 @@ describe("dstack main shape (two-step ownership) on a safe+timelock devnet (real
   after(() => devnet?.stop());
 
   const ownerOf = (proxy: Address) => client.readContract({ address: proxy, abi: dstackAppAbi, functionName: "owner" });
-  const pendingOwnerOf = (proxy: Address) => client.readContract({ address: proxy, abi: ownable2StepAbi, functionName: "pendingOwner" });
+  const pendingOwnerOf = (proxy: Address) =>
+    client.readContract({ address: proxy, abi: ownable2StepAbi, functionName: "pendingOwner" });
   const latestProposal = async (): Promise<ProposalFile> => (await listProposals(project.dir, "devnet")).at(-1)!;
   const packet = (p: ProposalFile) => readFileSync(join(project.dir, "proposals", "devnet", `${p.id}.md`), "utf8");
   /** k = 2 of 3: the proposer's file signature plus one on-chain approval, then the Safe executes. */
@@ -84,19 +93,45 @@ describe("dstack main shape (two-step ownership) on a safe+timelock devnet (real
     const location = [
       ["--rpc", d.rpcUrl, "--chain-id", String(d.chainId), "--kms", d.kms.proxy],
       ...d.apps.map((app) => ["--app", `${app.name}=${app.proxy}`]),
-      ["--mode", "safe+timelock", "--safe", safe, "--timelock", timelock, "--tier", "non-production", "--start-block", String(d.deployBlock)],
+      [
+        "--mode",
+        "safe+timelock",
+        "--safe",
+        safe,
+        "--timelock",
+        timelock,
+        "--tier",
+        "non-production",
+        "--start-block",
+        String(d.deployBlock),
+      ],
     ].flat();
     const run = await runGov(["import", "--stack", "imported", "--root", imported, ...location]);
     assert.equal(run.code, 0, run.stderr);
-    assert.ok(run.stdout.includes(`  - KMS: ${timelock} accepts ownership from ${devAccounts.deployer.address}`), run.stdout);
-    const importedConfig = readStackFile(imported, "imported") as { apps: { requireTcbUpToDate?: boolean; owner?: string }[] };
-    assert.deepEqual(importedConfig.apps.map((a) => [a.requireTcbUpToDate, a.owner]), d.apps.map(() => [true, undefined]), "TCB flag imported; owner left to the default, where the hand-over goes");
+    assert.ok(
+      run.stdout.includes(`  - KMS: ${timelock} accepts ownership from ${devAccounts.deployer.address}`),
+      run.stdout,
+    );
+    const importedConfig = readStackFile(imported, "imported") as {
+      apps: { requireTcbUpToDate?: boolean; owner?: string }[];
+    };
+    assert.deepEqual(
+      importedConfig.apps.map((a) => [a.requireTcbUpToDate, a.owner]),
+      d.apps.map(() => [true, undefined]),
+      "TCB flag imported; owner left to the default, where the hand-over goes",
+    );
     const importedStack = await openStack({ name: "imported", root: imported, rawConfig: importedConfig });
-    assert.deepEqual((await inspectStack(importedStack)).calls.map((c) => c.functionName), proxies.map(() => "acceptOwnership"));
+    assert.deepEqual(
+      (await inspectStack(importedStack)).calls.map((c) => c.functionName),
+      proxies.map(() => "acceptOwnership"),
+    );
 
     const p = await proposeAndRun();
     assert.equal(p.route, "safe+timelock");
-    assert.deepEqual(p.calls.map((c) => `${c.functionName} by ${c.sender}`), proxies.map(() => `acceptOwnership by ${timelock}`));
+    assert.deepEqual(
+      p.calls.map((c) => `${c.functionName} by ${c.sender}`),
+      proxies.map(() => `acceptOwnership by ${timelock}`),
+    );
     for (const proxy of proxies) {
       assert.equal(await ownerOf(proxy), timelock);
       assert.equal(await pendingOwnerOf(proxy), zeroAddress);
@@ -112,12 +147,23 @@ describe("dstack main shape (two-step ownership) on a safe+timelock devnet (real
     const preview = await project.preview();
     assert.equal(preview.code, 0, preview.stderr);
     // Pulumi cuts long strings in its diff: the whole sentence is checked in the proposal and its packet.
-    assert.ok(preview.output.includes(`app-two: transfer ownership ${timelock} → ${safe}; then the new owner must accept`), preview.output);
+    assert.ok(
+      preview.output.includes(`app-two: transfer ownership ${timelock} → ${safe}; then the new owner must accept`),
+      preview.output,
+    );
 
     const transfer = await proposeAndRun();
-    assert.deepEqual(transfer.calls.map((c) => c.description), [`app-two: transfer ownership ${timelock} → ${safe}; ${ACCEPT_FOLLOW_UP}`]);
+    assert.deepEqual(
+      transfer.calls.map((c) => c.description),
+      [`app-two: transfer ownership ${timelock} → ${safe}; ${ACCEPT_FOLLOW_UP}`],
+    );
     assert.ok(packet(transfer).includes(ACCEPT_FOLLOW_UP), "the packet tells signers a second proposal follows");
-    assert.ok(transfer.convergence?.steps.some((s) => s.includes(`ran the follow-up the new owner proposes next (impersonated): app-two: ${safe} accepts ownership`)), JSON.stringify(transfer.convergence));
+    assert.ok(
+      transfer.convergence?.steps.some((s) =>
+        s.includes(`ran the follow-up the new owner proposes next (impersonated): app-two: ${safe} accepts ownership`),
+      ),
+      JSON.stringify(transfer.convergence),
+    );
     assert.equal(await ownerOf(app.proxy), timelock, "two-step: the timelock still owns it");
     assert.equal(await pendingOwnerOf(app.proxy), safe);
 
@@ -125,7 +171,10 @@ describe("dstack main shape (two-step ownership) on a safe+timelock devnet (real
     assert.match(next.output, new RegExp(`app-two: ${safe} accepts ownership from ${timelock}`));
     const accept = await proposeAndRun();
     assert.equal(accept.route, "safe", "the Safe accepts itself: no timelock step");
-    assert.deepEqual(accept.calls.map((c) => `${c.functionName} by ${c.sender}`), [`acceptOwnership by ${safe}`]);
+    assert.deepEqual(
+      accept.calls.map((c) => `${c.functionName} by ${c.sender}`),
+      [`acceptOwnership by ${safe}`],
+    );
     assert.equal(await ownerOf(app.proxy), safe);
     const after = await project.preview();
     assert.ok(isNoChange(after), after.stdout + after.stderr);
@@ -134,8 +183,17 @@ describe("dstack main shape (two-step ownership) on a safe+timelock devnet (real
   it("an app created locked (disableUpgrades in its initializer, no event): an upgrade is refused at preview naming the rule", async () => {
     // deployAndRegisterApp is open to anyone: an outsider creates it, owned by the timelock.
     const outsider = devnet.wallet(devAccounts.outsider.privateKey);
-    const data = encodeFunctionData({ abi: loadArtifact("DstackKmsTwoStep").abi, functionName: "deployAndRegisterApp", args: [timelock, true, false, false, zeroHash, devMeasurement("locked-compose")] });
-    const hash = await outsider.sendTransaction({ account: outsider.account!, chain: outsider.chain, to: devnet.deployment.kms.proxy, data });
+    const data = encodeFunctionData({
+      abi: loadArtifact("DstackKmsTwoStep").abi,
+      functionName: "deployAndRegisterApp",
+      args: [timelock, true, false, false, zeroHash, devMeasurement("locked-compose")],
+    });
+    const hash = await outsider.sendTransaction({
+      account: outsider.account!,
+      chain: outsider.chain,
+      to: devnet.deployment.kms.proxy,
+      data,
+    });
     const receipt = await client.waitForTransactionReceipt({ hash });
     const created = receipt.logs.map((log) => {
       try {
@@ -145,37 +203,78 @@ describe("dstack main shape (two-step ownership) on a safe+timelock devnet (real
       }
     });
     const appId = (created.find((e) => e?.eventName === "AppDeployedViaFactory")!.args as { appId: Address }).appId;
-    assert.ok(!created.some((e) => e?.eventName === "UpgradesDisabled"), "no UpgradesDisabled event: only the storage flag says it");
+    assert.ok(
+      !created.some((e) => e?.eventName === "UpgradesDisabled"),
+      "no UpgradesDisabled event: only the storage flag says it",
+    );
     const upgradesDisabledEvent = getAbiItem({ abi: dstackAppAbi, name: "UpgradesDisabled" });
     assert.deepEqual(await client.getLogs({ address: appId, event: upgradesDisabledEvent, fromBlock: 0n }), []);
 
     const locked = structuredClone(config);
-    locked.apps!.push({ name: "locked", proxy: appId, composeHashes: [devMeasurement("locked-compose")], implementation: devnet.deployment.appV2Implementation });
+    locked.apps!.push({
+      name: "locked",
+      proxy: appId,
+      composeHashes: [devMeasurement("locked-compose")],
+      implementation: devnet.deployment.appV2Implementation,
+    });
     await project.configure(locked);
     const filesBefore = project.proposalFiles();
     const preview = await project.preview();
     assert.notEqual(preview.code, 0);
-    assert.match(preview.output, /apps\[2\]\.implementation: app locked has upgrades permanently disabled.*\[upgrade\.disabled\]/);
+    assert.match(
+      preview.output,
+      /apps\[2\]\.implementation: app locked has upgrades permanently disabled.*\[upgrade\.disabled\]/,
+    );
     assert.deepEqual(project.proposalFiles(), filesBefore, "nothing written");
     await project.configure(config);
   });
 
   it("requireTcbUpToDate flipped and a transfer started behind the tool's back: preview shows both, gov audit flags them", async () => {
     const appOne = devnet.deployment.apps[0].proxy;
-    await sendAsImpersonated(devnet, timelock, appOne, encodeFunctionData({ abi: dstackAppTcbAbi, functionName: "setRequireTcbUpToDate", args: [false] }));
-    await sendAsImpersonated(devnet, timelock, appOne, encodeFunctionData({ abi: dstackAppAbi, functionName: "transferOwnership", args: [devAccounts.outsider.address] }));
+    await sendAsImpersonated(
+      devnet,
+      timelock,
+      appOne,
+      encodeFunctionData({ abi: dstackAppTcbAbi, functionName: "setRequireTcbUpToDate", args: [false] }),
+    );
+    await sendAsImpersonated(
+      devnet,
+      timelock,
+      appOne,
+      encodeFunctionData({
+        abi: dstackAppAbi,
+        functionName: "transferOwnership",
+        args: [devAccounts.outsider.address],
+      }),
+    );
     assert.equal(await ownerOf(appOne), timelock);
 
     const preview = await project.preview();
     assert.equal(preview.code, 0, preview.stderr);
     assert.match(preview.output, /app-one: require an up-to-date TCB false → true/);
-    assert.ok(preview.output.includes(`app-one: cancel the pending ownership transfer to ${devAccounts.outsider.address} (not this stack's owner)`), preview.output);
+    assert.ok(
+      preview.output.includes(
+        `app-one: cancel the pending ownership transfer to ${devAccounts.outsider.address} (not this stack's owner)`,
+      ),
+      preview.output,
+    );
 
     const audit = await runGov(["audit", "--stack", "devnet", "--root", project.dir]);
     assert.equal(audit.code, 0, audit.stderr);
     const unexplained = audit.stdout.split("\n").filter((line) => line.includes("UNEXPLAINED"));
-    assert.ok(unexplained.some((line) => line.includes("RequireTcbUpToDateSet(requireUpToDate=false)")), audit.stdout);
-    assert.ok(unexplained.some((line) => line.includes(`OwnershipTransferStarted(previousOwner=${timelock}, newOwner=${devAccounts.outsider.address})`)), audit.stdout);
-    assert.ok(unexplained.some((line) => line.includes("PolicyChanged(") && line.includes("policy=require-tcb-up-to-date")), audit.stdout);
+    assert.ok(
+      unexplained.some((line) => line.includes("RequireTcbUpToDateSet(requireUpToDate=false)")),
+      audit.stdout,
+    );
+    assert.ok(
+      unexplained.some((line) =>
+        line.includes(`OwnershipTransferStarted(previousOwner=${timelock}, newOwner=${devAccounts.outsider.address})`),
+      ),
+      audit.stdout,
+    );
+    assert.ok(
+      unexplained.some((line) => line.includes("PolicyChanged(") && line.includes("policy=require-tcb-up-to-date")),
+      audit.stdout,
+    );
   });
 });

@@ -18,7 +18,10 @@ export interface TestDevnet {
   stop(): Promise<void>;
 }
 
-export async function startTestDevnet(topology: Topology, options: { contracts?: ContractShape; anvil?: AnvilOptions } = {}): Promise<TestDevnet> {
+export async function startTestDevnet(
+  topology: Topology,
+  options: { contracts?: ContractShape; anvil?: AnvilOptions } = {},
+): Promise<TestDevnet> {
   const anvil = await startAnvil(options.anvil);
   try {
     const deployment = await deployDevnet(anvil.rpcUrl, topology, { contracts: options.contracts });
@@ -28,7 +31,8 @@ export async function startTestDevnet(topology: Topology, options: { contracts?:
       anvil,
       deployment,
       config: () => structuredClone(devnetStackConfig(deployment)),
-      wallet: (privateKey) => createWalletClient({ account: privateKeyToAccount(privateKey), chain, transport: http(anvil.rpcUrl) }),
+      wallet: (privateKey) =>
+        createWalletClient({ account: privateKeyToAccount(privateKey), chain, transport: http(anvil.rpcUrl) }),
       warp: async (seconds) => {
         await testClient.increaseTime({ seconds: Number(seconds) });
         await testClient.mine({ blocks: 1 });
@@ -45,11 +49,23 @@ export const owners = devAccounts.safeOwners;
 export const executorKey = devAccounts.executor.privateKey;
 
 /** Sends a call as `from` without its key (anvil impersonation): a change made behind the tool's back. */
-export async function sendAsImpersonated(devnet: Pick<TestDevnet, "anvil">, from: Address, to: Address, data: Hex): Promise<Hex> {
-  const testClient = createTestClient({ mode: "anvil", transport: http(devnet.anvil.rpcUrl), pollingInterval: 50 }).extend(publicActions);
+export async function sendAsImpersonated(
+  devnet: Pick<TestDevnet, "anvil">,
+  from: Address,
+  to: Address,
+  data: Hex,
+): Promise<Hex> {
+  const testClient = createTestClient({
+    mode: "anvil",
+    transport: http(devnet.anvil.rpcUrl),
+    pollingInterval: 50,
+  }).extend(publicActions);
   await testClient.impersonateAccount({ address: from });
   await testClient.setBalance({ address: from, value: parseEther("1") });
-  const hash = (await testClient.request({ method: "eth_sendTransaction", params: [{ from, to, data }] } as never)) as Hex;
+  const hash = (await testClient.request({
+    method: "eth_sendTransaction",
+    params: [{ from, to, data }],
+  } as never)) as Hex;
   await testClient.stopImpersonatingAccount({ address: from });
   const receipt = await testClient.waitForTransactionReceipt({ hash });
   if (receipt.status !== "success") throw new Error(`impersonated call from ${from} to ${to} reverted`);

@@ -25,7 +25,10 @@ function rangeRefusal(style: RangeRefusalStyle, cap: number, from: bigint): { co
     case "infura":
       return { code: -32005, message: `query returned more than 10000 results. Try with this block range ${hint}.` };
     case "alchemy":
-      return { code: -32602, message: `Log response size exceeded. You can make eth_getLogs requests with up to a ${cap / 1000}K block range and no limit on the response size, or you can request any block range with a cap of 10K logs in the response. Based on your parameters, this block range should work: ${hint}` };
+      return {
+        code: -32602,
+        message: `Log response size exceeded. You can make eth_getLogs requests with up to a ${cap / 1000}K block range and no limit on the response size, or you can request any block range with a cap of 10K logs in the response. Based on your parameters, this block range should work: ${hint}`,
+      };
     case "geth":
       return { code: -32000, message: `exceed maximum block range: ${cap}` };
     case "quicknode":
@@ -121,21 +124,34 @@ export async function startFaultyRpc(options: FaultyRpcOptions): Promise<FaultyR
     const cap = options.logRangeCap;
     if (cap && call.method === "eth_getLogs") {
       const { fromBlock, toBlock } = (call.params?.[0] ?? {}) as { fromBlock?: string; toBlock?: string };
-      if (fromBlock?.startsWith("0x") && toBlock?.startsWith("0x") && BigInt(toBlock) - BigInt(fromBlock) + 1n > BigInt(cap.blocks)) {
+      if (
+        fromBlock?.startsWith("0x") &&
+        toBlock?.startsWith("0x") &&
+        BigInt(toBlock) - BigInt(fromBlock) + 1n > BigInt(cap.blocks)
+      ) {
         refusedRanges++;
-        return JSON.stringify({ jsonrpc: "2.0", id: call.id, error: rangeRefusal(cap.style ?? "geth", cap.blocks, BigInt(fromBlock)) });
+        return JSON.stringify({
+          jsonrpc: "2.0",
+          id: call.id,
+          error: rangeRefusal(cap.style ?? "geth", cap.blocks, BigInt(fromBlock)),
+        });
       }
     }
     const rewritten = options.intercept ? await options.intercept(call) : call;
     if ("result" in rewritten) return JSON.stringify({ jsonrpc: "2.0", id: call.id, result: rewritten.result });
     forwarded.push(rewritten);
-    const response = await fetch(options.upstream, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(rewritten) });
+    const response = await fetch(options.upstream, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(rewritten),
+    });
     return response.text();
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
-    for (const call of [JSON.parse(body || "{}")].flat() as JsonRpcCall[]) received[call.method] = (received[call.method] ?? 0) + 1;
+    for (const call of [JSON.parse(body || "{}")].flat() as JsonRpcCall[])
+      received[call.method] = (received[call.method] ?? 0) + 1;
     if (options.latencyMs) await sleep(options.latencyMs);
     const outcome = decide();
     counts[outcome]++;

@@ -40,7 +40,9 @@ export class PulumiProject {
 
 /** What preview printed, checked for "nothing would change". */
 export function isNoChange(result: PulumiResult): boolean {
-  return result.code === 0 && !/to (create|update|delete|replace)/.test(result.stdout) && /unchanged/.test(result.stdout);
+  return (
+    result.code === 0 && !/to (create|update|delete|replace)/.test(result.stdout) && /unchanged/.test(result.stdout)
+  );
 }
 
 export type { Address, Hex };

@@ -55,43 +55,170 @@ function rename(object: object, from: string, to: string) {
 
 const cases: Case[] = [
   // Unknown keys: a typo is an error naming it and the key it most likely meant.
-  { name: "misspelled threshold", edit: (c) => rename(governanceOf(c).safe, "threshold", "treshold"), field: "governance.safe.treshold", fix: /unknown key; did you mean "threshold"\?/ },
-  { name: "kms.device instead of devices", edit: (c) => rename(c.kms, "devices", "device"), field: "kms.device", fix: /unknown key; did you mean "devices"\?/ },
-  { name: "osImage instead of osImages", edit: (c) => rename(c.kms, "osImages", "osImage"), field: "kms.osImage", fix: /unknown key; did you mean "osImages"\?/ },
-  { name: "a misspelled policy section", edit: (c) => ((c as Record<string, unknown>).polcy = {}), field: "polcy", fix: /did you mean "policy"\?/ },
-  { name: "an unknown app setting", edit: (c) => ((c.apps![0] as Record<string, unknown>).allowAnyDevices = true), field: "apps[0].allowAnyDevices", fix: /did you mean "allowAnyDevice"\?/ },
-  { name: "a non-positive chain id in plain words", edit: (c) => (c.network.chainId = 0), field: "network.chainId", fix: /must be more than 0/ },
+  {
+    name: "misspelled threshold",
+    edit: (c) => rename(governanceOf(c).safe, "threshold", "treshold"),
+    field: "governance.safe.treshold",
+    fix: /unknown key; did you mean "threshold"\?/,
+  },
+  {
+    name: "kms.device instead of devices",
+    edit: (c) => rename(c.kms, "devices", "device"),
+    field: "kms.device",
+    fix: /unknown key; did you mean "devices"\?/,
+  },
+  {
+    name: "osImage instead of osImages",
+    edit: (c) => rename(c.kms, "osImages", "osImage"),
+    field: "kms.osImage",
+    fix: /unknown key; did you mean "osImages"\?/,
+  },
+  {
+    name: "a misspelled policy section",
+    edit: (c) => ((c as Record<string, unknown>).polcy = {}),
+    field: "polcy",
+    fix: /did you mean "policy"\?/,
+  },
+  {
+    name: "an unknown app setting",
+    edit: (c) => ((c.apps![0] as Record<string, unknown>).allowAnyDevices = true),
+    field: "apps[0].allowAnyDevices",
+    fix: /did you mean "allowAnyDevice"\?/,
+  },
+  {
+    name: "a non-positive chain id in plain words",
+    edit: (c) => (c.network.chainId = 0),
+    field: "network.chainId",
+    fix: /must be more than 0/,
+  },
   // A shrink by more than half needs a written override (replacements do not shrink).
-  { name: "removing every KMS device", edit: (c) => (c.kms.devices = []), field: "kms.devices", rule: "set.mass-removal", fix: /rule: "set\.mass-removal"/ },
+  {
+    name: "removing every KMS device",
+    edit: (c) => (c.kms.devices = []),
+    field: "kms.devices",
+    rule: "set.mass-removal",
+    fix: /rule: "set\.mass-removal"/,
+  },
   // The schema: policy settings themselves.
-  { name: "override of an unknown rule", edit: (c) => (c.policy = { overrides: [{ rule: "signers.cnt" as never, reason }] }), field: "policy.overrides[0].rule", fix: /must be one of signers\.count, signers\.organisations/ },
-  { name: "override without a real reason", edit: (c) => (c.policy = { overrides: [{ rule: "signers.count", reason: "ok" }] }), field: "policy.overrides[0].reason", fix: /write why the recommendation does not fit \(at least 20 characters\)/ },
-  { name: "the same rule overridden twice", edit: (c) => (c.policy = { overrides: [{ rule: "timelock.delay", reason }, { rule: "timelock.delay", reason }] }), field: "policy.overrides[1].rule", fix: /keep one entry with one reason/ },
-  { name: "promotion gate without a stack", edit: (c) => (c.policy = { promotion: { fromStack: "" } }), field: "policy.promotion.fromStack", fix: /name the non-production stack/ },
-  { name: "threshold above the owner count", edit: (c) => (governanceOf(c).safe.threshold = 4), field: "governance.safe.threshold", fix: /lower it or add owners/ },
-  { name: "a Safe without owners", edit: (c) => ((governanceOf(c).safe.owners = []), (governanceOf(c).safe.threshold = 1)), field: "governance.safe.owners", fix: /a Safe needs at least one owner/ },
-  { name: "a signer without an organisation", edit: (c) => (governanceOf(c).safe.owners[0].org = ""), field: "governance.safe.owners[0].org", fix: /name the signer's organisation/ },
-  { name: "an RPC serving another chain", edit: (c) => (c.network.chainId = 8453), field: "network.chainId", fix: /point network\.rpcUrls at a chain-8453 RPC/ },
+  {
+    name: "override of an unknown rule",
+    edit: (c) => (c.policy = { overrides: [{ rule: "signers.cnt" as never, reason }] }),
+    field: "policy.overrides[0].rule",
+    fix: /must be one of signers\.count, signers\.organisations/,
+  },
+  {
+    name: "override without a real reason",
+    edit: (c) => (c.policy = { overrides: [{ rule: "signers.count", reason: "ok" }] }),
+    field: "policy.overrides[0].reason",
+    fix: /write why the recommendation does not fit \(at least 20 characters\)/,
+  },
+  {
+    name: "the same rule overridden twice",
+    edit: (c) =>
+      (c.policy = {
+        overrides: [
+          { rule: "timelock.delay", reason },
+          { rule: "timelock.delay", reason },
+        ],
+      }),
+    field: "policy.overrides[1].rule",
+    fix: /keep one entry with one reason/,
+  },
+  {
+    name: "promotion gate without a stack",
+    edit: (c) => (c.policy = { promotion: { fromStack: "" } }),
+    field: "policy.promotion.fromStack",
+    fix: /name the non-production stack/,
+  },
+  {
+    name: "threshold above the owner count",
+    edit: (c) => (governanceOf(c).safe.threshold = 4),
+    field: "governance.safe.threshold",
+    fix: /lower it or add owners/,
+  },
+  {
+    name: "a Safe without owners",
+    edit: (c) => ((governanceOf(c).safe.owners = []), (governanceOf(c).safe.threshold = 1)),
+    field: "governance.safe.owners",
+    fix: /a Safe needs at least one owner/,
+  },
+  {
+    name: "a signer without an organisation",
+    edit: (c) => (governanceOf(c).safe.owners[0].org = ""),
+    field: "governance.safe.owners[0].org",
+    fix: /name the signer's organisation/,
+  },
+  {
+    name: "an RPC serving another chain",
+    edit: (c) => (c.network.chainId = 8453),
+    field: "network.chainId",
+    fix: /point network\.rpcUrls at a chain-8453 RPC/,
+  },
 
   // The recommended configuration on a production stack (declared config).
-  { name: "production with 3 signers", edit: (c) => production(c, ["timelock.delay", "timelock.expiration"]), field: "governance.safe.owners", rule: "signers.count", fix: /declare 5 to 7 owners, or add policy\.overrides/ },
+  {
+    name: "production with 3 signers",
+    edit: (c) => production(c, ["timelock.delay", "timelock.expiration"]),
+    field: "governance.safe.owners",
+    rule: "signers.count",
+    fix: /declare 5 to 7 owners, or add policy\.overrides/,
+  },
   {
     name: "production with 8 signers",
     edit: (c) => {
       production(c, ["timelock.delay", "timelock.expiration"]);
-      governanceOf(c).safe.owners = Array.from({ length: 8 }, (_, i) => ({ address: `0x${(i + 1).toString(16).padStart(40, "a")}`, org: `org-${i % 2}` }));
+      governanceOf(c).safe.owners = Array.from({ length: 8 }, (_, i) => ({
+        address: `0x${(i + 1).toString(16).padStart(40, "a")}`,
+        org: `org-${i % 2}`,
+      }));
       governanceOf(c).safe.threshold = 6;
     },
     field: "governance.safe.owners",
     rule: "signers.count",
     fix: /declare 5 to 7 owners/,
   },
-  { name: "production signers from one organisation", edit: (c) => (production(c), governanceOf(c).safe.owners.forEach((o) => (o.org = "phala"))), field: "governance.safe.owners", rule: "signers.organisations", fix: /add signers from another organisation/ },
-  { name: "production threshold 1 of 3", edit: (c) => (production(c), (governanceOf(c).safe.threshold = 1)), field: "governance.safe.threshold", rule: "threshold.ratio", fix: /raise governance\.safe\.threshold to at least 2/ },
-  { name: "production delay of 1 h", edit: (c) => production(c, ["signers.count", "timelock.expiration"]), field: "governance.timelock.delay", rule: "timelock.delay", fix: /set governance\.timelock\.delay to 1d to 3d/ },
-  { name: "production delay of 96 h", edit: (c) => (production(c, ["signers.count", "timelock.expiration"]), (governanceOf(c).timelock.delay = "96h")), field: "governance.timelock.delay", rule: "timelock.delay", fix: /1d to 3d/ },
-  { name: "production expiration of 3 d", edit: (c) => production(c, ["signers.count", "timelock.delay"]), field: "governance.timelock.expiration", rule: "timelock.expiration", fix: /set governance\.timelock\.expiration to 1w to 2w/ },
-  { name: "production expiration of 30 d", edit: (c) => (production(c, ["signers.count", "timelock.delay"]), (governanceOf(c).timelock.expiration = "30d")), field: "governance.timelock.expiration", rule: "timelock.expiration", fix: /1w to 2w/ },
+  {
+    name: "production signers from one organisation",
+    edit: (c) => (production(c), governanceOf(c).safe.owners.forEach((o) => (o.org = "phala"))),
+    field: "governance.safe.owners",
+    rule: "signers.organisations",
+    fix: /add signers from another organisation/,
+  },
+  {
+    name: "production threshold 1 of 3",
+    edit: (c) => (production(c), (governanceOf(c).safe.threshold = 1)),
+    field: "governance.safe.threshold",
+    rule: "threshold.ratio",
+    fix: /raise governance\.safe\.threshold to at least 2/,
+  },
+  {
+    name: "production delay of 1 h",
+    edit: (c) => production(c, ["signers.count", "timelock.expiration"]),
+    field: "governance.timelock.delay",
+    rule: "timelock.delay",
+    fix: /set governance\.timelock\.delay to 1d to 3d/,
+  },
+  {
+    name: "production delay of 96 h",
+    edit: (c) => (production(c, ["signers.count", "timelock.expiration"]), (governanceOf(c).timelock.delay = "96h")),
+    field: "governance.timelock.delay",
+    rule: "timelock.delay",
+    fix: /1d to 3d/,
+  },
+  {
+    name: "production expiration of 3 d",
+    edit: (c) => production(c, ["signers.count", "timelock.delay"]),
+    field: "governance.timelock.expiration",
+    rule: "timelock.expiration",
+    fix: /set governance\.timelock\.expiration to 1w to 2w/,
+  },
+  {
+    name: "production expiration of 30 d",
+    edit: (c) => (production(c, ["signers.count", "timelock.delay"]), (governanceOf(c).timelock.expiration = "30d")),
+    field: "governance.timelock.expiration",
+    rule: "timelock.expiration",
+    fix: /1w to 2w/,
+  },
   {
     name: "production without a timelock (mode safe)",
     edit: (c) => (production(c), (c.governance = { mode: "safe", safe: governanceOf(c).safe })),
@@ -99,23 +226,103 @@ const cases: Case[] = [
     rule: "timelock.bypass",
     fix: /use mode safe\+timelock with a 1d to 3d delay/,
   },
-  { name: "production in direct mode", edit: (c) => (production(c, ["timelock.bypass"]), (c.governance = { mode: "direct", admin: devAccounts.admin.address })), field: "governance.mode", rule: "signers.count", fix: /use a Safe with 5 to 7 signers/ },
-  { name: "production app owned by the Safe", edit: (c) => (production(c), (c.apps![0].owner = governanceOf(c).safe.address)), field: "apps[0].owner", rule: "timelock.bypass", fix: /remove apps\[0\]\.owner so the timelock owns it/ },
-  { name: "production KMS owned by the Safe", edit: (c) => (production(c), (c.kms.owner = governanceOf(c).safe.address)), field: "kms.owner", rule: "timelock.bypass", fix: /remove kms\.owner so the timelock owns it/ },
+  {
+    name: "production in direct mode",
+    edit: (c) => (
+      production(c, ["timelock.bypass"]), (c.governance = { mode: "direct", admin: devAccounts.admin.address })
+    ),
+    field: "governance.mode",
+    rule: "signers.count",
+    fix: /use a Safe with 5 to 7 signers/,
+  },
+  {
+    name: "production app owned by the Safe",
+    edit: (c) => (production(c), (c.apps![0].owner = governanceOf(c).safe.address)),
+    field: "apps[0].owner",
+    rule: "timelock.bypass",
+    fix: /remove apps\[0\]\.owner so the timelock owns it/,
+  },
+  {
+    name: "production KMS owned by the Safe",
+    edit: (c) => (production(c), (c.kms.owner = governanceOf(c).safe.address)),
+    field: "kms.owner",
+    rule: "timelock.bypass",
+    fix: /remove kms\.owner so the timelock owns it/,
+  },
 
   // Rails on the declared config, on every tier.
-  { name: "empty OS image set", edit: (c) => (c.kms.osImages = []), field: "kms.osImages", rule: "rail.empty-os-images", fix: /set policy\.allowEmptyOsImages: true/ },
-  { name: "empty compose hash set", edit: (c) => (c.apps![0].composeHashes = []), field: "apps[0].composeHashes", rule: "rail.empty-compose-hashes", fix: /set apps\[0\]\.allowEmptyComposeHashes: true/ },
-  { name: "one app's allowance does not cover another", edit: (c) => ((c.apps![0].allowEmptyComposeHashes = true), (c.apps![1].composeHashes = [])), field: "apps[1].composeHashes", rule: "rail.empty-compose-hashes", fix: /apps\[1\]\.allowEmptyComposeHashes/ },
-  { name: "KMS handed to an outsider", edit: (c) => (c.kms.owner = outsider), field: "kms.owner", rule: "rail.ownership-transfer", fix: /or set policy\.allowOwnershipTransfer: true/ },
-  { name: "app handed to an outsider", edit: (c) => (c.apps![1].owner = outsider), field: "apps[1].owner", rule: "rail.ownership-transfer", fix: /remove apps\[1\]\.owner \(the default is 0x/ },
+  {
+    name: "empty OS image set",
+    edit: (c) => (c.kms.osImages = []),
+    field: "kms.osImages",
+    rule: "rail.empty-os-images",
+    fix: /set policy\.allowEmptyOsImages: true/,
+  },
+  {
+    name: "empty compose hash set",
+    edit: (c) => (c.apps![0].composeHashes = []),
+    field: "apps[0].composeHashes",
+    rule: "rail.empty-compose-hashes",
+    fix: /set apps\[0\]\.allowEmptyComposeHashes: true/,
+  },
+  {
+    name: "one app's allowance does not cover another",
+    edit: (c) => ((c.apps![0].allowEmptyComposeHashes = true), (c.apps![1].composeHashes = [])),
+    field: "apps[1].composeHashes",
+    rule: "rail.empty-compose-hashes",
+    fix: /apps\[1\]\.allowEmptyComposeHashes/,
+  },
+  {
+    name: "KMS handed to an outsider",
+    edit: (c) => (c.kms.owner = outsider),
+    field: "kms.owner",
+    rule: "rail.ownership-transfer",
+    fix: /or set policy\.allowOwnershipTransfer: true/,
+  },
+  {
+    name: "app handed to an outsider",
+    edit: (c) => (c.apps![1].owner = outsider),
+    field: "apps[1].owner",
+    rule: "rail.ownership-transfer",
+    fix: /remove apps\[1\]\.owner \(the default is 0x/,
+  },
 
   // Unsafe plans: the state the calls leave on chain.
-  { name: "plan empties the OS image set", calls: plannedFor((c) => (c.kms.osImages = [])), field: "kms.osImages (after the proposal)", rule: "rail.empty-os-images", fix: /keep at least one OS image/ },
-  { name: "plan empties an app's compose set", calls: plannedFor((c) => (c.apps[1].composeHashes = [])), field: "apps[1].composeHashes (after the proposal)", rule: "rail.empty-compose-hashes", fix: /keep at least one compose hash/ },
-  { name: "plan removes the last owner", calls: (live) => safeOwnerCalls(live.safe!.address, live.safe!, { owners: [], threshold: 0 }), field: "governance.safe.owners (after the proposal)", rule: "rail.last-owner", fix: /keep at least one owner/ },
-  { name: "plan sets the threshold above the owners", calls: (live) => safeOwnerCalls(live.safe!.address, live.safe!, { owners: live.safe!.owners, threshold: 5 }), field: "governance.safe.threshold (after the proposal)", rule: "rail.threshold", fix: /set governance\.safe\.threshold between 1 and 3/ },
-  { name: "plan transfers an app away", calls: plannedFor((c) => (c.apps[0].owner = outsider)), field: "apps[0].owner (after the proposal)", rule: "rail.ownership-transfer", fix: /policy\.allowOwnershipTransfer/ },
+  {
+    name: "plan empties the OS image set",
+    calls: plannedFor((c) => (c.kms.osImages = [])),
+    field: "kms.osImages (after the proposal)",
+    rule: "rail.empty-os-images",
+    fix: /keep at least one OS image/,
+  },
+  {
+    name: "plan empties an app's compose set",
+    calls: plannedFor((c) => (c.apps[1].composeHashes = [])),
+    field: "apps[1].composeHashes (after the proposal)",
+    rule: "rail.empty-compose-hashes",
+    fix: /keep at least one compose hash/,
+  },
+  {
+    name: "plan removes the last owner",
+    calls: (live) => safeOwnerCalls(live.safe!.address, live.safe!, { owners: [], threshold: 0 }),
+    field: "governance.safe.owners (after the proposal)",
+    rule: "rail.last-owner",
+    fix: /keep at least one owner/,
+  },
+  {
+    name: "plan sets the threshold above the owners",
+    calls: (live) => safeOwnerCalls(live.safe!.address, live.safe!, { owners: live.safe!.owners, threshold: 5 }),
+    field: "governance.safe.threshold (after the proposal)",
+    rule: "rail.threshold",
+    fix: /set governance\.safe\.threshold between 1 and 3/,
+  },
+  {
+    name: "plan transfers an app away",
+    calls: plannedFor((c) => (c.apps[0].owner = outsider)),
+    field: "apps[0].owner (after the proposal)",
+    rule: "rail.ownership-transfer",
+    fix: /policy\.allowOwnershipTransfer/,
+  },
   {
     name: "production plan lowers the threshold",
     edit: (c) => production(c),
@@ -134,14 +341,51 @@ const cases: Case[] = [
   },
 
   // Upgrade pre-checks.
-  { name: "upgrade to an address without code", edit: (c) => (c.kms.implementation = noCode), field: "kms.implementation", rule: "upgrade.no-code", fix: /deploy the implementation first/ },
-  { name: "upgrade to a contract that is not UUPS", edit: (c) => (c.apps![0].implementation = governanceOf(c).timelock.address), field: "apps[0].implementation", rule: "upgrade.proxiable-uuid", fix: /UUPSUpgradeable implementation/ },
-  { name: "app implementation without code", edit: (c) => (c.kms.appImplementation = noCode), field: "kms.appImplementation", rule: "upgrade.no-code", fix: /correct kms\.appImplementation/ },
+  {
+    name: "upgrade to an address without code",
+    edit: (c) => (c.kms.implementation = noCode),
+    field: "kms.implementation",
+    rule: "upgrade.no-code",
+    fix: /deploy the implementation first/,
+  },
+  {
+    name: "upgrade to a contract that is not UUPS",
+    edit: (c) => (c.apps![0].implementation = governanceOf(c).timelock.address),
+    field: "apps[0].implementation",
+    rule: "upgrade.proxiable-uuid",
+    fix: /UUPSUpgradeable implementation/,
+  },
+  {
+    name: "app implementation without code",
+    edit: (c) => (c.kms.appImplementation = noCode),
+    field: "kms.appImplementation",
+    rule: "upgrade.no-code",
+    fix: /correct kms\.appImplementation/,
+  },
 
   // Promotion gate settings.
-  { name: "promotion from the stack itself", edit: (c) => ((c.policy = { promotion: { fromStack: "devnet" } }), c.kms.osImages.push(`0x${"ab".repeat(32)}`)), field: "policy.promotion.fromStack", rule: "promotion.source", fix: /name a non-production stack/ },
-  { name: "promotion from a production stack", edit: (c) => ((c.policy = { promotion: { fromStack: "prod-source" } }), c.kms.osImages.push(`0x${"ab".repeat(32)}`)), field: "policy.promotion.fromStack", rule: "promotion.source", fix: /network\.tier: non-production/ },
-  { name: "promotion from a stack that does not exist", edit: (c) => ((c.policy = { promotion: { fromStack: "nowhere" } }), c.kms.osImages.push(`0x${"ab".repeat(32)}`)), field: "policy.promotion.fromStack", fix: /pulumi stack init nowhere/ },
+  {
+    name: "promotion from the stack itself",
+    edit: (c) => ((c.policy = { promotion: { fromStack: "devnet" } }), c.kms.osImages.push(`0x${"ab".repeat(32)}`)),
+    field: "policy.promotion.fromStack",
+    rule: "promotion.source",
+    fix: /name a non-production stack/,
+  },
+  {
+    name: "promotion from a production stack",
+    edit: (c) => (
+      (c.policy = { promotion: { fromStack: "prod-source" } }), c.kms.osImages.push(`0x${"ab".repeat(32)}`)
+    ),
+    field: "policy.promotion.fromStack",
+    rule: "promotion.source",
+    fix: /network\.tier: non-production/,
+  },
+  {
+    name: "promotion from a stack that does not exist",
+    edit: (c) => ((c.policy = { promotion: { fromStack: "nowhere" } }), c.kms.osImages.push(`0x${"ab".repeat(32)}`)),
+    field: "policy.promotion.fromStack",
+    fix: /pulumi stack init nowhere/,
+  },
 ];
 
 describe("bad configs and unsafe plans are refused before anything is sent or written", () => {
@@ -157,7 +401,12 @@ describe("bad configs and unsafe plans are refused before anything is sent or wr
   });
   after(() => devnet.stop());
 
-  const nothingWritten = () => assert.ok(!existsSync(join(root, "proposals")) || readdirSync(join(root, "proposals")).every((d) => readdirSync(join(root, "proposals", d)).length === 0), "no proposal file");
+  const nothingWritten = () =>
+    assert.ok(
+      !existsSync(join(root, "proposals")) ||
+        readdirSync(join(root, "proposals")).every((d) => readdirSync(join(root, "proposals", d)).length === 0),
+      "no proposal file",
+    );
 
   async function attempt(c: Case): Promise<Error> {
     const raw = devnet.config();
@@ -194,13 +443,20 @@ describe("bad configs and unsafe plans are refused before anything is sent or wr
     const raw = devnet.config();
     raw.kms.osImages.push(`0x${"cd".repeat(32)}`);
     // Built (and written) in a scratch root, then tampered with.
-    const scratch = await openStack({ name: "devnet", root: mkdtempSync(join(tmpdir(), "gov-scratch-")), rawConfig: raw });
+    const scratch = await openStack({
+      name: "devnet",
+      root: mkdtempSync(join(tmpdir(), "gov-scratch-")),
+      rawConfig: raw,
+    });
     const built = (await proposeChanges(scratch, await inspectStack(scratch)))!;
     const stack = await openStack({ name: "devnet", root, rawConfig: raw });
     const inspection = await inspectStack(stack);
     const tampered = { ...built, timelock: { ...built.timelock!, delay: "60" } };
     await assert.rejects(sealProposal(tampered, stack, inspection.live, inspection.findings, {}), (error: Error) => {
-      assert.match(error.message, /timelock\.delay \(proposal\): the proposal schedules with 1m, below the timelock's own 1h \[rail\.schedule-delay\]; fix: regenerate the proposal/);
+      assert.match(
+        error.message,
+        /timelock\.delay \(proposal\): the proposal schedules with 1m, below the timelock's own 1h \[rail\.schedule-delay\]; fix: regenerate the proposal/,
+      );
       return true;
     });
     nothingWritten();
@@ -218,7 +474,10 @@ describe("bad configs and unsafe plans are refused before anything is sent or wr
     delete raw.apps![0].devices;
     delete raw.apps![0].allowAnyDevice;
     const inspection = await inspectStack(await openStack({ name: "devnet", root, rawConfig: raw }));
-    assert.ok(inspection.live.kms.devices.length > 0 && inspection.live.apps[0].devices.length > 0, "the devnet has live devices");
+    assert.ok(
+      inspection.live.kms.devices.length > 0 && inspection.live.apps[0].devices.length > 0,
+      "the devnet has live devices",
+    );
     assert.deepEqual(inspection.calls, [], "nothing is revoked");
     assert.deepEqual(inspection.unmanaged, [
       `kms.aggregatedMrs: not managed, ${inspection.live.kms.aggregatedMrs.length} on chain`,
@@ -235,7 +494,10 @@ describe("bad configs and unsafe plans are refused before anything is sent or wr
     const stack = await openStack({ name: "devnet", root, rawConfig: raw });
     const { errors, warnings } = checkPolicy(stack.config);
     assert.deepEqual(errors, []);
-    assert.deepEqual(warnings.map((w) => `${w.rule} ${w.path}`), ["threshold.ratio governance.safe.threshold", "policy.overrides policy.overrides[0]"]);
+    assert.deepEqual(
+      warnings.map((w) => `${w.rule} ${w.path}`),
+      ["threshold.ratio governance.safe.threshold", "policy.overrides policy.overrides[0]"],
+    );
   });
 
   async function blockNumber() {

@@ -29,12 +29,16 @@ describe("concurrency: two runs of one stack at the same time never make two pro
   it("two pulumi up at once: the stack lock lets at most one through, ONE proposal results; a rerun keeps one", async () => {
     const project = new PulumiProject();
     await project.configure(config, { proposerKey });
-    const runs = await Promise.all([startPulumi(project, ["up", "--yes", "--skip-preview"]).done, startPulumi(project, ["up", "--yes", "--skip-preview"]).done]);
+    const runs = await Promise.all([
+      startPulumi(project, ["up", "--yes", "--skip-preview"]).done,
+      startPulumi(project, ["up", "--yes", "--skip-preview"]).done,
+    ]);
     // Pulumi's file-backend lock writes its lock file, then re-checks: two runs never both proceed,
     // though two that start in the same instant may both back off.
     const succeeded = runs.filter((r) => r.code === 0);
     assert.ok(succeeded.length <= 1, runs.map((r) => r.output).join("\n----\n"));
-    for (const refused of runs.filter((r) => r.code !== 0)) assert.match(refused.output, /the stack is currently locked by 1 lock\(s\)/);
+    for (const refused of runs.filter((r) => r.code !== 0))
+      assert.match(refused.output, /the stack is currently locked by 1 lock\(s\)/);
     const afterRace = proposalBytes(project);
     assert.equal(afterRace.size, 3 * succeeded.length, [...afterRace.keys()].join(", "));
 
@@ -42,7 +46,8 @@ describe("concurrency: two runs of one stack at the same time never make two pro
     assert.equal(rerun.code, 0, rerun.output);
     assert.equal(proposalBytes(project).size, 3);
     assert.equal((await listProposals(project.dir, project.stack)).length, 1);
-    if (succeeded.length === 1) assert.deepEqual(proposalBytes(project), afterRace, "the rerun sees the proposal in flight and writes nothing");
+    if (succeeded.length === 1)
+      assert.deepEqual(proposalBytes(project), afterRace, "the rerun sees the proposal in flight and writes nothing");
   });
 
   it("without a lock (two engine runs on one directory at once): both build the same proposal, so one set of files", async () => {
@@ -56,7 +61,14 @@ describe("concurrency: two runs of one stack at the same time never make two pro
     const [first, second] = await Promise.all([propose(), propose()]);
     assert.equal(first?.id, second?.id);
     const proposals = await listProposals(root, "devnet");
-    assert.deepEqual(proposals.map((p) => p.id), [first!.id]);
-    assert.deepEqual(readdirSync(proposalDir(root, "devnet")).sort(), [".json", ".md", ".txbuilder.json"].map((ext) => `${first!.id}${ext}`), "three files, no temp file left");
+    assert.deepEqual(
+      proposals.map((p) => p.id),
+      [first!.id],
+    );
+    assert.deepEqual(
+      readdirSync(proposalDir(root, "devnet")).sort(),
+      [".json", ".md", ".txbuilder.json"].map((ext) => `${first!.id}${ext}`),
+      "three files, no temp file left",
+    );
   });
 });

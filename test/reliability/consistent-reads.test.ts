@@ -28,7 +28,11 @@ async function openAt(config: StackConfigInput, rpcUrls: string[], root = mkdtem
 
 function filesOf(root: string): Map<string, string> {
   const dir = proposalDir(root, "devnet");
-  return new Map(readdirSync(dir).sort().map((name) => [name, readFileSync(join(dir, name), "utf8")]));
+  return new Map(
+    readdirSync(dir)
+      .sort()
+      .map((name) => [name, readFileSync(join(dir, name), "utf8")]),
+  );
 }
 
 /** The block a state read names, or undefined for reads that name none (eth_chainId). */
@@ -50,7 +54,11 @@ function blockParam(call: JsonRpcCall): unknown {
   }
 }
 
-const summary = (i: Inspection) => ({ block: i.live.blockNumber, calls: i.calls.map((c) => c.description), proposals: i.proposals.map((t) => [t.proposal.id, t.status]) });
+const summary = (i: Inspection) => ({
+  block: i.live.blockNumber,
+  calls: i.calls.map((c) => c.description),
+  proposals: i.proposals.map((t) => [t.proposal.id, t.status]),
+});
 
 describe("consistent reads: every read of a run names one pinned block", () => {
   let devnet: TestDevnet;
@@ -66,7 +74,12 @@ describe("consistent reads: every read of a run names one pinned block", () => {
 
   const timelock = () => devnet.deployment.timelock!;
   const addOsImageBehindTheBack = (label: string) =>
-    sendAsImpersonated(devnet, timelock(), devnet.deployment.kms.proxy, encodeFunctionData({ abi: dstackKmsAbi, functionName: "addOsImageHash", args: [devMeasurement(label)] }));
+    sendAsImpersonated(
+      devnet,
+      timelock(),
+      devnet.deployment.kms.proxy,
+      encodeFunctionData({ abi: dstackKmsAbi, functionName: "addOsImageHash", args: [devMeasurement(label)] }),
+    );
 
   it("the chain goes backwards (anvil snapshot revert): the next plan is the reverted chain's", async () => {
     const stack = await openAt(devnet.config(), [devnet.anvil.rpcUrl]);
@@ -76,13 +89,20 @@ describe("consistent reads: every read of a run names one pinned block", () => {
 
     await addOsImageBehindTheBack("rogue-before-revert");
     const drifted = await inspectStack(stack);
-    assert.deepEqual(drifted.calls.map((c) => c.description), [`KMS: revoke OS image ${devMeasurement("rogue-before-revert")}`]);
+    assert.deepEqual(
+      drifted.calls.map((c) => c.description),
+      [`KMS: revoke OS image ${devMeasurement("rogue-before-revert")}`],
+    );
     assert.ok(drifted.live.blockNumber > before.live.blockNumber);
 
     await anvil.revert({ id: snapshot });
     const reverted = await inspectStack(stack);
     assert.equal(reverted.live.blockNumber, before.live.blockNumber, "the head went backwards");
-    assert.deepEqual(reverted.live, before.live, "the reverted chain's state, nothing cached from the abandoned blocks");
+    assert.deepEqual(
+      reverted.live,
+      before.live,
+      "the reverted chain's state, nothing cached from the abandoned blocks",
+    );
     assert.deepEqual(reverted.calls, []);
   });
 
@@ -127,7 +147,16 @@ describe("consistent reads: every read of a run names one pinned block", () => {
 
     // The chain moves on: a rogue measurement, an upgrade behind the back, a second approval.
     await addOsImageBehindTheBack("rogue-while-lagging");
-    await sendAsImpersonated(devnet, timelock(), devnet.deployment.apps[0].proxy, encodeFunctionData({ abi: dstackAppAbi, functionName: "upgradeToAndCall", args: [devnet.deployment.appV2Implementation, "0x"] }));
+    await sendAsImpersonated(
+      devnet,
+      timelock(),
+      devnet.deployment.apps[0].proxy,
+      encodeFunctionData({
+        abi: dstackAppAbi,
+        functionName: "upgradeToAndCall",
+        args: [devnet.deployment.appV2Implementation, "0x"],
+      }),
+    );
     await approveProposal(client, devnet.wallet(devAccounts.safeOwners[1].privateKey), proposal);
     const fresh = await inspectStack(reference);
     assert.notDeepEqual(summary(fresh), summary(trackedAtN), "reads at the fresh head would plan differently");
@@ -139,14 +168,22 @@ describe("consistent reads: every read of a run names one pinned block", () => {
       failureRate: 0,
       intercept: (call) => {
         if (call.method === "eth_blockNumber") return { result: lagHex };
-        if (call.method === "eth_getBlockByNumber" && call.params?.[0] === "latest") return { ...call, params: [lagHex, ...call.params.slice(1)] };
+        if (call.method === "eth_getBlockByNumber" && call.params?.[0] === "latest")
+          return { ...call, params: [lagHex, ...call.params.slice(1)] };
         return call;
       },
     });
     try {
       // With the reference's directory (its proposal in flight): status reads are pinned too.
-      const tracked = await inspectStack({ ...reference, client: createChainClient({ chainId: devnet.anvil.chainId, rpcUrls: [lagging.url] }) });
-      assert.deepEqual(summary(tracked), summary(trackedAtN), "the proposal is awaiting 1 of 2 at N, though approved twice at the head");
+      const tracked = await inspectStack({
+        ...reference,
+        client: createChainClient({ chainId: devnet.anvil.chainId, rpcUrls: [lagging.url] }),
+      });
+      assert.deepEqual(
+        summary(tracked),
+        summary(trackedAtN),
+        "the proposal is awaiting 1 of 2 at N, though approved twice at the head",
+      );
       assert.deepEqual(tracked.live, atN.live, "every value (owners, sets, implementations, timestamp) is block N's");
 
       // In a fresh directory the same run writes the same proposal, byte for byte.
@@ -158,12 +195,25 @@ describe("consistent reads: every read of a run names one pinned block", () => {
       assert.deepEqual(filesOf(laggingStack.root), filesOf(reference.root));
 
       const engineReads = lagging.forwarded.slice(0, inspectionReads);
-      assert.deepEqual(engineReads.filter((call) => blockParam(call) !== undefined && blockParam(call) !== lagHex), [], "inspection reads (state, logs, proposal status) name block N and nothing else");
+      assert.deepEqual(
+        engineReads.filter((call) => blockParam(call) !== undefined && blockParam(call) !== lagHex),
+        [],
+        "inspection reads (state, logs, proposal status) name block N and nothing else",
+      );
       assert.ok(engineReads.some((call) => call.method === "eth_getLogs"));
       // protocol-kit reads the Safe's code and version at "latest": facts that do not depend on the block.
       const latestReads = lagging.forwarded.slice(inspectionReads).filter((call) => blockParam(call) === "latest");
-      t.diagnostic(`lagging RPC: ${engineReads.length} inspection reads, all at block N; ${latestReads.length} protocol-kit reads at "latest"`);
-      assert.ok(latestReads.every((call) => call.method === "eth_getCode" || (call.method === "eth_call" && (call.params![0] as { to: string }).to === proposal.safe.address)), JSON.stringify(latestReads));
+      t.diagnostic(
+        `lagging RPC: ${engineReads.length} inspection reads, all at block N; ${latestReads.length} protocol-kit reads at "latest"`,
+      );
+      assert.ok(
+        latestReads.every(
+          (call) =>
+            call.method === "eth_getCode" ||
+            (call.method === "eth_call" && (call.params![0] as { to: string }).to === proposal.safe.address),
+        ),
+        JSON.stringify(latestReads),
+      );
     } finally {
       await lagging.close();
     }

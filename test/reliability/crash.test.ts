@@ -16,7 +16,10 @@ type PendingOperation = { resource: { urn: string }; type: string };
 async function pendingOperations(project: PulumiProject): Promise<PendingOperation[]> {
   const exported = await project.run("stack", "export");
   assert.equal(exported.code, 0, exported.output);
-  return (JSON.parse(exported.stdout) as { deployment: { pending_operations?: PendingOperation[] } }).deployment.pending_operations ?? [];
+  return (
+    (JSON.parse(exported.stdout) as { deployment: { pending_operations?: PendingOperation[] } }).deployment
+      .pending_operations ?? []
+  );
 }
 
 describe("crash safety: pulumi up killed (SIGKILL) at each write point", () => {
@@ -48,7 +51,10 @@ describe("crash safety: pulumi up killed (SIGKILL) at each write point", () => {
   /** The rerun's result: exactly the uninterrupted run's files (no duplicate, no partial, no temp file). */
   async function assertSameAsUninterrupted(project: PulumiProject): Promise<void> {
     assert.deepEqual(proposalBytes(project), reference);
-    assert.deepEqual((await listProposals(project.dir, project.stack)).map((p) => p.id), [proposalId]);
+    assert.deepEqual(
+      (await listProposals(project.dir, project.stack)).map((p) => p.id),
+      [proposalId],
+    );
   }
 
   it("killed before the proposal files: nothing written; the rerun writes the proposal", async () => {
@@ -68,7 +74,10 @@ describe("crash safety: pulumi up killed (SIGKILL) at each write point", () => {
     const left = project.proposalFiles();
     assert.ok(left.includes(`${proposalId}.txbuilder.json`), left.join(", "));
     assert.ok(!left.includes(`${proposalId}.json`), "the file that makes a proposal exist is not there yet");
-    assert.ok(left.some((name) => name.endsWith(".tmp")), "the crashed writer left its staged files");
+    assert.ok(
+      left.some((name) => name.endsWith(".tmp")),
+      "the crashed writer left its staged files",
+    );
     assert.deepEqual(await listProposals(project.dir, project.stack), []);
     assert.equal((await project.up()).code, 0);
     await assertSameAsUninterrupted(project);
@@ -89,7 +98,10 @@ describe("crash safety: pulumi up killed (SIGKILL) at each write point", () => {
     const project = cloneProject(template);
     // The provider freezes right after writing, so its result never reaches the engine; then the whole CLI is killed.
     const run = startPulumi(project, UP, { GOV_CRASH_AT: "after-proposal-files", GOV_CRASH_SIGNAL: "SIGSTOP" });
-    await waitFor(() => existsSync(join(project.dir, "proposals", project.stack, `${proposalId}.json`)), "the proposal files");
+    await waitFor(
+      () => existsSync(join(project.dir, "proposals", project.stack, `${proposalId}.json`)),
+      "the proposal files",
+    );
     killTree(run.child.pid!);
     await run.done;
     assert.deepEqual(proposalBytes(project), reference);
@@ -99,7 +111,11 @@ describe("crash safety: pulumi up killed (SIGKILL) at each write point", () => {
     assert.notEqual(locked.code, 0);
     assert.match(locked.output, /the stack is currently locked by 1 lock\(s\)/);
     const pending = await pendingOperations(project);
-    assert.deepEqual(pending.map((op) => [op.type, op.resource.urn.split("::").pop()]), [["updating", "proposal"]], "the state was never saved after the provider's work");
+    assert.deepEqual(
+      pending.map((op) => [op.type, op.resource.urn.split("::").pop()]),
+      [["updating", "proposal"]],
+      "the state was never saved after the provider's work",
+    );
     assert.equal((await project.run("cancel", "--yes")).code, 0);
     const rerun = await project.up();
     assert.equal(rerun.code, 0, rerun.output);

@@ -40,7 +40,9 @@ function parentOf(pid: number): number | undefined {
 
 /** The process and all its descendants (language host, providers), found through /proc. */
 function processTree(root: number): number[] {
-  const pids = readdirSync("/proc").filter((name) => /^\d+$/.test(name)).map(Number);
+  const pids = readdirSync("/proc")
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number);
   const tree = [root];
   // Each pass adds the children of what is already in the tree; a tree is never deeper than the process count.
   for (let pass = 0; pass < pids.length; pass++) {

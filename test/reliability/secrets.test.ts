@@ -89,10 +89,23 @@ describe("secrets: after a full scenario the proposer, signer and executor keys 
     await gov(["sign", proposal.id], { GOV_PRIVATE_KEY: KEYS.signer });
     await gov(["status"]);
     await pulumi("up", "--yes", "--skip-preview");
-    assert.equal(await client.readContract({ address: devnet.deployment.safe!, abi: safeAbi, functionName: "nonce" }), 1n, "the executor key ran the Safe transaction");
+    assert.equal(
+      await client.readContract({ address: devnet.deployment.safe!, abi: safeAbi, functionName: "nonce" }),
+      1n,
+      "the executor key ran the Safe transaction",
+    );
     await devnet.warp(DEVNET_TIMELOCK_DELAY);
     await pulumi("up", "--yes", "--skip-preview");
-    assert.equal(await client.readContract({ address: devnet.deployment.kms.proxy, abi: dstackKmsAbi, functionName: "allowedOsImages", args: [image] }), true, "the executor key ran the timelock batch");
+    assert.equal(
+      await client.readContract({
+        address: devnet.deployment.kms.proxy,
+        abi: dstackKmsAbi,
+        functionName: "allowedOsImages",
+        args: [image],
+      }),
+      true,
+      "the executor key ran the timelock batch",
+    );
     assert.ok(isNoChange(await pulumi("preview", "--diff")));
     await pulumi("stack", "output", "--json");
     await pulumi("stack", "history", "--json");
@@ -106,9 +119,17 @@ describe("secrets: after a full scenario the proposer, signer and executor keys 
       ...filesUnder(project.dir),
       ...pulumiLogsOf(project.dir).map((text, i) => [`pulumi log #${i}`, text] as [string, string]),
     ]);
-    assert.ok([...haystacks.keys()].some((where) => where.includes(".pulumi-state")), "the file backend's state is among the files");
-    assert.ok([...haystacks.keys()].some((where) => where.startsWith("pulumi log")), "the pulumi logs are among the texts");
-    t.diagnostic(`searched ${haystacks.size} texts (${(([...haystacks.values()].join("").length) / 1e6).toFixed(1)} MB) for 3 keys`);
+    assert.ok(
+      [...haystacks.keys()].some((where) => where.includes(".pulumi-state")),
+      "the file backend's state is among the files",
+    );
+    assert.ok(
+      [...haystacks.keys()].some((where) => where.startsWith("pulumi log")),
+      "the pulumi logs are among the texts",
+    );
+    t.diagnostic(
+      `searched ${haystacks.size} texts (${([...haystacks.values()].join("").length / 1e6).toFixed(1)} MB) for 3 keys`,
+    );
     for (const [role, key] of Object.entries(KEYS)) assert.deepEqual(leaks(haystacks, key), [], `the ${role} key`);
     // The search finds what is there: a 32-byte value the proposal files do carry.
     const [proposal] = await listProposals(project.dir, "devnet");

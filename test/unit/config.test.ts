@@ -29,7 +29,10 @@ describe("stack config: strict keys, plain wording, absent = unmanaged", () => {
   });
 
   it("unknown keys at every level are errors with the nearest valid key", () => {
-    assert.deepEqual(problems((c) => (c.kms.device = [])), ['kms.device: unknown key; did you mean "devices"?']);
+    assert.deepEqual(
+      problems((c) => (c.kms.device = [])),
+      ['kms.device: unknown key; did you mean "devices"?'],
+    );
     assert.deepEqual(
       problems((c) => {
         c.kms.osImage = c.kms.osImages;
@@ -37,17 +40,41 @@ describe("stack config: strict keys, plain wording, absent = unmanaged", () => {
       }),
       ['kms.osImage: unknown key; did you mean "osImages"?'],
     );
-    assert.deepEqual(problems((c) => (c.polcy = {})), ['polcy: unknown key; did you mean "policy"?']);
-    assert.deepEqual(problems((c) => (c.apps[0].allowAnyDevices = true)), ['apps[0].allowAnyDevices: unknown key; did you mean "allowAnyDevice"?']);
-    assert.deepEqual(problems((c) => (c.network.frobnicate = 1)), ["network.frobnicate: unknown key; valid keys here: tier, chainId, rpcUrls, startBlock, logChunkSize"]);
+    assert.deepEqual(
+      problems((c) => (c.polcy = {})),
+      ['polcy: unknown key; did you mean "policy"?'],
+    );
+    assert.deepEqual(
+      problems((c) => (c.apps[0].allowAnyDevices = true)),
+      ['apps[0].allowAnyDevices: unknown key; did you mean "allowAnyDevice"?'],
+    );
+    assert.deepEqual(
+      problems((c) => (c.network.frobnicate = 1)),
+      ["network.frobnicate: unknown key; valid keys here: tier, chainId, rpcUrls, startBlock, logChunkSize"],
+    );
   });
 
   it("zod's default wording is replaced", () => {
-    assert.deepEqual(problems((c) => (c.network.chainId = 0)), ["network.chainId: must be more than 0"]);
-    assert.deepEqual(problems((c) => (c.network.chainId = "1")), ['network.chainId: must be a number, not string "1"']);
-    assert.deepEqual(problems((c) => (c.network.tier = "prod")), ['network.tier: must be one of "production", "non-production"']);
-    assert.deepEqual(problems((c) => (c.governance.mode = "multisig")), ['governance.mode: must be one of "direct", "safe", "safe+timelock"']);
-    assert.deepEqual(problems((c) => delete c.kms.proxy), ["kms.proxy: required"]);
+    assert.deepEqual(
+      problems((c) => (c.network.chainId = 0)),
+      ["network.chainId: must be more than 0"],
+    );
+    assert.deepEqual(
+      problems((c) => (c.network.chainId = "1")),
+      ['network.chainId: must be a number, not string "1"'],
+    );
+    assert.deepEqual(
+      problems((c) => (c.network.tier = "prod")),
+      ['network.tier: must be one of "production", "non-production"'],
+    );
+    assert.deepEqual(
+      problems((c) => (c.governance.mode = "multisig")),
+      ['governance.mode: must be one of "direct", "safe", "safe+timelock"'],
+    );
+    assert.deepEqual(
+      problems((c) => delete c.kms.proxy),
+      ["kms.proxy: required"],
+    );
   });
 
   it("omitted devices, aggregatedMrs and allowAnyDevice stay undefined (not governed), [] stays empty", () => {

@@ -21,8 +21,21 @@ export function rawConfig(): StackConfigInput {
       safe: { address: SAFE, owners: SIGNERS.map((address, i) => ({ address, org: `org-${i}` })), threshold: 2 },
       timelock: { address: TIMELOCK, delay: "1h", expiration: "3d" },
     },
-    kms: { proxy: KMS, osImages: [hash("os-1"), hash("os-2")], aggregatedMrs: [hash("mr-1")], devices: [hash("kms-device-1")] },
-    apps: [{ name: "app-one", proxy: APP, composeHashes: [hash("compose-1")], devices: [hash("app-device-1")], allowAnyDevice: false }],
+    kms: {
+      proxy: KMS,
+      osImages: [hash("os-1"), hash("os-2")],
+      aggregatedMrs: [hash("mr-1")],
+      devices: [hash("kms-device-1")],
+    },
+    apps: [
+      {
+        name: "app-one",
+        proxy: APP,
+        composeHashes: [hash("compose-1")],
+        devices: [hash("app-device-1")],
+        allowAnyDevice: false,
+      },
+    ],
   };
 }
 

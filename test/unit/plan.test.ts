@@ -14,7 +14,10 @@ describe("planner (pure)", () => {
 
   it("set diffs: additions (sorted) before removals (sorted), each call revoking only when it removes", () => {
     const [a, b, c] = [hash("os-a"), hash("os-b"), hash("os-c")].sort();
-    const calls = planChanges(config((cfg) => (cfg.kms.osImages = [c, a, b, hash("os-2")])), liveState());
+    const calls = planChanges(
+      config((cfg) => (cfg.kms.osImages = [c, a, b, hash("os-2")])),
+      liveState(),
+    );
     assert.deepEqual(
       calls.map((x) => [x.functionName, x.args[0], x.revokes]),
       [
@@ -45,7 +48,10 @@ describe("planner (pure)", () => {
       "apps[0].allowAnyDevice: not managed, true on chain",
       "apps[0].requireTcbUpToDate: not managed, false on chain",
     ]);
-    const emptied = planChanges(config((cfg) => (cfg.kms.devices = [])), liveState());
+    const emptied = planChanges(
+      config((cfg) => (cfg.kms.devices = [])),
+      liveState(),
+    );
     assert.deepEqual(describe_(emptied), [`KMS: revoke KMS device ${hash("kms-device-1")}`]);
   });
 
@@ -89,6 +95,9 @@ describe("planner (pure)", () => {
       ],
     );
     const grow = planSafeOwnerSteps({ owners: [s1], threshold: 1 }, { owners: [s1, s2], threshold: 2 });
-    assert.deepEqual(grow.map((s) => [s.functionName, ...s.args]), [["addOwnerWithThreshold", s2, 2n]]);
+    assert.deepEqual(
+      grow.map((s) => [s.functionName, ...s.args]),
+      [["addOwnerWithThreshold", s2, 2n]],
+    );
   });
 });

@@ -33,15 +33,26 @@ describe("policy (pure parts)", () => {
     assert.equal(minThreshold(3), 2);
     assert.equal(minThreshold(7), 5);
     const c = config();
-    const shape = { mode: c.governance.mode, safe: c.governance.mode === "direct" ? undefined : c.governance.safe, timelock: { address: TIMELOCK, delay: 3600n, expiration: 259200n }, safeOwned: [] };
-    assert.deepEqual(recommendationFindings("production", shape).map((f) => f.rule), ["signers.count", "timelock.delay", "timelock.expiration"]);
+    const shape = {
+      mode: c.governance.mode,
+      safe: c.governance.mode === "direct" ? undefined : c.governance.safe,
+      timelock: { address: TIMELOCK, delay: 3600n, expiration: 259200n },
+      safeOwned: [],
+    };
+    assert.deepEqual(
+      recommendationFindings("production", shape).map((f) => f.rule),
+      ["signers.count", "timelock.delay", "timelock.expiration"],
+    );
     assert.deepEqual(recommendationFindings("non-production", shape), []);
   });
 
   it("shrinking a set by more than half needs the set.mass-removal override; replacing does not", () => {
     const live = liveState();
     const emptied = config((c) => (c.kms.osImages = []));
-    assert.deepEqual(massRemovalFindings(emptied, live, planChanges(emptied, live)).map((f) => `${f.rule} ${f.path}: ${f.message}`), ["set.mass-removal kms.osImages: the proposal removes 2 of the 2 members on chain"]);
+    assert.deepEqual(
+      massRemovalFindings(emptied, live, planChanges(emptied, live)).map((f) => `${f.rule} ${f.path}: ${f.message}`),
+      ["set.mass-removal kms.osImages: the proposal removes 2 of the 2 members on chain"],
+    );
     const replaced = config((c) => (c.kms.devices = [hash("kms-device-2")]));
     assert.deepEqual(massRemovalFindings(replaced, live, planChanges(replaced, live)), []);
     const halved = config((c) => (c.kms.osImages = [hash("os-1")]));
@@ -49,9 +60,14 @@ describe("policy (pure parts)", () => {
 
     const devicesGone = config((c) => (c.kms.devices = []));
     const refused = checkPolicy(devicesGone, live, planChanges(devicesGone, live));
-    assert.deepEqual(refused.errors.map((f) => f.rule), ["set.mass-removal"]);
+    assert.deepEqual(
+      refused.errors.map((f) => f.rule),
+      ["set.mass-removal"],
+    );
     const reason = "revoking the only device on purpose: it was decommissioned";
-    const overridden = config((c) => ((c.kms.devices = []), (c.policy = { overrides: [{ rule: "set.mass-removal", reason }] })));
+    const overridden = config(
+      (c) => ((c.kms.devices = []), (c.policy = { overrides: [{ rule: "set.mass-removal", reason }] })),
+    );
     const accepted = checkPolicy(overridden, live, planChanges(overridden, live));
     assert.deepEqual(accepted.errors, []);
     assert.deepEqual(accepted.overrides, [{ rule: "set.mass-removal", reason }]);
