@@ -13,12 +13,15 @@ import { scanLogs } from "../src/chain/logs";
 import {
   APP_FLAGS_SLOT,
   IMPLEMENTATION_SLOT,
+  TIMELOCK_ROLE_NAMES,
   TIMELOCK_ROLES,
   type AppState,
   type LiveState,
   type ProxyState,
+  type TimelockRole,
 } from "../src/chain/read-state";
 import type { StackConfig } from "../src/config/schema";
+import { safeVersionOf } from "../src/chain/safe-deployments";
 
 /** Calls in flight at once: a naive reader still overlaps requests, it just never batches them. */
 const CONCURRENT_CALLS = 16;
@@ -37,6 +40,7 @@ const scannedEvents: AbiEvent[] = [
   ...kmsSets.map((set) => getAbiItem({ abi: dstackKmsAbi, name: set.added }) as AbiEvent),
   ...appSets.map((set) => getAbiItem({ abi: dstackAppAbi, name: set.added }) as AbiEvent),
   getAbiItem({ abi: dstackAppAbi, name: "UpgradesDisabled" }) as AbiEvent,
+  getAbiItem({ abi: timelockAbi, name: "RoleGranted" }) as AbiEvent,
 ];
 
 type DecodedLog = { address: Address; eventName: string; args: Record<string, Hex> };
@@ -68,8 +72,9 @@ export async function readLiveStateNaively(client: PublicClient, config: StackCo
     read<T>(address, abi, functionName).catch(() => undefined);
 
   const proxies = [config.kms.proxy, ...config.apps.map((app) => app.proxy)];
+  const timelockAddress = config.governance.mode === "safe+timelock" ? config.governance.timelock.address : undefined;
   const logs = (await scanLogs(client, {
-    addresses: proxies,
+    addresses: timelockAddress ? [...proxies, timelockAddress] : proxies,
     events: scannedEvents,
     fromBlock: BigInt(config.network.startBlock ?? 0),
     toBlock: blockNumber,
@@ -148,28 +153,50 @@ export async function readLiveStateNaively(client: PublicClient, config: StackCo
         owners: (await read<Address[]>(safeAddress, safeAbi, "getOwners")).map((o) => getAddress(o)),
         threshold: Number(await read<bigint>(safeAddress, safeAbi, "getThreshold")),
         nonce: await read<bigint>(safeAddress, safeAbi, "nonce"),
+        version: safeVersionOf(await read<string>(safeAddress, safeAbi, "VERSION"), safeAddress),
       }
     : undefined;
-  const timelockAddress = governance.mode === "safe+timelock" ? governance.timelock.address : undefined;
-  const timelock =
-    timelockAddress && safeAddress
-      ? {
-          address: timelockAddress,
-          delay: await read<bigint>(timelockAddress, timelockAbi, "getMinDelay"),
-          expiration: await read<bigint>(timelockAddress, timelockAbi, "expiration"),
-          safeIsProposer: await read<boolean>(timelockAddress, timelockAbi, "hasRole", [
-            TIMELOCK_ROLES.proposer,
-            safeAddress,
-          ]),
-          safeIsCanceller: await read<boolean>(timelockAddress, timelockAbi, "hasRole", [
-            TIMELOCK_ROLES.canceller,
-            safeAddress,
-          ]),
-          anyoneCanExecute: await read<boolean>(timelockAddress, timelockAbi, "hasRole", [
-            TIMELOCK_ROLES.executor,
-            zeroAddress,
-          ]),
-        }
-      : undefined;
+  let timelock: LiveState["timelock"];
+  if (governance.mode === "safe+timelock" && timelockAddress && safeAddress) {
+    const t = governance.timelock;
+    const expiration = await probe<bigint>(timelockAddress, timelockAbi, "expiration");
+    const roleIds = {
+      ...TIMELOCK_ROLES,
+      admin: (await probe<Hex>(timelockAddress, timelockAbi, "TIMELOCK_ADMIN_ROLE")) ?? TIMELOCK_ROLES.admin,
+    };
+    const named = [
+      safeAddress,
+      timelockAddress,
+      zeroAddress,
+      ...(t.executors === "anyone" ? [] : t.executors),
+      ...(t.proposers ?? []),
+      ...(t.cancellers ?? []),
+      ...(t.admins ?? []),
+    ];
+    const roles = {} as Record<TimelockRole, Address[]>;
+    for (const role of TIMELOCK_ROLE_NAMES) {
+      const granted = logs
+        .filter(
+          (log) =>
+            getAddress(log.address) === timelockAddress &&
+            log.eventName === "RoleGranted" &&
+            log.args.role.toLowerCase() === roleIds[role],
+        )
+        .map((log) => log.args.account);
+      const candidates = [...new Set([...named, ...granted].map((a) => getAddress(a)))].sort();
+      const held = await inParallel(candidates, CONCURRENT_CALLS, (account) =>
+        read<boolean>(timelockAddress, timelockAbi, "hasRole", [roleIds[role], account]),
+      );
+      roles[role] = candidates.filter((_, i) => held[i]);
+    }
+    timelock = {
+      address: timelockAddress,
+      kind: expiration === undefined ? "openzeppelin" : "expiring",
+      delay: await read<bigint>(timelockAddress, timelockAbi, "getMinDelay"),
+      expiration,
+      roleIds,
+      roles,
+    };
+  }
   return { chainId: client.chain!.id, blockNumber, blockTimestamp, kms, apps, safe, timelock };
 }

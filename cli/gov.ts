@@ -39,8 +39,9 @@ const USAGE = `usage: gov <command> --stack <name> [--root <dir>] [options]
                           < 80%, > 3 queued operations); exits 1 when there is any
   import --rpc <url> --chain-id <n> --kms <proxy> [--app <name>=<proxy> ...]
          --mode safe+timelock --safe <addr> --timelock <addr> | --mode safe --safe <addr> | --mode direct --admin <addr>
-         --tier production|non-production [--start-block <n>] [--force]
+         --tier production|non-production [--start-block <n>] [--expiration <d>] [--force]
                           write Pulumi.<stack>.yaml declaring an existing deployment as it is
+                          (--expiration: the window this tool enforces on a stock timelock)
 
   --root <dir>            where Pulumi.<stack>.yaml and proposals/<stack>/ are (default: .)
   --key-env <name>        the environment variable holding the key (default: GOV_PRIVATE_KEY);
@@ -167,6 +168,7 @@ const commands: Record<string, (args: string[]) => Promise<CommandResult>> = {
         admin: { type: "string" },
         tier: { type: "string" },
         "start-block": { type: "string" },
+        expiration: { type: "string" },
         force: { type: "boolean" },
       },
       [],

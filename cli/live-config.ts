@@ -1,5 +1,5 @@
-import { getAddress, isAddress, type Address } from "viem";
-import type { LiveState, ProxyState } from "../src/chain/read-state";
+import { getAddress, isAddress, zeroAddress, type Address } from "viem";
+import type { LiveState, ProxyState, TimelockState } from "../src/chain/read-state";
 import { formatDuration } from "../src/config/duration";
 import type { StackConfig, StackConfigInput } from "../src/config/schema";
 
@@ -16,6 +16,8 @@ export interface DeploymentLocation {
     | { mode: "direct"; admin: Address }
     | { mode: "safe"; safe: Address }
     | { mode: "safe+timelock"; safe: Address; timelock: Address };
+  /** The window this tool enforces on a stock timelock (which has none on chain), in seconds. */
+  expiration: bigint;
 }
 
 export function parseAddress(what: string, text: string | undefined): Address {
@@ -44,7 +46,11 @@ export function probeConfig(location: DeploymentLocation): StackConfig {
         ? g
         : g.mode === "safe"
           ? { mode: "safe", safe: safe(g.safe) }
-          : { mode: "safe+timelock", safe: safe(g.safe), timelock: { address: g.timelock, delay: 0n, expiration: 0n } },
+          : {
+              mode: "safe+timelock",
+              safe: safe(g.safe),
+              timelock: { address: g.timelock, kind: "expiring", delay: 0n, expiration: 0n, executors: "anyone" },
+            },
     kms: { proxy: location.kms, osImages: [], aggregatedMrs: [], devices: [] },
     apps: location.apps.map((app) => ({ ...app, composeHashes: [], devices: [], allowAnyDevice: false })),
   };
@@ -65,6 +71,23 @@ function proxyFields(live: ProxyState, governanceOwner: Address) {
   return { proxy: live.proxy, implementation: live.implementation, ...(owner !== governanceOwner ? { owner } : {}) };
 }
 
+/** The timelock as it is: kind, delay, and role holders (written only where they differ from the defaults). */
+function timelockFromLive(t: TimelockState, safe: Address, enforcedExpiration: bigint) {
+  const onlySafe = (holders: Address[]) => holders.length === 1 && holders[0] === safe;
+  const admins = t.roles.admin.filter((a) => a !== t.address);
+  return {
+    address: t.address,
+    kind: t.kind,
+    delay: formatDuration(t.delay),
+    expiration: formatDuration(t.expiration ?? enforcedExpiration),
+    executors:
+      t.roles.executor.length === 1 && t.roles.executor[0] === zeroAddress ? ("anyone" as const) : t.roles.executor,
+    ...(onlySafe(t.roles.proposer) ? {} : { proposers: t.roles.proposer }),
+    ...(onlySafe(t.roles.canceller) ? {} : { cancellers: t.roles.canceller }),
+    ...(admins.length ? { admins } : {}),
+  };
+}
+
 /** The stack config that declares exactly the live state: its plan is empty. Signers' orgs are not on chain: "unknown". */
 export function configFromLive(location: DeploymentLocation, live: LiveState): StackConfigInput {
   const g = location.governance;
@@ -74,11 +97,8 @@ export function configFromLive(location: DeploymentLocation, live: LiveState): S
     owners: live.safe.owners.map((address) => ({ address, org: "unknown" })),
     threshold: live.safe.threshold,
   };
-  const timelock = live.timelock && {
-    address: live.timelock.address,
-    delay: formatDuration(live.timelock.delay),
-    expiration: formatDuration(live.timelock.expiration),
-  };
+  const timelock =
+    live.timelock && live.safe && timelockFromLive(live.timelock, live.safe.address, location.expiration);
   return {
     network: {
       tier: location.tier,

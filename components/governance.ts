@@ -4,6 +4,7 @@ import { governanceOwner, type StackConfig } from "../src/config/schema";
 import { describeFinding } from "../src/policy/findings";
 import { describeStatus, isInFlight } from "../src/proposal/status";
 import type { MeasuredByCommand } from "../src/measurements/resolve";
+import { awaitingSafeExecution } from "../src/reconcile/execution";
 import type { Inspection } from "../src/reconcile/reconcile";
 import type { ImplementationSource } from "../src/implementation/resolve";
 import { callsFor, declaredInputs, type ResourceSlot } from "./inputs";
@@ -130,12 +131,14 @@ export class DstackGovernance extends pulumi.ComponentResource {
         ),
       );
     }
+    const executeThroughSafe = awaitingSafeExecution(inspection.live, inspection.proposals).map((p) => p.id);
     const executable = inspection.proposals
       .filter(
         ({ status }) =>
           status.state === "ready" || (status.state === "awaiting-signatures" && status.have >= status.need),
       )
-      .map(({ proposal }) => proposal.id);
+      .map(({ proposal }) => proposal.id)
+      .filter((id) => !executeThroughSafe.includes(id));
     this.proposal = new GovernanceProposal(
       "proposal",
       {
@@ -144,10 +147,17 @@ export class DstackGovernance extends pulumi.ComponentResource {
         __calls: uncovered.map((c) => c.description),
         __executable: executable,
         __measured: measured,
+        __executeThroughSafe: executeThroughSafe,
       },
       { parent: this, dependsOn: resources },
     );
 
+    if (inspection.live.timelock?.kind === "openzeppelin" && governance.mode === "safe+timelock") {
+      pulumi.log.info(
+        `timelock ${inspection.live.timelock.address} is a stock OpenZeppelin TimelockController: its ${formatDuration(governance.timelock.expiration)} expiration is enforced by this tool (gov execute and pulumi up refuse an expired operation, the next proposal cancels it), not by the contract`,
+        this,
+      );
+    }
     for (const finding of inspection.findings.warnings) pulumi.log.warn(`policy: ${describeFinding(finding)}`, this);
     for (const note of inspection.unmanaged) pulumi.log.info(note, this);
     for (const error of inspection.unreadable) pulumi.log.warn(`refused proposal file: ${error.message}`, this);

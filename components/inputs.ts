@@ -42,6 +42,8 @@ export interface ProposalInputs {
   __executable: string[];
   /** What the config's measurement commands printed this run, by command (shown on the policy resources). */
   __measured: MeasuredByCommand;
+  /** Proposal ids whose ready batch only the Safe may execute, with no execution proposal yet: up writes one. */
+  __executeThroughSafe: string[];
 }
 
 /** An in-flight proposal as the last `pulumi up` left it (a stack output). */

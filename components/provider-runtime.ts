@@ -13,6 +13,7 @@ import { isDeepStrictEqual } from "node:util";
 import { nextSteps } from "../src/proposal/next-steps";
 import { describeStatus, isInFlight } from "../src/proposal/status";
 import type { ProposalFile } from "../src/proposal/types";
+import { proposeExecutionThroughSafe } from "../src/reconcile/execution";
 import {
   inspectStack,
   openStack,
@@ -106,7 +107,7 @@ export function governedDiff(olds: GovernedInputs, news: GovernedInputs): { chan
 
 export function proposalDiff(news: ProposalInputs): { changes: boolean } {
   const canExecute = news.__executable.length > 0 && (news.mode === "direct" || key("executorKey") !== undefined);
-  return { changes: news.__calls.length > 0 || canExecute };
+  return { changes: news.__calls.length > 0 || canExecute || news.__executeThroughSafe.length > 0 };
 }
 
 /** `pulumi refresh`: the resource's declared properties as the chain has them now. */
@@ -128,7 +129,9 @@ export async function readGoverned(props: GovernedInputs): Promise<GovernedInput
         ? {
             address: live.timelock?.address,
             delay: live.timelock && formatDuration(live.timelock.delay),
-            expiration: live.timelock && formatDuration(live.timelock.expiration),
+            expiration:
+              live.timelock &&
+              (live.timelock.expiration === undefined ? d.expiration : formatDuration(live.timelock.expiration)),
           }
         : props.resource === "kms"
           ? { ...live.kms }
@@ -140,6 +143,8 @@ export interface ProposalOutputs extends ProposalInputs {
   proposals: ProposalSummary[];
   /** The proposal's files, the signatures it still needs and the command to run next ("" when none was written). */
   nextSteps: string;
+  /** Execution proposals written this run (the Safe is the timelock's executor). */
+  executionProposals: string[];
   executed: string[];
   sentTransactions: string[];
 }
@@ -157,6 +162,8 @@ export async function applyProposal(inputs: ProposalInputs): Promise<ProposalOut
     __executable: [],
     proposals: [],
     nextSteps: "",
+    __executeThroughSafe: [],
+    executionProposals: [],
     executed: [],
     sentTransactions: [],
   };
@@ -177,6 +184,12 @@ export async function applyProposal(inputs: ProposalInputs): Promise<ProposalOut
     return outputs;
   }
 
+  // Only the Safe may execute these ready batches: each gets a Safe transaction of its own, for k signatures.
+  for (const { proposal, status } of inspection.proposals) {
+    if (!inputs.__executeThroughSafe.includes(proposal.id) || status.state !== "ready") continue;
+    outputs.executionProposals.push((await proposeExecutionThroughSafe(stack, proposal, status)).proposal.id);
+  }
+  if (outputs.executionProposals.length) inspection = await inspectStack(stack);
   const executorKey = key("executorKey");
   if (executorKey) {
     for (const { proposal, status } of inspection.proposals) {

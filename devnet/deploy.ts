@@ -16,12 +16,25 @@ import {
   type WalletClient,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { repoRoot } from "../src/repo-root";
 import { loadArtifact, type ArtifactName } from "../contracts/artifacts";
 import { chainDefinition, MULTICALL3_ADDRESS } from "../src/chain/client";
 import { devAccounts } from "./accounts";
 import { createSafe, deploySafeContracts } from "./safe-infra";
 
-export type Topology = "direct" | "safe" | "safe+timelock";
+/**
+ * "documented" is the setup Phala's deployment guide describes: a Safe 1.3.0 (L2) and a stock
+ * OpenZeppelin 5 TimelockController whose only proposer, canceller and executor is the Safe.
+ */
+export type Topology = "direct" | "safe" | "safe+timelock" | "documented";
+export const TOPOLOGIES: readonly Topology[] = ["safe+timelock", "safe", "direct", "documented"];
+
+/** Governance mode of a topology: "documented" is a Safe + timelock too. */
+export function topologyMode(topology: Topology): "direct" | "safe" | "safe+timelock" {
+  return topology === "documented" ? "safe+timelock" : topology;
+}
 
 /**
  * Which upstream contract shape the devnet runs: `released` (v0.5.10/v0.5.11, single-step owner)
@@ -87,6 +100,21 @@ export interface DevnetDeployment {
 interface Deployer {
   publicClient: PublicClient;
   wallet: WalletClient;
+}
+
+/** OpenZeppelin's own compiled TimelockController (the npm package's build artifact, unmodified). */
+export function stockTimelockController(): { abi: Abi; bytecode: Hex } {
+  const file = join(
+    repoRoot(),
+    "node_modules",
+    "@openzeppelin",
+    "contracts",
+    "build",
+    "contracts",
+    "TimelockController.json",
+  );
+  const artifact = JSON.parse(readFileSync(file, "utf8")) as { abi: Abi; bytecode: Hex };
+  return { abi: artifact.abi, bytecode: artifact.bytecode };
 }
 
 async function deployContract(d: Deployer, name: ArtifactName, args: readonly unknown[] = []): Promise<Address> {
@@ -158,13 +186,15 @@ export async function deployDevnet(
   let safe: Address | undefined;
   let timelock: Address | undefined;
   if (topology !== "direct") {
-    await deploySafeContracts(publicClient, wallet, chainId);
+    const version = topology === "documented" ? "1.3.0" : "1.4.1";
+    await deploySafeContracts(publicClient, wallet, chainId, version);
     safe = await createSafe({
       publicClient,
       deployer: wallet,
       owners: devAccounts.safeOwners.map((o) => o.address),
       threshold: DEVNET_SAFE_THRESHOLD,
       saltNonce: 0n,
+      version,
     });
   }
   if (topology === "safe+timelock") {
@@ -175,6 +205,21 @@ export async function deployDevnet(
       zeroAddress,
       DEVNET_TIMELOCK_EXPIRATION,
     ]);
+  }
+  if (topology === "documented") {
+    // The stock contract as @openzeppelin/contracts ships it compiled: proposer and executor = the Safe, no outside admin.
+    const stock = stockTimelockController();
+    const hash = await wallet.deployContract({
+      abi: stock.abi,
+      bytecode: stock.bytecode,
+      args: [DEVNET_TIMELOCK_DELAY, [safe!], [safe!], zeroAddress],
+      account: wallet.account,
+      chain,
+    });
+    const receipt = await publicClient.waitForTransactionReceipt({ hash });
+    if (receipt.status !== "success" || !receipt.contractAddress)
+      throw new Error("deploying the stock TimelockController failed");
+    timelock = getAddress(receipt.contractAddress);
   }
   const governanceOwner = timelock ?? safe ?? devAccounts.admin.address;
 

@@ -1,6 +1,6 @@
 import { devAccounts } from "./accounts";
 import { startAnvil } from "../src/chain/anvil";
-import { deployDevnet, type ContractShape, type Topology } from "./deploy";
+import { deployDevnet, TOPOLOGIES, type ContractShape, type Topology } from "./deploy";
 import { DEVNET_PASSPHRASE, runPulumiOrThrow } from "./pulumi-cli";
 import { writeStack } from "./pulumi-stack";
 import { devnetStackConfig } from "./stack-config";
@@ -15,8 +15,7 @@ import { repoRoot } from "../src/repo-root";
 async function main() {
   const topologyArg = process.argv.indexOf("--topology");
   const topology = (topologyArg > 0 ? process.argv[topologyArg + 1] : "safe+timelock") as Topology;
-  if (!["safe+timelock", "safe", "direct"].includes(topology))
-    throw new Error(`--topology: use safe+timelock, safe or direct, not "${topology}"`);
+  if (!TOPOLOGIES.includes(topology)) throw new Error(`--topology: use ${TOPOLOGIES.join(", ")}, not "${topology}"`);
   const contractsArg = process.argv.indexOf("--contracts");
   const contracts = (contractsArg > 0 ? process.argv[contractsArg + 1] : "released") as ContractShape;
   if (!["released", "two-step"].includes(contracts))

@@ -14,12 +14,14 @@ import {
   type PublicClient,
   type WalletClient,
 } from "viem";
-import { canonicalSafeContracts } from "../src/chain/safe-deployments";
+import { canonicalSafeContractsByVersion, type SafeContracts, type SafeVersion } from "../src/chain/safe-deployments";
 import { repoRoot } from "../src/repo-root";
 
 const SINGLETON_FACTORY = "0x914d7Fec6aaC8cd542e72Bca78B30650d45643d7" as const;
+/** The deterministic deployment proxy anvil predeploys; Safe 1.3.0's canonical addresses come from it. */
+const DETERMINISTIC_DEPLOYMENT_PROXY = "0x4e59b44847b379578588920ca78fbf26c0b4956c" as const;
 
-const SAFE_ARTIFACTS = {
+const SAFE_141_ARTIFACTS = {
   safeSingleton: "Safe.sol/Safe.json",
   safeL2Singleton: "SafeL2.sol/SafeL2.json",
   proxyFactory: "proxies/SafeProxyFactory.sol/SafeProxyFactory.json",
@@ -29,7 +31,31 @@ const SAFE_ARTIFACTS = {
   signMessageLib: "libraries/SignMessageLib.sol/SignMessageLib.json",
   createCall: "libraries/CreateCall.sol/CreateCall.json",
   simulateTxAccessor: "accessors/SimulateTxAccessor.sol/SimulateTxAccessor.json",
-} as const satisfies Record<keyof typeof canonicalSafeContracts, string>;
+} as const satisfies Record<keyof SafeContracts, string>;
+
+const SAFE_130_ARTIFACTS = {
+  safeSingleton: "GnosisSafe.sol/GnosisSafe.json",
+  safeL2Singleton: "GnosisSafeL2.sol/GnosisSafeL2.json",
+  proxyFactory: "proxies/GnosisSafeProxyFactory.sol/GnosisSafeProxyFactory.json",
+  multiSend: "libraries/MultiSend.sol/MultiSend.json",
+  multiSendCallOnly: "libraries/MultiSendCallOnly.sol/MultiSendCallOnly.json",
+  fallbackHandler: "handler/CompatibilityFallbackHandler.sol/CompatibilityFallbackHandler.json",
+  // The npm build of 1.3.0's SignMessageLib differs from the canonical deployment's bytecode (its
+  // CREATE2 address is 0xEb4b…1D06, not 0xA653…A3a2); message signing is never used here, so it is left out.
+  signMessageLib: null,
+  createCall: "libraries/CreateCall.sol/CreateCall.json",
+  simulateTxAccessor: "accessors/SimulateTxAccessor.sol/SimulateTxAccessor.json",
+} as const satisfies Record<keyof SafeContracts, string | null>;
+
+/** Where each version's bytecode comes from (npm artifacts) and which CREATE2 factory puts it at the canonical address. */
+const SAFE_SOURCES = {
+  "1.4.1": { artifacts: SAFE_141_ARTIFACTS, dir: ["@safe-global", "safe-contracts"], factory: SINGLETON_FACTORY },
+  "1.3.0": {
+    artifacts: SAFE_130_ARTIFACTS,
+    dir: ["@gnosis.pm", "safe-contracts"],
+    factory: DETERMINISTIC_DEPLOYMENT_PROXY,
+  },
+} as const;
 
 function nodeModule(...parts: string[]): string {
   return join(repoRoot(), "node_modules", ...parts);
@@ -58,27 +84,42 @@ async function deploySingletonFactory(publicClient: PublicClient, funder: Wallet
     throw new Error("Safe singleton factory did not deploy");
 }
 
-/** Deploys the Safe v1.4.1 contracts through the singleton factory; they land at the canonical addresses. */
-export async function deploySafeContracts(publicClient: PublicClient, deployer: WalletClient, chainId: number) {
-  await deploySingletonFactory(publicClient, deployer, chainId);
-  for (const [name, path] of Object.entries(SAFE_ARTIFACTS) as [keyof typeof SAFE_ARTIFACTS, string][]) {
-    const expected = canonicalSafeContracts[name];
+/**
+ * Deploys a Safe version's contracts at their canonical addresses: 1.4.1 through the Safe singleton
+ * factory, 1.3.0 through the deterministic deployment proxy (anvil has it), both with salt 0.
+ */
+export async function deploySafeContracts(
+  publicClient: PublicClient,
+  deployer: WalletClient,
+  chainId: number,
+  version: SafeVersion = "1.4.1",
+) {
+  const source = SAFE_SOURCES[version];
+  if (version === "1.4.1") await deploySingletonFactory(publicClient, deployer, chainId);
+  else if (!(await publicClient.getCode({ address: DETERMINISTIC_DEPLOYMENT_PROXY })))
+    throw new Error(
+      `no deterministic deployment proxy at ${DETERMINISTIC_DEPLOYMENT_PROXY}: Safe ${version} cannot land at its canonical addresses`,
+    );
+  for (const [name, path] of Object.entries(source.artifacts) as [keyof SafeContracts, string | null][]) {
+    if (path === null) continue;
+    const expected = canonicalSafeContractsByVersion[version][name];
     if (await publicClient.getCode({ address: expected })) continue;
     const artifact = JSON.parse(
-      readFileSync(nodeModule("@safe-global", "safe-contracts", "build", "artifacts", "contracts", path), "utf8"),
+      readFileSync(nodeModule(...source.dir, "build", "artifacts", "contracts", path), "utf8"),
     );
     const initCode = artifact.bytecode as Hex;
     const predicted = getContractAddress({
       opcode: "CREATE2",
-      from: SINGLETON_FACTORY,
+      from: source.factory,
       salt: zeroHash,
       bytecode: initCode,
     });
-    if (predicted !== expected) throw new Error(`${name} would deploy at ${predicted}, not the canonical ${expected}`);
+    if (predicted !== expected)
+      throw new Error(`Safe ${version} ${name} would deploy at ${predicted}, not the canonical ${expected}`);
     const hash = await deployer.sendTransaction({
       account: deployer.account!,
       chain: deployer.chain,
-      to: SINGLETON_FACTORY,
+      to: source.factory,
       data: concatHex([zeroHash, initCode]),
     });
     await publicClient.waitForTransactionReceipt({ hash });
@@ -93,9 +134,14 @@ const proxyFactoryAbi = parseAbi([
   "function createProxyWithNonce(address singleton, bytes initializer, uint256 saltNonce) returns (address proxy)",
   "event ProxyCreation(address indexed proxy, address singleton)",
 ]);
+/** 1.3.0's factory emits the same event with the proxy not indexed. */
+const proxyFactory130Abi = parseAbi([
+  "function createProxyWithNonce(address singleton, bytes initializer, uint256 saltNonce) returns (address proxy)",
+  "event ProxyCreation(address proxy, address singleton)",
+]);
 
 /**
- * Creates a Safe (SafeL2 singleton, canonical fallback handler) through the canonical proxy
+ * Creates a Safe of the given version (SafeL2 singleton unless l2 is false, canonical fallback handler) through the canonical proxy
  * factory, exactly as Safe{Wallet} does. Plain viem: protocol-kit memoizes its address prediction
  * per chain id, which breaks when several local chains share 31337 in one process.
  */
@@ -105,8 +151,11 @@ export async function createSafe(args: {
   owners: Address[];
   threshold: number;
   saltNonce: bigint;
+  version?: SafeVersion;
+  l2?: boolean;
 }): Promise<Address> {
-  const c = canonicalSafeContracts;
+  const version = args.version ?? "1.4.1";
+  const c = canonicalSafeContractsByVersion[version];
   const initializer = encodeFunctionData({
     abi: safeSetupAbi,
     functionName: "setup",
@@ -116,12 +165,16 @@ export async function createSafe(args: {
     address: c.proxyFactory,
     abi: proxyFactoryAbi,
     functionName: "createProxyWithNonce",
-    args: [c.safeL2Singleton, initializer, args.saltNonce],
+    args: [args.l2 === false ? c.safeSingleton : c.safeL2Singleton, initializer, args.saltNonce],
     account: args.deployer.account!,
     chain: args.deployer.chain,
   });
   const receipt = await args.publicClient.waitForTransactionReceipt({ hash });
-  const [created] = parseEventLogs({ abi: proxyFactoryAbi, eventName: "ProxyCreation", logs: receipt.logs });
+  const [created] = parseEventLogs({
+    abi: version === "1.3.0" ? proxyFactory130Abi : proxyFactoryAbi,
+    eventName: "ProxyCreation",
+    logs: receipt.logs,
+  });
   if (!created) throw new Error("SafeProxyFactory emitted no ProxyCreation");
   return getAddress(created.args.proxy);
 }

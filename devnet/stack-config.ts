@@ -5,6 +5,7 @@ import {
   DEVNET_SAFE_THRESHOLD,
   DEVNET_TIMELOCK_DELAY,
   DEVNET_TIMELOCK_EXPIRATION,
+  topologyMode,
   type DevnetDeployment,
 } from "./deploy";
 
@@ -18,15 +19,18 @@ export function devnetStackConfig(deployment: DevnetDeployment): StackConfigInpu
     threshold: DEVNET_SAFE_THRESHOLD,
   };
   const governance: StackConfigInput["governance"] =
-    deployment.topology === "direct"
+    topologyMode(deployment.topology) === "direct"
       ? { mode: "direct", admin: devAccounts.admin.address }
-      : deployment.topology === "safe"
+      : topologyMode(deployment.topology) === "safe"
         ? { mode: "safe", safe: safe! }
         : {
             mode: "safe+timelock",
             safe: safe!,
             timelock: {
               address: deployment.timelock!,
+              ...(deployment.topology === "documented"
+                ? { kind: "openzeppelin" as const, executors: [deployment.safe!] }
+                : {}),
               delay: formatDuration(DEVNET_TIMELOCK_DELAY),
               expiration: formatDuration(DEVNET_TIMELOCK_EXPIRATION),
             },

@@ -1,23 +1,23 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { encodeFunctionData, zeroAddress } from "viem";
+import { encodeFunctionData, getAddress, zeroAddress } from "viem";
 import { devAccounts } from "../devnet/accounts";
 import {
   DEVNET_SAFE_THRESHOLD,
   DEVNET_TIMELOCK_DELAY,
   DEVNET_TIMELOCK_EXPIRATION,
   devMeasurement,
-  type Topology,
+  TOPOLOGIES,
 } from "../devnet/deploy";
 import { dstackAppAbi, dstackKmsAbi, safeAbi, timelockAbi } from "../src/chain/abis";
 import { createChainClient } from "../src/chain/client";
 import { TIMELOCK_ROLES } from "../src/chain/read-state";
-import { canonicalSafeContracts } from "../src/chain/safe-deployments";
+import { canonicalSafeContractsByVersion } from "../src/chain/safe-deployments";
 import { startTestDevnet } from "./helpers/devnet";
 
-const expectedOwner = { direct: "admin", safe: "safe", "safe+timelock": "timelock" } as const;
+const expectedOwner = { direct: "admin", safe: "safe", "safe+timelock": "timelock", documented: "timelock" } as const;
 
-for (const topology of ["safe+timelock", "safe", "direct"] as Topology[]) {
+for (const topology of TOPOLOGIES) {
   describe(`devnet: ${topology}`, () => {
     it("deploys the declared governance, deterministically", async () => {
       const devnet = await startTestDevnet(topology);
@@ -57,8 +57,10 @@ for (const topology of ["safe+timelock", "safe", "direct"] as Topology[]) {
           assert.equal(d.safe, undefined);
           return;
         }
-        for (const [name, address] of Object.entries(canonicalSafeContracts))
-          assert.ok(await client.getCode({ address }), `${name} has code at its canonical address`);
+        const version = topology === "documented" ? "1.3.0" : "1.4.1";
+        for (const [name, address] of Object.entries(canonicalSafeContractsByVersion[version]))
+          if (!(version === "1.3.0" && name === "signMessageLib"))
+            assert.ok(await client.getCode({ address }), `Safe ${version} ${name} has code at its canonical address`);
         assert.deepEqual(
           await read({ address: d.safe!, abi: safeAbi, functionName: "getOwners" }),
           devAccounts.safeOwners.map((o) => o.address),
@@ -67,12 +69,39 @@ for (const topology of ["safe+timelock", "safe", "direct"] as Topology[]) {
           await read({ address: d.safe!, abi: safeAbi, functionName: "getThreshold" }),
           BigInt(DEVNET_SAFE_THRESHOLD),
         );
-        assert.equal(await read({ address: d.safe!, abi: safeAbi, functionName: "VERSION" }), "1.4.1");
+        assert.equal(await read({ address: d.safe!, abi: safeAbi, functionName: "VERSION" }), version);
+        // The L2 singleton: the proxy's storage slot 0 holds the canonical GnosisSafeL2 / SafeL2 address.
+        const singleton = await client.getStorageAt({ address: d.safe!, slot: "0x0" });
+        assert.equal(
+          getAddress(`0x${singleton!.slice(-40)}`),
+          canonicalSafeContractsByVersion[version].safeL2Singleton,
+        );
         if (topology === "safe") return;
 
         const timelock = { address: d.timelock!, abi: timelockAbi };
         assert.equal(await read({ ...timelock, functionName: "getMinDelay" }), DEVNET_TIMELOCK_DELAY);
-        assert.equal(await read({ ...timelock, functionName: "expiration" }), DEVNET_TIMELOCK_EXPIRATION);
+        if (topology === "documented") {
+          await assert.rejects(
+            read({ ...timelock, functionName: "expiration" }),
+            "a stock TimelockController has no expiration()",
+          );
+          assert.equal(
+            await read({ ...timelock, functionName: "hasRole", args: [TIMELOCK_ROLES.executor, zeroAddress] }),
+            false,
+          );
+          assert.equal(
+            await read({ ...timelock, functionName: "hasRole", args: [TIMELOCK_ROLES.executor, d.safe] }),
+            true,
+            "only the Safe executes",
+          );
+        } else {
+          assert.equal(await read({ ...timelock, functionName: "expiration" }), DEVNET_TIMELOCK_EXPIRATION);
+          assert.equal(
+            await read({ ...timelock, functionName: "hasRole", args: [TIMELOCK_ROLES.executor, zeroAddress] }),
+            true,
+            "anyone may execute",
+          );
+        }
         assert.equal(
           await read({ ...timelock, functionName: "hasRole", args: [TIMELOCK_ROLES.proposer, d.safe] }),
           true,
@@ -80,11 +109,6 @@ for (const topology of ["safe+timelock", "safe", "direct"] as Topology[]) {
         assert.equal(
           await read({ ...timelock, functionName: "hasRole", args: [TIMELOCK_ROLES.canceller, d.safe] }),
           true,
-        );
-        assert.equal(
-          await read({ ...timelock, functionName: "hasRole", args: [TIMELOCK_ROLES.executor, zeroAddress] }),
-          true,
-          "anyone may execute",
         );
         const adminRole = await read({ ...timelock, functionName: "DEFAULT_ADMIN_ROLE" });
         assert.equal(

@@ -5,6 +5,8 @@ import { describeStatus, proposalStatus } from "../../src/proposal/status";
 import type { ProposalFile } from "../../src/proposal/types";
 import { verifyProposalFile } from "../../src/proposal/verify";
 import type { Stack } from "../../src/reconcile/reconcile";
+import { readLiveState } from "../../src/chain/read-state";
+import { describeExecutionProposal, executorRoute, proposeExecutionThroughSafe } from "../../src/reconcile/execution";
 import { isoTime } from "../output";
 import { assertSameChain } from "../stack";
 
@@ -37,6 +39,10 @@ export async function executeProposalStep(stack: Stack, wallet: WalletClient, pr
       return `executed the Safe transaction of proposal ${proposal.id} in transaction ${tx}: now ${describeStatus(await proposalStatus(client, proposal))}`;
     }
     case "ready": {
+      const live = await readLiveState(client, stack.config);
+      if (executorRoute(live, wallet.account?.address) === "safe") {
+        return describeExecutionProposal(await proposeExecutionThroughSafe(stack, proposal, status), proposal, status);
+      }
       const tx = await executeTimelockBatch(client, wallet, proposal);
       return `executed timelock operation ${proposal.timelock!.operationId} of proposal ${proposal.id} in transaction ${tx}`;
     }
@@ -45,8 +51,12 @@ export async function executeProposalStep(stack: Stack, wallet: WalletClient, pr
         `proposal ${proposal.id} waits in the timelock until ${isoTime(status.eta)}; run gov execute again then`,
       );
     case "expired":
+      if (proposal.executes)
+        throw new Error(
+          `proposal ${proposal.id} would execute operation ${proposal.executes.operationId}, which expired at ${isoTime(status.expiredAt)}${proposal.executes.expiryEnforcedBy === "tool" ? " (expiry enforced by this tool: the stock timelock would still run it)" : ""}; run pulumi up to re-propose`,
+        );
       throw new Error(
-        `proposal ${proposal.id} expired at ${isoTime(status.expiredAt)}, it can only be cancelled (gov cancel ${proposal.id}); run pulumi up to re-propose`,
+        `proposal ${proposal.id} expired at ${isoTime(status.expiredAt)}${proposal.timelock?.expiryEnforcedBy === "tool" ? " (expiry enforced by this tool: the stock timelock would still run it)" : ""}, it can only be cancelled (gov cancel ${proposal.id}); run pulumi up to re-propose`,
       );
     case "executed":
       return `proposal ${proposal.id} is already executed`;

@@ -6,6 +6,8 @@ import { parseStackConfig } from "../../src/config/schema";
 import { renderStackFile, stackFilePath } from "../../src/config/stack-file";
 import { planChanges } from "../../src/plan/plan";
 import { writeFileAtomic } from "../../src/proposal/atomic-write";
+import { formatDuration, parseDuration } from "../../src/config/duration";
+import { RECOMMENDED } from "../../src/policy/recommended";
 import { configFromLive, parseAddress, probeConfig, type DeploymentLocation } from "../live-config";
 import type { StackLocation } from "../stack";
 
@@ -20,6 +22,7 @@ export interface ImportOptions {
   admin?: string;
   tier?: string;
   "start-block"?: string;
+  expiration?: string;
 }
 
 function wholeNumber(option: string, text: string | undefined, fallback?: number): number {
@@ -45,6 +48,14 @@ function governanceLocation(options: ImportOptions): DeploymentLocation["governa
   }
 }
 
+/** A stock timelock has no expiration on chain: the window this tool enforces is declared (default: the tier's recommended minimum). */
+function enforcedExpiration(text: string | undefined, tier: "production" | "non-production"): bigint {
+  if (text === undefined) return RECOMMENDED[tier].expiration.min;
+  const seconds = parseDuration(text);
+  if (seconds === undefined) throw new Error('--expiration: give a duration like "7d" or "14d"');
+  return seconds;
+}
+
 /** The import options as a deployment location; every missing or malformed option is named. */
 export function deploymentLocation(options: ImportOptions): DeploymentLocation {
   if (!options.rpc) throw new Error("--rpc: give the RPC URL of the deployment's chain");
@@ -63,6 +74,7 @@ export function deploymentLocation(options: ImportOptions): DeploymentLocation {
     kms: parseAddress("--kms", options.kms),
     apps,
     governance: governanceLocation(options),
+    expiration: enforcedExpiration(options.expiration, options.tier),
   };
 }
 
@@ -102,6 +114,11 @@ export async function importStack(
   return [
     `wrote ${path} from block ${live.blockNumber}: KMS ${live.kms.proxy} (${live.kms.osImages.length} OS images), ${live.apps.length} app(s), ${deployment.governance.mode} governance`,
     ...owned,
+    ...(live.timelock?.kind === "openzeppelin"
+      ? [
+          `  - the timelock is a stock OpenZeppelin TimelockController: its ${formatDuration(deployment.expiration)} expiration is enforced by this tool, not by the contract (set it with --expiration)`,
+        ]
+      : []),
     ...(leftover.length
       ? [
           "the first plan will still propose these (the config cannot declare them otherwise):",

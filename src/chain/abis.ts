@@ -94,7 +94,7 @@ export const dstackAppTcbAbi = parseAbi([
   "event RequireTcbUpToDateSet(bool requireUpToDate)",
 ]);
 
-/** OpenZeppelin TimelockController plus our expiration extension (ExpiringTimelock). */
+/** OpenZeppelin TimelockController (4.x TIMELOCK_ADMIN_ROLE, 5.x getOperationState) plus our expiration extension (ExpiringTimelock). */
 export const timelockAbi = parseAbi([
   "function getMinDelay() view returns (uint256)",
   "function expiration() view returns (uint256)",
@@ -102,6 +102,7 @@ export const timelockAbi = parseAbi([
   "function EXECUTOR_ROLE() view returns (bytes32)",
   "function CANCELLER_ROLE() view returns (bytes32)",
   "function DEFAULT_ADMIN_ROLE() view returns (bytes32)",
+  "function TIMELOCK_ADMIN_ROLE() view returns (bytes32)",
   "function hasRole(bytes32 role, address account) view returns (bool)",
   "function grantRole(bytes32 role, address account)",
   "function revokeRole(bytes32 role, address account)",
@@ -152,6 +153,14 @@ export const safeAbi = parseAbi([
   "event ExecutionFailure(bytes32 indexed txHash, uint256 payment)",
   "function simulateAndRevert(address targetContract, bytes calldataPayload)",
   "error GS013()",
+]);
+
+/** Safe 1.3.0 emits these without indexed arguments: decode (and filter) them from the data. */
+export const safe130EventsAbi = parseAbi([
+  "event AddedOwner(address owner)",
+  "event RemovedOwner(address owner)",
+  "event ExecutionSuccess(bytes32 txHash, uint256 payment)",
+  "event ExecutionFailure(bytes32 txHash, uint256 payment)",
 ]);
 
 export const simulateTxAccessorAbi = parseAbi([

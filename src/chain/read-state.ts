@@ -1,5 +1,18 @@
-import { getAddress, keccak256, stringToHex, zeroAddress, type Address, type Hex, type PublicClient } from "viem";
-import type { StackConfig } from "../config/schema";
+import {
+  getAbiItem,
+  getAddress,
+  zeroHash,
+  type AbiEvent,
+  keccak256,
+  stringToHex,
+  zeroAddress,
+  type Address,
+  type Hex,
+  type PublicClient,
+} from "viem";
+import type { StackConfig, TimelockKind } from "../config/schema";
+import { scanLogs } from "./logs";
+import { safeVersionOf, type SafeVersion } from "./safe-deployments";
 import { dstackAppAbi, dstackAppTcbAbi, dstackKmsAbi, ownable2StepAbi, safeAbi, timelockAbi } from "./abis";
 import { assertExpectedContracts, WrongContractError } from "./identify";
 import { appVariant, kmsVariant, type AppVariant, type KmsVariant } from "./variants";
@@ -16,7 +29,11 @@ export const TIMELOCK_ROLES = {
   proposer: keccak256(stringToHex("PROPOSER_ROLE")),
   canceller: keccak256(stringToHex("CANCELLER_ROLE")),
   executor: keccak256(stringToHex("EXECUTOR_ROLE")),
+  /** OpenZeppelin 5.x; 4.x uses TIMELOCK_ADMIN_ROLE instead (read from the contract). */
+  admin: zeroHash,
 } as const;
+export type TimelockRole = keyof typeof TIMELOCK_ROLES;
+export const TIMELOCK_ROLE_NAMES = Object.keys(TIMELOCK_ROLES) as TimelockRole[];
 
 /** Multicall3 batches of this many calls keep each eth_call far below block gas limits. */
 const CALLS_PER_MULTICALL = 500;
@@ -65,15 +82,21 @@ export interface SafeState {
   owners: Address[];
   threshold: number;
   nonce: bigint;
+  /** Read from the Safe (VERSION()): protocol-kit and the simulation use that version's contracts. */
+  version: SafeVersion;
 }
 
 export interface TimelockState {
   address: Address;
+  /** Detected: a timelock with expiration() is an ExpiringTimelock, one without a stock TimelockController. */
+  kind: TimelockKind;
   delay: bigint;
-  expiration: bigint;
-  safeIsProposer: boolean;
-  safeIsCanceller: boolean;
-  anyoneCanExecute: boolean;
+  /** The contract's own expiration window (expiring kind only; a stock timelock has none). */
+  expiration?: bigint;
+  /** Role ids as this contract defines them (the admin role differs between OpenZeppelin 4.x and 5.x). */
+  roleIds: Record<TimelockRole, Hex>;
+  /** Every current holder of each role, sorted (events found them, hasRole confirmed them); zero address = anyone. */
+  roles: Record<TimelockRole, Address[]>;
 }
 
 export interface LiveState {
@@ -185,30 +208,72 @@ const safeReads = (safe: Address): NamedCalls => ({
   owners: { address: safe, abi: safeAbi, functionName: "getOwners" },
   threshold: { address: safe, abi: safeAbi, functionName: "getThreshold" },
   nonce: { address: safe, abi: safeAbi, functionName: "nonce" },
+  version: { address: safe, abi: safeAbi, functionName: "VERSION" },
 });
 
-const timelockReads = (timelock: Address, safe: Address): NamedCalls => ({
+const timelockReads = (timelock: Address): NamedCalls => ({
   delay: { address: timelock, abi: timelockAbi, functionName: "getMinDelay" },
+  // Reverts on a stock TimelockController: that is how the kind is detected.
   expiration: { address: timelock, abi: timelockAbi, functionName: "expiration" },
-  safeIsProposer: {
-    address: timelock,
-    abi: timelockAbi,
-    functionName: "hasRole",
-    args: [TIMELOCK_ROLES.proposer, safe],
-  },
-  safeIsCanceller: {
-    address: timelock,
-    abi: timelockAbi,
-    functionName: "hasRole",
-    args: [TIMELOCK_ROLES.canceller, safe],
-  },
-  anyoneCanExecute: {
-    address: timelock,
-    abi: timelockAbi,
-    functionName: "hasRole",
-    args: [TIMELOCK_ROLES.executor, zeroAddress],
-  },
+  // OpenZeppelin 4.x only; 5.x uses DEFAULT_ADMIN_ROLE (0x00).
+  legacyAdminRole: { address: timelock, abi: timelockAbi, functionName: "TIMELOCK_ADMIN_ROLE" },
 });
+
+const roleGranted = getAbiItem({ abi: timelockAbi, name: "RoleGranted" }) as AbiEvent;
+
+/**
+ * Every holder of each timelock role: accounts a RoleGranted event names (from startBlock) plus the
+ * accounts the config names, each confirmed with hasRole at the block (a revoked grant drops out).
+ */
+async function readTimelockRoles(
+  client: PublicClient,
+  config: StackConfig,
+  blockNumber: bigint,
+  timelock: Address,
+  safe: Address,
+  roleIds: Record<TimelockRole, Hex>,
+): Promise<Record<TimelockRole, Address[]>> {
+  if (config.governance.mode !== "safe+timelock") throw new Error("internal: roles of a stack without a timelock");
+  const t = config.governance.timelock;
+  const logs = (await scanLogs(client, {
+    addresses: [timelock],
+    events: [roleGranted],
+    fromBlock: BigInt(config.network.startBlock ?? 0),
+    toBlock: blockNumber,
+  })) as unknown as { args: { role: Hex; account: Address } }[];
+  const named = [
+    safe,
+    timelock,
+    zeroAddress,
+    ...(t.executors === "anyone" ? [] : t.executors),
+    ...(t.proposers ?? []),
+    ...(t.cancellers ?? []),
+    ...(t.admins ?? []),
+  ];
+  const checks = TIMELOCK_ROLE_NAMES.flatMap((role) => {
+    const granted = logs.filter((log) => log.args.role.toLowerCase() === roleIds[role]).map((log) => log.args.account);
+    return [...new Set([...named, ...granted].map((a) => getAddress(a)))].sort().map((account) => ({ role, account }));
+  });
+  const held = await multicallAt(
+    client,
+    blockNumber,
+    checks.map(({ role, account }) => ({
+      address: timelock,
+      abi: timelockAbi,
+      functionName: "hasRole",
+      args: [roleIds[role], account],
+    })),
+  );
+  const roles = Object.fromEntries(TIMELOCK_ROLE_NAMES.map((role) => [role, [] as Address[]])) as Record<
+    TimelockRole,
+    Address[]
+  >;
+  checks.forEach((check, i) => {
+    if (ok<boolean>(held[i], `timelock hasRole(${check.role}, ${check.account})`))
+      roles[check.role].push(check.account);
+  });
+  return roles;
+}
 
 const appGroup = (name: string) => `app:${name}`;
 
@@ -264,7 +329,7 @@ async function readPinnedState(client: PublicClient, config: StackConfig, option
   const groups: Record<string, NamedCalls> = { kms: kmsReads(config.kms.proxy) };
   for (const app of config.apps) groups[appGroup(app.name)] = appReads(app.proxy);
   if (safeAddress) groups.safe = safeReads(safeAddress);
-  if (timelockAddress && safeAddress) groups.timelock = timelockReads(timelockAddress, safeAddress);
+  if (timelockAddress && safeAddress) groups.timelock = timelockReads(timelockAddress);
 
   const [reads, implementationSlots, flagSlots, found] = await Promise.all([
     readGroups(client, blockNumber, groups),
@@ -390,19 +455,22 @@ async function readPinnedState(client: PublicClient, config: StackConfig, option
         owners: reads.safe.value<Address[]>("owners").map((o) => getAddress(o)),
         threshold: Number(reads.safe.value<bigint>("threshold")),
         nonce: reads.safe.value<bigint>("nonce"),
+        version: safeVersionOf(reads.safe.value<string>("version"), safeAddress),
       }
     : undefined;
   const t = reads.timelock;
-  const timelock: TimelockState | undefined =
-    timelockAddress && t
-      ? {
-          address: timelockAddress,
-          delay: t.value<bigint>("delay"),
-          expiration: t.value<bigint>("expiration"),
-          safeIsProposer: t.value<boolean>("safeIsProposer"),
-          safeIsCanceller: t.value<boolean>("safeIsCanceller"),
-          anyoneCanExecute: t.value<boolean>("anyoneCanExecute"),
-        }
-      : undefined;
+  let timelock: TimelockState | undefined;
+  if (timelockAddress && safeAddress && t) {
+    const roleIds = { ...TIMELOCK_ROLES, admin: t.optional<Hex>("legacyAdminRole") ?? TIMELOCK_ROLES.admin };
+    const expiration = t.optional<bigint>("expiration");
+    timelock = {
+      address: timelockAddress,
+      kind: expiration === undefined ? "openzeppelin" : "expiring",
+      delay: t.value<bigint>("delay"),
+      expiration,
+      roleIds,
+      roles: await readTimelockRoles(client, config, blockNumber, timelockAddress, safeAddress, roleIds),
+    };
+  }
   return { chainId: client.chain!.id, blockNumber, blockTimestamp: block.timestamp, kms, apps, safe, timelock };
 }

@@ -84,7 +84,28 @@ export const safeSchema = strictObject({
   });
 });
 
-export const timelockSchema = strictObject({ address, delay: duration, expiration: duration });
+/** The timelock contracts the tool governs; detected on chain and checked against the declaration. */
+export const TIMELOCK_KINDS = ["expiring", "openzeppelin"] as const;
+export type TimelockKind = (typeof TIMELOCK_KINDS)[number];
+
+export const timelockSchema = strictObject({
+  address,
+  /**
+   * expiring: ExpiringTimelock, whose contract refuses operations past `expiration`;
+   * openzeppelin: a stock TimelockController, where this tool enforces `expiration` itself.
+   */
+  kind: z.enum(TIMELOCK_KINDS, { message: `must be one of ${TIMELOCK_KINDS.join(", ")}` }).default("expiring"),
+  delay: duration,
+  expiration: duration,
+  /** Who may execute a ready operation: "anyone" (EXECUTOR_ROLE of the zero address) or exactly these accounts. */
+  executors: z.union([z.literal("anyone"), z.array(address)]).default("anyone"),
+  /** Who may schedule; omitted = the Safe only. Any other holder is revoked. */
+  proposers: z.array(address).optional(),
+  /** Who may cancel; omitted = the Safe only. Any other holder is revoked. */
+  cancellers: z.array(address).optional(),
+  /** DEFAULT_ADMIN_ROLE holders besides the timelock itself; omitted = none (policy: never on production). */
+  admins: z.array(address).optional(),
+});
 
 const governanceSchema = z.discriminatedUnion("mode", [
   strictObject({ mode: z.literal("direct"), admin: address }),
@@ -243,6 +264,7 @@ export type GovernanceConfig = StackConfig["governance"];
 export type KmsConfig = StackConfig["kms"];
 export type AppConfig = StackConfig["apps"][number];
 export type GovernanceMode = GovernanceConfig["mode"];
+export type TimelockConfig = z.infer<typeof timelockSchema>;
 export type PolicyConfig = z.infer<typeof policySchema>;
 
 /** The stack's policy with every default filled in (a config without a policy section has the defaults). */
@@ -262,6 +284,18 @@ function issuePath(path: readonly PropertyKey[]): string {
     (text, key) => (typeof key === "number" ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key)),
     "",
   );
+}
+
+/** The shipped stack files mark what each deployment fills in with REPLACE_ME. */
+const FILL_IN_MARK = "REPLACE_ME";
+
+/** Paths of values still holding a fill-in mark: valid-looking text (an org name) must not slip through. */
+function fillInMarks(value: unknown, path: PropertyKey[] = []): PropertyKey[][] {
+  if (typeof value === "string") return value.includes(FILL_IN_MARK) ? [path] : [];
+  if (Array.isArray(value)) return value.flatMap((item, i) => fillInMarks(item, [...path, i]));
+  if (value && typeof value === "object")
+    return Object.entries(value).flatMap(([key, item]) => fillInMarks(item, [...path, key]));
+  return [];
 }
 
 const describeValue = (value: unknown) =>
@@ -326,9 +360,19 @@ function describeIssues(issues: readonly z.core.$ZodIssue[]): { path: string; me
 
 /** Validates a stack config; every error names the field path and what would be valid. */
 export function parseStackConfig(input: unknown): StackConfig {
+  const marks = fillInMarks(input).map((path) => issuePath(path));
   const result = stackConfigSchema.safeParse(input, { error: configErrorMap });
-  if (result.success) return result.data;
-  throw new ConfigError(describeIssues(result.error.issues));
+  if (result.success && marks.length === 0) return result.data;
+  const issues = (result.success ? [] : describeIssues(result.error.issues)).filter(
+    (issue) => !marks.includes(issue.path),
+  );
+  throw new ConfigError([
+    ...marks.map((path) => ({
+      path,
+      message: `still the ${FILL_IN_MARK} placeholder; fill in this deployment's value`,
+    })),
+    ...issues,
+  ]);
 }
 
 /** The address that owns the dstack contracts when the config names no other owner. */

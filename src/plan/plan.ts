@@ -1,10 +1,10 @@
 import { encodeFunctionData, getAddress, zeroAddress, type Abi, type Address, type Hex } from "viem";
 import { dstackAppAbi, dstackAppTcbAbi, dstackKmsAbi, ownable2StepAbi, timelockAbi } from "../chain/abis";
 import { APP_VARIANTS } from "../chain/variants";
-import type { AppState, KmsInfo, LiveState, ProxyState } from "../chain/read-state";
-import { TIMELOCK_ROLES } from "../chain/read-state";
+import type { AppState, KmsInfo, LiveState, ProxyState, TimelockRole, TimelockState } from "../chain/read-state";
+import { TIMELOCK_ROLE_NAMES } from "../chain/read-state";
 import { formatDuration } from "../config/duration";
-import { governanceOwner, type StackConfig } from "../config/schema";
+import { governanceOwner, type StackConfig, type TimelockConfig } from "../config/schema";
 import { GovernanceError } from "../errors";
 import { setsOf, type GovernedSet } from "../governed/registry";
 import { describeUpgradeCall, encodeUpgradeCall, type UpgradeCall } from "../implementation/call";
@@ -259,10 +259,49 @@ function appCalls(
   };
 }
 
+/** Who must hold each timelock role: the config's lists, the Safe by default, the timelock as its own admin. */
+export function desiredTimelockRoles(timelock: TimelockConfig, safe: Address): Record<TimelockRole, Address[]> {
+  const sortedSet = (accounts: readonly Address[]) => [...new Set(accounts.map((a) => getAddress(a)))].sort();
+  return {
+    proposer: sortedSet(timelock.proposers ?? [safe]),
+    canceller: sortedSet(timelock.cancellers ?? [safe]),
+    executor: sortedSet(timelock.executors === "anyone" ? [zeroAddress] : timelock.executors),
+    admin: sortedSet([timelock.address, ...(timelock.admins ?? [])]),
+  };
+}
+
+const roleNoun: Record<TimelockRole, string> = {
+  proposer: "proposer",
+  canceller: "canceller",
+  executor: "executor",
+  admin: "admin",
+};
+const holderName = (account: Address, live: LiveState) =>
+  account === zeroAddress
+    ? "anyone"
+    : account === live.safe?.address
+      ? `the Safe ${account}`
+      : account === live.timelock?.address
+        ? `the timelock itself`
+        : account;
+
+/** The declared kind must be the deployed kind: the expiry guarantee differs (contract or this tool). */
+export function assertTimelockKind(desired: TimelockConfig, live: TimelockState): void {
+  if (desired.kind === live.kind) return;
+  const found =
+    live.kind === "openzeppelin"
+      ? "a stock OpenZeppelin TimelockController (it has no expiration())"
+      : "an ExpiringTimelock (it has expiration())";
+  throw new Error(
+    `governance.timelock.kind: the stack declares "${desired.kind}" but ${live.address} is ${found}; set governance.timelock.kind: ${live.kind}`,
+  );
+}
+
 function timelockCalls(config: StackConfig, live: LiveState): PlannedCall[] {
   if (config.governance.mode !== "safe+timelock" || !live.timelock || !live.safe) return [];
   const desired = config.governance.timelock;
   const timelock = live.timelock;
+  assertTimelockKind(desired, timelock);
   const base = { resource: "timelock" as const, to: timelock.address, sender: timelock.address, abi: timelockAbi };
   const calls: PlannedCall[] = [];
   if (desired.delay !== timelock.delay) {
@@ -276,7 +315,8 @@ function timelockCalls(config: StackConfig, live: LiveState): PlannedCall[] {
       }),
     );
   }
-  if (desired.expiration !== timelock.expiration) {
+  // A stock timelock has no expiration on chain: this tool enforces the declared window, nothing to send.
+  if (timelock.expiration !== undefined && desired.expiration !== timelock.expiration) {
     calls.push(
       call({
         ...base,
@@ -287,38 +327,37 @@ function timelockCalls(config: StackConfig, live: LiveState): PlannedCall[] {
       }),
     );
   }
-  const roles = [
-    {
-      has: timelock.safeIsProposer,
-      role: TIMELOCK_ROLES.proposer,
-      account: live.safe.address,
-      what: "Safe as proposer",
-    },
-    {
-      has: timelock.safeIsCanceller,
-      role: TIMELOCK_ROLES.canceller,
-      account: live.safe.address,
-      what: "Safe as canceller",
-    },
-    {
-      has: timelock.anyoneCanExecute,
-      role: TIMELOCK_ROLES.executor,
-      account: "0x0000000000000000000000000000000000000000" as Address,
-      what: "anyone as executor",
-    },
-  ];
-  for (const r of roles.filter((r) => !r.has)) {
-    calls.push(
-      call({
-        ...base,
-        property: "roles",
-        functionName: "grantRole",
-        args: [r.role, r.account],
-        description: `Timelock: grant ${r.what}`,
-      }),
-    );
+  // Grants first, revocations after: the timelock (its own admin) sends both, so order only matters for readability.
+  const wanted = desiredTimelockRoles(desired, live.safe.address);
+  const grants: PlannedCall[] = [];
+  const revokes: PlannedCall[] = [];
+  for (const role of TIMELOCK_ROLE_NAMES) {
+    const held = new Set(timelock.roles[role]);
+    for (const account of wanted[role].filter((a) => !held.has(a))) {
+      grants.push(
+        call({
+          ...base,
+          property: "roles",
+          functionName: "grantRole",
+          args: [timelock.roleIds[role], account],
+          description: `Timelock: grant ${roleNoun[role]} role to ${holderName(account, live)}`,
+        }),
+      );
+    }
+    for (const account of timelock.roles[role].filter((a) => !wanted[role].includes(a))) {
+      revokes.push(
+        call({
+          ...base,
+          property: "roles",
+          functionName: "revokeRole",
+          args: [timelock.roleIds[role], account],
+          description: `Timelock: revoke ${roleNoun[role]} role of ${holderName(account, live)}`,
+          revokes: true,
+        }),
+      );
+    }
   }
-  return calls;
+  return [...calls, ...grants, ...revokes];
 }
 
 /**

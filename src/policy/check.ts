@@ -44,7 +44,11 @@ function shapeAfter(config: StackConfig, after: StateAfter): GovernanceShape {
       owners: after.safe.owners.map((address) => ({ address, org: orgOf(address) })),
       threshold: after.safe.threshold,
     },
-    timelock: after.timelock,
+    // A stock timelock's expiration is the declared one, enforced by this tool.
+    timelock: after.timelock && {
+      ...after.timelock,
+      expiration: after.timelock.expiration ?? (g.mode === "safe+timelock" ? g.timelock.expiration : 0n),
+    },
     safeOwned:
       after.timelock && after.safe
         ? Object.entries(after.owners)
@@ -52,6 +56,20 @@ function shapeAfter(config: StackConfig, after: StateAfter): GovernanceShape {
             .map(([resource]) => paths[resource])
         : [],
   };
+}
+
+/** An admin of the timelock other than the timelock itself can grant itself every role: the delay would mean nothing. */
+function outsideAdminFindings(config: StackConfig): Finding[] {
+  const g = config.governance;
+  if (g.mode !== "safe+timelock" || !g.timelock.admins?.length) return [];
+  return [
+    {
+      rule: "timelock.outside-admin",
+      path: "governance.timelock.admins",
+      message: `${g.timelock.admins.join(", ")} would keep the timelock's admin role: it can grant itself proposer and executor and skip the delay`,
+      fix: "remove governance.timelock.admins so the next proposal revokes them (the timelock stays its own admin)",
+    },
+  ];
 }
 
 /**
@@ -92,9 +110,15 @@ export function checkPolicy(config: StackConfig, live?: LiveState, calls: readon
 
   const production = config.network.tier === "production";
   const rails = railFindings(config, after);
+  const admins = outsideAdminFindings(config);
   return {
-    errors: [...(production ? open : []), ...massRemovals.filter((f) => !overriddenRules.has(f.rule)), ...rails],
-    warnings: [...(production ? [] : open), ...unused],
+    errors: [
+      ...(production ? open : []),
+      ...massRemovals.filter((f) => !overriddenRules.has(f.rule)),
+      ...rails,
+      ...(production ? admins : []),
+    ],
+    warnings: [...(production ? [] : open), ...unused, ...(production ? [] : admins)],
     overrides,
   };
 }

@@ -8,6 +8,7 @@ import {
   getAddress,
   http,
   parseEther,
+  zeroAddress,
   type Address,
   type Hex,
   type PublicClient,
@@ -159,9 +160,22 @@ async function runOnFork(args: ConvergenceArgs, forkUrl: string): Promise<Conver
         functionName: "executeBatch",
         args: [op.targets, op.values.map(BigInt), op.payloads, op.predecessor, op.salt],
       });
-      await send(approvers[0], op.address, execute, `timelock operation ${op.operationId}`);
+      // Whoever the executor role allows: any account when it is open, else a holder (the Safe, impersonated).
+      const executors = live.timelock?.roles.executor ?? [];
+      const executor = executors.includes(zeroAddress)
+        ? approvers[0]
+        : executors.includes(safe.address)
+          ? safe.address
+          : executors[0];
+      if (!executor)
+        throw new ForkRevertError(`convergence proof: nobody holds the executor role of timelock ${op.address}`);
+      if (executor !== approvers[0]) {
+        await anvil.impersonateAccount({ address: executor });
+        await anvil.setBalance({ address: executor, value: parseEther("1") });
+      }
+      await send(executor, op.address, execute, `timelock operation ${op.operationId}`);
       steps.push(
-        `${advanced}executed ${op === proposal.timelock ? "" : "the already queued "}timelock operation ${op.operationId}`,
+        `${advanced}executed ${op === proposal.timelock ? "" : "the already queued "}timelock operation ${op.operationId}${executor === approvers[0] ? "" : ` as ${executor === safe.address ? "the Safe" : executor} (executor role)`}`,
       );
       advanced = "";
     }

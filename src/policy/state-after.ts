@@ -5,7 +5,8 @@ import type { PlannedCall } from "../plan/types";
 /** What the chain holds once a proposal's calls have all run, derived from the calls themselves. */
 export interface StateAfter {
   safe?: { address: Address; owners: Address[]; threshold: number };
-  timelock?: { address: Address; delay: bigint; expiration: bigint };
+  /** expiration is undefined on a stock timelock: this tool enforces the declared window instead. */
+  timelock?: { address: Address; delay: bigint; expiration?: bigint };
   osImages: Hex[];
   /** By app name. */
   composeHashes: Record<string, Hex[]>;

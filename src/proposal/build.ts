@@ -124,6 +124,10 @@ export async function buildProposal(input: BuildProposalInput): Promise<Proposal
       values: values.map(String),
       payloads,
       cancels,
+      // A stock TimelockController would run the batch at any time after the delay: the expiry is this tool's.
+      ...(timelock.kind === "openzeppelin" && config.governance.mode === "safe+timelock"
+        ? { expiryEnforcedBy: "tool" as const, expiration: config.governance.timelock.expiration.toString() }
+        : {}),
       ...(cancels.length ? { cancelled: describeCancels(cancels, input.cancelledProposals ?? [], byTimelock) } : {}),
     };
   }
@@ -133,12 +137,14 @@ export async function buildProposal(input: BuildProposalInput): Promise<Proposal
     client: input.client,
     chainId: live.chainId,
     safe: safe.address,
+    version: safe.version,
     nonce,
     calls: safeCalls,
     signerKey: input.proposerKey,
   });
   // Only the Safe's next nonce can be simulated; a proposal queued behind another is checked when it is next.
-  if (nonce === safe.nonce) await simulateSafeTransaction(input.client, safe.address, created.safeTx, live.blockNumber);
+  if (nonce === safe.nonce)
+    await simulateSafeTransaction(input.client, safe.address, created.safeTx, live.blockNumber, safe.version);
 
   const labels = contractLabels(config);
   const changes = callChanges(live, calls);
@@ -156,7 +162,13 @@ export async function buildProposal(input: BuildProposalInput): Promise<Proposal
     plannedAtBlock: live.blockNumber.toString(),
     plannedAt: new Date(Number(live.blockTimestamp) * 1000).toISOString(),
     emergency: decoded.length > 0 && decoded.every((c) => c.revokes),
-    safe: { address: safe.address, nonce: nonce.toString(), threshold: safe.threshold, owners: safe.owners },
+    safe: {
+      address: safe.address,
+      version: safe.version,
+      nonce: nonce.toString(),
+      threshold: safe.threshold,
+      owners: safe.owners,
+    },
     safeTx: created.safeTx,
     safeTxHash: created.safeTxHash,
     eip712: { domainHash: created.domainHash, messageHash: created.messageHash },

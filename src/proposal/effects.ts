@@ -34,7 +34,7 @@ export function callChanges(live: LiveState, calls: readonly PlannedCall[]): (st
       if (call.functionName === "updateDelay")
         return `delay ${formatDuration(before.timelock.delay)} → ${formatDuration(after.timelock.delay)}`;
       if (call.functionName === "updateExpiration")
-        return `expiration ${formatDuration(before.timelock.expiration)} → ${formatDuration(after.timelock.expiration)}`;
+        return `expiration ${formatDuration(before.timelock.expiration ?? 0n)} → ${formatDuration(after.timelock.expiration ?? 0n)}`;
       if (call.functionName === "grantRole") return `${call.args[1]} without the role → with it`;
       if (call.functionName === "revokeRole") return `${call.args[1]} with the role → without it`;
       return undefined;
@@ -66,7 +66,12 @@ export function expectedState(live: LiveState, calls: readonly PlannedCall[]): E
   return {
     ...(after.safe ? { safe: { owners: after.safe.owners, threshold: after.safe.threshold } } : {}),
     ...(after.timelock
-      ? { timelock: { delay: after.timelock.delay.toString(), expiration: after.timelock.expiration.toString() } }
+      ? {
+          timelock: {
+            delay: after.timelock.delay.toString(),
+            expiration: (after.timelock.expiration ?? 0n).toString(),
+          },
+        }
       : {}),
     osImages: [...after.osImages].sort(),
     composeHashes: Object.fromEntries(

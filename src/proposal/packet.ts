@@ -83,7 +83,7 @@ function expectedStateLines(p: ProposalFile): string[] {
     );
   if (s.timelock && p.timelock)
     lines.push(
-      `- Timelock \`${p.timelock.address}\`: delay **${formatDuration(BigInt(s.timelock.delay))}**, expiration window ${formatDuration(BigInt(s.timelock.expiration))}`,
+      `- Timelock \`${p.timelock.address}\`: delay **${formatDuration(BigInt(s.timelock.delay))}**, expiration window ${p.timelock.expiryEnforcedBy === "tool" ? `${formatDuration(BigInt(p.timelock.expiration ?? "0"))} (enforced by this tool, not by the contract)` : formatDuration(BigInt(s.timelock.expiration))}`,
     );
   lines.push(`- KMS OS images (${s.osImages.length}):`, ...s.osImages.map((h) => `  - \`${h}\``));
   for (const [name, hashes] of Object.entries(s.composeHashes))
@@ -181,6 +181,9 @@ export function signerPacket(p: ProposalFile, context: PacketContext = {}): stri
       `### After the delay: \`executeBatch\` of operation \`${timelock.operationId}\``,
       "",
       `Executable no earlier than ${formatDuration(BigInt(timelock.delay))} after the Safe transaction executes, and only until the expiration window closes.`,
+      ...(timelock.expiryEnforcedBy === "tool"
+        ? ["", toolExpiryWarning(formatDuration(BigInt(timelock.expiration ?? "0")))]
+        : []),
       "",
       ...byTimelock.flatMap((c, i) => callLines(c, i + 1, org)),
       "",
@@ -227,6 +230,21 @@ export function signerPacket(p: ProposalFile, context: PacketContext = {}): stri
       "",
     );
   }
+  if (p.executes) {
+    const e = p.executes;
+    lines.push(
+      "## Executes a ready timelock operation",
+      "",
+      `Runs operation \`${e.operationId}\` of proposal ${e.proposalId} in timelock \`${e.timelock}\`: the Safe holds the executor role, so the batch runs only through a Safe transaction. Refused after ${new Date(Number(e.expiresAt) * 1000).toISOString()}.`,
+      ...(e.expiryEnforcedBy === "tool" ? ["", toolExpiryWarning("")] : []),
+      "",
+    );
+  }
   lines.push("## Expected state after execution", "", ...expectedStateLines(p), "");
   return lines.filter((line, i, all) => !(line === "" && all[i - 1] === "")).join("\n");
+}
+
+/** A stock TimelockController has no expiry of its own: the packet says who refuses a late execution. */
+export function toolExpiryWarning(window: string): string {
+  return `**Expiry is enforced by this tool, not by the contract.** The timelock is a stock OpenZeppelin TimelockController, which would still execute this operation after its ${window ? `${window} ` : ""}expiration window; \`gov execute\` and \`pulumi up\` refuse it then, and the next proposal cancels it.`;
 }

@@ -11,7 +11,7 @@ import {
   type PublicClient,
 } from "viem";
 import { safeAbi } from "../chain/abis";
-import { safeContractNetworks } from "../chain/safe-deployments";
+import { safeContractNetworks, type SafeVersion } from "../chain/safe-deployments";
 import type { FileSignature, SafeTxData } from "./types";
 
 const SAFE_TX_TYPES = {
@@ -48,7 +48,7 @@ function typedMessage(tx: SafeTxData) {
   };
 }
 
-/** The EIP-712 hashes a hardware wallet shows for a Safe v1.4.1 transaction, computed independently of protocol-kit. */
+/** The EIP-712 hashes a hardware wallet shows for a Safe 1.3.0 or 1.4.1 transaction (same domain and SafeTx type), computed independently of protocol-kit. */
 export function safeTxHashes(chainId: number, safe: Address, tx: SafeTxData) {
   const domain = { chainId: BigInt(chainId), verifyingContract: safe };
   const message = typedMessage(tx);
@@ -100,9 +100,21 @@ export interface SafeCall {
 }
 
 /** protocol-kit reads through our client (EIP-1193), so it gets the same retries, fallback URLs and timeout. */
-export async function initProtocolKit(client: PublicClient, chainId: number, safe: Address, signerKey?: Hex) {
+export async function initProtocolKit(
+  client: PublicClient,
+  chainId: number,
+  safe: Address,
+  version: SafeVersion,
+  signerKey?: Hex,
+) {
   const provider = { request: (args: { method: string; params?: unknown }) => client.request(args as never) };
-  return Safe.init({ provider, signer: signerKey, safeAddress: safe, contractNetworks: safeContractNetworks(chainId) });
+  // The address table of the Safe's own version (read from the Safe), so MultiSend and friends match it.
+  return Safe.init({
+    provider,
+    signer: signerKey,
+    safeAddress: safe,
+    contractNetworks: safeContractNetworks(chainId, version),
+  });
 }
 
 function toSafeTxData(tx: SafeTransaction): SafeTxData {
@@ -130,11 +142,12 @@ export async function createSafeTransaction(args: {
   client: PublicClient;
   chainId: number;
   safe: Address;
+  version: SafeVersion;
   nonce: bigint;
   calls: SafeCall[];
   signerKey?: Hex;
 }): Promise<{ safeTx: SafeTxData; safeTxHash: Hex; domainHash: Hex; messageHash: Hex; signatures: FileSignature[] }> {
-  const kit = await initProtocolKit(args.client, args.chainId, args.safe, args.signerKey);
+  const kit = await initProtocolKit(args.client, args.chainId, args.safe, args.version, args.signerKey);
   const transactions: MetaTransactionData[] = args.calls.map((c) => ({
     to: c.to,
     value: c.value.toString(),

@@ -1,7 +1,7 @@
 import { decodeAbiParameters, encodeFunctionData, type Address, type Hex, type PublicClient } from "viem";
 import { safeAbi, simulateTxAccessorAbi } from "../chain/abis";
 import { describeRevert, revertDataOf } from "../chain/revert";
-import { canonicalSafeContracts } from "../chain/safe-deployments";
+import { canonicalSafeContractsByVersion, type SafeVersion } from "../chain/safe-deployments";
 import type { PlannedCall } from "../plan/types";
 import { GovernanceError } from "../errors";
 import type { SafeTxData } from "./types";
@@ -30,13 +30,14 @@ export async function simulateCall(client: PublicClient, call: PlannedCall, bloc
 
 /**
  * Runs a whole Safe transaction in the Safe's own context without signatures, through Safe
- * v1.4.1's simulateAndRevert + SimulateTxAccessor, so batched steps see each other's effects.
+ * 1.3.0/1.4.1 simulateAndRevert + that version's SimulateTxAccessor, so batched steps see each other's effects.
  */
 export async function simulateSafeTransaction(
   client: PublicClient,
   safe: Address,
   tx: SafeTxData,
   blockNumber: bigint,
+  version: SafeVersion,
 ): Promise<void> {
   const payload = encodeFunctionData({
     abi: simulateTxAccessorAbi,
@@ -50,7 +51,7 @@ export async function simulateSafeTransaction(
       data: encodeFunctionData({
         abi: safeAbi,
         functionName: "simulateAndRevert",
-        args: [canonicalSafeContracts.simulateTxAccessor, payload],
+        args: [canonicalSafeContractsByVersion[version].simulateTxAccessor, payload],
       }),
       blockNumber,
     });

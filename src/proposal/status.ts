@@ -1,5 +1,5 @@
 import { getAddress, type Address, type Hex, type PublicClient } from "viem";
-import { safeAbi, timelockAbi } from "../chain/abis";
+import { safe130EventsAbi, safeAbi, timelockAbi } from "../chain/abis";
 import { recoverSafeSigner } from "./signature";
 import type { FileSignature, ProposalFile } from "./types";
 
@@ -83,52 +83,66 @@ export async function proposalStatus(
     blockNumber,
   });
   if (nonce <= BigInt(p.safe.nonce)) {
+    // An execution proposal is worth nothing once its operation expired, even if a stock timelock would still run it.
+    if (p.executes) {
+      const { timestamp } = await client.getBlock(blockNumber === undefined ? { blockTag: "latest" } : { blockNumber });
+      if (timestamp > BigInt(p.executes.expiresAt))
+        return { state: "expired", expiredAt: BigInt(p.executes.expiresAt) };
+    }
     const signers = new Set<Address>([
       ...(await validFileSignatures(p, owners)).map((s) => getAddress(s.signer)),
       ...(await onChainApprovals(client, p, owners, blockNumber)),
     ]);
     return { state: "awaiting-signatures", have: signers.size, need: Number(threshold), signers: [...signers].sort() };
   }
-  const executions = await client.getLogs({
+  // Safe 1.4.1 indexes txHash (filter by topic); 1.3.0 does not (decode the data and compare).
+  const legacy = p.safe.version === "1.3.0";
+  const executions = (await client.getLogs({
     address: p.safe.address,
-    event: safeAbi.find((item) => item.type === "event" && item.name === "ExecutionSuccess")!,
-    args: { txHash: p.safeTxHash },
+    event: (legacy ? safe130EventsAbi : safeAbi).find(
+      (item) => item.type === "event" && item.name === "ExecutionSuccess",
+    )!,
+    ...(legacy ? {} : { args: { txHash: p.safeTxHash } }),
     fromBlock: BigInt(p.plannedAtBlock),
     toBlock: blockNumber ?? "latest",
-  } as never);
-  if (executions.length === 0) return { state: "superseded" };
+  } as never)) as unknown as { args: { txHash: Hex } }[];
+  if (!executions.some((log) => log.args.txHash === p.safeTxHash)) return { state: "superseded" };
   if (!p.timelock || p.timelock.targets.length === 0) return { state: "executed" };
-  return timelockStatus(client, p.timelock.address, p.timelock.operationId, blockNumber);
+  return timelockStatus(client, p.timelock.address, p.timelock.operationId, blockNumber, toolExpiration(p));
 }
 
+/** The expiration window this tool enforces for the proposal's operation; undefined when the contract enforces its own. */
+export function toolExpiration(p: ProposalFile): bigint | undefined {
+  return p.timelock?.expiryEnforcedBy === "tool" ? BigInt(p.timelock.expiration ?? "0") : undefined;
+}
+
+/** getTimestamp's marker for a done operation, in OpenZeppelin 4.x and 5.x alike. */
+const DONE_TIMESTAMP = 1n;
+
+/**
+ * An operation's state from getTimestamp (0: not queued, i.e. cancelled once the Safe scheduled
+ * it; 1: done; else the time it became ready), which both OpenZeppelin 4.x and 5.x have. Expiry:
+ * the contract's own expiration() (ExpiringTimelock), or `toolExpiration` on a stock timelock,
+ * which would still execute it: this tool refuses it instead.
+ */
 export async function timelockStatus(
   client: PublicClient,
   timelock: Address,
   id: Hex,
   blockNumber?: bigint,
+  toolExpiration?: bigint,
 ): Promise<ProposalStatus> {
-  const [state, eta, expiration, expired, block] = await Promise.all([
-    client.readContract({
-      address: timelock,
-      abi: timelockAbi,
-      functionName: "getOperationState",
-      args: [id],
-      blockNumber,
-    }),
+  const [eta, contractExpiration, block] = await Promise.all([
     client.readContract({ address: timelock, abi: timelockAbi, functionName: "getTimestamp", args: [id], blockNumber }),
-    client.readContract({ address: timelock, abi: timelockAbi, functionName: "expiration", blockNumber }),
-    client.readContract({
-      address: timelock,
-      abi: timelockAbi,
-      functionName: "isOperationExpired",
-      args: [id],
-      blockNumber,
-    }),
+    toolExpiration === undefined
+      ? client.readContract({ address: timelock, abi: timelockAbi, functionName: "expiration", blockNumber })
+      : Promise.resolve(toolExpiration),
     client.getBlock(blockNumber === undefined ? { blockTag: "latest" } : { blockNumber }),
   ]);
-  if (state === 3) return { state: "executed" };
-  if (state === 0) return { state: "cancelled" };
-  if (expired) return { state: "expired", expiredAt: eta + expiration };
-  if (state === 2 || block.timestamp >= eta) return { state: "ready", eta, expiresAt: eta + expiration };
+  if (eta === DONE_TIMESTAMP) return { state: "executed" };
+  if (eta === 0n) return { state: "cancelled" };
+  const expiresAt = eta + contractExpiration;
+  if (block.timestamp > expiresAt) return { state: "expired", expiredAt: expiresAt };
+  if (block.timestamp >= eta) return { state: "ready", eta, expiresAt };
   return { state: "scheduled", eta };
 }

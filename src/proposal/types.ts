@@ -1,4 +1,5 @@
 import type { Address, Hex } from "viem";
+import type { SafeVersion } from "../chain/safe-deployments";
 
 /** A proposal as written to proposals/<stack>/<id>.json. All integers are decimal strings. */
 export interface ProposalFile {
@@ -12,7 +13,8 @@ export interface ProposalFile {
   plannedAt: string;
   /** Removal-only proposals (revocations) are emergencies; they still wait out the timelock. */
   emergency: boolean;
-  safe: { address: Address; nonce: string; threshold: number; owners: Address[] };
+  /** version: the Safe's VERSION() when planned (absent in older files = 1.4.1). */
+  safe: { address: Address; version?: SafeVersion; nonce: string; threshold: number; owners: Address[] };
   safeTx: SafeTxData;
   safeTxHash: Hex;
   eip712: { domainHash: Hex; messageHash: Hex };
@@ -21,6 +23,8 @@ export interface ProposalFile {
   signatures: FileSignature[];
   /** Recommendation rules this stack overrides that the proposal needs, each with its written reason. */
   overrides?: { rule: string; reason: string }[];
+  /** Set on a proposal whose Safe transaction runs another proposal's ready timelock batch (the Safe is the executor). */
+  executes?: ExecutedOperation;
   /** Set when the proposal was run to completion on a fork of the chain before it was written. */
   convergence?: ConvergenceProof;
   /** Signer organisations from the stack config, by owner address (organisations are not on chain). */
@@ -85,6 +89,23 @@ export interface TimelockOperation {
   cancels: Hex[];
   /** What each cancelled operation was, in the order of `cancels`. */
   cancelled?: CancelledOperation[];
+  /**
+   * Who refuses the operation once it has been ready for `expiration` seconds: the contract
+   * (ExpiringTimelock) or this tool (a stock TimelockController has no expiry). Absent = contract.
+   */
+  expiryEnforcedBy?: "contract" | "tool";
+  /** The window this tool enforces, in seconds (set when expiryEnforcedBy is "tool"). */
+  expiration?: string;
+}
+
+/** The timelock operation an execution proposal runs, and when this tool stops letting it run. */
+export interface ExecutedOperation {
+  proposalId: string;
+  timelock: Address;
+  operationId: Hex;
+  /** Unix seconds after which the operation is expired (by the contract or this tool). */
+  expiresAt: string;
+  expiryEnforcedBy: "contract" | "tool";
 }
 
 export interface DecodedCall {

@@ -12,7 +12,7 @@ import {
 import { multiSendCallOnlyAbi, safeAbi, timelockAbi } from "../chain/abis";
 import type { StackConfig } from "../config/schema";
 import { contractLabels, describeCall, type ContractLabel } from "./describe";
-import { canonicalSafeContracts } from "../chain/safe-deployments";
+import { canonicalSafeContractsByVersion, SAFE_VERSION } from "../chain/safe-deployments";
 import { hashOperationBatch } from "./operation";
 import { safeTxHashes } from "./safe-tx";
 import type { ProposalFile } from "./types";
@@ -94,7 +94,11 @@ export function verifyProposal(p: ProposalFile): void {
   const expected =
     inner.length === 1
       ? { to: getAddress(inner[0].to), data: inner[0].data, operation: 0 }
-      : { to: canonicalSafeContracts.multiSendCallOnly, data: encodeMultiSendCalls(inner), operation: 1 };
+      : {
+          to: canonicalSafeContractsByVersion[p.safe.version ?? SAFE_VERSION].multiSendCallOnly,
+          data: encodeMultiSendCalls(inner),
+          operation: 1,
+        };
   if (
     getAddress(p.safeTx.to) !== expected.to ||
     p.safeTx.data !== expected.data ||

@@ -81,7 +81,13 @@ describe("gov import on a safe+timelock devnet", () => {
         owners: devAccounts.safeOwners.map((o) => ({ address: o.address, org: "unknown" })),
         threshold: 2,
       },
-      timelock: { address: getAddress(d.timelock!), delay: "1h", expiration: "3d" },
+      timelock: {
+        address: getAddress(d.timelock!),
+        kind: "expiring",
+        delay: "1h",
+        expiration: "3d",
+        executors: "anyone",
+      },
     });
     assert.deepEqual(raw.network, {
       tier: "non-production",

@@ -1,5 +1,5 @@
-import { getAddress, keccak256, stringToHex, type Address, type Hex } from "viem";
-import type { AppState, LiveState } from "../../src/chain/read-state";
+import { getAddress, keccak256, stringToHex, zeroAddress, type Address, type Hex } from "viem";
+import { TIMELOCK_ROLES, type AppState, type LiveState } from "../../src/chain/read-state";
 import { parseStackConfig, type StackConfig, type StackConfigInput } from "../../src/config/schema";
 
 /** A deterministic address per label: tests read as names, not hex. */
@@ -78,14 +78,14 @@ export function liveState(): LiveState {
       info: { k256Pubkey: "0x", caPubkey: "0x", quote: "0x", eventlog: "0x" },
     },
     apps: [app],
-    safe: { address: SAFE, owners: [...SIGNERS], threshold: 2, nonce: 0n },
+    safe: { address: SAFE, owners: [...SIGNERS], threshold: 2, nonce: 0n, version: "1.4.1" },
     timelock: {
       address: TIMELOCK,
+      kind: "expiring",
       delay: 3600n,
       expiration: 259200n,
-      safeIsProposer: true,
-      safeIsCanceller: true,
-      anyoneCanExecute: true,
+      roleIds: { ...TIMELOCK_ROLES },
+      roles: { proposer: [SAFE], canceller: [SAFE], executor: [zeroAddress], admin: [TIMELOCK] },
     },
   };
 }
