@@ -7,6 +7,8 @@ import { MeasurementError, type MeasuredByCommand } from "./src/measurements/res
 import { PolicyError } from "./src/policy/findings";
 import { inspectStack, openStack, type Inspection, type Stack } from "./src/reconcile/reconcile";
 
+const KEY_NAMES = ["proposerKey", "executorKey", "adminKey", "deployerKey"] as const;
+
 /** The stack program: config → live state → plan, then the governed resources and ONE proposal. */
 export = async () => {
   const config = new pulumi.Config();
@@ -42,6 +44,13 @@ export = async () => {
     inspection,
     implementations: opened.implementations,
     measured,
+    rawConfig,
+    keys: Object.fromEntries(
+      KEY_NAMES.flatMap((name) => {
+        const value = config.getSecret(name);
+        return value === undefined ? [] : [[name, value]];
+      }),
+    ),
   });
   // Only what changes with the config or a `pulumi up`: an in-sync preview shows no output diff.
   return {

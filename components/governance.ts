@@ -7,11 +7,12 @@ import type { MeasuredByCommand } from "../src/measurements/resolve";
 import { awaitingSafeExecution } from "../src/reconcile/execution";
 import type { Inspection } from "../src/reconcile/reconcile";
 import type { ImplementationSource } from "../src/implementation/resolve";
-import { callsFor, declaredInputs, type ResourceSlot } from "./inputs";
+import { callsFor, declaredInputs, type RawConfig, type ResourceSlot, type StackKeys } from "./inputs";
 import {
   AppPolicy,
   ContractProxy,
   GovernanceProposal,
+  GovernanceProvider,
   GovernanceSafe,
   ImplementationDeployment,
   KmsPolicy,
@@ -27,6 +28,10 @@ export interface DstackGovernanceArgs {
   implementations: readonly ImplementationSource[];
   /** Hashes the config's measurement commands printed this run: the proposal uses them, never runs them again. */
   measured: MeasuredByCommand;
+  /** The config sections as read, for the providers to open the stack with. */
+  rawConfig: RawConfig;
+  /** Secret config: the keys `up` proposes, executes, sends and deploys with. */
+  keys: pulumi.Input<StackKeys>;
 }
 
 /** Wires the governed resources of one stack from its validated config and its live inspection. */
@@ -35,10 +40,54 @@ export class DstackGovernance extends pulumi.ComponentResource {
 
   constructor(name: string, args: DstackGovernanceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dstack:governance:DstackGovernance", name, {}, opts);
-    const { stack, config, inspection, implementations, measured } = args;
+    const { stack, config, inspection, implementations, measured, rawConfig, keys } = args;
+    const provider = new GovernanceProvider("governance", { parent: this });
+    // Deployments run first (the proposal upgrades to them; a contract deployed is recorded, it is on chain).
+    const deployments = implementations
+      .filter((s) => s.deployment)
+      .map(
+        (source) =>
+          new ImplementationDeployment(
+            `${source.resource === "kms" ? "kms" : source.resource.slice(4)}-implementation`,
+            {
+              stack,
+              resource: source.resource,
+              contract: source.artifact.name,
+              address: source.address,
+              salt: source.deployment!.salt,
+              __config: rawConfig,
+              __keys: keys,
+            },
+            { parent: this, provider },
+          ),
+      );
+    const executeThroughSafe = awaitingSafeExecution(inspection.live, inspection.proposals).map((p) => p.id);
+    const executable = inspection.proposals
+      .filter(
+        ({ status }) =>
+          status.state === "ready" || (status.state === "awaiting-signatures" && status.have >= status.need),
+      )
+      .map(({ proposal }) => proposal.id)
+      .filter((id) => !executeThroughSafe.includes(id));
+    this.proposal = new GovernanceProposal(
+      "proposal",
+      {
+        stack,
+        mode: config.governance.mode,
+        __calls: inspection.uncovered.map((c) => c.description),
+        __executable: executable,
+        __measured: measured,
+        __executeThroughSafe: executeThroughSafe,
+        __config: rawConfig,
+        __keys: keys,
+      },
+      { parent: this, provider, dependsOn: deployments },
+    );
+    // The governed resources record the declared values only once the proposal carrying them was written:
+    // when the proposal fails, none of them runs, and the state stays as it was.
+    const after = { parent: this, provider, dependsOn: [this.proposal] };
     // Calls already carried by an in-flight proposal are not pending: they are on their way.
     const uncovered = inspection.uncovered;
-    const resources: pulumi.Resource[] = [];
     /** One governed resource; the calls it still needs are logged on it, readable in preview. */
     const governed = (
       type: typeof GovernanceSafe,
@@ -49,11 +98,10 @@ export class DstackGovernance extends pulumi.ComponentResource {
       const pending = callsFor(uncovered, slot).map((c) => c.description);
       const resource = new type(
         name,
-        { stack, resource: slot.resource, declared: declaredInputs(declared), __pending: pending },
-        { parent: this },
+        { stack, resource: slot.resource, declared: declaredInputs(declared), __pending: pending, __config: rawConfig },
+        after,
       );
       for (const call of pending) pulumi.log.info(`pending: ${call}`, resource);
-      resources.push(resource);
     };
     const governance = config.governance;
 
@@ -115,42 +163,6 @@ export class DstackGovernance extends pulumi.ComponentResource {
         },
       );
     }
-    for (const source of implementations.filter((s) => s.deployment)) {
-      const name = `${source.resource === "kms" ? "kms" : source.resource.slice(4)}-implementation`;
-      resources.push(
-        new ImplementationDeployment(
-          name,
-          {
-            stack,
-            resource: source.resource,
-            contract: source.artifact.name,
-            address: source.address,
-            salt: source.deployment!.salt,
-          },
-          { parent: this },
-        ),
-      );
-    }
-    const executeThroughSafe = awaitingSafeExecution(inspection.live, inspection.proposals).map((p) => p.id);
-    const executable = inspection.proposals
-      .filter(
-        ({ status }) =>
-          status.state === "ready" || (status.state === "awaiting-signatures" && status.have >= status.need),
-      )
-      .map(({ proposal }) => proposal.id)
-      .filter((id) => !executeThroughSafe.includes(id));
-    this.proposal = new GovernanceProposal(
-      "proposal",
-      {
-        stack,
-        mode: governance.mode,
-        __calls: uncovered.map((c) => c.description),
-        __executable: executable,
-        __measured: measured,
-        __executeThroughSafe: executeThroughSafe,
-      },
-      { parent: this, dependsOn: resources },
-    );
 
     if (inspection.live.timelock?.kind === "openzeppelin" && governance.mode === "safe+timelock") {
       pulumi.log.info(

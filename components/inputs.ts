@@ -15,6 +15,21 @@ export function callsFor(calls: readonly PlannedCall[], slot: ResourceSlot): Pla
   );
 }
 
+/**
+ * The stack's config sections as the program read them. Resources carry them instead of the provider:
+ * Pulumi records a provider's config before any resource runs, so a failed `up` would keep a config
+ * no proposal was written for; a resource's inputs are only recorded once its step succeeded.
+ */
+export type RawConfig = Record<string, unknown>;
+
+/** The keys `pulumi up` signs or sends with, from secret config (recorded encrypted, never returned as outputs). */
+export interface StackKeys {
+  proposerKey?: string;
+  executorKey?: string;
+  adminKey?: string;
+  deployerKey?: string;
+}
+
 /** The governed resource types; each validates its declared values with its part of the schema. */
 export type GovernedKind = "GovernanceSafe" | "Timelock" | "ContractProxy" | "KmsPolicy" | "AppPolicy";
 
@@ -30,6 +45,8 @@ export interface GovernedInputs {
   resource: ResourceKey;
   declared: Record<string, unknown>;
   __pending: string[];
+  /** What `pulumi refresh` reads the chain with. */
+  __config: RawConfig;
 }
 
 /** The proposal resource's inputs: the calls of this run, and proposals that can be executed now. */
@@ -44,6 +61,8 @@ export interface ProposalInputs {
   __measured: MeasuredByCommand;
   /** Proposal ids whose ready batch only the Safe may execute, with no execution proposal yet: up writes one. */
   __executeThroughSafe: string[];
+  __config: RawConfig;
+  __keys: StackKeys;
 }
 
 /** An in-flight proposal as the last `pulumi up` left it (a stack output). */
@@ -88,4 +107,6 @@ export interface DeploymentInputs {
   contract: string;
   address: string;
   salt: string;
+  __config: RawConfig;
+  __keys: StackKeys;
 }

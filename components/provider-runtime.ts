@@ -5,7 +5,6 @@ import type { MeasuredByCommand } from "../src/measurements/resolve";
 import { PolicyError } from "../src/policy/findings";
 import { formatDuration } from "../src/config/duration";
 import { appSchema, kmsSchema, safeSchema, timelockSchema } from "../src/config/schema";
-import { PROJECT, SECTIONS } from "../src/config/stack-file";
 import { executeSafeTransaction, executeTimelockBatch, sendDirect } from "../src/proposal/execute";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -31,28 +30,8 @@ import {
   type GovernedInputs,
   type ProposalInputs,
   type ProposalSummary,
+  type RawConfig,
 } from "./inputs";
-
-type ConfigSource = { get(key: string): string | undefined };
-let stackConfig: ConfigSource | undefined;
-
-export function configure(config: ConfigSource): void {
-  stackConfig = config;
-}
-
-function configValue(key: string): unknown {
-  const raw = stackConfig?.get(`${PROJECT}:${key}`);
-  if (raw === undefined) return undefined;
-  try {
-    return JSON.parse(raw);
-  } catch {
-    return raw;
-  }
-}
-
-function key(name: "proposerKey" | "executorKey" | "adminKey" | "deployerKey"): Hex | undefined {
-  return stackConfig?.get(`${PROJECT}:${name}`) as Hex | undefined;
-}
 
 /** Pulumi runs providers in the program's directory: the project (proposals/, measurement files) is the nearest one holding Pulumi.yaml. */
 function projectDir(): string {
@@ -62,8 +41,7 @@ function projectDir(): string {
   }
 }
 
-async function open(stack: string, measured?: MeasuredByCommand): Promise<Stack> {
-  const rawConfig = Object.fromEntries(SECTIONS.map((section) => [section, configValue(section)]));
+async function open(stack: string, rawConfig: RawConfig, measured?: MeasuredByCommand): Promise<Stack> {
   return openStack({ name: stack, root: projectDir(), rawConfig, measured });
 }
 
@@ -106,13 +84,13 @@ export function governedDiff(olds: GovernedInputs, news: GovernedInputs): { chan
 }
 
 export function proposalDiff(news: ProposalInputs): { changes: boolean } {
-  const canExecute = news.__executable.length > 0 && (news.mode === "direct" || key("executorKey") !== undefined);
+  const canExecute = news.__executable.length > 0 && (news.mode === "direct" || news.__keys.executorKey !== undefined);
   return { changes: news.__calls.length > 0 || canExecute || news.__executeThroughSafe.length > 0 };
 }
 
 /** `pulumi refresh`: the resource's declared properties as the chain has them now. */
 export async function readGoverned(props: GovernedInputs): Promise<GovernedInputs> {
-  const stack = await open(props.stack);
+  const stack = await open(props.stack, props.__config);
   const live = await readStackState(stack);
   const d = declaredValues(props.declared);
   const orgOf = (address: string) =>
@@ -139,7 +117,7 @@ export async function readGoverned(props: GovernedInputs): Promise<GovernedInput
   return { ...props, declared: declaredInputs(Object.fromEntries(Object.keys(d).map((k) => [k, source[k] ?? d[k]]))) };
 }
 
-export interface ProposalOutputs extends ProposalInputs {
+export interface ProposalOutputs extends Omit<ProposalInputs, "__keys"> {
   proposals: ProposalSummary[];
   /** The proposal's files, the signatures it still needs and the command to run next ("" when none was written). */
   nextSteps: string;
@@ -154,10 +132,11 @@ export interface ProposalOutputs extends ProposalInputs {
  * remaining calls into ONE proposal (Safe modes) or sends them with the admin key (direct mode).
  */
 export async function applyProposal(inputs: ProposalInputs): Promise<ProposalOutputs> {
-  const stack = await open(inputs.stack, inputs.__measured);
+  const { __keys: keys, ...recorded } = inputs;
+  const stack = await open(inputs.stack, inputs.__config, inputs.__measured);
   // What this run consumed is recorded as done, so a later refresh finds nothing left to do.
   const outputs: ProposalOutputs = {
-    ...inputs,
+    ...recorded,
     __calls: [],
     __executable: [],
     proposals: [],
@@ -170,7 +149,7 @@ export async function applyProposal(inputs: ProposalInputs): Promise<ProposalOut
 
   let inspection = await inspectStack(stack);
   if (stack.config.governance.mode === "direct") {
-    const adminKey = key("adminKey");
+    const adminKey = keys.adminKey as Hex | undefined;
     // Direct mode has no proposal to refuse, so the policy gate stops the transactions here.
     if (inspection.findings.errors.length) throw new PolicyError(inspection.findings.errors);
     if (inspection.calls.length && !adminKey)
@@ -190,7 +169,7 @@ export async function applyProposal(inputs: ProposalInputs): Promise<ProposalOut
     outputs.executionProposals.push((await proposeExecutionThroughSafe(stack, proposal, status)).proposal.id);
   }
   if (outputs.executionProposals.length) inspection = await inspectStack(stack);
-  const executorKey = key("executorKey");
+  const executorKey = keys.executorKey as Hex | undefined;
   if (executorKey) {
     for (const { proposal, status } of inspection.proposals) {
       if (!inputs.__executable.includes(proposal.id)) continue;
@@ -202,7 +181,7 @@ export async function applyProposal(inputs: ProposalInputs): Promise<ProposalOut
     }
     if (outputs.executed.length) inspection = await inspectStack(stack);
   }
-  const proposal = await proposeChanges(stack, inspection, key("proposerKey"));
+  const proposal = await proposeChanges(stack, inspection, keys.proposerKey as Hex | undefined);
   const summary = (p: ProposalFile, status: string): ProposalSummary => ({ id: p.id, safeNonce: p.safe.nonce, status });
   outputs.proposals = inspection.proposals
     .filter((t) => isInFlight(t.status))
@@ -221,18 +200,19 @@ export async function applyProposal(inputs: ProposalInputs): Promise<ProposalOut
 /** `pulumi up` of an ImplementationDeployment: CREATE2 with the deployer key, unless the code is there already. */
 export async function deployImplementation(
   inputs: DeploymentInputs,
-): Promise<DeploymentInputs & { transaction?: string }> {
-  const stack = await open(inputs.stack);
+): Promise<Omit<DeploymentInputs, "__keys"> & { transaction?: string }> {
+  const { __keys: keys, ...recorded } = inputs;
+  const stack = await open(inputs.stack, inputs.__config);
   const source = stack.implementations.find((s) => s.resource === inputs.resource && s.deployment);
   if (!source || source.address !== inputs.address)
     throw new Error(
       `${inputs.resource}: the config no longer deploys ${inputs.contract} at ${inputs.address}; run pulumi up again`,
     );
-  const deployerKey = key("deployerKey");
+  const deployerKey = keys.deployerKey as Hex | undefined;
   if (!deployerKey)
     throw new Error(
       `${source.path}: deploying ${source.artifact.name} needs a funded deployer key: \`pulumi config set --secret deployerKey <key>\` (or give the address of a deployment)`,
     );
   const { transaction } = await deployDeterministic(stack.client, stackWallet(stack, deployerKey), source.deployment!);
-  return { ...inputs, ...(transaction ? { transaction } : {}) };
+  return { ...recorded, ...(transaction ? { transaction } : {}) };
 }

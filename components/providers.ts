@@ -13,9 +13,6 @@ const runtime = () => require(`${require.main!.filename.split("/node_modules/")[
 type Runtime = typeof import("./provider-runtime");
 
 export const governedProvider: pulumi.dynamic.ResourceProvider = {
-  async configure(req) {
-    runtime().configure(req.config);
-  },
   async check(_olds, news: GovernedInputs) {
     return runtime().governedCheck(news);
   },
@@ -36,9 +33,6 @@ export const governedProvider: pulumi.dynamic.ResourceProvider = {
 };
 
 export const proposalProvider: pulumi.dynamic.ResourceProvider = {
-  async configure(req) {
-    runtime().configure(req.config);
-  },
   async diff(_id, _olds, news: ProposalInputs) {
     return runtime().proposalDiff(news);
   },
@@ -51,9 +45,6 @@ export const proposalProvider: pulumi.dynamic.ResourceProvider = {
 };
 
 export const deploymentProvider: pulumi.dynamic.ResourceProvider = {
-  async configure(req) {
-    runtime().configure(req.config);
-  },
   async diff(_id, olds: DeploymentInputs, news: DeploymentInputs) {
     // Other code is another contract at another address: a new deployment (the old one stays on chain).
     const replaces = olds.address !== news.address ? ["address"] : [];
@@ -65,7 +56,7 @@ export const deploymentProvider: pulumi.dynamic.ResourceProvider = {
       outs: await runtime().deployImplementation(inputs),
     };
   },
-  async update(_id, _olds, news: DeploymentInputs) {
-    return { outs: news };
+  async update(_id, _olds, { __keys: _keys, ...recorded }: DeploymentInputs) {
+    return { outs: recorded };
   },
 };

@@ -6,6 +6,17 @@ type Args<T> = { [K in keyof T]: pulumi.Input<T[K]> };
 
 const MODULE = "governance";
 
+/**
+ * The provider every resource of the stack runs on. Pulumi gives the default dynamic provider the whole
+ * stack config as inputs and records them before any resource runs, even when the `up` then fails;
+ * this one has none, so what a run records is only what its resources did (they carry the config).
+ */
+export class GovernanceProvider extends pulumi.ProviderResource {
+  constructor(name: string, opts?: pulumi.ResourceOptions) {
+    super("pulumi-nodejs", name, {}, opts);
+  }
+}
+
 /** One dynamic resource type per governed thing; they differ only in their type token. */
 function governedResource(kind: GovernedKind) {
   return class extends pulumi.dynamic.Resource {

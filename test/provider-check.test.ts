@@ -3,7 +3,7 @@ import { it } from "node:test";
 import { governedCheck } from "../components/provider-runtime";
 import { declaredInputs, declaredValues, type GovernedInputs } from "../components/inputs";
 
-const base = { stack: "devnet", __pending: [] as string[] };
+const base = { stack: "devnet", __pending: [] as string[], __config: {} };
 const hash = `0x${"ab".repeat(32)}`;
 
 it("check validates a resource's declared values with the engine's schema, naming the field", () => {
