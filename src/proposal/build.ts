@@ -47,7 +47,7 @@ function describeCancels(
 }
 
 /** The file's text for a call is recomputed from its calldata, exactly as every read checks it. */
-function fileCall(call: PlannedCall, labels: ReadonlyMap<Address, ContractLabel>): DecodedCall {
+export function fileCall(call: PlannedCall, labels: ReadonlyMap<Address, ContractLabel>): DecodedCall {
   const text = describeCall(call, labels);
   return {
     resource: text.resource,

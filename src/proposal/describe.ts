@@ -131,6 +131,19 @@ function revokes(functionName: string, args: readonly unknown[]): boolean {
   return functionName === "removeOwner" || (functionName === "transferOwnership" && args[0] === zeroAddress);
 }
 
+/** The ABI a call to `to` is decoded with: the configured contract's, or every governed one's. */
+export function callAbi(to: Address, labels: ReadonlyMap<Address, ContractLabel>): Abi {
+  return (
+    labels.get(getAddress(to))?.abi ?? [
+      ...dstackKmsAbi,
+      ...dstackAppAbi,
+      ...ownable2StepAbi,
+      ...safeAbi,
+      ...timelockAbi,
+    ]
+  );
+}
+
 /**
  * The readable text of a call, recomputed from what is signed: the target names the contract
  * (through the stack's config), the calldata names the function and its arguments. One function
@@ -143,7 +156,7 @@ export function describeCall(
   const known = labels.get(getAddress(call.to));
   const label = known?.label ?? getAddress(call.to);
   const resource = known?.resource ?? "unknown";
-  const abi: Abi = known?.abi ?? [...dstackKmsAbi, ...dstackAppAbi, ...ownable2StepAbi, ...safeAbi, ...timelockAbi];
+  const abi = callAbi(call.to, labels);
   let decoded: { functionName: string; args?: readonly unknown[] };
   try {
     decoded = decodeFunctionData({ abi, data: call.data });

@@ -73,7 +73,7 @@ function orgLabel(p: ProposalFile): (address: string) => string {
 
 function expectedStateLines(p: ProposalFile): string[] {
   const s = p.expectedState;
-  if (!s) return ["- (not recorded in this proposal)"];
+  if (!s) return ["- (not shown: not recorded, or the chain state it was planned at cannot be read to check it)"];
   const withOrg = (a: Address) => (p.organisations?.[a] ? `${a} (${p.organisations[a]})` : a);
   const lines: string[] = [];
   if (s.safe)

@@ -1,5 +1,7 @@
+import { isDeepStrictEqual } from "node:util";
 import {
   concatHex,
+  decodeFunctionData,
   encodeFunctionData,
   encodePacked,
   getAddress,
@@ -11,7 +13,10 @@ import {
 } from "viem";
 import { multiSendCallOnlyAbi, safeAbi, timelockAbi } from "../chain/abis";
 import type { StackConfig } from "../config/schema";
-import { contractLabels, describeCall, type ContractLabel } from "./describe";
+import { readLiveState, type LiveState } from "../chain/read-state";
+import type { PlannedCall, ResourceKey } from "../plan/types";
+import { callAbi, contractLabels, describeCall, type ContractLabel } from "./describe";
+import { callChanges, expectedState } from "./effects";
 import { canonicalSafeContractsByVersion, SAFE_VERSION } from "../chain/safe-deployments";
 import { hashOperationBatch } from "./operation";
 import { safeTxHashes } from "./safe-tx";
@@ -158,6 +163,86 @@ export function verifyProposalText(p: ProposalFile, labels: ReadonlyMap<Address,
     );
 }
 
+/** A verified file's calls as the planner's, their arguments decoded from the calldata, to replay them. */
+function replayableCalls(p: ProposalFile, labels: ReadonlyMap<Address, ContractLabel>): PlannedCall[] {
+  return p.calls.map((call) => {
+    const abi = callAbi(call.to, labels);
+    let decoded: { functionName: string; args?: readonly unknown[] } = { functionName: "unknown" };
+    try {
+      decoded = decodeFunctionData({ abi, data: call.data });
+    } catch {
+      // An unknown call changes nothing the packet tracks: its text already says UNKNOWN.
+    }
+    return {
+      resource: call.resource as ResourceKey,
+      property: call.property,
+      to: getAddress(call.to),
+      value: 0n,
+      data: call.data,
+      abi,
+      functionName: decoded.functionName,
+      args: decoded.args ?? [],
+      sender: getAddress(call.sender),
+      description: call.description,
+      revokes: call.revokes,
+    };
+  });
+}
+
+/** The first key of the expected state whose value differs, for the error to name. */
+function firstDifference(file: object, derived: object): string {
+  const keys = new Set([...Object.keys(file), ...Object.keys(derived)]);
+  const key = [...keys].find(
+    (k) => !isDeepStrictEqual((file as Record<string, unknown>)[k], (derived as Record<string, unknown>)[k]),
+  );
+  return key ? `expectedState.${key}` : "expectedState";
+}
+
+/** Organisations are not on chain: each one the file names must be the stack config's for that signer. */
+export function verifyProposalOrganisations(p: ProposalFile, config: StackConfig): void {
+  const organisations =
+    config.governance.mode === "direct"
+      ? new Map<Address, string>()
+      : new Map(config.governance.safe.owners.map((o) => [getAddress(o.address), o.org]));
+  for (const [address, org] of Object.entries(p.organisations ?? {})) {
+    const configured = organisations.get(getAddress(address));
+    if (configured !== org)
+      throw new ProposalMismatchError(
+        p.id,
+        `organisations.${address}`,
+        `the file says ${quoted(org)}, ${configured === undefined ? "the stack config names no such signer" : `the stack config says ${quoted(configured)}`}`,
+      );
+  }
+}
+
+/**
+ * The packet's derived text: each call's before → after and the expected state, replayed from the
+ * chain at the block the proposal was planned at (`live`) and the calls. A file saying anything else
+ * is refused, naming the field.
+ */
+export function verifyProposalEffects(p: ProposalFile, live: LiveState, config: StackConfig): void {
+  const calls = replayableCalls(p, contractLabels(config));
+  const changes = callChanges(live, calls);
+  p.calls.forEach((call, i) => {
+    if (call.change !== changes[i])
+      throw new ProposalMismatchError(
+        p.id,
+        `calls[${i}].change`,
+        `the file says ${quoted(call.change)}, the calldata on the chain at block ${live.blockNumber} says ${quoted(changes[i])}`,
+      );
+  });
+  if (p.expectedState === undefined) return;
+  const derived = expectedState(live, calls);
+  if (!isDeepStrictEqual(p.expectedState, derived)) {
+    const field = firstDifference(p.expectedState, derived);
+    throw new ProposalMismatchError(
+      p.id,
+      field,
+      `the file's differs from the calls replayed on the chain at block ${live.blockNumber}`,
+    );
+  }
+}
+
 /** The Safe as the chain has it: who may sign and how many must. */
 export interface SafeOnChain {
   address: Address;
@@ -234,5 +319,16 @@ export async function verifyProposalFile(
     );
   const safe = await readSafeOnChain(client, governance.safe.address, blockNumber);
   verifyProposalSafe(p, safe);
+  verifyProposalOrganisations(p, config);
+  let planned: LiveState | undefined;
+  try {
+    planned = await readLiveState(client, config, { pinnedBlock: BigInt(p.plannedAtBlock) });
+  } catch {
+    // An RPC that keeps no old state (not an archive node) cannot replay the plan: then the derived
+    // text is not shown at all, rather than shown unchecked.
+    delete p.expectedState;
+    for (const call of p.calls) delete call.change;
+  }
+  if (planned) verifyProposalEffects(p, planned, config);
   return safe;
 }

@@ -90,6 +90,44 @@ describe("security: what a signer reads is what is signed; queued work is never 
       restore();
     });
 
+    it("a forged before → after, expected state or organisation is refused naming the field; nothing is signed", async () => {
+      const forgeries: [string, (p: ProposalFile) => void, RegExp][] = [
+        [
+          "change",
+          (p) => (p.calls[0].change = "implementation unchanged (no-op re-init)"),
+          /calls\[0\]\.change: the file says "implementation unchanged \(no-op re-init\)", the calldata on the chain at block \d+ says "implementation 0x\w+ → 0x\w+"/,
+        ],
+        [
+          "expectedState",
+          (p) => (p.expectedState!.implementations.kms = devnet.deployment.kms.implementation),
+          /expectedState\.implementations: the file's differs from the calls replayed on the chain at block \d+/,
+        ],
+        [
+          "organisations",
+          (p) => (p.organisations![devAccounts.outsider.address] = "operator-a"),
+          new RegExp(
+            `organisations\\.${devAccounts.outsider.address}: the file says "operator-a", the stack config names no such signer`,
+          ),
+        ],
+      ];
+      for (const [name, forge, refusal] of forgeries) {
+        edit(root, proposal.id, forge);
+        const before = filesUnder(root);
+        const show = await govIn(root)(["show", proposal.id]);
+        assert.equal(show.code, 1, `${name}: ${show.stdout}`);
+        assert.match(show.stderr, refusal);
+        assert.equal(show.stdout, "");
+        const sign = await govIn(root)(["sign", proposal.id], { GOV_PRIVATE_KEY: owners[0].privateKey });
+        assert.equal(sign.code, 1, name);
+        assert.match(sign.stderr, refusal);
+        assert.deepEqual(filesUnder(root), before, `${name}: nothing was written`);
+        restore();
+      }
+      const show = await govIn(root)(["show", proposal.id]);
+      assert.equal(show.code, 0, show.stderr);
+      assert.match(show.stdout, /before → after: implementation 0x\w+ → 0x\w+/, "the honest file shows its change");
+    });
+
     it("a threshold edited to 1 is refused naming safe.threshold", async () => {
       edit(root, proposal.id, (p) => (p.safe.threshold = 1));
       const show = await govIn(root)(["show", proposal.id]);
