@@ -2,7 +2,9 @@ import {
   decodeFunctionData,
   getAbiItem,
   getAddress,
+  keccak256,
   slice,
+  stringToHex,
   toFunctionSignature,
   zeroAddress,
   type Abi,
@@ -70,9 +72,20 @@ const SET_NOUNS: Record<string, [string, boolean]> = {
   removeDevice: ["device", true],
 };
 
+// The planner's nouns, so a role call reads the same in preview and in the proposal; 4.x names its admin role apart.
 const ROLE_NAMES = new Map<string, string>(
-  Object.entries(TIMELOCK_ROLES).map(([name, id]) => [id, `${name.toUpperCase()}_ROLE`]),
+  [...Object.entries(TIMELOCK_ROLES), ["admin", keccak256(stringToHex("TIMELOCK_ADMIN_ROLE"))]].map(([name, id]) => [
+    id,
+    `${name} role`,
+  ]),
 );
+
+/** A role holder as the planner names it: open execution, the stack's Safe, the timelock itself, or the address. */
+function roleHolder(account: Address, timelock: Address, labels: ReadonlyMap<Address, ContractLabel>): string {
+  if (account === zeroAddress) return "anyone";
+  if (account === timelock) return "the timelock itself";
+  return labels.get(account)?.resource === "safe" ? `the Safe ${account}` : account;
+}
 
 function argText(value: unknown): string {
   return typeof value === "object" && value !== null
@@ -80,7 +93,14 @@ function argText(value: unknown): string {
     : String(value);
 }
 
-function sentence(label: string, functionName: string, args: readonly unknown[], sender: Address): string {
+function sentence(
+  label: string,
+  functionName: string,
+  args: readonly unknown[],
+  call: { to: Address; sender: Address },
+  labels: ReadonlyMap<Address, ContractLabel>,
+): string {
+  const sender = call.sender;
   const [a, b, c] = args as [unknown, unknown, unknown];
   const set = SET_NOUNS[functionName];
   if (set) return `${label}: ${set[1] ? "revoke" : "authorize"} ${set[0]} ${a}`;
@@ -117,7 +137,7 @@ function sentence(label: string, functionName: string, args: readonly unknown[],
       return `${label}: set expiration window to ${formatDuration(a as bigint)}`;
     case "grantRole":
     case "revokeRole":
-      return `${label}: ${functionName === "grantRole" ? "grant" : "revoke"} ${ROLE_NAMES.get(a as string) ?? a} ${functionName === "grantRole" ? "to" : "from"} ${b}`;
+      return `${label}: ${functionName === "grantRole" ? "grant" : "revoke"} ${ROLE_NAMES.get(a as string) ?? `role ${a}`} ${functionName === "grantRole" ? "to" : "of"} ${roleHolder(b as Address, call.to, labels)}`;
     default:
       return `${label}: ${functionName}(${args.map(argText).join(", ")})`;
   }
@@ -128,7 +148,11 @@ function revokes(functionName: string, args: readonly unknown[]): boolean {
   if (SET_NOUNS[functionName]) return SET_NOUNS[functionName][1];
   if (functionName === "setAllowAnyDevice") return args[0] === false;
   if (functionName === "setRequireTcbUpToDate") return args[0] === true;
-  return functionName === "removeOwner" || (functionName === "transferOwnership" && args[0] === zeroAddress);
+  return (
+    functionName === "removeOwner" ||
+    functionName === "revokeRole" ||
+    (functionName === "transferOwnership" && args[0] === zeroAddress)
+  );
 }
 
 /** The ABI a call to `to` is decoded with: the configured contract's, or every governed one's. */
@@ -178,7 +202,13 @@ export function describeCall(
     functionName: decoded.functionName,
     signature: toFunctionSignature(item),
     args: args.map(argText),
-    description: sentence(label, decoded.functionName, args, getAddress(call.sender)),
+    description: sentence(
+      label,
+      decoded.functionName,
+      args,
+      { to: getAddress(call.to), sender: getAddress(call.sender) },
+      labels,
+    ),
     revokes: revokes(decoded.functionName, args),
   };
 }
