@@ -9,15 +9,18 @@ import { startTestDevnet, type TestDevnet } from "../helpers/devnet";
 import { PulumiProject } from "../helpers/pulumi-project";
 
 /**
- * The recorded resources of the stack (what the next preview diffs against), by URN: the order of the
- * list is the order Pulumi's steps finished in, which varies between runs that change nothing.
+ * The recorded resources of the stack (what the next preview diffs against), by URN. Pulumi's own
+ * bookkeeping is left out: the order of the list (the order its steps finished in) and the call stack
+ * of each registration (the component and the provider run before the proposal, as in any run, and
+ * their stack traces differ by an async frame from run to run).
  */
 async function recordedResources(project: PulumiProject): Promise<Record<string, unknown>> {
   const exported = await project.run("stack", "export");
   assert.equal(exported.code, 0, exported.stderr);
-  const { resources = [] } = (JSON.parse(exported.stdout) as { deployment: { resources?: { urn: string }[] } })
-    .deployment;
-  return Object.fromEntries(resources.map((r) => [r.urn, r]));
+  const { resources = [] } = (
+    JSON.parse(exported.stdout) as { deployment: { resources?: { urn: string; stackTrace?: unknown }[] } }
+  ).deployment;
+  return Object.fromEntries(resources.map(({ stackTrace: _, ...r }) => [r.urn, r]));
 }
 
 describe("a failed pulumi up leaves the Pulumi state as it was (real CLI)", () => {
