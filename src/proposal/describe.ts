@@ -1,5 +1,6 @@
 import {
   decodeFunctionData,
+  encodeFunctionData,
   getAbiItem,
   getAddress,
   slice,
@@ -14,6 +15,7 @@ import { dstackAppAbi, dstackAppTcbAbi, dstackKmsAbi, ownable2StepAbi, safeAbi, 
 import { TIMELOCK_ROLES } from "../chain/read-state";
 import { formatDuration } from "../config/duration";
 import type { StackConfig } from "../config/schema";
+import { describeUpgradeCall, upgradeCallAbi } from "../implementation/call";
 
 /** What a configured address is, for describing calls to it. */
 export interface ContractLabel {
@@ -55,6 +57,8 @@ export interface CallText {
   description: string;
   /** A removal of authorization: proposals of removals only are emergencies. */
   revokes: boolean;
+  /** upgradeToAndCall's data decoded: the signature it was decoded with, when one was given and fits exactly. */
+  upgradeCall?: string;
 }
 
 const SET_NOUNS: Record<string, [string, boolean]> = {
@@ -80,13 +84,36 @@ function argText(value: unknown): string {
     : String(value);
 }
 
-function sentence(label: string, functionName: string, args: readonly unknown[], sender: Address): string {
+/**
+ * upgradeToAndCall's data as `initializeV2("dstack-0.5.4")`, when `signature` has its selector and
+ * re-encodes the decoded arguments to exactly the same bytes; else undefined (the data is shown raw).
+ */
+function decodedUpgradeCall(signature: string | undefined, data: Hex): string | undefined {
+  if (!signature || data === "0x") return undefined;
+  try {
+    const abi = upgradeCallAbi(signature);
+    const { args } = decodeFunctionData({ abi: [abi], data });
+    return encodeFunctionData({ abi: [abi], args } as never) === data
+      ? describeUpgradeCall(signature, data)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function sentence(
+  label: string,
+  functionName: string,
+  args: readonly unknown[],
+  sender: Address,
+  upgradeCall?: string,
+): string {
   const [a, b, c] = args as [unknown, unknown, unknown];
   const set = SET_NOUNS[functionName];
   if (set) return `${label}: ${set[1] ? "revoke" : "authorize"} ${set[0]} ${a}`;
   switch (functionName) {
     case "upgradeToAndCall":
-      return `${label}: upgrade implementation to ${a}${b === "0x" ? "" : ` and call it with ${b}`}`;
+      return `${label}: upgrade implementation to ${a}${b === "0x" ? "" : upgradeCall ? `, calling ${upgradeCall}` : ` and call it with ${b}`}`;
     case "transferOwnership":
       return a === zeroAddress
         ? `${label}: cancel the pending ownership transfer (transfer to the zero address)`
@@ -134,11 +161,14 @@ function revokes(functionName: string, args: readonly unknown[]): boolean {
 /**
  * The readable text of a call, recomputed from what is signed: the target names the contract
  * (through the stack's config), the calldata names the function and its arguments. One function
- * writes a proposal's text and checks it on every read.
+ * writes a proposal's text and checks it on every read. `upgradeCall` is the signature of the
+ * function upgradeToAndCall's data calls (from the config when written, from the file when read):
+ * it is used only when it decodes that data exactly.
  */
 export function describeCall(
   call: { to: Address; sender: Address; data: Hex },
   labels: ReadonlyMap<Address, ContractLabel>,
+  upgradeCall?: string,
 ): CallText {
   const known = labels.get(getAddress(call.to));
   const label = known?.label ?? getAddress(call.to);
@@ -160,12 +190,15 @@ export function describeCall(
   }
   const args = decoded.args ?? [];
   const item = getAbiItem({ abi, name: decoded.functionName, args: args as never }) as AbiFunction;
+  const inner =
+    decoded.functionName === "upgradeToAndCall" ? decodedUpgradeCall(upgradeCall, args[1] as Hex) : undefined;
   return {
     resource,
     functionName: decoded.functionName,
     signature: toFunctionSignature(item),
     args: args.map(argText),
-    description: sentence(label, decoded.functionName, args, getAddress(call.sender)),
+    description: sentence(label, decoded.functionName, args, getAddress(call.sender), inner),
     revokes: revokes(decoded.functionName, args),
+    ...(inner ? { upgradeCall: toFunctionSignature(upgradeCallAbi(upgradeCall!)) } : {}),
   };
 }

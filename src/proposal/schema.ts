@@ -1,5 +1,6 @@
 import { getAddress, isAddress, isHex, type Address, type Hex } from "viem";
 import { z } from "zod";
+import { SAFE_VERSIONS } from "../chain/safe-deployments";
 import type { ProposalFile } from "./types";
 
 // What a proposal file may hold, exactly: every read goes through this schema, so an unknown key,
@@ -52,6 +53,8 @@ const timelockSchema = z.strictObject({
       }),
     )
     .optional(),
+  expiryEnforcedBy: z.enum(["contract", "tool"]).optional(),
+  expiration: uint.optional(),
 });
 
 const callSchema = z.strictObject({
@@ -65,6 +68,7 @@ const callSchema = z.strictObject({
   args: z.array(z.string()),
   data: hex,
   revokes: z.boolean(),
+  upgradeCall: z.string().optional(),
   change: z.string().optional(),
 });
 
@@ -79,6 +83,7 @@ export const proposalFileSchema = z.strictObject({
   emergency: z.boolean(),
   safe: z.strictObject({
     address,
+    version: z.enum(SAFE_VERSIONS).optional(),
     nonce: uint,
     threshold: z.number().int().positive(),
     owners: z.array(address).min(1),
@@ -87,6 +92,15 @@ export const proposalFileSchema = z.strictObject({
   safeTxHash: hash,
   eip712: z.strictObject({ domainHash: hash, messageHash: hash }),
   timelock: timelockSchema.optional(),
+  executes: z
+    .strictObject({
+      proposalId: z.string(),
+      timelock: address,
+      operationId: hash,
+      expiresAt: uint,
+      expiryEnforcedBy: z.enum(["contract", "tool"]),
+    })
+    .optional(),
   calls: z.array(callSchema),
   signatures: z.array(z.strictObject({ signer: address, data: hex })),
   overrides: z.array(z.strictObject({ rule: z.string(), reason: z.string() })).optional(),
