@@ -1,5 +1,6 @@
 import { getAddress, isAddress, isHex, type Address, type Hex } from "viem";
 import { z } from "zod";
+import { SAFE_VERSIONS } from "../chain/safe-deployments";
 import type { ProposalFile } from "./types";
 
 // What a proposal file may hold, exactly: every read goes through this schema, so an unknown key,
@@ -52,6 +53,8 @@ const timelockSchema = z.strictObject({
       }),
     )
     .optional(),
+  expiryEnforcedBy: z.enum(["contract", "tool"]).optional(),
+  expiration: uint.optional(),
 });
 
 const callSchema = z.strictObject({
@@ -79,6 +82,7 @@ export const proposalFileSchema = z.strictObject({
   emergency: z.boolean(),
   safe: z.strictObject({
     address,
+    version: z.enum(SAFE_VERSIONS).optional(),
     nonce: uint,
     threshold: z.number().int().positive(),
     owners: z.array(address).min(1),
@@ -90,6 +94,15 @@ export const proposalFileSchema = z.strictObject({
   calls: z.array(callSchema),
   signatures: z.array(z.strictObject({ signer: address, data: hex })),
   overrides: z.array(z.strictObject({ rule: z.string(), reason: z.string() })).optional(),
+  executes: z
+    .strictObject({
+      proposalId: z.string(),
+      timelock: address,
+      operationId: hash,
+      expiresAt: uint,
+      expiryEnforcedBy: z.enum(["contract", "tool"]),
+    })
+    .optional(),
   convergence: z.strictObject({ forkedAtBlock: uint, steps: z.array(z.string()) }).optional(),
   organisations: z.record(z.string(), z.string()).optional(),
   expectedState: z
@@ -103,6 +116,18 @@ export const proposalFileSchema = z.strictObject({
     })
     .optional(),
 });
+
+// Every field the writer can put in a file has a schema entry: a field added to ProposalFile alone
+// would make every new file unreadable, so it fails to compile here instead.
+type ParsedFile = z.infer<typeof proposalFileSchema>;
+type Unschematized<T, U> = Exclude<keyof T, keyof U>;
+export const everyFieldSchematized: Record<
+  | Unschematized<ProposalFile, ParsedFile>
+  | Unschematized<ProposalFile["safe"], ParsedFile["safe"]>
+  | Unschematized<NonNullable<ProposalFile["timelock"]>, NonNullable<ParsedFile["timelock"]>>
+  | Unschematized<NonNullable<ProposalFile["executes"]>, NonNullable<ParsedFile["executes"]>>,
+  never
+> = {};
 
 /** A proposal file that cannot be used: not JSON, or not a proposal of this format. */
 export class UnreadableProposalError extends Error {
