@@ -91,6 +91,15 @@ export const proposalFileSchema = z.strictObject({
   safeTxHash: hash,
   eip712: z.strictObject({ domainHash: hash, messageHash: hash }),
   timelock: timelockSchema.optional(),
+  executes: z
+    .strictObject({
+      proposalId: z.string(),
+      timelock: address,
+      operationId: hash,
+      expiresAt: uint,
+      expiryEnforcedBy: z.enum(["contract", "tool"]),
+    })
+    .optional(),
   calls: z.array(callSchema),
   signatures: z.array(z.strictObject({ signer: address, data: hex })),
   overrides: z.array(z.strictObject({ rule: z.string(), reason: z.string() })).optional(),
