@@ -103,15 +103,6 @@ export const proposalFileSchema = z.strictObject({
   calls: z.array(callSchema),
   signatures: z.array(z.strictObject({ signer: address, data: hex })),
   overrides: z.array(z.strictObject({ rule: z.string(), reason: z.string() })).optional(),
-  executes: z
-    .strictObject({
-      proposalId: z.string(),
-      timelock: address,
-      operationId: hash,
-      expiresAt: uint,
-      expiryEnforcedBy: z.enum(["contract", "tool"]),
-    })
-    .optional(),
   convergence: z.strictObject({ forkedAtBlock: uint, steps: z.array(z.string()) }).optional(),
   organisations: z.record(z.string(), z.string()).optional(),
   expectedState: z
