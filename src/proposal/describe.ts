@@ -2,7 +2,9 @@ import {
   decodeFunctionData,
   getAbiItem,
   getAddress,
+  keccak256,
   slice,
+  stringToHex,
   toFunctionSignature,
   zeroAddress,
   type Abi,
@@ -59,9 +61,20 @@ export interface CallText {
   revokes: boolean;
 }
 
+// The planner's nouns, so a role call reads the same in preview and in the proposal; 4.x names its admin role apart.
 const ROLE_NAMES = new Map<string, string>(
-  Object.entries(TIMELOCK_ROLES).map(([name, id]) => [id, `${name.toUpperCase()}_ROLE`]),
+  [...Object.entries(TIMELOCK_ROLES), ["admin", keccak256(stringToHex("TIMELOCK_ADMIN_ROLE"))]].map(([name, id]) => [
+    id,
+    `${name} role`,
+  ]),
 );
+
+/** A role holder as the planner names it: open execution, the stack's Safe, the timelock itself, or the address. */
+function roleHolder(account: Address, timelock: Address, labels: ReadonlyMap<Address, ContractLabel>): string {
+  if (account === zeroAddress) return "anyone";
+  if (account === timelock) return "the timelock itself";
+  return labels.get(account)?.resource === "safe" ? `the Safe ${account}` : account;
+}
 
 function argText(value: unknown): string {
   return typeof value === "object" && value !== null
@@ -84,7 +97,12 @@ function settingSentence(label: string, property: GovernedSetting["property"], v
   }
 }
 
-function sentence(label: string, change: Change, sender: Address): string {
+function sentence(
+  label: string,
+  change: Change,
+  call: { to: Address; sender: Address },
+  labels: ReadonlyMap<Address, ContractLabel>,
+): string {
   switch (change.kind) {
     case "set.add":
       return `${label}: authorize ${change.set.noun} ${change.item}`;
@@ -99,7 +117,7 @@ function sentence(label: string, change: Change, sender: Address): string {
         ? `${label}: cancel the pending ownership transfer (transfer to the zero address)`
         : `${label}: transfer ownership to ${change.newOwner}`;
     case "owner.accept":
-      return `${label}: ${sender} accepts ownership`;
+      return `${label}: ${call.sender} accepts ownership`;
     case "safe.swap-owner":
       return `${label}: replace signer ${change.oldOwner} with ${change.newOwner}`;
     case "safe.add-owner":
@@ -113,9 +131,9 @@ function sentence(label: string, change: Change, sender: Address): string {
     case "timelock.expiration":
       return `${label}: set expiration window to ${formatDuration(change.expiration)}`;
     case "timelock.grant-role":
-      return `${label}: grant ${ROLE_NAMES.get(change.roleId) ?? change.roleId} to ${change.account}`;
+      return `${label}: grant ${ROLE_NAMES.get(change.roleId) ?? `role ${change.roleId}`} to ${roleHolder(change.account, call.to, labels)}`;
     case "timelock.revoke-role":
-      return `${label}: revoke ${ROLE_NAMES.get(change.roleId) ?? change.roleId} from ${change.account}`;
+      return `${label}: revoke ${ROLE_NAMES.get(change.roleId) ?? `role ${change.roleId}`} of ${roleHolder(change.account, call.to, labels)}`;
     case "timelock.execute":
       return `${label}: execute a batch of ${change.operation.targets.length} call(s)`;
   }
@@ -157,7 +175,7 @@ export function describeCall(
     signature: toFunctionSignature(item),
     args: args.map(argText),
     description: change
-      ? sentence(label, change, getAddress(call.sender))
+      ? sentence(label, change, { to: getAddress(call.to), sender: getAddress(call.sender) }, labels)
       : `${label}: ${decoded.functionName}(${args.map(argText).join(", ")})`,
     revokes: change ? revokes(change) : false,
   };
