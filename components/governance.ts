@@ -5,7 +5,7 @@ import { describeFinding } from "../src/policy/findings";
 import { describeStatus, isInFlight } from "../src/proposal/status";
 import type { MeasuredByCommand } from "../src/measurements/resolve";
 import { awaitingSafeExecution } from "../src/reconcile/execution";
-import type { Inspection } from "../src/reconcile/reconcile";
+import { describeUnfiled, type Inspection } from "../src/reconcile/reconcile";
 import type { ImplementationSource } from "../src/implementation/resolve";
 import { callsFor, declaredInputs, type ResourceSlot } from "./inputs";
 import {
@@ -167,6 +167,7 @@ export class DstackGovernance extends pulumi.ComponentResource {
         this,
       );
     }
+    for (const operation of inspection.unfiled) pulumi.log.warn(describeUnfiled(stack, operation), this);
     this.registerOutputs({});
   }
 }

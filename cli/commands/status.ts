@@ -1,6 +1,6 @@
 import { describeFinding } from "../../src/policy/findings";
 import { describeStatus } from "../../src/proposal/status";
-import { inspectStack, type Inspection, type Stack } from "../../src/reconcile/reconcile";
+import { describeUnfiled, inspectStack, type Inspection, type Stack } from "../../src/reconcile/reconcile";
 import { table } from "../output";
 
 function proposalsTable(inspection: Inspection): string {
@@ -31,8 +31,9 @@ function pendingPlan(inspection: Inspection): string {
 }
 
 /** Files that were refused and config warnings: shown, never blocking the rest. */
-function notices(inspection: Inspection): string {
+function notices(stack: string, inspection: Inspection): string {
   const lines = [
+    ...inspection.unfiled.map((o) => describeUnfiled(stack, o)),
     ...inspection.unreadable.map((e) => `refused: ${e.message}`),
     ...inspection.findings.warnings.map((w) => `warning: ${describeFinding(w)}`),
   ];
@@ -45,5 +46,5 @@ export async function stackStatus(stack: Stack): Promise<string> {
   const unmanaged = inspection.unmanaged.length
     ? `\n\nNot managed by this config:\n${inspection.unmanaged.map((n) => `  - ${n}`).join("\n")}`
     : "";
-  return `Stack ${stack.name} at block ${inspection.live.blockNumber}\n\n${proposalsTable(inspection)}\n\n${pendingPlan(inspection)}${unmanaged}${notices(inspection)}`;
+  return `Stack ${stack.name} at block ${inspection.live.blockNumber}\n\n${proposalsTable(inspection)}\n\n${pendingPlan(inspection)}${unmanaged}${notices(stack.name, inspection)}`;
 }

@@ -18,7 +18,8 @@ import { buildProposal } from "../proposal/build";
 import { contractLabels } from "../proposal/describe";
 import { readProposalDirectory, writeProposalFiles } from "../proposal/files";
 import type { PacketContext } from "../proposal/packet";
-import { proposalStatus, type ProposalStatus } from "../proposal/status";
+import { describeStatus, proposalStatus, timelockStatus, type ProposalStatus } from "../proposal/status";
+import { scheduledOperations, type ScheduledOperation } from "../chain/scheduled";
 import { verifyProposal, verifyProposalText } from "../proposal/verify";
 import type { ProposalFile } from "../proposal/types";
 
@@ -114,6 +115,12 @@ export interface Inspection {
   findings: PolicyFindings;
   /** What the config does not govern though the chain holds it, e.g. "kms.devices: not managed, 3 on chain". */
   unmanaged: string[];
+  /** Operations queued on chain that make only wanted calls but whose proposal file is missing here (a fresh clone). */
+  unfiled: UnfiledOperation[];
+}
+
+export interface UnfiledOperation extends ScheduledOperation {
+  status: ProposalStatus;
 }
 
 const sameCall = (a: { to: string; data: string; sender: string }, b: { to: string; data: string; sender: string }) =>
@@ -180,15 +187,66 @@ export async function inspectStack(stack: Stack): Promise<Inspection> {
     proposals.push({ proposal, status: await proposalStatus(stack.client, proposal, live.blockNumber) });
   }
   const findings = await inspectPolicy(stack, live, calls);
+  const covered = coverage(calls, proposals);
+  const unfiled = await unfiledOperations(stack, live, covered.uncovered, proposals);
+  const byUnfiled = (c: PlannedCall) =>
+    unfiled.some((o) => o.calls.some((q) => sameCall(c, { ...q, sender: live.timelock!.address })));
   return {
     live,
     calls,
     proposals,
     unreadable,
-    ...coverage(calls, proposals),
+    ...covered,
+    uncovered: covered.uncovered.filter((c) => !byUnfiled(c)),
     findings: { ...findings, warnings: [...stack.warnings, ...findings.warnings] },
     unmanaged: unmanagedNotes(stack.config, live),
+    unfiled,
   };
+}
+
+/**
+ * Operations queued in the timelock by no local proposal file, each of whose calls the plan still
+ * wants: a second clone without proposals/<stack>/ must not propose them again. Looked for (a scan
+ * of CallScheduled, matched by operation id) only when the timelock has calls to make.
+ */
+async function unfiledOperations(
+  stack: Stack,
+  live: LiveState,
+  uncovered: readonly PlannedCall[],
+  proposals: readonly TrackedProposal[],
+): Promise<UnfiledOperation[]> {
+  const g = stack.config.governance;
+  const timelock = live.timelock?.address;
+  if (g.mode !== "safe+timelock" || !timelock || !uncovered.some((c) => c.sender === timelock)) return [];
+  const filed = new Set(proposals.map((t) => t.proposal.timelock?.operationId.toLowerCase()));
+  const start = stack.config.network.startBlock ?? stack.scans.checkpoints.load()[0]?.fromBlock ?? 0;
+  const scheduled = await scheduledOperations(stack.client, timelock, {
+    fromBlock: BigInt(start),
+    toBlock: live.blockNumber,
+    maxRange: stack.config.network.logChunkSize === undefined ? undefined : BigInt(stack.config.network.logChunkSize),
+    concurrency: stack.config.network.logScanConcurrency,
+  });
+  const wanted = (q: ScheduledOperation["calls"][number]) =>
+    uncovered.some((c) => sameCall(c, { ...q, sender: timelock }) && c.value === q.value);
+  const unfiled: UnfiledOperation[] = [];
+  for (const operation of scheduled) {
+    if (filed.has(operation.operationId.toLowerCase()) || !operation.calls.every(wanted)) continue;
+    const toolExpiration = live.timelock!.kind === "openzeppelin" ? g.timelock.expiration : undefined;
+    const status = await timelockStatus(
+      stack.client,
+      timelock,
+      operation.operationId,
+      live.blockNumber,
+      toolExpiration,
+    );
+    if (status.state === "scheduled" || status.state === "ready") unfiled.push({ ...operation, status });
+  }
+  return unfiled;
+}
+
+/** What preview says of an operation queued on chain whose proposal file is missing here. */
+export function describeUnfiled(stack: string, o: UnfiledOperation): string {
+  return `in flight (from the chain): timelock operation ${o.operationId}, scheduled at block ${o.blockNumber} (tx ${o.txHash}), is ${describeStatus(o.status)}; it makes ${o.calls.length} call(s) this plan wants, so they are not proposed again. Its proposal file is not in proposals/${stack}/: restore it from git (git checkout <branch> -- proposals/${stack}/)`;
 }
 
 /** What the packet of a new or shown proposal says about the other proposals' queued operations. */
