@@ -1,7 +1,6 @@
 import { isDeepStrictEqual } from "node:util";
 import {
   concatHex,
-  decodeFunctionData,
   encodeFunctionData,
   encodePacked,
   getAddress,
@@ -11,14 +10,15 @@ import {
   type Hex,
   type PublicClient,
 } from "viem";
-import { multiSendCallOnlyAbi, safeAbi, timelockAbi } from "../chain/abis";
+import { multiSendCallOnlyAbi, safeAbi } from "../chain/abis";
 import type { StackConfig } from "../config/schema";
 import { readLiveState, type LiveState } from "../chain/read-state";
 import type { PlannedCall, ResourceKey } from "../plan/types";
-import { callAbi, contractLabels, describeCall, type ContractLabel } from "./describe";
+import { decodeCallData } from "../plan/changes";
+import { contractLabels, describeCall, type ContractLabel } from "./describe";
 import { callChanges, expectedState } from "./effects";
 import { canonicalSafeContractsByVersion, SAFE_VERSION } from "../chain/safe-deployments";
-import { hashOperationBatch } from "./operation";
+import { cancelData, hashOperationBatch, scheduleBatchData } from "./operation";
 import { safeTxHashes } from "./safe-tx";
 import type { ProposalFile } from "./types";
 
@@ -73,24 +73,13 @@ export function verifyProposal(p: ProposalFile): void {
       inner.push({
         to: timelock.address,
         value: 0n,
-        data: encodeFunctionData({ abi: timelockAbi, functionName: "cancel", args: [id] }),
+        data: cancelData(id),
       });
     if (timelock.targets.length) {
       inner.push({
         to: timelock.address,
         value: 0n,
-        data: encodeFunctionData({
-          abi: timelockAbi,
-          functionName: "scheduleBatch",
-          args: [
-            timelock.targets,
-            timelock.values.map(BigInt),
-            timelock.payloads,
-            timelock.predecessor,
-            timelock.salt,
-            BigInt(timelock.delay),
-          ],
-        }),
+        data: scheduleBatchData(timelock),
       });
     }
   }
@@ -144,8 +133,17 @@ const quoted = (value: unknown) => JSON.stringify(value);
  */
 export function verifyProposalText(p: ProposalFile, labels: ReadonlyMap<Address, ContractLabel>): void {
   p.calls.forEach((call, i) => {
-    const text = describeCall(call, labels);
-    for (const field of ["description", "functionName", "signature", "args", "resource", "revokes"] as const) {
+    // The file names the function its upgrade data calls; it counts only if it decodes that data exactly.
+    const text = describeCall(call, labels, call.upgradeCall);
+    for (const field of [
+      "description",
+      "functionName",
+      "signature",
+      "args",
+      "resource",
+      "revokes",
+      "upgradeCall",
+    ] as const) {
       if (quoted(call[field]) !== quoted(text[field]))
         throw new ProposalMismatchError(
           p.id,
@@ -163,25 +161,21 @@ export function verifyProposalText(p: ProposalFile, labels: ReadonlyMap<Address,
     );
 }
 
-/** A verified file's calls as the planner's, their arguments decoded from the calldata, to replay them. */
-function replayableCalls(p: ProposalFile, labels: ReadonlyMap<Address, ContractLabel>): PlannedCall[] {
+/** A verified file's calls as the planner's, their typed change decoded from the calldata, to replay them. */
+function replayableCalls(p: ProposalFile): (PlannedCall | undefined)[] {
   return p.calls.map((call) => {
-    const abi = callAbi(call.to, labels);
-    let decoded: { functionName: string; args?: readonly unknown[] } = { functionName: "unknown" };
-    try {
-      decoded = decodeFunctionData({ abi, data: call.data });
-    } catch {
-      // An unknown call changes nothing the packet tracks: its text already says UNKNOWN.
-    }
+    const change = decodeCallData(call.data);
+    // An unknown call changes nothing the packet tracks: its text already says UNKNOWN.
+    if (!change) return undefined;
     return {
       resource: call.resource as ResourceKey,
       property: call.property,
       to: getAddress(call.to),
       value: 0n,
       data: call.data,
-      abi,
-      functionName: decoded.functionName,
-      args: decoded.args ?? [],
+      change,
+      functionName: call.functionName,
+      args: call.args,
       sender: getAddress(call.sender),
       description: call.description,
       revokes: call.revokes,
@@ -220,9 +214,11 @@ export function verifyProposalOrganisations(p: ProposalFile, config: StackConfig
  * chain at the block the proposal was planned at (`live`) and the calls. A file saying anything else
  * is refused, naming the field.
  */
-export function verifyProposalEffects(p: ProposalFile, live: LiveState, config: StackConfig): void {
-  const calls = replayableCalls(p, contractLabels(config));
-  const changes = callChanges(live, calls);
+export function verifyProposalEffects(p: ProposalFile, live: LiveState): void {
+  const replayable = replayableCalls(p);
+  const calls = replayable.filter((c) => c !== undefined);
+  const derivedChanges = callChanges(live, calls);
+  const changes = replayable.map((c) => (c ? derivedChanges[calls.indexOf(c)] : undefined));
   p.calls.forEach((call, i) => {
     if (call.change !== changes[i])
       throw new ProposalMismatchError(
@@ -329,6 +325,6 @@ export async function verifyProposalFile(
     delete p.expectedState;
     for (const call of p.calls) delete call.change;
   }
-  if (planned) verifyProposalEffects(p, planned, config);
+  if (planned) verifyProposalEffects(p, planned);
   return safe;
 }
