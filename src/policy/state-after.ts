@@ -1,4 +1,5 @@
-import { getAddress, zeroAddress, type Address, type Hex } from "viem";
+import { decodeFunctionData, getAddress, zeroAddress, type Address, type Hex } from "viem";
+import { safeAbi } from "../chain/abis";
 import type { LiveState } from "../chain/read-state";
 import type { PlannedCall } from "../plan/types";
 
@@ -20,9 +21,17 @@ function applySet(set: Hex[], call: PlannedCall, add: string, remove: string): H
   return call.functionName === remove ? set.filter((h) => h !== hash) : set.includes(hash) ? set : [...set, hash];
 }
 
-function applySafe(safe: NonNullable<StateAfter["safe"]>, call: PlannedCall): NonNullable<StateAfter["safe"]> {
+function applySafe(
+  safe: NonNullable<StateAfter["safe"]>,
+  call: Pick<PlannedCall, "functionName" | "args">,
+): NonNullable<StateAfter["safe"]> {
   const a = call.args;
   switch (call.functionName) {
+    // A signer change routed through the timelock module: the Safe calls itself with the inner data.
+    case "execTransactionFromModule": {
+      const inner = decodeFunctionData({ abi: safeAbi, data: a[2] as Hex });
+      return applySafe(safe, { functionName: inner.functionName, args: inner.args ?? [] });
+    }
     case "addOwnerWithThreshold":
       return { ...safe, owners: [getAddress(a[0] as Address), ...safe.owners], threshold: Number(a[1]) };
     case "removeOwner":

@@ -111,6 +111,8 @@ function sentence(label: string, functionName: string, args: readonly unknown[],
       return `${label}: remove signer ${b}, threshold ${c}`;
     case "changeThreshold":
       return `${label}: set threshold to ${a}`;
+    case "enableModule":
+      return `${label}: enable module ${a} (it can make the Safe run any call)`;
     case "updateDelay":
       return `${label}: set delay to ${formatDuration(a as bigint)}`;
     case "updateExpiration":
@@ -129,6 +131,23 @@ function revokes(functionName: string, args: readonly unknown[]): boolean {
   if (functionName === "setAllowAnyDevice") return args[0] === false;
   if (functionName === "setRequireTcbUpToDate") return args[0] === true;
   return functionName === "removeOwner" || (functionName === "transferOwnership" && args[0] === zeroAddress);
+}
+
+/** A module making the Safe call itself (a signer change through the timelock): the inner Safe call, decoded. */
+function moduleSelfCall(
+  call: { to: Address },
+  functionName: string,
+  args: readonly unknown[],
+): { functionName: string; args: readonly unknown[] } | undefined {
+  if (functionName !== "execTransactionFromModule" || getAddress(args[0] as Address) !== getAddress(call.to))
+    return undefined;
+  if (args[1] !== 0n || args[3] !== 0) return undefined;
+  try {
+    const inner = decodeFunctionData({ abi: safeAbi, data: args[2] as Hex });
+    return { functionName: inner.functionName, args: inner.args ?? [] };
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -160,12 +179,15 @@ export function describeCall(
   }
   const args = decoded.args ?? [];
   const item = getAbiItem({ abi, name: decoded.functionName, args: args as never }) as AbiFunction;
+  const inner = moduleSelfCall(call, decoded.functionName, args);
   return {
     resource,
     functionName: decoded.functionName,
     signature: toFunctionSignature(item),
     args: args.map(argText),
-    description: sentence(label, decoded.functionName, args, getAddress(call.sender)),
-    revokes: revokes(decoded.functionName, args),
+    description: inner
+      ? `${sentence(label, inner.functionName, inner.args, getAddress(call.sender))}, as a module call from ${getAddress(call.sender)}`
+      : sentence(label, decoded.functionName, args, getAddress(call.sender)),
+    revokes: inner ? revokes(inner.functionName, inner.args) : revokes(decoded.functionName, args),
   };
 }
