@@ -1,10 +1,9 @@
-import { encodeFunctionData, zeroHash, type Address, type Hex, type PublicClient } from "viem";
-import { timelockAbi } from "../chain/abis";
+import { zeroHash, type Address, type Hex, type PublicClient } from "viem";
 import type { LiveState } from "../chain/read-state";
 import type { StackConfig } from "../config/schema";
 import type { PlannedCall } from "../plan/types";
 import { contractLabels, describeCall, type ContractLabel } from "./describe";
-import { hashOperationBatch, operationSalt } from "./operation";
+import { cancelData, hashOperationBatch, operationSalt, scheduleBatchData } from "./operation";
 import { createSafeTransaction, type SafeCall } from "./safe-tx";
 import { simulateCall, simulateSafeTransaction } from "./simulate";
 import { callChanges, expectedState } from "./effects";
@@ -46,9 +45,16 @@ function describeCancels(
   });
 }
 
+/** The function the config's `upgradeCall` names for this call's proxy: what decodes its upgrade data. */
+function upgradeCallSignature(config: StackConfig, call: PlannedCall): string | undefined {
+  if (call.functionName !== "upgradeToAndCall") return undefined;
+  const proxy = call.resource === "kms" ? config.kms : config.apps.find((a) => `app:${a.name}` === call.resource);
+  return proxy?.upgradeCall?.function;
+}
+
 /** The file's text for a call is recomputed from its calldata, exactly as every read checks it. */
-function fileCall(call: PlannedCall, labels: ReadonlyMap<Address, ContractLabel>): DecodedCall {
-  const text = describeCall(call, labels);
+function fileCall(call: PlannedCall, labels: ReadonlyMap<Address, ContractLabel>, config: StackConfig): DecodedCall {
+  const text = describeCall(call, labels, upgradeCallSignature(config, call));
   return {
     resource: text.resource,
     property: call.property,
@@ -60,6 +66,7 @@ function fileCall(call: PlannedCall, labels: ReadonlyMap<Address, ContractLabel>
     args: text.args,
     data: call.data,
     revokes: text.revokes,
+    ...(text.upgradeCall ? { upgradeCall: text.upgradeCall } : {}),
   };
 }
 
@@ -111,7 +118,7 @@ export async function buildProposal(input: BuildProposalInput): Promise<Proposal
       safeCalls.push({
         to: timelock.address,
         value: 0n,
-        data: encodeFunctionData({ abi: timelockAbi, functionName: "cancel", args: [id] }),
+        data: cancelData(id),
       });
     }
     const targets = byTimelock.map((c) => c.to);
@@ -123,11 +130,7 @@ export async function buildProposal(input: BuildProposalInput): Promise<Proposal
       safeCalls.push({
         to: timelock.address,
         value: 0n,
-        data: encodeFunctionData({
-          abi: timelockAbi,
-          functionName: "scheduleBatch",
-          args: [targets, values, payloads, zeroHash, salt, timelock.delay],
-        }),
+        data: scheduleBatchData({ targets, values, payloads, predecessor: zeroHash, salt, delay: timelock.delay }),
       });
     }
     operation = {
@@ -165,7 +168,7 @@ export async function buildProposal(input: BuildProposalInput): Promise<Proposal
   const labels = contractLabels(config);
   const changes = callChanges(live, calls);
   const decoded = calls.map((call, i) => ({
-    ...fileCall(call, labels),
+    ...fileCall(call, labels, config),
     ...(changes[i] ? { change: changes[i] } : {}),
   }));
   const organisations = Object.fromEntries(config.governance.safe.owners.map((o) => [o.address, o.org]));

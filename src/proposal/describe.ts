@@ -1,8 +1,11 @@
 import {
   decodeFunctionData,
+  encodeFunctionData,
   getAbiItem,
   getAddress,
+  keccak256,
   slice,
+  stringToHex,
   toFunctionSignature,
   zeroAddress,
   type Abi,
@@ -14,6 +17,9 @@ import { dstackAppAbi, dstackAppTcbAbi, dstackKmsAbi, ownable2StepAbi, safeAbi, 
 import { TIMELOCK_ROLES } from "../chain/read-state";
 import { formatDuration } from "../config/duration";
 import type { StackConfig } from "../config/schema";
+import { describeUpgradeCall, upgradeCallAbi } from "../implementation/call";
+import type { GovernedSetting } from "../governed/registry";
+import { decodeChange, revokes, type Change } from "../plan/changes";
 
 /** What a configured address is, for describing calls to it. */
 export interface ContractLabel {
@@ -55,24 +61,24 @@ export interface CallText {
   description: string;
   /** A removal of authorization: proposals of removals only are emergencies. */
   revokes: boolean;
+  /** upgradeToAndCall's data decoded: the signature it was decoded with, when one was given and fits exactly. */
+  upgradeCall?: string;
 }
 
-const SET_NOUNS: Record<string, [string, boolean]> = {
-  addOsImageHash: ["OS image", false],
-  removeOsImageHash: ["OS image", true],
-  addKmsAggregatedMr: ["KMS aggregated MR", false],
-  removeKmsAggregatedMr: ["KMS aggregated MR", true],
-  addKmsDevice: ["KMS device", false],
-  removeKmsDevice: ["KMS device", true],
-  addComposeHash: ["compose hash", false],
-  removeComposeHash: ["compose hash", true],
-  addDevice: ["device", false],
-  removeDevice: ["device", true],
-};
-
+// The planner's nouns, so a role call reads the same in preview and in the proposal; 4.x names its admin role apart.
 const ROLE_NAMES = new Map<string, string>(
-  Object.entries(TIMELOCK_ROLES).map(([name, id]) => [id, `${name.toUpperCase()}_ROLE`]),
+  [...Object.entries(TIMELOCK_ROLES), ["admin", keccak256(stringToHex("TIMELOCK_ADMIN_ROLE"))]].map(([name, id]) => [
+    id,
+    `${name} role`,
+  ]),
 );
+
+/** A role holder as the planner names it: open execution, the stack's Safe, the timelock itself, or the address. */
+function roleHolder(account: Address, timelock: Address, labels: ReadonlyMap<Address, ContractLabel>): string {
+  if (account === zeroAddress) return "anyone";
+  if (account === timelock) return "the timelock itself";
+  return labels.get(account)?.resource === "safe" ? `the Safe ${account}` : account;
+}
 
 function argText(value: unknown): string {
   return typeof value === "object" && value !== null
@@ -80,84 +86,98 @@ function argText(value: unknown): string {
     : String(value);
 }
 
-function sentence(label: string, functionName: string, args: readonly unknown[], sender: Address): string {
-  const [a, b, c] = args as [unknown, unknown, unknown];
-  const set = SET_NOUNS[functionName];
-  if (set) return `${label}: ${set[1] ? "revoke" : "authorize"} ${set[0]} ${a}`;
-  switch (functionName) {
-    case "upgradeToAndCall":
-      return `${label}: upgrade implementation to ${a}${b === "0x" ? "" : ` and call it with ${b}`}`;
-    case "transferOwnership":
-      return a === zeroAddress
-        ? `${label}: cancel the pending ownership transfer (transfer to the zero address)`
-        : `${label}: transfer ownership to ${a}`;
-    case "acceptOwnership":
-      return `${label}: ${sender} accepts ownership`;
-    case "setGatewayAppId":
-      return `${label}: set gateway app id "${a}"`;
-    case "setAppImplementation":
-      return `${label}: set the app implementation for new apps to ${a}`;
-    case "setKmsInfo":
-      return `${label}: set KMS info (k256 pubkey ${(a as { k256Pubkey: Hex }).k256Pubkey})`;
-    case "setAllowAnyDevice":
-      return `${label}: allow any device ${a}`;
-    case "setRequireTcbUpToDate":
-      return `${label}: require an up-to-date TCB ${a}`;
-    case "swapOwner":
-      return `${label}: replace signer ${b} with ${c}`;
-    case "addOwnerWithThreshold":
-      return `${label}: add signer ${a}, threshold ${b}`;
-    case "removeOwner":
-      return `${label}: remove signer ${b}, threshold ${c}`;
-    case "changeThreshold":
-      return `${label}: set threshold to ${a}`;
-    case "enableModule":
-      return `${label}: enable module ${a} (it can make the Safe run any call)`;
-    case "updateDelay":
-      return `${label}: set delay to ${formatDuration(a as bigint)}`;
-    case "updateExpiration":
-      return `${label}: set expiration window to ${formatDuration(a as bigint)}`;
-    case "grantRole":
-    case "revokeRole":
-      return `${label}: ${functionName === "grantRole" ? "grant" : "revoke"} ${ROLE_NAMES.get(a as string) ?? a} ${functionName === "grantRole" ? "to" : "from"} ${b}`;
-    default:
-      return `${label}: ${functionName}(${args.map(argText).join(", ")})`;
+/**
+ * upgradeToAndCall's data as `initializeV2("dstack-0.5.4")`, when `signature` has its selector and
+ * re-encodes the decoded arguments to exactly the same bytes; else undefined (the data is shown raw).
+ */
+function decodedUpgradeCall(signature: string | undefined, data: Hex): string | undefined {
+  if (!signature || data === "0x") return undefined;
+  try {
+    const abi = upgradeCallAbi(signature);
+    const { args } = decodeFunctionData({ abi: [abi], data });
+    return encodeFunctionData({ abi: [abi], args } as never) === data
+      ? describeUpgradeCall(signature, data)
+      : undefined;
+  } catch {
+    return undefined;
   }
 }
 
-/** Calls that only take authorization away (a tighter set, one signer fewer): emergencies when alone. */
-function revokes(functionName: string, args: readonly unknown[]): boolean {
-  if (SET_NOUNS[functionName]) return SET_NOUNS[functionName][1];
-  if (functionName === "setAllowAnyDevice") return args[0] === false;
-  if (functionName === "setRequireTcbUpToDate") return args[0] === true;
-  return functionName === "removeOwner" || (functionName === "transferOwnership" && args[0] === zeroAddress);
+function settingSentence(label: string, property: GovernedSetting["property"], value: unknown): string {
+  switch (property) {
+    case "gatewayAppId":
+      return `${label}: set gateway app id "${value}"`;
+    case "appImplementation":
+      return `${label}: set the app implementation for new apps to ${value}`;
+    case "info":
+      return `${label}: set KMS info (k256 pubkey ${(value as { k256Pubkey: Hex }).k256Pubkey})`;
+    case "allowAnyDevice":
+      return `${label}: allow any device ${value}`;
+    case "requireTcbUpToDate":
+      return `${label}: require an up-to-date TCB ${value}`;
+  }
 }
 
-/** A module making the Safe call itself (a signer change through the timelock): the inner Safe call, decoded. */
-function moduleSelfCall(
-  call: { to: Address },
-  functionName: string,
-  args: readonly unknown[],
-): { functionName: string; args: readonly unknown[] } | undefined {
-  if (functionName !== "execTransactionFromModule" || getAddress(args[0] as Address) !== getAddress(call.to))
-    return undefined;
-  if (args[1] !== 0n || args[3] !== 0) return undefined;
-  try {
-    const inner = decodeFunctionData({ abi: safeAbi, data: args[2] as Hex });
-    return { functionName: inner.functionName, args: inner.args ?? [] };
-  } catch {
-    return undefined;
+function sentence(
+  label: string,
+  change: Change,
+  call: { to: Address; sender: Address },
+  labels: ReadonlyMap<Address, ContractLabel>,
+  upgradeCall?: string,
+): string {
+  switch (change.kind) {
+    case "set.add":
+      return `${label}: authorize ${change.set.noun} ${change.item}`;
+    case "set.remove":
+      return `${label}: revoke ${change.set.noun} ${change.item}`;
+    case "setting":
+      return settingSentence(label, change.setting.property, change.value);
+    case "upgrade":
+      return `${label}: upgrade implementation to ${change.implementation}${change.data === "0x" ? "" : upgradeCall ? `, calling ${upgradeCall}` : ` and call it with ${change.data}`}`;
+    case "owner.transfer":
+      return change.newOwner === zeroAddress
+        ? `${label}: cancel the pending ownership transfer (transfer to the zero address)`
+        : `${label}: transfer ownership to ${change.newOwner}`;
+    case "owner.accept":
+      return `${label}: ${call.sender} accepts ownership`;
+    case "safe.swap-owner":
+      return `${label}: replace signer ${change.oldOwner} with ${change.newOwner}`;
+    case "safe.add-owner":
+      return `${label}: add signer ${change.owner}, threshold ${change.threshold}`;
+    case "safe.remove-owner":
+      return `${label}: remove signer ${change.owner}, threshold ${change.threshold}`;
+    case "safe.threshold":
+      return `${label}: set threshold to ${change.threshold}`;
+    case "safe.enable-module":
+      return `${label}: enable module ${change.module} (it can make the Safe run any call)`;
+    case "safe.through-module":
+      return getAddress(change.safe) === call.to
+        ? `${sentence(label, change.inner, call, labels)}, as a module call from ${call.sender}`
+        : `${label}: make ${change.safe} run a signer change as its module`;
+    case "timelock.delay":
+      return `${label}: set delay to ${formatDuration(change.delay)}`;
+    case "timelock.expiration":
+      return `${label}: set expiration window to ${formatDuration(change.expiration)}`;
+    case "timelock.grant-role":
+      return `${label}: grant ${ROLE_NAMES.get(change.roleId) ?? `role ${change.roleId}`} to ${roleHolder(change.account, call.to, labels)}`;
+    case "timelock.revoke-role":
+      return `${label}: revoke ${ROLE_NAMES.get(change.roleId) ?? `role ${change.roleId}`} of ${roleHolder(change.account, call.to, labels)}`;
+    case "timelock.execute":
+      return `${label}: execute a batch of ${change.operation.targets.length} call(s)`;
   }
 }
 
 /**
  * The readable text of a call, recomputed from what is signed: the target names the contract
  * (through the stack's config), the calldata names the function and its arguments. One function
- * writes a proposal's text and checks it on every read.
+ * writes a proposal's text and checks it on every read. `upgradeCall` is the signature of the
+ * function upgradeToAndCall's data calls (from the config when written, from the file when read):
+ * it is used only when it decodes that data exactly.
  */
 export function describeCall(
   call: { to: Address; sender: Address; data: Hex },
   labels: ReadonlyMap<Address, ContractLabel>,
+  upgradeCall?: string,
 ): CallText {
   const known = labels.get(getAddress(call.to));
   const label = known?.label ?? getAddress(call.to);
@@ -178,16 +198,18 @@ export function describeCall(
     };
   }
   const args = decoded.args ?? [];
+  const change = decodeChange(decoded.functionName, args);
   const item = getAbiItem({ abi, name: decoded.functionName, args: args as never }) as AbiFunction;
-  const inner = moduleSelfCall(call, decoded.functionName, args);
+  const inner = change?.kind === "upgrade" ? decodedUpgradeCall(upgradeCall, change.data) : undefined;
   return {
     resource,
     functionName: decoded.functionName,
     signature: toFunctionSignature(item),
     args: args.map(argText),
-    description: inner
-      ? `${sentence(label, inner.functionName, inner.args, getAddress(call.sender))}, as a module call from ${getAddress(call.sender)}`
-      : sentence(label, decoded.functionName, args, getAddress(call.sender)),
-    revokes: inner ? revokes(inner.functionName, inner.args) : revokes(decoded.functionName, args),
+    description: change
+      ? sentence(label, change, { to: getAddress(call.to), sender: getAddress(call.sender) }, labels, inner)
+      : `${label}: ${decoded.functionName}(${args.map(argText).join(", ")})`,
+    revokes: change ? revokes(change) : false,
+    ...(inner ? { upgradeCall: toFunctionSignature(upgradeCallAbi(upgradeCall!)) } : {}),
   };
 }

@@ -9,11 +9,11 @@ import {
   type Hex,
   type PublicClient,
 } from "viem";
-import { multiSendCallOnlyAbi, safeAbi, timelockAbi } from "../chain/abis";
+import { multiSendCallOnlyAbi, safeAbi } from "../chain/abis";
 import type { StackConfig } from "../config/schema";
 import { contractLabels, describeCall, type ContractLabel } from "./describe";
 import { canonicalSafeContractsByVersion, SAFE_VERSION } from "../chain/safe-deployments";
-import { hashOperationBatch } from "./operation";
+import { cancelData, hashOperationBatch, scheduleBatchData } from "./operation";
 import { safeTxHashes } from "./safe-tx";
 import type { ProposalFile } from "./types";
 
@@ -68,24 +68,13 @@ export function verifyProposal(p: ProposalFile): void {
       inner.push({
         to: timelock.address,
         value: 0n,
-        data: encodeFunctionData({ abi: timelockAbi, functionName: "cancel", args: [id] }),
+        data: cancelData(id),
       });
     if (timelock.targets.length) {
       inner.push({
         to: timelock.address,
         value: 0n,
-        data: encodeFunctionData({
-          abi: timelockAbi,
-          functionName: "scheduleBatch",
-          args: [
-            timelock.targets,
-            timelock.values.map(BigInt),
-            timelock.payloads,
-            timelock.predecessor,
-            timelock.salt,
-            BigInt(timelock.delay),
-          ],
-        }),
+        data: scheduleBatchData(timelock),
       });
     }
   }
@@ -139,8 +128,17 @@ const quoted = (value: unknown) => JSON.stringify(value);
  */
 export function verifyProposalText(p: ProposalFile, labels: ReadonlyMap<Address, ContractLabel>): void {
   p.calls.forEach((call, i) => {
-    const text = describeCall(call, labels);
-    for (const field of ["description", "functionName", "signature", "args", "resource", "revokes"] as const) {
+    // The file names the function its upgrade data calls; it counts only if it decodes that data exactly.
+    const text = describeCall(call, labels, call.upgradeCall);
+    for (const field of [
+      "description",
+      "functionName",
+      "signature",
+      "args",
+      "resource",
+      "revokes",
+      "upgradeCall",
+    ] as const) {
       if (quoted(call[field]) !== quoted(text[field]))
         throw new ProposalMismatchError(
           p.id,
