@@ -1,26 +1,18 @@
-import { encodeFunctionData, getAddress, zeroAddress, type Abi, type Address, type Hex } from "viem";
-import { dstackAppAbi, dstackAppTcbAbi, dstackKmsAbi, ownable2StepAbi, timelockAbi } from "../chain/abis";
+import { getAddress, zeroAddress, type Address, type Hex } from "viem";
 import { APP_VARIANTS } from "../chain/variants";
 import type { AppState, KmsInfo, LiveState, ProxyState, TimelockRole, TimelockState } from "../chain/read-state";
 import { TIMELOCK_ROLE_NAMES } from "../chain/read-state";
 import { formatDuration } from "../config/duration";
 import { governanceOwner, type StackConfig, type TimelockConfig } from "../config/schema";
 import { GovernanceError } from "../errors";
-import { setsOf, type GovernedSet } from "../governed/registry";
+import { GOVERNED_SETTINGS, setsOf, type GovernedSet } from "../governed/registry";
 import { describeUpgradeCall, encodeUpgradeCall, type UpgradeCall } from "../implementation/call";
+import { plannedCall as call } from "./planned-call";
 import { safeOwnerCalls } from "./safe-owners";
 import type { PlannedCall, ResourceKey } from "./types";
 
-type CallSpec = Omit<PlannedCall, "data" | "value" | "revokes"> & { revokes?: boolean };
-
-function call(spec: CallSpec): PlannedCall {
-  return {
-    ...spec,
-    value: 0n,
-    data: encodeFunctionData({ abi: spec.abi, functionName: spec.functionName, args: spec.args } as never) as Hex,
-    revokes: spec.revokes ?? false,
-  };
-}
+const setting = (property: (typeof GOVERNED_SETTINGS)[number]["property"]) =>
+  GOVERNED_SETTINGS.find((s) => s.property === property)!;
 
 type KmsSetProperty = "osImages" | "aggregatedMrs" | "devices";
 type AppSetProperty = "composeHashes" | "devices";
@@ -33,7 +25,6 @@ function setCalls(args: {
   resource: ResourceKey;
   target: Address;
   sender: Address;
-  abi: Abi;
   live: readonly Hex[];
   /** Undefined: the config does not govern this set. */
   desired: readonly Hex[] | undefined;
@@ -43,18 +34,20 @@ function setCalls(args: {
   const live = new Set(args.live);
   const desired = new Set(args.desired);
   const label = args.resource === "kms" ? "KMS" : args.resource.slice(4);
-  const base = { resource: args.resource, property: set.property, to: args.target, sender: args.sender, abi: args.abi };
+  const base = { resource: args.resource, property: set.property, to: args.target, sender: args.sender };
   return [
-    ...sorted([...desired].filter((h) => !live.has(h))).map((hash) =>
-      call({ ...base, functionName: set.add, args: [hash], description: `${label}: authorize ${set.noun} ${hash}` }),
-    ),
-    ...sorted([...live].filter((h) => !desired.has(h))).map((hash) =>
+    ...sorted([...desired].filter((h) => !live.has(h))).map((item) =>
       call({
         ...base,
-        functionName: set.remove,
-        args: [hash],
-        description: `${label}: revoke ${set.noun} ${hash}`,
-        revokes: true,
+        change: { kind: "set.add", set, item },
+        description: `${label}: authorize ${set.noun} ${item}`,
+      }),
+    ),
+    ...sorted([...live].filter((h) => !desired.has(h))).map((item) =>
+      call({
+        ...base,
+        change: { kind: "set.remove", set, item },
+        description: `${label}: revoke ${set.noun} ${item}`,
       }),
     ),
   ];
@@ -62,7 +55,6 @@ function setCalls(args: {
 
 function upgradeCall(
   resource: ResourceKey,
-  abi: Abi,
   live: ProxyState,
   desired: Address | undefined,
   then?: UpgradeCall,
@@ -76,9 +68,7 @@ function upgradeCall(
       property: "implementation",
       to: live.proxy,
       sender: live.owner,
-      abi,
-      functionName: "upgradeToAndCall",
-      args: [getAddress(desired), data],
+      change: { kind: "upgrade", implementation: getAddress(desired), data },
       description: `${label}: upgrade implementation ${live.implementation} → ${getAddress(desired)}${then ? `, calling ${describeUpgradeCall(then.function, data)}` : ""}`,
     }),
   ];
@@ -92,24 +82,21 @@ export const ACCEPT_FOLLOW_UP = "then the new owner must accept in a second prop
  * acceptOwnership follows in the next proposal, once the transfer has executed. A pending transfer
  * to anyone but the desired owner is cancelled (transferOwnership(0)), so it can never be accepted.
  */
-function ownershipCalls(resource: ResourceKey, abi: Abi, live: ProxyState, desired: Address): PlannedCall[] {
+function ownershipCalls(resource: ResourceKey, live: ProxyState, desired: Address): PlannedCall[] {
   const label = resource === "kms" ? "KMS" : resource.slice(4);
   const base = {
     resource,
     property: "owner",
     to: live.proxy,
     sender: live.owner,
-    abi,
-    functionName: "transferOwnership",
   };
   if (live.owner === desired) {
     if (!live.pendingOwner) return [];
     return [
       call({
         ...base,
-        args: [zeroAddress],
+        change: { kind: "owner.transfer", newOwner: zeroAddress },
         description: `${label}: cancel the pending ownership transfer to ${live.pendingOwner} (not this stack's owner)`,
-        revokes: true,
       }),
     ];
   }
@@ -120,9 +107,7 @@ function ownershipCalls(resource: ResourceKey, abi: Abi, live: ProxyState, desir
         property: "owner",
         to: live.proxy,
         sender: desired,
-        abi: ownable2StepAbi,
-        functionName: "acceptOwnership",
-        args: [],
+        change: { kind: "owner.accept" },
         description: `${label}: ${desired} accepts ownership from ${live.owner}`,
       }),
     ];
@@ -132,7 +117,7 @@ function ownershipCalls(resource: ResourceKey, abi: Abi, live: ProxyState, desir
   return [
     call({
       ...base,
-      args: [desired],
+      change: { kind: "owner.transfer", newOwner: desired },
       description: `${label}: transfer ownership ${live.owner} → ${desired}${replaces}${followUp}`,
     }),
   ];
@@ -145,17 +130,14 @@ function sameInfo(a: KmsInfo, b: KmsInfo): boolean {
 function kmsCalls(config: StackConfig, live: LiveState): { changes: PlannedCall[]; ownership: PlannedCall[] } {
   const kms = live.kms;
   const desired = config.kms;
-  const base = { resource: "kms" as const, to: kms.proxy, sender: kms.owner, abi: dstackKmsAbi };
-  const changes: PlannedCall[] = [
-    ...upgradeCall("kms", dstackKmsAbi, kms, desired.implementation, desired.upgradeCall),
-  ];
+  const base = { resource: "kms" as const, to: kms.proxy, sender: kms.owner };
+  const changes: PlannedCall[] = [...upgradeCall("kms", kms, desired.implementation, desired.upgradeCall)];
   if (desired.gatewayAppId !== undefined && desired.gatewayAppId !== kms.gatewayAppId) {
     changes.push(
       call({
         ...base,
         property: "gatewayAppId",
-        functionName: "setGatewayAppId",
-        args: [desired.gatewayAppId],
+        change: { kind: "setting", setting: setting("gatewayAppId"), value: desired.gatewayAppId },
         description: `KMS: gateway app id "${kms.gatewayAppId}" → "${desired.gatewayAppId}"`,
       }),
     );
@@ -165,8 +147,7 @@ function kmsCalls(config: StackConfig, live: LiveState): { changes: PlannedCall[
       call({
         ...base,
         property: "appImplementation",
-        functionName: "setAppImplementation",
-        args: [desired.appImplementation],
+        change: { kind: "setting", setting: setting("appImplementation"), value: desired.appImplementation },
         description: `KMS: app implementation for new apps ${kms.appImplementation} → ${desired.appImplementation}`,
       }),
     );
@@ -176,8 +157,7 @@ function kmsCalls(config: StackConfig, live: LiveState): { changes: PlannedCall[
       call({
         ...base,
         property: "info",
-        functionName: "setKmsInfo",
-        args: [desired.info],
+        change: { kind: "setting", setting: setting("info"), value: desired.info },
         description: `KMS: set KMS info (k256 pubkey ${desired.info.k256Pubkey})`,
       }),
     );
@@ -195,7 +175,7 @@ function kmsCalls(config: StackConfig, live: LiveState): { changes: PlannedCall[
   }
   return {
     changes,
-    ownership: ownershipCalls("kms", dstackKmsAbi, kms, desired.owner ?? governanceOwner(config.governance)),
+    ownership: ownershipCalls("kms", kms, desired.owner ?? governanceOwner(config.governance)),
   };
 }
 
@@ -205,17 +185,15 @@ function appCalls(
   live: AppState,
 ): { changes: PlannedCall[]; ownership: PlannedCall[] } {
   const resource = `app:${app.name}` as const;
-  const base = { resource, to: live.proxy, sender: live.owner, abi: dstackAppAbi };
-  const changes: PlannedCall[] = [...upgradeCall(resource, dstackAppAbi, live, app.implementation, app.upgradeCall)];
+  const base = { resource, to: live.proxy, sender: live.owner };
+  const changes: PlannedCall[] = [...upgradeCall(resource, live, app.implementation, app.upgradeCall)];
   if (app.allowAnyDevice !== undefined && app.allowAnyDevice !== live.allowAnyDevice) {
     changes.push(
       call({
         ...base,
         property: "allowAnyDevice",
-        functionName: "setAllowAnyDevice",
-        args: [app.allowAnyDevice],
+        change: { kind: "setting", setting: setting("allowAnyDevice"), value: app.allowAnyDevice },
         description: `${app.name}: allow any device ${live.allowAnyDevice} → ${app.allowAnyDevice}`,
-        revokes: !app.allowAnyDevice,
       }),
     );
   }
@@ -233,12 +211,9 @@ function appCalls(
     changes.push(
       call({
         ...base,
-        abi: dstackAppTcbAbi,
         property: "requireTcbUpToDate",
-        functionName: "setRequireTcbUpToDate",
-        args: [app.requireTcbUpToDate],
+        change: { kind: "setting", setting: setting("requireTcbUpToDate"), value: app.requireTcbUpToDate },
         description: `${app.name}: require an up-to-date TCB ${live.requireTcbUpToDate} → ${app.requireTcbUpToDate}`,
-        revokes: app.requireTcbUpToDate,
       }),
     );
   }
@@ -255,7 +230,7 @@ function appCalls(
   }
   return {
     changes,
-    ownership: ownershipCalls(resource, dstackAppAbi, live, app.owner ?? governanceOwner(config.governance)),
+    ownership: ownershipCalls(resource, live, app.owner ?? governanceOwner(config.governance)),
   };
 }
 
@@ -302,15 +277,14 @@ function timelockCalls(config: StackConfig, live: LiveState): PlannedCall[] {
   const desired = config.governance.timelock;
   const timelock = live.timelock;
   assertTimelockKind(desired, timelock);
-  const base = { resource: "timelock" as const, to: timelock.address, sender: timelock.address, abi: timelockAbi };
+  const base = { resource: "timelock" as const, to: timelock.address, sender: timelock.address };
   const calls: PlannedCall[] = [];
   if (desired.delay !== timelock.delay) {
     calls.push(
       call({
         ...base,
         property: "delay",
-        functionName: "updateDelay",
-        args: [desired.delay],
+        change: { kind: "timelock.delay", delay: desired.delay },
         description: `Timelock: delay ${formatDuration(timelock.delay)} → ${formatDuration(desired.delay)}`,
       }),
     );
@@ -321,8 +295,7 @@ function timelockCalls(config: StackConfig, live: LiveState): PlannedCall[] {
       call({
         ...base,
         property: "expiration",
-        functionName: "updateExpiration",
-        args: [desired.expiration],
+        change: { kind: "timelock.expiration", expiration: desired.expiration },
         description: `Timelock: expiration window ${formatDuration(timelock.expiration)} → ${formatDuration(desired.expiration)}`,
       }),
     );
@@ -338,8 +311,7 @@ function timelockCalls(config: StackConfig, live: LiveState): PlannedCall[] {
         call({
           ...base,
           property: "roles",
-          functionName: "grantRole",
-          args: [timelock.roleIds[role], account],
+          change: { kind: "timelock.grant-role", roleId: timelock.roleIds[role], account },
           description: `Timelock: grant ${roleNoun[role]} role to ${holderName(account, live)}`,
         }),
       );
@@ -349,10 +321,8 @@ function timelockCalls(config: StackConfig, live: LiveState): PlannedCall[] {
         call({
           ...base,
           property: "roles",
-          functionName: "revokeRole",
-          args: [timelock.roleIds[role], account],
+          change: { kind: "timelock.revoke-role", roleId: timelock.roleIds[role], account },
           description: `Timelock: revoke ${roleNoun[role]} role of ${holderName(account, live)}`,
-          revokes: true,
         }),
       );
     }

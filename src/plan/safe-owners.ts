@@ -1,13 +1,13 @@
-import { encodeFunctionData, getAddress, type Address } from "viem";
-import { safeAbi } from "../chain/abis";
+import { getAddress, type Address } from "viem";
+import type { Change } from "./changes";
+import { plannedCall } from "./planned-call";
 import type { PlannedCall } from "./types";
 
 /** The head of a Safe's owner linked list. */
 export const SENTINEL_OWNER = "0x0000000000000000000000000000000000000001" as const;
 
 interface OwnerStep {
-  functionName: "swapOwner" | "addOwnerWithThreshold" | "removeOwner" | "changeThreshold";
-  args: readonly unknown[];
+  change: Extract<Change, { kind: `safe.${string}` }>;
   description: string;
 }
 
@@ -37,8 +37,7 @@ export function planSafeOwnerSteps(
     const oldOwner = toRemove.shift()!;
     const newOwner = toAdd.shift()!;
     steps.push({
-      functionName: "swapOwner",
-      args: [prevOwnerOf(owners, oldOwner), oldOwner, newOwner],
+      change: { kind: "safe.swap-owner", prevOwner: prevOwnerOf(owners, oldOwner), oldOwner, newOwner },
       description: `Safe: replace signer ${oldOwner} with ${newOwner}`,
     });
     owners[owners.indexOf(oldOwner)] = newOwner;
@@ -50,8 +49,7 @@ export function planSafeOwnerSteps(
     owners.unshift(newOwner);
     const next = Math.min(desired.threshold, owners.length);
     steps.push({
-      functionName: "addOwnerWithThreshold",
-      args: [newOwner, BigInt(next)],
+      change: { kind: "safe.add-owner", owner: newOwner, threshold: next },
       description: `Safe: add signer ${newOwner}${thresholdChange(next)}`,
     });
     threshold = next;
@@ -61,16 +59,14 @@ export function planSafeOwnerSteps(
     owners.splice(owners.indexOf(oldOwner), 1);
     const next = Math.min(desired.threshold, owners.length);
     steps.push({
-      functionName: "removeOwner",
-      args: [prevOwner, oldOwner, BigInt(next)],
+      change: { kind: "safe.remove-owner", prevOwner, owner: oldOwner, threshold: next },
       description: `Safe: remove signer ${oldOwner}${thresholdChange(next)}`,
     });
     threshold = next;
   }
   if (threshold !== desired.threshold) {
     steps.push({
-      functionName: "changeThreshold",
-      args: [BigInt(desired.threshold)],
+      change: { kind: "safe.threshold", threshold: desired.threshold },
       description: `Safe: threshold ${threshold} → ${desired.threshold} of ${owners.length}`,
     });
   }
@@ -82,17 +78,14 @@ export function safeOwnerCalls(
   live: { owners: readonly Address[]; threshold: number },
   desired: { owners: readonly Address[]; threshold: number },
 ): PlannedCall[] {
-  return planSafeOwnerSteps(live, desired).map((step) => ({
-    resource: "safe",
-    property: step.functionName === "changeThreshold" ? "threshold" : "owners",
-    to: safe,
-    value: 0n,
-    data: encodeFunctionData({ abi: safeAbi, functionName: step.functionName, args: step.args as never }),
-    abi: safeAbi,
-    functionName: step.functionName,
-    args: step.args,
-    sender: safe,
-    description: step.description,
-    revokes: step.functionName === "removeOwner",
-  }));
+  return planSafeOwnerSteps(live, desired).map((step) =>
+    plannedCall({
+      resource: "safe",
+      property: step.change.kind === "safe.threshold" ? "threshold" : "owners",
+      to: safe,
+      sender: safe,
+      change: step.change,
+      description: step.description,
+    }),
+  );
 }

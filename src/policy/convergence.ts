@@ -3,7 +3,6 @@ import {
   ContractFunctionRevertedError,
   createTestClient,
   createWalletClient,
-  encodeFunctionData,
   ExecutionRevertedError,
   getAddress,
   http,
@@ -14,8 +13,9 @@ import {
   type PublicClient,
 } from "viem";
 import { startAnvil } from "../chain/anvil";
-import { safeAbi, timelockAbi } from "../chain/abis";
-import { encodeExecTransaction } from "../proposal/safe-tx";
+import { decodeCallData } from "../plan/changes";
+import { executeBatchData } from "../proposal/operation";
+import { encodeApproveHash, encodeExecTransaction } from "../proposal/safe-tx";
 import { chainDefinition, createChainClient } from "../chain/client";
 import { startRpcRelay } from "../chain/rpc-relay";
 import { describeRevert, revertDataOf } from "../chain/revert";
@@ -132,12 +132,7 @@ async function runOnFork(args: ConvergenceArgs, forkUrl: string): Promise<Conver
     for (const owner of approvers) {
       await anvil.impersonateAccount({ address: owner });
       await anvil.setBalance({ address: owner, value: parseEther("1") });
-      await send(
-        owner,
-        safe.address,
-        encodeFunctionData({ abi: safeAbi, functionName: "approveHash", args: [proposal.safeTxHash] }),
-        `approveHash by ${owner}`,
-      );
+      await send(owner, safe.address, encodeApproveHash(proposal.safeTxHash), `approveHash by ${owner}`);
     }
     const steps = [
       `forked chain ${live.chainId} at block ${live.blockNumber}`,
@@ -155,11 +150,7 @@ async function runOnFork(args: ConvergenceArgs, forkUrl: string): Promise<Conver
     }
     let advanced = `advanced time ${formatDuration(delay)} and `;
     for (const op of ops) {
-      const execute = encodeFunctionData({
-        abi: timelockAbi,
-        functionName: "executeBatch",
-        args: [op.targets, op.values.map(BigInt), op.payloads, op.predecessor, op.salt],
-      });
+      const execute = executeBatchData(op);
       // Whoever the executor role allows: any account when it is open, else a holder (the Safe, impersonated).
       const executors = live.timelock?.roles.executor ?? [];
       const executor = executors.includes(zeroAddress)
@@ -183,8 +174,8 @@ async function runOnFork(args: ConvergenceArgs, forkUrl: string): Promise<Conver
     // A two-step transfer converges only once the new owner accepts, which is its own next proposal: run it too.
     const followUps = remaining.filter(
       (c) =>
-        c.functionName === "acceptOwnership" &&
-        proposal.calls.some((p) => p.functionName === "transferOwnership" && getAddress(p.to) === c.to),
+        c.change.kind === "owner.accept" &&
+        proposal.calls.some((p) => decodeCallData(p.data)?.kind === "owner.transfer" && getAddress(p.to) === c.to),
     );
     for (const accept of followUps) {
       await anvil.impersonateAccount({ address: accept.sender });

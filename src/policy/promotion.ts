@@ -1,6 +1,7 @@
-import { getAddress, keccak256, type Address, type Hex, type PublicClient } from "viem";
+import { keccak256, type Address, type Hex, type PublicClient } from "viem";
 import { readLiveState, type LiveState } from "../chain/read-state";
 import type { StackConfig } from "../config/schema";
+import { implementationOf, isImplementationChange } from "../plan/changes";
 import type { PlannedCall } from "../plan/types";
 import type { Finding } from "./findings";
 import { implementationPath } from "./upgrade-checks";
@@ -56,8 +57,9 @@ export async function checkPromotion(
 
   const findings: Finding[] = [];
   for (const call of calls) {
-    if (call.functionName === "addOsImageHash") {
-      const hash = call.args[0] as Hex;
+    const change = call.change;
+    if (change.kind === "set.add" && change.set.property === "osImages") {
+      const hash = change.item;
       if (!from.kms.osImages.includes(hash))
         findings.push({
           rule: "promotion.os-image",
@@ -66,10 +68,10 @@ export async function checkPromotion(
           fix: `authorize it on ${source.name} first, or remove it from kms.osImages`,
         });
     }
-    if (call.functionName === "addComposeHash") {
+    if (change.kind === "set.add" && change.set.property === "composeHashes") {
       const name = call.resource.slice(4);
       const index = target.config.apps.findIndex((a) => a.name === name);
-      const hash = call.args[0] as Hex;
+      const hash = change.item;
       const sourceApp = from.apps.find((a) => a.name === name);
       if (!sourceApp?.composeHashes.includes(hash)) {
         findings.push({
@@ -84,8 +86,8 @@ export async function checkPromotion(
         });
       }
     }
-    if (call.functionName === "upgradeToAndCall" || call.functionName === "setAppImplementation") {
-      const implementation = getAddress(call.args[0] as Address);
+    if (isImplementationChange(change)) {
+      const implementation = implementationOf(change);
       const print = await codeFingerprint(target.client, implementation, target.live.blockNumber);
       if (!print || !sourcePrints.has(print)) {
         findings.push({

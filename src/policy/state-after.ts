@@ -1,5 +1,6 @@
-import { getAddress, zeroAddress, type Address, type Hex } from "viem";
+import { zeroAddress, type Address, type Hex } from "viem";
 import type { LiveState } from "../chain/read-state";
+import type { Change } from "../plan/changes";
 import type { PlannedCall } from "../plan/types";
 
 /** What the chain holds once a proposal's calls have all run, derived from the calls themselves. */
@@ -14,26 +15,24 @@ export interface StateAfter {
   owners: Record<string, Address>;
 }
 
-function applySet(set: Hex[], call: PlannedCall, add: string, remove: string): Hex[] {
-  if (call.functionName !== add && call.functionName !== remove) return set;
-  const hash = (call.args[0] as Hex).toLowerCase() as Hex;
-  return call.functionName === remove ? set.filter((h) => h !== hash) : set.includes(hash) ? set : [...set, hash];
+function applySet(set: Hex[], call: PlannedCall, property: "osImages" | "composeHashes"): Hex[] {
+  const change = call.change;
+  if ((change.kind !== "set.add" && change.kind !== "set.remove") || change.set.property !== property) return set;
+  const hash = change.item.toLowerCase() as Hex;
+  if (change.kind === "set.remove") return set.filter((h) => h !== hash);
+  return set.includes(hash) ? set : [...set, hash];
 }
 
-function applySafe(safe: NonNullable<StateAfter["safe"]>, call: PlannedCall): NonNullable<StateAfter["safe"]> {
-  const a = call.args;
-  switch (call.functionName) {
-    case "addOwnerWithThreshold":
-      return { ...safe, owners: [getAddress(a[0] as Address), ...safe.owners], threshold: Number(a[1]) };
-    case "removeOwner":
-      return { ...safe, owners: safe.owners.filter((o) => o !== getAddress(a[1] as Address)), threshold: Number(a[2]) };
-    case "swapOwner":
-      return {
-        ...safe,
-        owners: safe.owners.map((o) => (o === getAddress(a[1] as Address) ? getAddress(a[2] as Address) : o)),
-      };
-    case "changeThreshold":
-      return { ...safe, threshold: Number(a[0]) };
+function applySafe(safe: NonNullable<StateAfter["safe"]>, change: Change): NonNullable<StateAfter["safe"]> {
+  switch (change.kind) {
+    case "safe.add-owner":
+      return { ...safe, owners: [change.owner, ...safe.owners], threshold: change.threshold };
+    case "safe.remove-owner":
+      return { ...safe, owners: safe.owners.filter((o) => o !== change.owner), threshold: change.threshold };
+    case "safe.swap-owner":
+      return { ...safe, owners: safe.owners.map((o) => (o === change.oldOwner ? change.newOwner : o)) };
+    case "safe.threshold":
+      return { ...safe, threshold: change.threshold };
     default:
       return safe;
   }
@@ -53,25 +52,20 @@ export function stateAfter(live: LiveState, calls: readonly PlannedCall[]): Stat
     owners: Object.fromEntries([["kms", live.kms.owner], ...live.apps.map((app) => [`app:${app.name}`, app.owner])]),
   };
   for (const call of calls) {
-    if (state.safe && call.to === state.safe.address) state.safe = applySafe(state.safe, call);
+    const change = call.change;
+    if (state.safe && call.to === state.safe.address) state.safe = applySafe(state.safe, change);
     else if (state.timelock && call.to === state.timelock.address) {
-      if (call.functionName === "updateDelay") state.timelock.delay = BigInt(call.args[0] as bigint);
-      if (call.functionName === "updateExpiration") state.timelock.expiration = BigInt(call.args[0] as bigint);
-    } else if (call.resource === "kms")
-      state.osImages = applySet(state.osImages, call, "addOsImageHash", "removeOsImageHash");
+      if (change.kind === "timelock.delay") state.timelock.delay = change.delay;
+      if (change.kind === "timelock.expiration") state.timelock.expiration = change.expiration;
+    } else if (call.resource === "kms") state.osImages = applySet(state.osImages, call, "osImages");
     else if (call.resource.startsWith("app:")) {
       const name = call.resource.slice(4);
-      state.composeHashes[name] = applySet(
-        state.composeHashes[name] ?? [],
-        call,
-        "addComposeHash",
-        "removeComposeHash",
-      );
+      state.composeHashes[name] = applySet(state.composeHashes[name] ?? [], call, "composeHashes");
     }
     // transferOwnership(0) on a two-step contract cancels a pending transfer: the owner stays.
-    if (call.functionName === "transferOwnership" && call.args[0] !== zeroAddress)
-      state.owners[call.resource] = getAddress(call.args[0] as Address);
-    if (call.functionName === "acceptOwnership") state.owners[call.resource] = call.sender;
+    if (change.kind === "owner.transfer" && change.newOwner !== zeroAddress)
+      state.owners[call.resource] = change.newOwner;
+    if (change.kind === "owner.accept") state.owners[call.resource] = call.sender;
   }
   return state;
 }

@@ -1,4 +1,4 @@
-import { getAddress, type Address, type PublicClient } from "viem";
+import type { Address, PublicClient } from "viem";
 import { dstackKmsAbi } from "../chain/abis";
 import { IMPLEMENTATION_SLOT, type LiveState } from "../chain/read-state";
 import type { StackConfig } from "../config/schema";
@@ -6,15 +6,13 @@ import { compareRuntimeBytecode } from "../implementation/bytecode";
 import { layoutUpgradeReport, storageLayoutOf } from "../implementation/layout";
 import { readLayoutRecord } from "../implementation/layout-records";
 import type { ImplementationSource } from "../implementation/resolve";
+import { implementationOf, isImplementationChange } from "../plan/changes";
 import type { PlannedCall } from "../plan/types";
 import type { Finding } from "./findings";
 
-/** Calls that point a proxy (or the KMS's app factory) at a new implementation. */
-const IMPLEMENTATION_SETTERS = new Set(["upgradeToAndCall", "setAppImplementation"]);
-
 /** The config field an implementation-setting call reconciles. */
 export function implementationPath(config: StackConfig, call: PlannedCall): string {
-  if (call.functionName === "setAppImplementation") return "kms.appImplementation";
+  if (call.change.kind === "setting") return "kms.appImplementation";
   if (call.resource === "kms") return "kms.implementation";
   return `apps[${config.apps.findIndex((a) => `app:${a.name}` === call.resource)}].implementation`;
 }
@@ -180,10 +178,10 @@ export async function checkUpgrades(
 ): Promise<{ errors: Finding[]; warnings: Finding[] }> {
   const errors: Finding[] = [];
   const warnings: Finding[] = [];
-  for (const call of calls.filter((c) => IMPLEMENTATION_SETTERS.has(c.functionName))) {
+  for (const call of calls.filter((c) => isImplementationChange(c.change))) {
     const path = implementationPath(config, call);
     const app = live.apps.find((a) => `app:${a.name}` === call.resource);
-    if (call.functionName === "upgradeToAndCall" && app?.upgradesDisabled) {
+    if (call.change.kind === "upgrade" && app?.upgradesDisabled) {
       errors.push({
         rule: "upgrade.disabled",
         path,
@@ -192,9 +190,9 @@ export async function checkUpgrades(
       });
       continue;
     }
-    const implementation = getAddress(call.args[0] as Address);
+    const implementation = implementationOf(call.change);
     const source =
-      call.functionName === "upgradeToAndCall"
+      call.change.kind === "upgrade"
         ? context?.implementations.find((s) => s.resource === call.resource && s.address === implementation)
         : undefined;
     const code = source?.deployment

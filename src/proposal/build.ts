@@ -1,10 +1,9 @@
-import { encodeFunctionData, zeroHash, type Address, type Hex, type PublicClient } from "viem";
-import { timelockAbi } from "../chain/abis";
+import { zeroHash, type Address, type Hex, type PublicClient } from "viem";
 import type { LiveState } from "../chain/read-state";
 import type { StackConfig } from "../config/schema";
 import type { PlannedCall } from "../plan/types";
 import { contractLabels, describeCall, type ContractLabel } from "./describe";
-import { hashOperationBatch, operationSalt } from "./operation";
+import { cancelData, hashOperationBatch, operationSalt, scheduleBatchData } from "./operation";
 import { createSafeTransaction, type SafeCall } from "./safe-tx";
 import { simulateCall, simulateSafeTransaction } from "./simulate";
 import { callChanges, expectedState } from "./effects";
@@ -95,7 +94,7 @@ export async function buildProposal(input: BuildProposalInput): Promise<Proposal
       safeCalls.push({
         to: timelock.address,
         value: 0n,
-        data: encodeFunctionData({ abi: timelockAbi, functionName: "cancel", args: [id] }),
+        data: cancelData(id),
       });
     }
     const targets = byTimelock.map((c) => c.to);
@@ -107,11 +106,7 @@ export async function buildProposal(input: BuildProposalInput): Promise<Proposal
       safeCalls.push({
         to: timelock.address,
         value: 0n,
-        data: encodeFunctionData({
-          abi: timelockAbi,
-          functionName: "scheduleBatch",
-          args: [targets, values, payloads, zeroHash, salt, timelock.delay],
-        }),
+        data: scheduleBatchData({ targets, values, payloads, predecessor: zeroHash, salt, delay: timelock.delay }),
       });
     }
     operation = {

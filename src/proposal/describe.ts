@@ -16,6 +16,8 @@ import { dstackAppAbi, dstackAppTcbAbi, dstackKmsAbi, ownable2StepAbi, safeAbi, 
 import { TIMELOCK_ROLES } from "../chain/read-state";
 import { formatDuration } from "../config/duration";
 import type { StackConfig } from "../config/schema";
+import type { GovernedSetting } from "../governed/registry";
+import { decodeChange, revokes, type Change } from "../plan/changes";
 
 /** What a configured address is, for describing calls to it. */
 export interface ContractLabel {
@@ -59,19 +61,6 @@ export interface CallText {
   revokes: boolean;
 }
 
-const SET_NOUNS: Record<string, [string, boolean]> = {
-  addOsImageHash: ["OS image", false],
-  removeOsImageHash: ["OS image", true],
-  addKmsAggregatedMr: ["KMS aggregated MR", false],
-  removeKmsAggregatedMr: ["KMS aggregated MR", true],
-  addKmsDevice: ["KMS device", false],
-  removeKmsDevice: ["KMS device", true],
-  addComposeHash: ["compose hash", false],
-  removeComposeHash: ["compose hash", true],
-  addDevice: ["device", false],
-  removeDevice: ["device", true],
-};
-
 // The planner's nouns, so a role call reads the same in preview and in the proposal; 4.x names its admin role apart.
 const ROLE_NAMES = new Map<string, string>(
   [...Object.entries(TIMELOCK_ROLES), ["admin", keccak256(stringToHex("TIMELOCK_ADMIN_ROLE"))]].map(([name, id]) => [
@@ -93,66 +82,61 @@ function argText(value: unknown): string {
     : String(value);
 }
 
-function sentence(
-  label: string,
-  functionName: string,
-  args: readonly unknown[],
-  call: { to: Address; sender: Address },
-  labels: ReadonlyMap<Address, ContractLabel>,
-): string {
-  const sender = call.sender;
-  const [a, b, c] = args as [unknown, unknown, unknown];
-  const set = SET_NOUNS[functionName];
-  if (set) return `${label}: ${set[1] ? "revoke" : "authorize"} ${set[0]} ${a}`;
-  switch (functionName) {
-    case "upgradeToAndCall":
-      return `${label}: upgrade implementation to ${a}${b === "0x" ? "" : ` and call it with ${b}`}`;
-    case "transferOwnership":
-      return a === zeroAddress
-        ? `${label}: cancel the pending ownership transfer (transfer to the zero address)`
-        : `${label}: transfer ownership to ${a}`;
-    case "acceptOwnership":
-      return `${label}: ${sender} accepts ownership`;
-    case "setGatewayAppId":
-      return `${label}: set gateway app id "${a}"`;
-    case "setAppImplementation":
-      return `${label}: set the app implementation for new apps to ${a}`;
-    case "setKmsInfo":
-      return `${label}: set KMS info (k256 pubkey ${(a as { k256Pubkey: Hex }).k256Pubkey})`;
-    case "setAllowAnyDevice":
-      return `${label}: allow any device ${a}`;
-    case "setRequireTcbUpToDate":
-      return `${label}: require an up-to-date TCB ${a}`;
-    case "swapOwner":
-      return `${label}: replace signer ${b} with ${c}`;
-    case "addOwnerWithThreshold":
-      return `${label}: add signer ${a}, threshold ${b}`;
-    case "removeOwner":
-      return `${label}: remove signer ${b}, threshold ${c}`;
-    case "changeThreshold":
-      return `${label}: set threshold to ${a}`;
-    case "updateDelay":
-      return `${label}: set delay to ${formatDuration(a as bigint)}`;
-    case "updateExpiration":
-      return `${label}: set expiration window to ${formatDuration(a as bigint)}`;
-    case "grantRole":
-    case "revokeRole":
-      return `${label}: ${functionName === "grantRole" ? "grant" : "revoke"} ${ROLE_NAMES.get(a as string) ?? `role ${a}`} ${functionName === "grantRole" ? "to" : "of"} ${roleHolder(b as Address, call.to, labels)}`;
-    default:
-      return `${label}: ${functionName}(${args.map(argText).join(", ")})`;
+function settingSentence(label: string, property: GovernedSetting["property"], value: unknown): string {
+  switch (property) {
+    case "gatewayAppId":
+      return `${label}: set gateway app id "${value}"`;
+    case "appImplementation":
+      return `${label}: set the app implementation for new apps to ${value}`;
+    case "info":
+      return `${label}: set KMS info (k256 pubkey ${(value as { k256Pubkey: Hex }).k256Pubkey})`;
+    case "allowAnyDevice":
+      return `${label}: allow any device ${value}`;
+    case "requireTcbUpToDate":
+      return `${label}: require an up-to-date TCB ${value}`;
   }
 }
 
-/** Calls that only take authorization away (a tighter set, one signer fewer): emergencies when alone. */
-function revokes(functionName: string, args: readonly unknown[]): boolean {
-  if (SET_NOUNS[functionName]) return SET_NOUNS[functionName][1];
-  if (functionName === "setAllowAnyDevice") return args[0] === false;
-  if (functionName === "setRequireTcbUpToDate") return args[0] === true;
-  return (
-    functionName === "removeOwner" ||
-    functionName === "revokeRole" ||
-    (functionName === "transferOwnership" && args[0] === zeroAddress)
-  );
+function sentence(
+  label: string,
+  change: Change,
+  call: { to: Address; sender: Address },
+  labels: ReadonlyMap<Address, ContractLabel>,
+): string {
+  switch (change.kind) {
+    case "set.add":
+      return `${label}: authorize ${change.set.noun} ${change.item}`;
+    case "set.remove":
+      return `${label}: revoke ${change.set.noun} ${change.item}`;
+    case "setting":
+      return settingSentence(label, change.setting.property, change.value);
+    case "upgrade":
+      return `${label}: upgrade implementation to ${change.implementation}${change.data === "0x" ? "" : ` and call it with ${change.data}`}`;
+    case "owner.transfer":
+      return change.newOwner === zeroAddress
+        ? `${label}: cancel the pending ownership transfer (transfer to the zero address)`
+        : `${label}: transfer ownership to ${change.newOwner}`;
+    case "owner.accept":
+      return `${label}: ${call.sender} accepts ownership`;
+    case "safe.swap-owner":
+      return `${label}: replace signer ${change.oldOwner} with ${change.newOwner}`;
+    case "safe.add-owner":
+      return `${label}: add signer ${change.owner}, threshold ${change.threshold}`;
+    case "safe.remove-owner":
+      return `${label}: remove signer ${change.owner}, threshold ${change.threshold}`;
+    case "safe.threshold":
+      return `${label}: set threshold to ${change.threshold}`;
+    case "timelock.delay":
+      return `${label}: set delay to ${formatDuration(change.delay)}`;
+    case "timelock.expiration":
+      return `${label}: set expiration window to ${formatDuration(change.expiration)}`;
+    case "timelock.grant-role":
+      return `${label}: grant ${ROLE_NAMES.get(change.roleId) ?? `role ${change.roleId}`} to ${roleHolder(change.account, call.to, labels)}`;
+    case "timelock.revoke-role":
+      return `${label}: revoke ${ROLE_NAMES.get(change.roleId) ?? `role ${change.roleId}`} of ${roleHolder(change.account, call.to, labels)}`;
+    case "timelock.execute":
+      return `${label}: execute a batch of ${change.operation.targets.length} call(s)`;
+  }
 }
 
 /**
@@ -183,19 +167,16 @@ export function describeCall(
     };
   }
   const args = decoded.args ?? [];
+  const change = decodeChange(decoded.functionName, args);
   const item = getAbiItem({ abi, name: decoded.functionName, args: args as never }) as AbiFunction;
   return {
     resource,
     functionName: decoded.functionName,
     signature: toFunctionSignature(item),
     args: args.map(argText),
-    description: sentence(
-      label,
-      decoded.functionName,
-      args,
-      { to: getAddress(call.to), sender: getAddress(call.sender) },
-      labels,
-    ),
-    revokes: revokes(decoded.functionName, args),
+    description: change
+      ? sentence(label, change, { to: getAddress(call.to), sender: getAddress(call.sender) }, labels)
+      : `${label}: ${decoded.functionName}(${args.map(argText).join(", ")})`,
+    revokes: change ? revokes(change) : false,
   };
 }

@@ -1,4 +1,4 @@
-import { getAddress, type Address } from "viem";
+import type { Address } from "viem";
 import type { LiveState, ProxyState } from "../chain/read-state";
 import { formatDuration } from "../config/duration";
 import { ACCEPT_FOLLOW_UP } from "../plan/plan";
@@ -30,25 +30,35 @@ export function callChanges(live: LiveState, calls: readonly PlannedCall[]): (st
     const after = stateAfter(live, calls.slice(0, i + 1));
     if (before.safe && after.safe && call.to === before.safe.address)
       return `${safeText(before.safe)} → ${safeText(after.safe)}`;
+    const change = call.change;
     if (before.timelock && after.timelock && call.to === before.timelock.address) {
-      if (call.functionName === "updateDelay")
-        return `delay ${formatDuration(before.timelock.delay)} → ${formatDuration(after.timelock.delay)}`;
-      if (call.functionName === "updateExpiration")
-        return `expiration ${formatDuration(before.timelock.expiration ?? 0n)} → ${formatDuration(after.timelock.expiration ?? 0n)}`;
-      if (call.functionName === "grantRole") return `${call.args[1]} without the role → with it`;
-      if (call.functionName === "revokeRole") return `${call.args[1]} with the role → without it`;
-      return undefined;
+      switch (change.kind) {
+        case "timelock.delay":
+          return `delay ${formatDuration(before.timelock.delay)} → ${formatDuration(after.timelock.delay)}`;
+        case "timelock.expiration":
+          return `expiration ${formatDuration(before.timelock.expiration ?? 0n)} → ${formatDuration(after.timelock.expiration ?? 0n)}`;
+        case "timelock.grant-role":
+          return `${change.account} without the role → with it`;
+        case "timelock.revoke-role":
+          return `${change.account} with the role → without it`;
+        default:
+          return undefined;
+      }
     }
-    // Two-step ownership: the transfer only names a pending owner, who must accept in a later proposal.
-    if (call.functionName === "transferOwnership" && proxyOf(live, call.resource)?.twoStepOwnership)
-      return `owner ${before.owners[call.resource]} stays, pending owner → ${getAddress(call.args[0] as Address)}; ${ACCEPT_FOLLOW_UP}`;
-    if (call.functionName === "transferOwnership" || call.functionName === "acceptOwnership")
-      return `owner ${before.owners[call.resource]} → ${after.owners[call.resource]}`;
-    if (call.functionName === "upgradeToAndCall")
-      return `implementation ${implementationOf(live, call.resource)} → ${getAddress(call.args[0] as Address)}`;
-    if (/^(add|remove)/.test(call.functionName) && call.args.length === 1) {
-      const added = call.functionName.startsWith("add");
-      return added ? `${call.args[0]}: not authorized → authorized` : `${call.args[0]}: authorized → not authorized`;
+    switch (change.kind) {
+      // Two-step ownership: the transfer only names a pending owner, who must accept in a later proposal.
+      case "owner.transfer":
+        if (proxyOf(live, call.resource)?.twoStepOwnership)
+          return `owner ${before.owners[call.resource]} stays, pending owner → ${change.newOwner}; ${ACCEPT_FOLLOW_UP}`;
+        return `owner ${before.owners[call.resource]} → ${after.owners[call.resource]}`;
+      case "owner.accept":
+        return `owner ${before.owners[call.resource]} → ${after.owners[call.resource]}`;
+      case "upgrade":
+        return `implementation ${implementationOf(live, call.resource)} → ${change.implementation}`;
+      case "set.add":
+        return `${change.item}: not authorized → authorized`;
+      case "set.remove":
+        return `${change.item}: authorized → not authorized`;
     }
     return undefined;
   });
@@ -61,8 +71,8 @@ export function expectedState(live: LiveState, calls: readonly PlannedCall[]): E
     kms: live.kms.implementation,
     ...Object.fromEntries(live.apps.map((app) => [`app:${app.name}`, app.implementation])),
   };
-  for (const call of calls)
-    if (call.functionName === "upgradeToAndCall") implementations[call.resource] = getAddress(call.args[0] as Address);
+  for (const { change, resource } of calls)
+    if (change.kind === "upgrade") implementations[resource] = change.implementation;
   return {
     ...(after.safe ? { safe: { owners: after.safe.owners, threshold: after.safe.threshold } } : {}),
     ...(after.timelock

@@ -1,18 +1,10 @@
-import {
-  encodeFunctionData,
-  encodePacked,
-  getAddress,
-  pad,
-  type Address,
-  type Hex,
-  type PublicClient,
-  type WalletClient,
-} from "viem";
+import { encodePacked, getAddress, pad, type Address, type Hex, type PublicClient, type WalletClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { safeAbi, timelockAbi } from "../chain/abis";
+import { safeAbi } from "../chain/abis";
 import { describeRevert, revertDataOf } from "../chain/revert";
 import type { PlannedCall } from "../plan/types";
-import { encodeExecTransaction, safeTxHashes } from "./safe-tx";
+import { executeBatchData } from "./operation";
+import { encodeApproveHash, encodeExecTransaction, safeTxHashes } from "./safe-tx";
 import { addExternalSignature } from "./signature";
 import { assertCurrentOwner } from "./signatures";
 import { describeStatus, onChainApprovals, proposalStatus, validFileSignatures } from "./status";
@@ -65,10 +57,6 @@ export async function approveProposal(client: PublicClient, wallet: WalletClient
   });
 }
 
-function encodeApproveHash(hash: Hex): Hex {
-  return encodeFunctionData({ abi: safeAbi, functionName: "approveHash", args: [hash] });
-}
-
 /** Safe signature bytes: owners ascending; an on-chain approval is the pre-validated form (r = owner, v = 1). */
 export function packSignatures(
   fileSignatures: readonly FileSignature[],
@@ -115,12 +103,11 @@ export async function executeTimelockBatch(client: PublicClient, wallet: WalletC
   if (status.state !== "ready")
     throw new Error(`proposal ${p.id} is ${describeStatus(status)}: the timelock batch can only run when ready`);
   const t = p.timelock;
-  const data = encodeFunctionData({
-    abi: timelockAbi,
-    functionName: "executeBatch",
-    args: [t.targets, t.values.map(BigInt), t.payloads, t.predecessor, t.salt],
+  return sendAndConfirm(client, wallet, {
+    to: t.address,
+    data: executeBatchData(t),
+    what: `timelock operation ${t.operationId}`,
   });
-  return sendAndConfirm(client, wallet, { to: t.address, data, what: `timelock operation ${t.operationId}` });
 }
 
 /** direct mode: the admin EOA sends each call itself, in plan order. */

@@ -1,7 +1,8 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { encodeFunctionData, getAbiItem, type AbiFunction, type Hex } from "viem";
+import { getAbiItem, type AbiFunction } from "viem";
 import { timelockAbi } from "../chain/abis";
+import { cancelData, scheduleBatchData } from "./operation";
 import { crashPoint, removeStaleTempFiles, writeFilesAtomic, type WriteFilesResult } from "./atomic-write";
 import { signerPacket, type PacketContext } from "./packet";
 import { buildTxBuilderBatch, txBuilderTransactionFromCall } from "./txbuilder";
@@ -50,17 +51,7 @@ function txBuilderFile(p: ProposalFile): string {
 }
 
 // The scheduleBatch / cancel calldata is re-encoded from the proposal, never taken on trust.
-function scheduleData(p: ProposalFile): Hex {
-  const t = p.timelock!;
-  return encodeFunctionData({
-    abi: timelockAbi,
-    functionName: "scheduleBatch",
-    args: [t.targets, t.values.map(BigInt), t.payloads, t.predecessor, t.salt, BigInt(t.delay)],
-  });
-}
-function cancelData(id: Hex): Hex {
-  return encodeFunctionData({ abi: timelockAbi, functionName: "cancel", args: [id] });
-}
+const scheduleData = (p: ProposalFile) => scheduleBatchData(p.timelock!);
 
 /**
  * Writes <id>.txbuilder.json, <id>.md and <id>.json, each atomically; identical reruns write

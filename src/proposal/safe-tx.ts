@@ -74,6 +74,11 @@ export function safeTxTypedData(chainId: number, safe: Address, tx: SafeTxData) 
 }
 
 /** Calldata of the Safe's execTransaction for a signed Safe transaction and its packed signatures. */
+/** An owner's on-chain approval of a Safe transaction hash (Safe.approveHash). */
+export function encodeApproveHash(safeTxHash: Hex): Hex {
+  return encodeFunctionData({ abi: safeAbi, functionName: "approveHash", args: [safeTxHash] });
+}
+
 export function encodeExecTransaction(t: SafeTxData, signatures: Hex): Hex {
   return encodeFunctionData({
     abi: safeAbi,

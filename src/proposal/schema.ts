@@ -117,6 +117,18 @@ export const proposalFileSchema = z.strictObject({
     .optional(),
 });
 
+// Every field the writer can put in a file has a schema entry: a field added to ProposalFile alone
+// would make every new file unreadable, so it fails to compile here instead.
+type ParsedFile = z.infer<typeof proposalFileSchema>;
+type Unschematized<T, U> = Exclude<keyof T, keyof U>;
+export const everyFieldSchematized: Record<
+  | Unschematized<ProposalFile, ParsedFile>
+  | Unschematized<ProposalFile["safe"], ParsedFile["safe"]>
+  | Unschematized<NonNullable<ProposalFile["timelock"]>, NonNullable<ParsedFile["timelock"]>>
+  | Unschematized<NonNullable<ProposalFile["executes"]>, NonNullable<ParsedFile["executes"]>>,
+  never
+> = {};
+
 /** A proposal file that cannot be used: not JSON, or not a proposal of this format. */
 export class UnreadableProposalError extends Error {
   constructor(

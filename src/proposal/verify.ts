@@ -9,11 +9,11 @@ import {
   type Hex,
   type PublicClient,
 } from "viem";
-import { multiSendCallOnlyAbi, safeAbi, timelockAbi } from "../chain/abis";
+import { multiSendCallOnlyAbi, safeAbi } from "../chain/abis";
 import type { StackConfig } from "../config/schema";
 import { contractLabels, describeCall, type ContractLabel } from "./describe";
 import { canonicalSafeContractsByVersion, SAFE_VERSION } from "../chain/safe-deployments";
-import { hashOperationBatch } from "./operation";
+import { cancelData, hashOperationBatch, scheduleBatchData } from "./operation";
 import { safeTxHashes } from "./safe-tx";
 import type { ProposalFile } from "./types";
 
@@ -68,24 +68,13 @@ export function verifyProposal(p: ProposalFile): void {
       inner.push({
         to: timelock.address,
         value: 0n,
-        data: encodeFunctionData({ abi: timelockAbi, functionName: "cancel", args: [id] }),
+        data: cancelData(id),
       });
     if (timelock.targets.length) {
       inner.push({
         to: timelock.address,
         value: 0n,
-        data: encodeFunctionData({
-          abi: timelockAbi,
-          functionName: "scheduleBatch",
-          args: [
-            timelock.targets,
-            timelock.values.map(BigInt),
-            timelock.payloads,
-            timelock.predecessor,
-            timelock.salt,
-            BigInt(timelock.delay),
-          ],
-        }),
+        data: scheduleBatchData(timelock),
       });
     }
   }

@@ -1,6 +1,6 @@
-import { encodeFunctionData, getAddress, zeroAddress, type Address } from "viem";
-import { timelockAbi } from "../chain/abis";
+import { getAddress, zeroAddress, type Address } from "viem";
 import { readLiveState, type LiveState } from "../chain/read-state";
+import { plannedCall } from "../plan/planned-call";
 import type { PlannedCall } from "../plan/types";
 import { buildProposal } from "../proposal/build";
 import { listProposals, writeProposalFiles } from "../proposal/files";
@@ -38,20 +38,14 @@ export function awaitingSafeExecution(
 
 function executeBatchCall(target: ProposalFile, safe: Address): PlannedCall {
   const t = target.timelock!;
-  const args = [t.targets, t.values.map(BigInt), t.payloads, t.predecessor, t.salt] as const;
-  return {
+  return plannedCall({
     resource: "timelock",
     property: "execute",
     to: t.address,
-    value: 0n,
-    data: encodeFunctionData({ abi: timelockAbi, functionName: "executeBatch", args }),
-    abi: timelockAbi,
-    functionName: "executeBatch",
-    args,
     sender: safe,
+    change: { kind: "timelock.execute", operation: t },
     description: `Timelock: execute operation ${t.operationId} of proposal ${target.id} (${target.calls.length} call(s)), as the Safe holds the executor role`,
-    revokes: false,
-  };
+  });
 }
 
 /**

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { planChanges } from "../../src/plan/plan";
+import { encodeChange } from "../../src/plan/changes";
 import { planSafeOwnerSteps, SENTINEL_OWNER } from "../../src/plan/safe-owners";
 import { unmanagedNotes } from "../../src/plan/unmanaged";
 import { addr, config, hash, liveState, SIGNERS, TIMELOCK } from "./fixtures";
@@ -79,7 +80,7 @@ describe("planner (pure)", () => {
     const [n1, n2] = [addr("n1"), addr("n2")].sort();
     const steps = planSafeOwnerSteps({ owners: [s1, s2, s3], threshold: 2 }, { owners: [s1, n1, n2], threshold: 3 });
     assert.deepEqual(
-      steps.map((s) => [s.functionName, ...s.args]),
+      steps.map((s) => encodeChange(s.change)).map((c) => [c.functionName, ...c.args]),
       [
         ["swapOwner", s1, s2, n1],
         ["swapOwner", n1, s3, n2],
@@ -88,7 +89,7 @@ describe("planner (pure)", () => {
     );
     const shrink = planSafeOwnerSteps({ owners: [s1, s2, s3], threshold: 3 }, { owners: [s2], threshold: 1 });
     assert.deepEqual(
-      shrink.map((s) => [s.functionName, ...s.args]),
+      shrink.map((s) => encodeChange(s.change)).map((c) => [c.functionName, ...c.args]),
       [
         ["removeOwner", SENTINEL_OWNER, s1, 1n],
         ["removeOwner", s2, s3, 1n],
@@ -96,7 +97,7 @@ describe("planner (pure)", () => {
     );
     const grow = planSafeOwnerSteps({ owners: [s1], threshold: 1 }, { owners: [s1, s2], threshold: 2 });
     assert.deepEqual(
-      grow.map((s) => [s.functionName, ...s.args]),
+      grow.map((s) => encodeChange(s.change)).map((c) => [c.functionName, ...c.args]),
       [["addOwnerWithThreshold", s2, 2n]],
     );
   });
