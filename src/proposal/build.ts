@@ -45,9 +45,16 @@ function describeCancels(
   });
 }
 
+/** The function the config's `upgradeCall` names for this call's proxy: what decodes its upgrade data. */
+function upgradeCallSignature(config: StackConfig, call: PlannedCall): string | undefined {
+  if (call.functionName !== "upgradeToAndCall") return undefined;
+  const proxy = call.resource === "kms" ? config.kms : config.apps.find((a) => `app:${a.name}` === call.resource);
+  return proxy?.upgradeCall?.function;
+}
+
 /** The file's text for a call is recomputed from its calldata, exactly as every read checks it. */
-function fileCall(call: PlannedCall, labels: ReadonlyMap<Address, ContractLabel>): DecodedCall {
-  const text = describeCall(call, labels);
+function fileCall(call: PlannedCall, labels: ReadonlyMap<Address, ContractLabel>, config: StackConfig): DecodedCall {
+  const text = describeCall(call, labels, upgradeCallSignature(config, call));
   return {
     resource: text.resource,
     property: call.property,
@@ -59,6 +66,7 @@ function fileCall(call: PlannedCall, labels: ReadonlyMap<Address, ContractLabel>
     args: text.args,
     data: call.data,
     revokes: text.revokes,
+    ...(text.upgradeCall ? { upgradeCall: text.upgradeCall } : {}),
   };
 }
 
@@ -144,7 +152,7 @@ export async function buildProposal(input: BuildProposalInput): Promise<Proposal
   const labels = contractLabels(config);
   const changes = callChanges(live, calls);
   const decoded = calls.map((call, i) => ({
-    ...fileCall(call, labels),
+    ...fileCall(call, labels, config),
     ...(changes[i] ? { change: changes[i] } : {}),
   }));
   const organisations = Object.fromEntries(config.governance.safe.owners.map((o) => [o.address, o.org]));

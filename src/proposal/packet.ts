@@ -62,6 +62,9 @@ function callLines(c: DecodedCall, index: number, org: (a: string) => string): s
     `${index}. ${c.description}`,
     `   - \`${c.signature}\` on \`${c.to}\`, sent by ${org(c.sender)}`,
     `   - args: ${c.args.map((a) => `\`${a}\``).join(", ") || "none"}`,
+    ...(c.upgradeCall
+      ? [`   - the data calls \`${c.upgradeCall}\` in the proxy, with the new code (decoded above)`]
+      : []),
     ...(c.change ? [`   - before → after: ${c.change}`] : []),
   ];
 }
