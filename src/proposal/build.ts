@@ -96,7 +96,23 @@ export async function buildProposal(input: BuildProposalInput): Promise<Proposal
   const bySafe = calls.filter((c) => c.sender === safe.address);
   const nonce = input.nonce ?? safe.nonce;
 
-  for (const call of byTimelock) await simulateCall(input.client, call, live.blockNumber);
+  // Safe changes the timelock makes as a module build on each other (and may need the module this
+  // proposal enables): they are simulated in order, as the Safe making them itself.
+  const throughModule = byTimelock.filter((c) => c.to === safe.address);
+  for (const call of byTimelock.filter((c) => !throughModule.includes(c)))
+    await simulateCall(input.client, call, live.blockNumber);
+  if (throughModule.length) {
+    const steps = throughModule.map((c) => ({ to: safe.address, value: 0n, data: c.args[2] as Hex }));
+    const { safeTx } = await createSafeTransaction({
+      client: input.client,
+      chainId: live.chainId,
+      safe: safe.address,
+      version: safe.version,
+      nonce: safe.nonce,
+      calls: steps,
+    });
+    await simulateSafeTransaction(input.client, safe.address, safeTx, live.blockNumber, safe.version);
+  }
 
   const safeCalls: SafeCall[] = [];
   let operation: TimelockOperation | undefined;

@@ -148,6 +148,12 @@ function sentence(
       return `${label}: remove signer ${change.owner}, threshold ${change.threshold}`;
     case "safe.threshold":
       return `${label}: set threshold to ${change.threshold}`;
+    case "safe.enable-module":
+      return `${label}: enable module ${change.module} (it can make the Safe run any call)`;
+    case "safe.through-module":
+      return getAddress(change.safe) === call.to
+        ? `${sentence(label, change.inner, call, labels)}, as a module call from ${call.sender}`
+        : `${label}: make ${change.safe} run a signer change as its module`;
     case "timelock.delay":
       return `${label}: set delay to ${formatDuration(change.delay)}`;
     case "timelock.expiration":

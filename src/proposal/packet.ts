@@ -14,6 +14,7 @@ const SIGNER_CHANGES = [
   "swapOwner",
   "changeThreshold",
   "enableModule",
+  "execTransactionFromModule",
   "disableModule",
   "setGuard",
   "setFallbackHandler",
