@@ -72,7 +72,13 @@ function proxyFields(live: ProxyState, governanceOwner: Address) {
 }
 
 /** The timelock as it is: kind, delay, and role holders (written only where they differ from the defaults). */
-function timelockFromLive(t: TimelockState, safe: Address, enforcedExpiration: bigint) {
+function timelockFromLive(
+  t: TimelockState,
+  safe: Address,
+  enforcedExpiration: bigint,
+  timelockModule: boolean,
+  tier: DeploymentLocation["tier"],
+) {
   const onlySafe = (holders: Address[]) => holders.length === 1 && holders[0] === safe;
   const admins = t.roles.admin.filter((a) => a !== t.address);
   return {
@@ -85,6 +91,10 @@ function timelockFromLive(t: TimelockState, safe: Address, enforcedExpiration: b
     ...(onlySafe(t.roles.proposer) ? {} : { proposers: t.roles.proposer }),
     ...(onlySafe(t.roles.canceller) ? {} : { cancellers: t.roles.canceller }),
     ...(admins.length ? { admins } : {}),
+    // As the chain routes signer changes now (through the timelock once it is a Safe module), where the tier's default differs.
+    ...(timelockModule !== (tier === "production")
+      ? { safeChanges: timelockModule ? ("through-timelock" as const) : ("immediate" as const) }
+      : {}),
   };
 }
 
@@ -98,7 +108,15 @@ export function configFromLive(location: DeploymentLocation, live: LiveState): S
     threshold: live.safe.threshold,
   };
   const timelock =
-    live.timelock && live.safe && timelockFromLive(live.timelock, live.safe.address, location.expiration);
+    live.timelock &&
+    live.safe &&
+    timelockFromLive(
+      live.timelock,
+      live.safe.address,
+      location.expiration,
+      live.safe.timelockModule === true,
+      location.tier,
+    );
   return {
     network: {
       tier: location.tier,

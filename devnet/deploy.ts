@@ -26,7 +26,8 @@ import { createSafe, deploySafeContracts } from "./safe-infra";
 
 /**
  * "documented" is the setup Phala's deployment guide describes: a Safe 1.3.0 (L2) and a stock
- * OpenZeppelin 5 TimelockController whose only proposer, canceller and executor is the Safe.
+ * OpenZeppelin 5 (or, with `openZeppelin: 4`, 4.x) TimelockController whose only proposer,
+ * canceller and executor is the Safe.
  */
 export type Topology = "direct" | "safe" | "safe+timelock" | "documented";
 export const TOPOLOGIES: readonly Topology[] = ["safe+timelock", "safe", "direct", "documented"];
@@ -102,13 +103,17 @@ interface Deployer {
   wallet: WalletClient;
 }
 
+/** The stock TimelockController majors the devnet can deploy: 5.x, and 4.x (still behind many deployments). */
+export type OpenZeppelinMajor = 4 | 5;
+const OPENZEPPELIN_PACKAGES: Record<OpenZeppelinMajor, string> = { 5: "contracts", 4: "contracts-v4" };
+
 /** OpenZeppelin's own compiled TimelockController (the npm package's build artifact, unmodified). */
-export function stockTimelockController(): { abi: Abi; bytecode: Hex } {
+export function stockTimelockController(major: OpenZeppelinMajor = 5): { abi: Abi; bytecode: Hex } {
   const file = join(
     repoRoot(),
     "node_modules",
     "@openzeppelin",
-    "contracts",
+    OPENZEPPELIN_PACKAGES[major],
     "build",
     "contracts",
     "TimelockController.json",
@@ -163,7 +168,7 @@ async function deployProxy(
 export async function deployDevnet(
   rpcUrl: string,
   topology: Topology,
-  options: { contracts?: ContractShape } = {},
+  options: { contracts?: ContractShape; openZeppelin?: OpenZeppelinMajor } = {},
 ): Promise<DevnetDeployment> {
   const contracts = options.contracts ?? "released";
   const artifacts = SHAPE_ARTIFACTS[contracts];
@@ -208,7 +213,7 @@ export async function deployDevnet(
   }
   if (topology === "documented") {
     // The stock contract as @openzeppelin/contracts ships it compiled: proposer and executor = the Safe, no outside admin.
-    const stock = stockTimelockController();
+    const stock = stockTimelockController(options.openZeppelin);
     const hash = await wallet.deployContract({
       abi: stock.abi,
       bytecode: stock.bytecode,

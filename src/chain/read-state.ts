@@ -81,6 +81,8 @@ export interface SafeState {
   nonce: bigint;
   /** Read from the Safe (VERSION()): protocol-kit and the simulation use that version's contracts. */
   version: SafeVersion;
+  /** With a timelock: whether the timelock is enabled as a module of the Safe (the route of delayed signer changes). */
+  timelockModule?: boolean;
 }
 
 export interface TimelockState {
@@ -207,7 +209,10 @@ const appReads = (proxy: Address): NamedCalls => ({
   requireTcbUpToDate: { address: proxy, abi: dstackAppTcbAbi, functionName: "requireTcbUpToDate" },
 });
 
-const safeReads = (safe: Address): NamedCalls => ({
+const safeReads = (safe: Address, timelock?: Address): NamedCalls => ({
+  ...(timelock
+    ? { timelockModule: { address: safe, abi: safeAbi, functionName: "isModuleEnabled", args: [timelock] } }
+    : {}),
   owners: { address: safe, abi: safeAbi, functionName: "getOwners" },
   threshold: { address: safe, abi: safeAbi, functionName: "getThreshold" },
   nonce: { address: safe, abi: safeAbi, functionName: "nonce" },
@@ -330,7 +335,7 @@ async function readPinnedState(client: PublicClient, config: StackConfig, option
 
   const groups: Record<string, NamedCalls> = { kms: kmsReads(config.kms.proxy) };
   for (const app of config.apps) groups[appGroup(app.name)] = appReads(app.proxy);
-  if (safeAddress) groups.safe = safeReads(safeAddress);
+  if (safeAddress) groups.safe = safeReads(safeAddress, timelockAddress);
   if (timelockAddress && safeAddress) groups.timelock = timelockReads(timelockAddress);
 
   const [reads, implementationSlots, flagSlots, found] = await Promise.all([
@@ -479,6 +484,7 @@ async function readPinnedState(client: PublicClient, config: StackConfig, option
         threshold: Number(reads.safe.value<bigint>("threshold")),
         nonce: reads.safe.value<bigint>("nonce"),
         version: safeVersionOf(reads.safe.value<string>("version"), safeAddress),
+        ...(timelockAddress ? { timelockModule: reads.safe.value<boolean>("timelockModule") } : {}),
       }
     : undefined;
   const t = reads.timelock;

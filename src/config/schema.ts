@@ -86,6 +86,8 @@ export const safeSchema = strictObject({
 
 /** The timelock contracts the tool governs; detected on chain and checked against the declaration. */
 export const TIMELOCK_KINDS = ["expiring", "openzeppelin"] as const;
+export const SAFE_CHANGE_ROUTES = ["through-timelock", "immediate"] as const;
+export type SafeChangeRoute = (typeof SAFE_CHANGE_ROUTES)[number];
 export type TimelockKind = (typeof TIMELOCK_KINDS)[number];
 
 export const timelockSchema = strictObject({
@@ -105,7 +107,20 @@ export const timelockSchema = strictObject({
   cancellers: z.array(address).optional(),
   /** DEFAULT_ADMIN_ROLE holders besides the timelock itself; omitted = none (policy: never on production). */
   admins: z.array(address).optional(),
+  /**
+   * How Safe signer and threshold changes take effect: "through-timelock" (the timelock is enabled
+   * as a Safe module and schedules them, so they wait out the delay) or "immediate" (Safe self-calls,
+   * effective when the Safe transaction executes). Omitted: through-timelock on production, immediate elsewhere.
+   */
+  safeChanges: z.enum(SAFE_CHANGE_ROUTES, { message: `must be one of ${SAFE_CHANGE_ROUTES.join(", ")}` }).optional(),
 });
+
+/** The route of Safe signer and threshold changes on a stack with a timelock (see timelockSchema.safeChanges). */
+export function safeChangeRoute(config: StackConfig): SafeChangeRoute | undefined {
+  const g = config.governance;
+  if (g.mode !== "safe+timelock") return undefined;
+  return g.timelock.safeChanges ?? (config.network.tier === "production" ? "through-timelock" : "immediate");
+}
 
 const governanceSchema = z.discriminatedUnion("mode", [
   strictObject({ mode: z.literal("direct"), admin: address }),
@@ -180,7 +195,7 @@ export const RECOMMENDATION_RULES = [
 ] as const;
 export type RecommendationRule = (typeof RECOMMENDATION_RULES)[number];
 /** Rules a written override can let through: the recommendations, and shrinking a set by more than half. */
-export const OVERRIDABLE_RULES = [...RECOMMENDATION_RULES, "set.mass-removal"] as const;
+export const OVERRIDABLE_RULES = [...RECOMMENDATION_RULES, "set.mass-removal", "signers.immediate"] as const;
 export type OverridableRule = (typeof OVERRIDABLE_RULES)[number];
 
 /** Short reasons ("ok", "temp") document nothing: a reviewer must learn why governance is weaker. */

@@ -22,6 +22,10 @@ export type Change =
   | { kind: "safe.remove-owner"; prevOwner: Address; owner: Address; threshold: number }
   | { kind: "safe.swap-owner"; prevOwner: Address; oldOwner: Address; newOwner: Address }
   | { kind: "safe.threshold"; threshold: number }
+  /** Makes a module (the timelock) able to have the Safe run any call: the route of delayed signer changes. */
+  | { kind: "safe.enable-module"; module: Address }
+  /** A signer change the timelock, a module of `safe`, has the Safe make to itself (after the delay). */
+  | { kind: "safe.through-module"; safe: Address; inner: Change }
   | { kind: "timelock.delay"; delay: bigint }
   | { kind: "timelock.expiration"; expiration: bigint }
   | { kind: "timelock.grant-role" | "timelock.revoke-role"; roleId: Hex; account: Address }
@@ -70,6 +74,14 @@ function functionOf(change: Change): { abi: Abi; functionName: string; args: rea
       return { abi: safeAbi, functionName: "swapOwner", args: [change.prevOwner, change.oldOwner, change.newOwner] };
     case "safe.threshold":
       return { abi: safeAbi, functionName: "changeThreshold", args: [BigInt(change.threshold)] };
+    case "safe.enable-module":
+      return { abi: safeAbi, functionName: "enableModule", args: [change.module] };
+    case "safe.through-module":
+      return {
+        abi: safeAbi,
+        functionName: "execTransactionFromModule",
+        args: [change.safe, 0n, encodeChange(change.inner).data, 0],
+      };
     case "timelock.delay":
       return { abi: timelockAbi, functionName: "updateDelay", args: [change.delay] };
     case "timelock.expiration":
@@ -116,6 +128,15 @@ export function decodeChange(functionName: string, args: readonly unknown[]): Ch
       return { kind: "safe.swap-owner", prevOwner: address(a), oldOwner: address(b), newOwner: address(c) };
     case "changeThreshold":
       return { kind: "safe.threshold", threshold: Number(a) };
+    case "enableModule":
+      return { kind: "safe.enable-module", module: address(a) };
+    case "execTransactionFromModule": {
+      // Only a plain call of a Safe signer change is one: anything else a module does is not governed here.
+      const inner = args[1] === 0n && args[3] === 0 ? decodeCallData(c as Hex) : undefined;
+      return inner?.kind.startsWith("safe.") && inner.kind !== "safe.through-module"
+        ? { kind: "safe.through-module", safe: address(a), inner }
+        : undefined;
+    }
     case "updateDelay":
       return { kind: "timelock.delay", delay: BigInt(a as bigint) };
     case "updateExpiration":
@@ -175,6 +196,8 @@ export function revokes(change: Change): boolean {
       );
     case "owner.transfer":
       return change.newOwner === zeroAddress;
+    case "safe.through-module":
+      return revokes(change.inner);
     default:
       return false;
   }

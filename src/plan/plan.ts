@@ -3,7 +3,7 @@ import { APP_VARIANTS } from "../chain/variants";
 import type { AppState, KmsInfo, LiveState, ProxyState, TimelockRole, TimelockState } from "../chain/read-state";
 import { TIMELOCK_ROLE_NAMES } from "../chain/read-state";
 import { formatDuration } from "../config/duration";
-import { governanceOwner, type StackConfig, type TimelockConfig } from "../config/schema";
+import { governanceOwner, safeChangeRoute, type StackConfig, type TimelockConfig } from "../config/schema";
 import { GovernanceError } from "../errors";
 import { GOVERNED_SETTINGS, setsOf, type GovernedSet } from "../governed/registry";
 import { describeUpgradeCall, encodeUpgradeCall, type UpgradeCall } from "../implementation/call";
@@ -331,6 +331,40 @@ function timelockCalls(config: StackConfig, live: LiveState): PlannedCall[] {
 }
 
 /**
+ * Safe signer and threshold changes behind the delay: the timelock, enabled as a module of the Safe
+ * (once, by a Safe self-call), schedules each step as execTransactionFromModule, so the Safe changes
+ * itself only when the timelock batch runs.
+ */
+function safeChangesThroughTimelock(live: LiveState, steps: readonly PlannedCall[]): PlannedCall[] {
+  const safe = live.safe!;
+  const timelock = live.timelock;
+  if (!timelock) return [...steps];
+  const enable: PlannedCall[] = safe.timelockModule
+    ? []
+    : [
+        call({
+          resource: "safe",
+          property: "safeChanges",
+          to: safe.address,
+          sender: safe.address,
+          change: { kind: "safe.enable-module", module: timelock.address },
+          description: `Safe: enable the timelock ${timelock.address} as a module, so signer and threshold changes run through it after the delay (governance.timelock.safeChanges: through-timelock)`,
+        }),
+      ];
+  const wrapped = steps.map((step) =>
+    call({
+      resource: step.resource,
+      property: step.property,
+      to: safe.address,
+      sender: timelock.address,
+      change: { kind: "safe.through-module", safe: safe.address, inner: step.change },
+      description: `${step.description}, through the timelock (after the delay)`,
+    }),
+  );
+  return [...enable, ...wrapped];
+}
+
+/**
  * Desired config vs live chain state → the ordered calls that reconcile them. Deterministic:
  * Safe signers first, then the timelock, the KMS, each app in config order, and ownership
  * transfers last (so every earlier call still comes from the current owner).
@@ -339,12 +373,11 @@ export function planChanges(config: StackConfig, live: LiveState): PlannedCall[]
   const calls: PlannedCall[] = [];
   if (config.governance.mode !== "direct" && live.safe) {
     const desired = config.governance.safe;
-    calls.push(
-      ...safeOwnerCalls(live.safe.address, live.safe, {
-        owners: desired.owners.map((o) => o.address),
-        threshold: desired.threshold,
-      }),
-    );
+    const steps = safeOwnerCalls(live.safe.address, live.safe, {
+      owners: desired.owners.map((o) => o.address),
+      threshold: desired.threshold,
+    });
+    calls.push(...(safeChangeRoute(config) === "through-timelock" ? safeChangesThroughTimelock(live, steps) : steps));
   }
   calls.push(...timelockCalls(config, live));
   const kms = kmsCalls(config, live);

@@ -1,5 +1,5 @@
 import type { LiveState } from "../chain/read-state";
-import { policyOf, type StackConfig } from "../config/schema";
+import { policyOf, safeChangeRoute, type StackConfig } from "../config/schema";
 import type { PlannedCall } from "../plan/types";
 import type { AppliedOverride, Finding, PolicyFindings } from "./findings";
 import { massRemovalFindings } from "./mass-removal";
@@ -72,6 +72,47 @@ function outsideAdminFindings(config: StackConfig): Finding[] {
   ];
 }
 
+const IMMEDIATE_SAFE_CHANGE =
+  "Safe signer and threshold changes take effect IMMEDIATELY when the Safe transaction executes, without the timelock delay";
+const SAFE_OWNER_FUNCTIONS = ["addOwnerWithThreshold", "removeOwner", "swapOwner", "changeThreshold"];
+
+/**
+ * The immediate route of Safe signer changes: on production a choice that needs a written override;
+ * on any tier, a loud warning whenever the plan makes such a change.
+ */
+function immediateSafeChangeFindings(
+  config: StackConfig,
+  calls: readonly PlannedCall[],
+): { declared: Finding[]; planned: Finding[] } {
+  if (safeChangeRoute(config) !== "immediate") return { declared: [], planned: [] };
+  const path = "governance.timelock.safeChanges";
+  const fix = `set ${path}: through-timelock (the timelock becomes a Safe module and schedules them)`;
+  const immediate = calls.filter((c) => c.sender === c.to && SAFE_OWNER_FUNCTIONS.includes(c.functionName));
+  return {
+    declared:
+      config.network.tier === "production"
+        ? [
+            {
+              rule: "signers.immediate",
+              path,
+              message: `${IMMEDIATE_SAFE_CHANGE}: a production stack routes them through the timelock`,
+              fix: `${fix}, or add policy.overrides: [{ rule: "signers.immediate", reason: "<why>" }]`,
+            },
+          ]
+        : [],
+    planned: immediate.length
+      ? [
+          {
+            rule: "signers.immediate",
+            path,
+            message: `${IMMEDIATE_SAFE_CHANGE}: ${immediate.map((c) => c.description).join("; ")}`,
+            fix,
+          },
+        ]
+      : [],
+  };
+}
+
 /**
  * The stack's policy on its declared config and, given the live state and the planned calls, on
  * the state the calls would leave on chain. Recommendation violations are errors on a production
@@ -86,7 +127,8 @@ export function checkPolicy(config: StackConfig, live?: LiveState, calls: readon
         (f) => !declared.some((d) => d.rule === f.rule),
       )
     : [];
-  const recommendations = [...declared, ...onChain];
+  const safeChanges = immediateSafeChangeFindings(config, calls);
+  const recommendations = [...declared, ...onChain, ...safeChanges.declared];
   // Errors on every tier unless overridden.
   const massRemovals = live ? massRemovalFindings(config, live, calls) : [];
 
@@ -118,7 +160,7 @@ export function checkPolicy(config: StackConfig, live?: LiveState, calls: readon
       ...rails,
       ...(production ? admins : []),
     ],
-    warnings: [...(production ? [] : open), ...unused, ...(production ? [] : admins)],
+    warnings: [...(production ? [] : open), ...unused, ...(production ? [] : admins), ...safeChanges.planned],
     overrides,
   };
 }

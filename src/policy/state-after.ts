@@ -33,6 +33,8 @@ function applySafe(safe: NonNullable<StateAfter["safe"]>, change: Change): NonNu
       return { ...safe, owners: safe.owners.map((o) => (o === change.oldOwner ? change.newOwner : o)) };
     case "safe.threshold":
       return { ...safe, threshold: change.threshold };
+    case "safe.through-module":
+      return applySafe(safe, change.inner);
     default:
       return safe;
   }

@@ -45,9 +45,16 @@ function describeCancels(
   });
 }
 
+/** The function the config's `upgradeCall` names for this call's proxy: what decodes its upgrade data. */
+function upgradeCallSignature(config: StackConfig, call: PlannedCall): string | undefined {
+  if (call.functionName !== "upgradeToAndCall") return undefined;
+  const proxy = call.resource === "kms" ? config.kms : config.apps.find((a) => `app:${a.name}` === call.resource);
+  return proxy?.upgradeCall?.function;
+}
+
 /** The file's text for a call is recomputed from its calldata, exactly as every read checks it. */
-function fileCall(call: PlannedCall, labels: ReadonlyMap<Address, ContractLabel>): DecodedCall {
-  const text = describeCall(call, labels);
+function fileCall(call: PlannedCall, labels: ReadonlyMap<Address, ContractLabel>, config: StackConfig): DecodedCall {
+  const text = describeCall(call, labels, upgradeCallSignature(config, call));
   return {
     resource: text.resource,
     property: call.property,
@@ -59,6 +66,7 @@ function fileCall(call: PlannedCall, labels: ReadonlyMap<Address, ContractLabel>
     args: text.args,
     data: call.data,
     revokes: text.revokes,
+    ...(text.upgradeCall ? { upgradeCall: text.upgradeCall } : {}),
   };
 }
 
@@ -84,7 +92,23 @@ export async function buildProposal(input: BuildProposalInput): Promise<Proposal
   const bySafe = calls.filter((c) => c.sender === safe.address);
   const nonce = input.nonce ?? safe.nonce;
 
-  for (const call of byTimelock) await simulateCall(input.client, call, live.blockNumber);
+  // Safe changes the timelock makes as a module build on each other (and may need the module this
+  // proposal enables): they are simulated in order, as the Safe making them itself.
+  const throughModule = byTimelock.filter((c) => c.to === safe.address);
+  for (const call of byTimelock.filter((c) => !throughModule.includes(c)))
+    await simulateCall(input.client, call, live.blockNumber);
+  if (throughModule.length) {
+    const steps = throughModule.map((c) => ({ to: safe.address, value: 0n, data: c.args[2] as Hex }));
+    const { safeTx } = await createSafeTransaction({
+      client: input.client,
+      chainId: live.chainId,
+      safe: safe.address,
+      version: safe.version,
+      nonce: safe.nonce,
+      calls: steps,
+    });
+    await simulateSafeTransaction(input.client, safe.address, safeTx, live.blockNumber, safe.version);
+  }
 
   const safeCalls: SafeCall[] = [];
   let operation: TimelockOperation | undefined;
@@ -144,7 +168,7 @@ export async function buildProposal(input: BuildProposalInput): Promise<Proposal
   const labels = contractLabels(config);
   const changes = callChanges(live, calls);
   const decoded = calls.map((call, i) => ({
-    ...fileCall(call, labels),
+    ...fileCall(call, labels, config),
     ...(changes[i] ? { change: changes[i] } : {}),
   }));
   const organisations = Object.fromEntries(config.governance.safe.owners.map((o) => [o.address, o.org]));

@@ -1,5 +1,6 @@
 import {
   decodeFunctionData,
+  encodeFunctionData,
   getAbiItem,
   getAddress,
   keccak256,
@@ -16,6 +17,7 @@ import { dstackAppAbi, dstackAppTcbAbi, dstackKmsAbi, ownable2StepAbi, safeAbi, 
 import { TIMELOCK_ROLES } from "../chain/read-state";
 import { formatDuration } from "../config/duration";
 import type { StackConfig } from "../config/schema";
+import { describeUpgradeCall, upgradeCallAbi } from "../implementation/call";
 import type { GovernedSetting } from "../governed/registry";
 import { decodeChange, revokes, type Change } from "../plan/changes";
 
@@ -59,6 +61,8 @@ export interface CallText {
   description: string;
   /** A removal of authorization: proposals of removals only are emergencies. */
   revokes: boolean;
+  /** upgradeToAndCall's data decoded: the signature it was decoded with, when one was given and fits exactly. */
+  upgradeCall?: string;
 }
 
 // The planner's nouns, so a role call reads the same in preview and in the proposal; 4.x names its admin role apart.
@@ -82,6 +86,23 @@ function argText(value: unknown): string {
     : String(value);
 }
 
+/**
+ * upgradeToAndCall's data as `initializeV2("dstack-0.5.4")`, when `signature` has its selector and
+ * re-encodes the decoded arguments to exactly the same bytes; else undefined (the data is shown raw).
+ */
+function decodedUpgradeCall(signature: string | undefined, data: Hex): string | undefined {
+  if (!signature || data === "0x") return undefined;
+  try {
+    const abi = upgradeCallAbi(signature);
+    const { args } = decodeFunctionData({ abi: [abi], data });
+    return encodeFunctionData({ abi: [abi], args } as never) === data
+      ? describeUpgradeCall(signature, data)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function settingSentence(label: string, property: GovernedSetting["property"], value: unknown): string {
   switch (property) {
     case "gatewayAppId":
@@ -102,6 +123,7 @@ function sentence(
   change: Change,
   call: { to: Address; sender: Address },
   labels: ReadonlyMap<Address, ContractLabel>,
+  upgradeCall?: string,
 ): string {
   switch (change.kind) {
     case "set.add":
@@ -111,7 +133,7 @@ function sentence(
     case "setting":
       return settingSentence(label, change.setting.property, change.value);
     case "upgrade":
-      return `${label}: upgrade implementation to ${change.implementation}${change.data === "0x" ? "" : ` and call it with ${change.data}`}`;
+      return `${label}: upgrade implementation to ${change.implementation}${change.data === "0x" ? "" : upgradeCall ? `, calling ${upgradeCall}` : ` and call it with ${change.data}`}`;
     case "owner.transfer":
       return change.newOwner === zeroAddress
         ? `${label}: cancel the pending ownership transfer (transfer to the zero address)`
@@ -126,6 +148,12 @@ function sentence(
       return `${label}: remove signer ${change.owner}, threshold ${change.threshold}`;
     case "safe.threshold":
       return `${label}: set threshold to ${change.threshold}`;
+    case "safe.enable-module":
+      return `${label}: enable module ${change.module} (it can make the Safe run any call)`;
+    case "safe.through-module":
+      return getAddress(change.safe) === call.to
+        ? `${sentence(label, change.inner, call, labels)}, as a module call from ${call.sender}`
+        : `${label}: make ${change.safe} run a signer change as its module`;
     case "timelock.delay":
       return `${label}: set delay to ${formatDuration(change.delay)}`;
     case "timelock.expiration":
@@ -142,11 +170,14 @@ function sentence(
 /**
  * The readable text of a call, recomputed from what is signed: the target names the contract
  * (through the stack's config), the calldata names the function and its arguments. One function
- * writes a proposal's text and checks it on every read.
+ * writes a proposal's text and checks it on every read. `upgradeCall` is the signature of the
+ * function upgradeToAndCall's data calls (from the config when written, from the file when read):
+ * it is used only when it decodes that data exactly.
  */
 export function describeCall(
   call: { to: Address; sender: Address; data: Hex },
   labels: ReadonlyMap<Address, ContractLabel>,
+  upgradeCall?: string,
 ): CallText {
   const known = labels.get(getAddress(call.to));
   const label = known?.label ?? getAddress(call.to);
@@ -169,14 +200,16 @@ export function describeCall(
   const args = decoded.args ?? [];
   const change = decodeChange(decoded.functionName, args);
   const item = getAbiItem({ abi, name: decoded.functionName, args: args as never }) as AbiFunction;
+  const inner = change?.kind === "upgrade" ? decodedUpgradeCall(upgradeCall, change.data) : undefined;
   return {
     resource,
     functionName: decoded.functionName,
     signature: toFunctionSignature(item),
     args: args.map(argText),
     description: change
-      ? sentence(label, change, { to: getAddress(call.to), sender: getAddress(call.sender) }, labels)
+      ? sentence(label, change, { to: getAddress(call.to), sender: getAddress(call.sender) }, labels, inner)
       : `${label}: ${decoded.functionName}(${args.map(argText).join(", ")})`,
     revokes: change ? revokes(change) : false,
+    ...(inner ? { upgradeCall: toFunctionSignature(upgradeCallAbi(upgradeCall!)) } : {}),
   };
 }

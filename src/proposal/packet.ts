@@ -14,6 +14,7 @@ const SIGNER_CHANGES = [
   "swapOwner",
   "changeThreshold",
   "enableModule",
+  "execTransactionFromModule",
   "disableModule",
   "setGuard",
   "setFallbackHandler",
@@ -62,6 +63,9 @@ function callLines(c: DecodedCall, index: number, org: (a: string) => string): s
     `${index}. ${c.description}`,
     `   - \`${c.signature}\` on \`${c.to}\`, sent by ${org(c.sender)}`,
     `   - args: ${c.args.map((a) => `\`${a}\``).join(", ") || "none"}`,
+    ...(c.upgradeCall
+      ? [`   - the data calls \`${c.upgradeCall}\` in the proxy, with the new code (decoded above)`]
+      : []),
     ...(c.change ? [`   - before → after: ${c.change}`] : []),
   ];
 }

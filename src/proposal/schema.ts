@@ -68,6 +68,7 @@ const callSchema = z.strictObject({
   args: z.array(z.string()),
   data: hex,
   revokes: z.boolean(),
+  upgradeCall: z.string().optional(),
   change: z.string().optional(),
 });
 

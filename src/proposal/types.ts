@@ -119,6 +119,8 @@ export interface DecodedCall {
   args: string[];
   data: Hex;
   revokes: boolean;
+  /** For upgradeToAndCall with data: the signature of the function the data calls, which decodes it (e.g. "initializeV2(string)"). */
+  upgradeCall?: string;
   /** The governed value before → after this call, e.g. "threshold 2 → 3" or "not authorized → authorized". */
   change?: string;
 }

@@ -128,8 +128,17 @@ const quoted = (value: unknown) => JSON.stringify(value);
  */
 export function verifyProposalText(p: ProposalFile, labels: ReadonlyMap<Address, ContractLabel>): void {
   p.calls.forEach((call, i) => {
-    const text = describeCall(call, labels);
-    for (const field of ["description", "functionName", "signature", "args", "resource", "revokes"] as const) {
+    // The file names the function its upgrade data calls; it counts only if it decodes that data exactly.
+    const text = describeCall(call, labels, call.upgradeCall);
+    for (const field of [
+      "description",
+      "functionName",
+      "signature",
+      "args",
+      "resource",
+      "revokes",
+      "upgradeCall",
+    ] as const) {
       if (quoted(call[field]) !== quoted(text[field]))
         throw new ProposalMismatchError(
           p.id,

@@ -4,7 +4,12 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { encodeFunctionData, type Address, type Hex, type PublicClient } from "viem";
 import { devAccounts } from "../../devnet/accounts";
-import { DEVNET_TIMELOCK_DELAY, DEVNET_TIMELOCK_EXPIRATION, devMeasurement } from "../../devnet/deploy";
+import {
+  DEVNET_TIMELOCK_DELAY,
+  DEVNET_TIMELOCK_EXPIRATION,
+  devMeasurement,
+  type OpenZeppelinMajor,
+} from "../../devnet/deploy";
 import { dstackKmsAbi, timelockAbi } from "../../src/chain/abis";
 import { createChainClient } from "../../src/chain/client";
 import { TIMELOCK_ROLES } from "../../src/chain/read-state";
@@ -19,42 +24,23 @@ import { isNoChange, PulumiProject } from "../helpers/pulumi-project";
 const [owner1, owner2] = devAccounts.safeOwners;
 const TOOL_EXPIRY = /Expiry is enforced by this tool, not by the contract/;
 
-/**
- * The setup Phala's deployment guide describes: Safe 1.3.0 (L2) → stock OpenZeppelin 5
- * TimelockController whose proposer, canceller and executor is the Safe → DstackKms + DstackApp.
- */
-describe("documented topology: Safe 1.3.0 + stock OpenZeppelin TimelockController (real CLI)", () => {
-  let devnet: TestDevnet;
-  let project: PulumiProject;
-  let config: StackConfigInput;
-  let client: PublicClient;
-
+/** A documented-topology devnet and its Pulumi project, and the steps every scenario on it takes. */
+function documentedDevnet(openZeppelin: OpenZeppelinMajor) {
+  const ctx = {} as { devnet: TestDevnet; project: PulumiProject; config: StackConfigInput; client: PublicClient };
   before(async () => {
-    devnet = await startTestDevnet("documented");
-    client = createChainClient({ chainId: devnet.anvil.chainId, rpcUrls: [devnet.anvil.rpcUrl] });
-    project = new PulumiProject();
-    config = devnet.config();
-    await project.configure(config, { proposerKey: owner1.privateKey });
-    const adopt = await project.up();
-    assert.equal(adopt.code, 0, adopt.stdout + adopt.stderr);
-    assert.deepEqual(project.proposalFiles(), []);
+    ctx.devnet = await startTestDevnet("documented", { openZeppelin });
+    ctx.client = createChainClient({ chainId: ctx.devnet.anvil.chainId, rpcUrls: [ctx.devnet.anvil.rpcUrl] });
+    ctx.project = new PulumiProject();
+    ctx.config = ctx.devnet.config();
+    await ctx.project.configure(ctx.config, { proposerKey: owner1.privateKey });
   });
-  after(() => devnet.stop());
+  after(() => ctx.devnet?.stop());
 
-  const timelock = () => devnet.deployment.timelock!;
+  const timelock = () => ctx.devnet.deployment.timelock!;
   const gov = (args: string[], key?: Hex) =>
-    runGov([...args, "--stack", "devnet", "--root", project.dir], key ? { GOV_PRIVATE_KEY: key } : {});
-  const newest = async (): Promise<ProposalFile> => (await listProposals(project.dir, "devnet")).at(-1)!;
-  const osImageAllowed = (hash: Hex) =>
-    client.readContract({
-      address: devnet.deployment.kms.proxy,
-      abi: dstackKmsAbi,
-      functionName: "allowedOsImages",
-      args: [hash],
-    });
-  const hasRole = (role: Hex, account: Address) =>
-    client.readContract({ address: timelock(), abi: timelockAbi, functionName: "hasRole", args: [role, account] });
-  const packet = (p: ProposalFile) => readFileSync(join(project.dir, "proposals", "devnet", `${p.id}.md`), "utf8");
+    runGov([...args, "--stack", "devnet", "--root", ctx.project.dir], key ? { GOV_PRIVATE_KEY: key } : {});
+  const newest = async (): Promise<ProposalFile> => (await listProposals(ctx.project.dir, "devnet")).at(-1)!;
+  const packet = (p: ProposalFile) => readFileSync(join(ctx.project.dir, "proposals", "devnet", `${p.id}.md`), "utf8");
 
   /** The proposer signed in up; one more owner makes 2 of 3; anyone then sends the Safe transaction. */
   async function signAndExecuteSafe(p: ProposalFile, signers = [owner2]) {
@@ -65,8 +51,8 @@ describe("documented topology: Safe 1.3.0 + stock OpenZeppelin TimelockControlle
 
   /** The Safe is the only executor: after the delay, pulumi up writes an execution proposal; k owners sign it; it runs the batch. */
   async function executeThroughSafe(p: ProposalFile) {
-    await devnet.warp(DEVNET_TIMELOCK_DELAY);
-    const up = await project.up();
+    await ctx.devnet.warp(DEVNET_TIMELOCK_DELAY);
+    const up = await ctx.project.up();
     assert.equal(up.code, 0, up.stdout + up.stderr);
     const execution = await newest();
     assert.deepEqual(
@@ -79,13 +65,52 @@ describe("documented topology: Safe 1.3.0 + stock OpenZeppelin TimelockControlle
     );
     assert.deepEqual(
       execution.calls.map((c) => [c.functionName, c.to, c.sender]),
-      [["executeBatch", timelock(), devnet.deployment.safe]],
+      [["executeBatch", timelock(), ctx.devnet.deployment.safe]],
     );
     assert.match(packet(execution), TOOL_EXPIRY);
-    assert.equal((await proposalStatus(client, p)).state, "ready", "writing the execution proposal executes nothing");
+    assert.equal(
+      (await proposalStatus(ctx.client, p)).state,
+      "ready",
+      "writing the execution proposal executes nothing",
+    );
     await signAndExecuteSafe(execution, [owner1, owner2]);
-    assert.equal((await proposalStatus(client, p)).state, "executed");
+    assert.equal((await proposalStatus(ctx.client, p)).state, "executed");
   }
+
+  /** The first up on a devnet that matches its config adopts it: nothing is proposed. */
+  async function adopt() {
+    const run = await ctx.project.up();
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.deepEqual(ctx.project.proposalFiles(), []);
+  }
+
+  return { ctx, timelock, gov, newest, packet, signAndExecuteSafe, executeThroughSafe, adopt };
+}
+
+/**
+ * The setup Phala's deployment guide describes: Safe 1.3.0 (L2) → stock OpenZeppelin 5
+ * TimelockController whose proposer, canceller and executor is the Safe → DstackKms + DstackApp.
+ */
+describe("documented topology: Safe 1.3.0 + stock OpenZeppelin TimelockController (real CLI)", () => {
+  const { ctx, timelock, gov, newest, packet, signAndExecuteSafe, executeThroughSafe, adopt } = documentedDevnet(5);
+  let devnet: TestDevnet;
+  let project: PulumiProject;
+  let config: StackConfigInput;
+  let client: PublicClient;
+  before(async () => {
+    ({ devnet, project, config, client } = ctx);
+    await adopt();
+  });
+
+  const osImageAllowed = (hash: Hex) =>
+    client.readContract({
+      address: devnet.deployment.kms.proxy,
+      abi: dstackKmsAbi,
+      functionName: "allowedOsImages",
+      args: [hash],
+    });
+  const hasRole = (role: Hex, account: Address) =>
+    client.readContract({ address: timelock(), abi: timelockAbi, functionName: "hasRole", args: [role, account] });
 
   it("preview → up → k signatures → Safe execution → delay → execution by the Safe → empty preview", async () => {
     const image = devMeasurement("documented-os-1");
@@ -189,5 +214,54 @@ describe("documented topology: Safe 1.3.0 + stock OpenZeppelin TimelockControlle
     await executeThroughSafe(next);
     assert.equal(await osImageAllowed(image), true);
     assert.ok(isNoChange(await project.preview()));
+  });
+});
+
+/** OpenZeppelin 4.x (4.9.6 as its npm package ships it compiled): TIMELOCK_ADMIN_ROLE, no getOperationState. */
+describe("documented topology on a stock OpenZeppelin 4.x TimelockController (real CLI)", () => {
+  const { ctx, timelock, newest, signAndExecuteSafe, executeThroughSafe, adopt } = documentedDevnet(4);
+
+  it("is detected (declared expiring, preview is refused naming the field); its delay change runs through the Safe", async () => {
+    const { project, config, client } = ctx;
+    const timelockConfig = (config.governance as { timelock: { kind?: string; delay: string } }).timelock;
+    timelockConfig.kind = "expiring";
+    await project.configure(config);
+    const wrong = await project.preview();
+    assert.notEqual(wrong.code, 0);
+    assert.match(
+      wrong.output,
+      new RegExp(
+        `governance.timelock.kind: the stack declares "expiring" but ${timelock()} is a stock OpenZeppelin TimelockController .*; set governance.timelock.kind: openzeppelin`,
+      ),
+    );
+    assert.deepEqual(project.proposalFiles(), []);
+
+    timelockConfig.kind = "openzeppelin";
+    await project.configure(config);
+    await adopt();
+    const minDelay = () => client.readContract({ address: timelock(), abi: timelockAbi, functionName: "getMinDelay" });
+    assert.equal(await minDelay(), DEVNET_TIMELOCK_DELAY);
+
+    timelockConfig.delay = "2h";
+    await project.configure(config);
+    const preview = await project.preview();
+    assert.equal(preview.code, 0, preview.stderr);
+    assert.match(preview.output, /Timelock: delay 1h → 2h/);
+    assert.match(
+      preview.output,
+      /is a stock OpenZeppelin TimelockController: its 3d expiration is enforced by this tool/,
+    );
+
+    assert.equal((await project.up()).code, 0);
+    const p = await newest();
+    assert.deepEqual(
+      p.calls.map((c) => [c.functionName, c.to, c.sender]),
+      [["updateDelay", timelock(), timelock()]],
+    );
+    await signAndExecuteSafe(p);
+    await executeThroughSafe(p);
+    assert.equal(await minDelay(), 7200n);
+    const after = await project.preview();
+    assert.ok(isNoChange(after), after.stdout);
   });
 });

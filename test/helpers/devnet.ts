@@ -2,7 +2,13 @@ import { createTestClient, createWalletClient, http, parseEther, publicActions, 
 import { privateKeyToAccount } from "viem/accounts";
 import { devAccounts } from "../../devnet/accounts";
 import { startAnvil, type AnvilOptions, type RunningAnvil } from "../../src/chain/anvil";
-import { deployDevnet, type ContractShape, type DevnetDeployment, type Topology } from "../../devnet/deploy";
+import {
+  deployDevnet,
+  type ContractShape,
+  type DevnetDeployment,
+  type OpenZeppelinMajor,
+  type Topology,
+} from "../../devnet/deploy";
 import { devnetStackConfig } from "../../devnet/stack-config";
 import { chainDefinition } from "../../src/chain/client";
 import type { StackConfigInput } from "../../src/config/schema";
@@ -20,11 +26,11 @@ export interface TestDevnet {
 
 export async function startTestDevnet(
   topology: Topology,
-  options: { contracts?: ContractShape; anvil?: AnvilOptions } = {},
+  options: { contracts?: ContractShape; openZeppelin?: OpenZeppelinMajor; anvil?: AnvilOptions } = {},
 ): Promise<TestDevnet> {
   const anvil = await startAnvil(options.anvil);
   try {
-    const deployment = await deployDevnet(anvil.rpcUrl, topology, { contracts: options.contracts });
+    const deployment = await deployDevnet(anvil.rpcUrl, topology, options);
     const chain = chainDefinition(anvil.chainId, [anvil.rpcUrl]);
     const testClient = createTestClient({ mode: "anvil", chain, transport: http(anvil.rpcUrl) });
     return {

@@ -325,7 +325,8 @@ describe("promotion gate: production only authorizes what the non-production sta
     }))!;
     assert.deepEqual(
       proposal.calls.map((c) => c.functionName),
-      ["upgradeToAndCall", "addOsImageHash", "addComposeHash"],
+      // Production routes Safe signer changes through the timelock: the first proposal makes it a Safe module.
+      ["enableModule", "upgradeToAndCall", "addOsImageHash", "addComposeHash"],
     );
     assert.deepEqual(
       proposal.overrides?.map((o) => o.rule),

@@ -31,6 +31,8 @@ const EVERY_KIND: Change[] = [
   { kind: "safe.remove-owner", prevOwner: SIGNERS[0], owner: SIGNERS[1], threshold: 1 },
   { kind: "safe.swap-owner", prevOwner: SIGNERS[0], oldOwner: SIGNERS[1], newOwner: addr("new") },
   { kind: "safe.threshold", threshold: 2 },
+  { kind: "safe.enable-module", module: addr("timelock") },
+  { kind: "safe.through-module", safe: addr("safe"), inner: { kind: "safe.threshold", threshold: 3 } },
   { kind: "timelock.delay", delay: 7200n },
   { kind: "timelock.expiration", expiration: 86400n },
   { kind: "timelock.grant-role", roleId: TIMELOCK_ROLES.proposer, account: SAFE },
@@ -62,7 +64,7 @@ describe("typed changes: one encoder, one decoder", () => {
 
   it("calldata of a function the tool does not govern decodes to nothing", () => {
     assert.equal(decodeCallData("0xdeadbeef"), undefined);
-    assert.equal(decodeChange("enableModule", [addr("module")]), undefined);
+    assert.equal(decodeChange("setGuard", [addr("guard")]), undefined);
   });
 
   it("revocations: removals, a removed signer or role, a cancelled transfer, a tighter device or TCB rule", () => {

@@ -3,7 +3,9 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import type { Hex } from "viem";
+import { encodeFunctionData, type Hex } from "viem";
+import { dstackKmsAbi } from "../../src/chain/abis";
+import { describeCall } from "../../src/proposal/describe";
 import { artifactsDir, BUILD_INFO } from "../../contracts/build";
 import { ConfigError } from "../../src/config/schema";
 import { compareRuntimeBytecode } from "../../src/implementation/bytecode";
@@ -69,6 +71,25 @@ describe("upgrade call", () => {
       () => encodeUpgradeCall({ function: "initializeV2(string)", args: [] }),
       /takes 1 argument\(s\), 0 given/,
     );
+  });
+
+  it("a proposal's upgradeToAndCall shows its data decoded only with a signature that re-encodes it exactly", () => {
+    const proxy = "0x00000000000000000000000000000000000000aa";
+    const impl = "0x00000000000000000000000000000000000000bb";
+    const inner = encodeUpgradeCall({ function: "initializeV2(string)", args: ["dstack-0.5.4"] });
+    const call = {
+      to: proxy,
+      sender: "0x00000000000000000000000000000000000000cc",
+      data: encodeFunctionData({ abi: dstackKmsAbi, functionName: "upgradeToAndCall", args: [impl, inner] }),
+    } as const;
+    const decoded = describeCall(call, new Map(), "initializeV2(string)");
+    assert.equal(decoded.upgradeCall, "initializeV2(string)");
+    assert.match(decoded.description, /upgrade implementation to 0x0+bb, calling initializeV2\("dstack-0\.5\.4"\)$/i);
+    for (const wrong of [undefined, "initializeV3(string)", "initializeV2(bytes32)", "not a signature"]) {
+      const raw = describeCall(call, new Map(), wrong);
+      assert.equal(raw.upgradeCall, undefined, String(wrong));
+      assert.ok(raw.description.endsWith(` and call it with ${inner}`), raw.description);
+    }
   });
 });
 
