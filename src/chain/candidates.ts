@@ -8,7 +8,7 @@ import {
   type PublicClient,
 } from "viem";
 import type { StackConfig } from "../config/schema";
-import { dstackAppAbi, dstackKmsAbi } from "./abis";
+import { dstackAppAbi, dstackKmsAbi, timelockAbi } from "./abis";
 import { scanLogs } from "./logs";
 import type { CheckpointStore, ScanCheckpoint } from "./scan-checkpoints";
 import { findDeploymentBlock } from "./start-block";
@@ -31,7 +31,9 @@ const scannedEvents: AbiEvent[] = [
   ...appEventNames.map((name) => getAbiItem({ abi: dstackAppAbi, name }) as AbiEvent),
 ];
 
-/** Every item an Added event ever named, per `${proxy}:${set}`. */
+const roleGranted = getAbiItem({ abi: timelockAbi, name: "RoleGranted" }) as AbiEvent;
+
+/** Every item an Added event ever named, per `${proxy}:${set}`; every account granted a timelock role, per `${timelock}:role:${roleId}`. */
 export type Candidates = Map<string, Set<Hex>>;
 
 export interface ScanOptions {
@@ -44,6 +46,13 @@ export interface ScanOptions {
 }
 
 export const candidateKey = (proxy: Address, set: string) => `${proxy}:${set}`;
+export const roleCandidateKey = (timelock: Address, roleId: Hex) =>
+  candidateKey(timelock, `role:${roleId.toLowerCase()}`);
+
+const add = (candidates: Candidates, key: string, item: Hex) => {
+  if (!candidates.has(key)) candidates.set(key, new Set());
+  candidates.get(key)!.add(item.toLowerCase() as Hex);
+};
 
 function addLogs(
   candidates: Candidates,
@@ -52,13 +61,14 @@ function addLogs(
 ): void {
   for (const log of logs) {
     const proxy = getAddress(log.address);
+    if (log.eventName === "RoleGranted") {
+      add(candidates, roleCandidateKey(proxy, log.args.role), log.args.account);
+      continue;
+    }
     const kmsSet = Object.entries(kmsSetEvents).find(([, names]) => names[0] === log.eventName)?.[0];
     const appSet = Object.entries(appSetEvents).find(([, names]) => names[0] === log.eventName)?.[0];
     const set = proxy === kmsProxy ? kmsSet : appSet;
-    if (!set) continue;
-    const key = candidateKey(proxy, set);
-    if (!candidates.has(key)) candidates.set(key, new Set());
-    candidates.get(key)!.add(Object.values(log.args)[0].toLowerCase() as Hex);
+    if (set) add(candidates, candidateKey(proxy, set), Object.values(log.args)[0]);
   }
 }
 
@@ -109,11 +119,14 @@ export async function scanCandidates(
   options: ScanOptions = {},
 ): Promise<Candidates> {
   const proxies = [config.kms.proxy, ...config.apps.map((app) => app.proxy)];
+  // The timelock's role grants ride on the same scan (and checkpoint) as the authorization sets.
+  const timelock = config.governance.mode === "safe+timelock" ? [config.governance.timelock.address] : [];
+  const events = timelock.length ? [...scannedEvents, roleGranted] : scannedEvents;
   const startBlock = config.network.startBlock === undefined ? undefined : BigInt(config.network.startBlock);
   const scope = {
     chainId: client.chain!.id,
-    addresses: proxies.map((p) => p.toLowerCase()).sort(),
-    events: scannedEvents.map((e) => toEventSelector(e)).sort(),
+    addresses: [...proxies, ...timelock].map((p) => p.toLowerCase()).sort(),
+    events: events.map((e) => toEventSelector(e)).sort(),
   };
   const checkpoint = options.checkpoints
     ? await usableCheckpoint(
@@ -142,8 +155,8 @@ export async function scanCandidates(
   const candidates: Candidates = checkpoint ? fromCheckpoint(checkpoint) : new Map();
   const scanFrom = checkpoint ? BigInt(checkpoint.block) + 1n : fromBlock;
   const logs = await scanLogs(client, {
-    addresses: proxies,
-    events: scannedEvents,
+    addresses: [...proxies, ...timelock],
+    events,
     fromBlock: scanFrom,
     toBlock: pinned.number,
     maxRange: config.network.logChunkSize === undefined ? undefined : BigInt(config.network.logChunkSize),

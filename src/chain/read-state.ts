@@ -1,8 +1,6 @@
 import {
-  getAbiItem,
   getAddress,
   zeroHash,
-  type AbiEvent,
   keccak256,
   stringToHex,
   zeroAddress,
@@ -11,12 +9,11 @@ import {
   type PublicClient,
 } from "viem";
 import type { StackConfig, TimelockKind } from "../config/schema";
-import { scanLogs } from "./logs";
 import { safeVersionOf, type SafeVersion } from "./safe-deployments";
 import { dstackAppAbi, dstackAppTcbAbi, dstackKmsAbi, ownable2StepAbi, safeAbi, timelockAbi } from "./abis";
 import { assertExpectedContracts, WrongContractError } from "./identify";
 import { appVariant, kmsVariant, type AppVariant, type KmsVariant } from "./variants";
-import { candidateKey, scanCandidates, type ScanOptions } from "./candidates";
+import { candidateKey, roleCandidateKey, scanCandidates, type Candidates, type ScanOptions } from "./candidates";
 
 /** ERC-1967 implementation slot: bytes32(uint256(keccak256("eip1967.proxy.implementation")) - 1). */
 export const IMPLEMENTATION_SLOT = "0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc" as const;
@@ -121,6 +118,12 @@ const appSetGetters = { composeHashes: "allowedComposeHashes", devices: "allowed
 export interface ReadOptions extends ScanOptions {
   /** Read at this block instead of the head. */
   pinnedBlock?: bigint;
+  /**
+   * Re-read after known changes (the convergence proof's fork): sets and role holders come from
+   * `state`, except the items in `items` and, when `roles`, the timelock's roles, which are read
+   * again. No event scan: the cost follows the changes, not the size of the stack.
+   */
+  reuse?: { state: LiveState; items: Candidates; roles: boolean };
 }
 
 type ContractCall = { address: Address; abi: readonly unknown[]; functionName: string; args?: readonly unknown[] };
@@ -224,8 +227,6 @@ const timelockReads = (timelock: Address): NamedCalls => ({
   legacyAdminRole: { address: timelock, abi: timelockAbi, functionName: "TIMELOCK_ADMIN_ROLE" },
 });
 
-const roleGranted = getAbiItem({ abi: timelockAbi, name: "RoleGranted" }) as AbiEvent;
-
 /**
  * Every holder of each timelock role: accounts a RoleGranted event names (from startBlock) plus the
  * accounts the config names, each confirmed with hasRole at the block (a revoked grant drops out).
@@ -237,15 +238,10 @@ async function readTimelockRoles(
   timelock: Address,
   safe: Address,
   roleIds: Record<TimelockRole, Hex>,
+  candidates: Candidates,
 ): Promise<Record<TimelockRole, Address[]>> {
   if (config.governance.mode !== "safe+timelock") throw new Error("internal: roles of a stack without a timelock");
   const t = config.governance.timelock;
-  const logs = (await scanLogs(client, {
-    addresses: [timelock],
-    events: [roleGranted],
-    fromBlock: BigInt(config.network.startBlock ?? 0),
-    toBlock: blockNumber,
-  })) as unknown as { args: { role: Hex; account: Address } }[];
   const named = [
     safe,
     timelock,
@@ -256,7 +252,7 @@ async function readTimelockRoles(
     ...(t.admins ?? []),
   ];
   const checks = TIMELOCK_ROLE_NAMES.flatMap((role) => {
-    const granted = logs.filter((log) => log.args.role.toLowerCase() === roleIds[role]).map((log) => log.args.account);
+    const granted = [...(candidates.get(roleCandidateKey(timelock, roleIds[role])) ?? [])] as Address[];
     return [...new Set([...named, ...granted].map((a) => getAddress(a)))].sort().map((account) => ({ role, account }));
   });
   const held = await multicallAt(
@@ -281,6 +277,12 @@ async function readTimelockRoles(
 }
 
 const appGroup = (name: string) => `app:${name}`;
+
+/** A set's members in an earlier read of the same stack. */
+function knownSet(state: LiveState, proxy: Address, set: string): Hex[] {
+  const owner = proxy === state.kms.proxy ? state.kms : state.apps.find((app) => app.proxy === proxy);
+  return ((owner as unknown as Record<string, Hex[] | undefined>)?.[set] ?? []).slice();
+}
 
 /** Storage words by address, read in parallel at the block. */
 async function storageAt(
@@ -345,7 +347,9 @@ async function readPinnedState(client: PublicClient, config: StackConfig, option
       config.apps.map((app) => app.proxy),
       APP_FLAGS_SLOT,
     ),
-    scanCandidates(client, config, { number: blockNumber, hash: block.hash }, options),
+    options.reuse
+      ? new Map([...options.reuse.items].map(([key, items]) => [key, new Set(items)]))
+      : scanCandidates(client, config, { number: blockNumber, hash: block.hash }, options),
   ]);
 
   // Know every contract's version before reading its sets: an unknown contract gets a clear message.
@@ -367,6 +371,16 @@ async function readPinnedState(client: PublicClient, config: StackConfig, option
     }),
   );
 
+  // Role grants are checked with hasRole, set items with their getters: split them.
+  const roleCandidates: Candidates = new Map([...found].filter(([key]) => key.includes(":role:")));
+  for (const key of roleCandidates.keys()) found.delete(key);
+  if (options.reuse?.state.timelock && timelockAddress) {
+    const known = options.reuse.state.timelock;
+    for (const role of TIMELOCK_ROLE_NAMES) {
+      const key = roleCandidateKey(timelockAddress, known.roleIds[role]);
+      roleCandidates.set(key, new Set([...(roleCandidates.get(key) ?? []), ...known.roles[role]]));
+    }
+  }
   // Candidates: every item ever added, plus every item the config wants (in case startBlock is late).
   const seen = found;
   const candidates = (proxy: Address, set: string) => {
@@ -374,12 +388,14 @@ async function readPinnedState(client: PublicClient, config: StackConfig, option
     if (!seen.has(key)) seen.set(key, new Set());
     return seen.get(key)!;
   };
-  for (const set of Object.keys(kmsSetGetters) as (keyof typeof kmsSetGetters)[]) {
-    for (const hash of config.kms[set] ?? []) candidates(config.kms.proxy, set).add(hash);
-  }
-  for (const app of config.apps) {
-    for (const set of Object.keys(appSetGetters) as (keyof typeof appSetGetters)[]) {
-      for (const hash of app[set] ?? []) candidates(app.proxy, set).add(hash);
+  if (!options.reuse) {
+    for (const set of Object.keys(kmsSetGetters) as (keyof typeof kmsSetGetters)[]) {
+      for (const hash of config.kms[set] ?? []) candidates(config.kms.proxy, set).add(hash);
+    }
+    for (const app of config.apps) {
+      for (const set of Object.keys(appSetGetters) as (keyof typeof appSetGetters)[]) {
+        for (const hash of app[set] ?? []) candidates(app.proxy, set).add(hash);
+      }
     }
   }
 
@@ -414,7 +430,14 @@ async function readPinnedState(client: PublicClient, config: StackConfig, option
     if (!ok<boolean>(memberships[index], `${m.call.functionName}(${m.hash})`)) return;
     members.set(m.key, [...(members.get(m.key) ?? []), m.hash]);
   });
-  const setOf = (proxy: Address, set: string) => members.get(`${proxy}:${set}`) ?? [];
+  const setOf = (proxy: Address, set: string): Hex[] => {
+    const key = candidateKey(proxy, set);
+    const confirmed = members.get(key) ?? [];
+    if (!options.reuse) return confirmed;
+    const reread = seen.get(key) ?? new Set();
+    const known = knownSet(options.reuse.state, proxy, set).filter((hash) => !reread.has(hash));
+    return [...known, ...confirmed].sort();
+  };
 
   const implementationOf = (proxy: Address) =>
     getAddress(`0x${(implementationSlots.get(proxy) ?? "0x").slice(-40).padStart(40, "0")}`);
@@ -475,7 +498,10 @@ async function readPinnedState(client: PublicClient, config: StackConfig, option
       delay: t.value<bigint>("delay"),
       expiration,
       roleIds,
-      roles: await readTimelockRoles(client, config, blockNumber, timelockAddress, safeAddress, roleIds),
+      roles:
+        options.reuse?.state.timelock && !options.reuse.roles
+          ? options.reuse.state.timelock.roles
+          : await readTimelockRoles(client, config, blockNumber, timelockAddress, safeAddress, roleIds, roleCandidates),
     };
   }
   return { chainId: client.chain!.id, blockNumber, blockTimestamp: block.timestamp, kms, apps, safe, timelock };

@@ -14,9 +14,6 @@ import type { PlannedCall, ResourceKey } from "./types";
 const setting = (property: (typeof GOVERNED_SETTINGS)[number]["property"]) =>
   GOVERNED_SETTINGS.find((s) => s.property === property)!;
 
-type KmsSetProperty = "osImages" | "aggregatedMrs" | "devices";
-type AppSetProperty = "composeHashes" | "devices";
-
 const sorted = (hashes: Iterable<Hex>) => [...hashes].sort();
 
 /** Additions before removals, so a set is never emptier mid-batch than at either end. */
@@ -51,6 +48,19 @@ function setCalls(args: {
       }),
     ),
   ];
+}
+
+/** Every registry set of one proxy (the KMS or an app), reconciled in registry order. */
+function proxySetCalls(
+  contract: "kms" | "app",
+  base: { resource: ResourceKey; to: Address; sender: Address },
+  live: object,
+  desired: object,
+): PlannedCall[] {
+  const listOf = (source: object, set: GovernedSet) => (source as Record<string, Hex[] | undefined>)[set.property];
+  return setsOf(contract).flatMap((set) =>
+    setCalls({ ...base, set, target: base.to, live: listOf(live, set) ?? [], desired: listOf(desired, set) }),
+  );
 }
 
 function upgradeCall(
@@ -162,17 +172,7 @@ function kmsCalls(config: StackConfig, live: LiveState): { changes: PlannedCall[
       }),
     );
   }
-  for (const set of setsOf("kms")) {
-    changes.push(
-      ...setCalls({
-        ...base,
-        set,
-        target: kms.proxy,
-        live: kms[set.property as KmsSetProperty],
-        desired: desired[set.property as KmsSetProperty],
-      }),
-    );
-  }
+  changes.push(...proxySetCalls("kms", base, kms, desired));
   return {
     changes,
     ownership: ownershipCalls("kms", kms, desired.owner ?? governanceOwner(config.governance)),
@@ -217,17 +217,7 @@ function appCalls(
       }),
     );
   }
-  for (const set of setsOf("app")) {
-    changes.push(
-      ...setCalls({
-        ...base,
-        set,
-        target: live.proxy,
-        live: live[set.property as AppSetProperty],
-        desired: app[set.property as AppSetProperty],
-      }),
-    );
-  }
+  changes.push(...proxySetCalls("app", base, live, app));
   return {
     changes,
     ownership: ownershipCalls(resource, live, app.owner ?? governanceOwner(config.governance)),

@@ -13,6 +13,7 @@ import {
   type PublicClient,
 } from "viem";
 import { startAnvil } from "../chain/anvil";
+import { candidateKey, roleCandidateKey, type Candidates } from "../chain/candidates";
 import { decodeCallData } from "../plan/changes";
 import { executeBatchData } from "../proposal/operation";
 import { encodeApproveHash, encodeExecTransaction } from "../proposal/safe-tx";
@@ -170,7 +171,11 @@ async function runOnFork(args: ConvergenceArgs, forkUrl: string): Promise<Conver
       );
       advanced = "";
     }
-    let remaining = await replan(client, config);
+    const touched = touchedBy([
+      ...proposal.calls,
+      ...(args.queued ?? []).flatMap((op) => op.targets.map((to, i) => ({ to, data: op.payloads[i] }))),
+    ]);
+    let remaining = await replan(client, config, live, touched);
     // A two-step transfer converges only once the new owner accepts, which is its own next proposal: run it too.
     const followUps = remaining.filter(
       (c) =>
@@ -183,7 +188,7 @@ async function runOnFork(args: ConvergenceArgs, forkUrl: string): Promise<Conver
       await send(accept.sender, accept.to, accept.data, `the follow-up ${accept.description}`);
       steps.push(`ran the follow-up the new owner proposes next (impersonated): ${accept.description}`);
     }
-    if (followUps.length) remaining = await replan(client, config);
+    if (followUps.length) remaining = await replan(client, config, live, touched);
     steps.push(
       `re-read the fork and planned again: ${remaining.length ? `${remaining.length} call(s) left` : "empty plan"}`,
     );
@@ -205,6 +210,30 @@ function isRevert(error: unknown): boolean {
   );
 }
 
-async function replan(client: PublicClient, config: StackConfig): Promise<PlannedCall[]> {
-  return planChanges(config, await readLiveState(client, config));
+/** What the proposal and the operations queued with it can change: all the fork reads again besides the scalars. */
+function touchedBy(calls: readonly { to: Address; data: Hex }[]): { items: Candidates; roles: boolean } {
+  const items: Candidates = new Map();
+  let roles = false;
+  for (const call of calls) {
+    const change = decodeCallData(call.data);
+    if (change?.kind === "set.add" || change?.kind === "set.remove") {
+      const key = candidateKey(getAddress(call.to), change.set.property);
+      items.set(key, (items.get(key) ?? new Set()).add(change.item));
+    }
+    if (change?.kind === "timelock.grant-role" || change?.kind === "timelock.revoke-role") {
+      roles = true;
+      const key = roleCandidateKey(getAddress(call.to), change.roleId);
+      items.set(key, (items.get(key) ?? new Set()).add(change.account));
+    }
+  }
+  return { items, roles };
+}
+
+async function replan(
+  client: PublicClient,
+  config: StackConfig,
+  live: LiveState,
+  touched: ReturnType<typeof touchedBy>,
+): Promise<PlannedCall[]> {
+  return planChanges(config, await readLiveState(client, config, { reuse: { state: live, ...touched } }));
 }
