@@ -154,6 +154,9 @@ export async function readLiveStateNaively(client: PublicClient, config: StackCo
         threshold: Number(await read<bigint>(safeAddress, safeAbi, "getThreshold")),
         nonce: await read<bigint>(safeAddress, safeAbi, "nonce"),
         version: safeVersionOf(await read<string>(safeAddress, safeAbi, "VERSION"), safeAddress),
+        ...(timelockAddress
+          ? { timelockModule: await read<boolean>(safeAddress, safeAbi, "isModuleEnabled", [timelockAddress]) }
+          : {}),
       }
     : undefined;
   let timelock: LiveState["timelock"];
