@@ -210,6 +210,29 @@ export function verifyProposalOrganisations(p: ProposalFile, config: StackConfig
 }
 
 /**
+ * The expiry a stock timelock leaves to this tool is the stack config's window: a file claiming a
+ * longer one (or that the contract enforces it) would let an expired operation run.
+ */
+export function verifyProposalExpiry(p: ProposalFile, config: StackConfig): void {
+  const timelock = p.timelock;
+  if (!timelock) return;
+  const g = config.governance;
+  const byTool = g.mode === "safe+timelock" && g.timelock.kind === "openzeppelin";
+  if ((timelock.expiryEnforcedBy ?? "contract") !== (byTool ? "tool" : "contract"))
+    throw new ProposalMismatchError(
+      p.id,
+      "timelock.expiryEnforcedBy",
+      `the file says ${quoted(timelock.expiryEnforcedBy ?? "contract")}, the stack's timelock kind makes it ${quoted(byTool ? "tool" : "contract")}`,
+    );
+  if (byTool && timelock.expiration !== g.timelock.expiration.toString())
+    throw new ProposalMismatchError(
+      p.id,
+      "timelock.expiration",
+      `the file says ${quoted(timelock.expiration)}, the stack config's governance.timelock.expiration is ${g.timelock.expiration} s`,
+    );
+}
+
+/**
  * The packet's derived text: each call's before → after and the expected state, replayed from the
  * chain at the block the proposal was planned at (`live`) and the calls. A file saying anything else
  * is refused, naming the field.
@@ -316,6 +339,7 @@ export async function verifyProposalFile(
   const safe = await readSafeOnChain(client, governance.safe.address, blockNumber);
   verifyProposalSafe(p, safe);
   verifyProposalOrganisations(p, config);
+  verifyProposalExpiry(p, config);
   let planned: LiveState | undefined;
   try {
     planned = await readLiveState(client, config, { pinnedBlock: BigInt(p.plannedAtBlock) });

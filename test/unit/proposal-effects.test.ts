@@ -5,7 +5,12 @@ import { fileCall } from "../../src/proposal/build";
 import { contractLabels } from "../../src/proposal/describe";
 import { callChanges, expectedState } from "../../src/proposal/effects";
 import type { ProposalFile } from "../../src/proposal/types";
-import { ProposalMismatchError, verifyProposalEffects, verifyProposalOrganisations } from "../../src/proposal/verify";
+import {
+  ProposalMismatchError,
+  verifyProposalEffects,
+  verifyProposalExpiry,
+  verifyProposalOrganisations,
+} from "../../src/proposal/verify";
 import { addr, config, hash, liveState, SIGNERS } from "./fixtures";
 
 const outsider = addr("outsider");
@@ -109,6 +114,37 @@ describe("a proposal's derived text is replayed from its calldata, the chain and
     assert.equal(
       refusedField(() => verifyProposalOrganisations(q, desired)),
       `organisations.${addr("attacker")}`,
+    );
+  });
+});
+
+describe("the expiry this tool enforces on a stock timelock comes from the stack config, not the file", () => {
+  const stock = config((c) => {
+    if (c.governance.mode !== "safe+timelock") throw new Error("fixture");
+    c.governance.timelock.kind = "openzeppelin";
+  });
+  const withTimelock = (timelock: Partial<NonNullable<ProposalFile["timelock"]>>) =>
+    ({ id: "7-0badf00d", timelock }) as ProposalFile;
+  const window = stock.governance.mode === "safe+timelock" ? stock.governance.timelock.expiration.toString() : "";
+
+  it("the config's window passes; a wider one, or a claim that the contract enforces it, is refused by name", () => {
+    assert.equal(
+      refusedField(() => verifyProposalExpiry(withTimelock({ expiryEnforcedBy: "tool", expiration: window }), stock)),
+      undefined,
+    );
+    assert.equal(
+      refusedField(() =>
+        verifyProposalExpiry(withTimelock({ expiryEnforcedBy: "tool", expiration: "315360000" }), stock),
+      ),
+      "timelock.expiration",
+    );
+    assert.equal(
+      refusedField(() => verifyProposalExpiry(withTimelock({}), stock)),
+      "timelock.expiryEnforcedBy",
+    );
+    assert.equal(
+      refusedField(() => verifyProposalExpiry(withTimelock({ expiryEnforcedBy: "tool", expiration: window }), desired)),
+      "timelock.expiryEnforcedBy",
     );
   });
 });
