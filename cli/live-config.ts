@@ -26,6 +26,16 @@ export function parseAddress(what: string, text: string | undefined): Address {
   return getAddress(text);
 }
 
+/** The network section of a located deployment. */
+function networkOf(location: DeploymentLocation) {
+  return {
+    tier: location.tier,
+    chainId: location.chainId,
+    rpcUrls: [location.rpcUrl],
+    startBlock: location.startBlock,
+  };
+}
+
 /**
  * A config that only says where the contracts are, for readLiveState to read them: the sets are
  * empty (live members are found from events) and the Safe/timelock values are never compared.
@@ -34,13 +44,7 @@ export function probeConfig(location: DeploymentLocation): StackConfig {
   const g = location.governance;
   const safe = (address: Address) => ({ address, owners: [], threshold: 0 });
   return {
-    network: {
-      tier: location.tier,
-      chainId: location.chainId,
-      rpcUrls: [location.rpcUrl],
-      startBlock: location.startBlock,
-      logScanConcurrency: 8,
-    },
+    network: { ...networkOf(location), logScanConcurrency: 8 },
     governance:
       g.mode === "direct"
         ? g
@@ -118,12 +122,7 @@ export function configFromLive(location: DeploymentLocation, live: LiveState): S
       location.tier,
     );
   return {
-    network: {
-      tier: location.tier,
-      chainId: location.chainId,
-      rpcUrls: [location.rpcUrl],
-      startBlock: location.startBlock,
-    },
+    network: networkOf(location),
     governance:
       g.mode === "direct"
         ? g
