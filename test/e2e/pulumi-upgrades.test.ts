@@ -97,7 +97,7 @@ describe("upgrades from build artifacts on a safe+timelock devnet (real CLI)", (
     assert.match(
       preview.output,
       new RegExp(
-        `\\+ pulumi-nodejs:dynamic/governance:ImplementationDeployment: \\(create\\)\\n\\s*\\[urn=[^\\]]*::kms-implementation\\]\\n\\s*address\\s*: "${v2}"`,
+        `\\+ pulumi-nodejs:dynamic/governance:ImplementationDeployment: \\(create\\)\\n\\s*\\[urn=[^\\]]*::kms-implementation\\]\\n(\\s*\\[provider=[^\\]]*\\]\\n)?\\s*address\\s*: "${v2}"`,
       ),
     );
     assert.match(preview.output, new RegExp(`pending: KMS: upgrade implementation ${v1Address} → ${v2}\\n`));
