@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { cpSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { pulumiEnvironment, type PulumiResult } from "../../devnet/pulumi-cli";
+import { pulumiEnvironment, pulumiToolchain, type PulumiResult } from "../../devnet/pulumi-cli";
 import { PulumiProject } from "../helpers/pulumi-project";
 
 /** A pulumi CLI run the test can kill: the child, and its result once it has exited. */
@@ -12,9 +12,10 @@ export interface RunningPulumi {
 
 /** Starts the real pulumi CLI like runPulumi does, but hands back the process. */
 export function startPulumi(project: PulumiProject, args: string[], env: NodeJS.ProcessEnv = {}): RunningPulumi {
-  const child = spawn("pulumi", [...args, "--stack", project.stack, "--non-interactive", "--color", "never"], {
+  const toolchain = pulumiToolchain(env.PATH ?? process.env.PATH);
+  const child = spawn(toolchain.bin, [...args, "--stack", project.stack, "--non-interactive", "--color", "never"], {
     cwd: project.dir,
-    env: pulumiEnvironment(project.dir, env),
+    env: pulumiEnvironment(project.dir, env, toolchain),
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";
