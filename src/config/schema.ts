@@ -35,14 +35,19 @@ const duration = z
 
 const SAFE_SENTINEL = "0x0000000000000000000000000000000000000001";
 
+/** Indexes of the entries that repeat an earlier one. */
+function repeatedIndexes(values: readonly string[]): number[] {
+  return values.flatMap((value, index) => (values.indexOf(value) < index ? [index] : []));
+}
+
 /** A set of measurements: duplicates are a typo waiting to hide a missing hash. */
 const hashSet = z.array(bytes32).superRefine((hashes, ctx) => {
-  const seen = new Set<string>();
-  hashes.forEach((hash, index) => {
-    if (seen.has(hash))
-      ctx.addIssue({ code: "custom", path: [index], message: `duplicate hash ${hash}; list each measurement once` });
-    seen.add(hash);
-  });
+  for (const index of repeatedIndexes(hashes))
+    ctx.addIssue({
+      code: "custom",
+      path: [index],
+      message: `duplicate hash ${hashes[index]}; list each measurement once`,
+    });
 });
 
 export const networkSchema = strictObject({
@@ -72,16 +77,12 @@ export const safeSchema = strictObject({
       message: `threshold ${safe.threshold} exceeds the ${safe.owners.length} owners; lower it or add owners`,
     });
   }
-  const seen = new Set<string>();
-  safe.owners.forEach((o, index) => {
-    if (seen.has(o.address))
-      ctx.addIssue({
-        code: "custom",
-        path: ["owners", index, "address"],
-        message: `owner ${o.address} is listed twice`,
-      });
-    seen.add(o.address);
-  });
+  for (const index of repeatedIndexes(safe.owners.map((o) => o.address)))
+    ctx.addIssue({
+      code: "custom",
+      path: ["owners", index, "address"],
+      message: `owner ${safe.owners[index].address} is listed twice`,
+    });
 });
 
 /** The timelock contracts the tool governs; detected on chain and checked against the declaration. */
@@ -224,16 +225,12 @@ export const policySchema = strictObject({
   /** Promotion gate: authorize only what this (non-production) stack already has on its chain. */
   promotion: strictObject({ fromStack: z.string().min(1, "name the non-production stack, e.g. testnet") }).optional(),
 }).superRefine((policy, ctx) => {
-  const seen = new Set<string>();
-  policy.overrides.forEach((o, index) => {
-    if (seen.has(o.rule))
-      ctx.addIssue({
-        code: "custom",
-        path: ["overrides", index, "rule"],
-        message: `rule ${o.rule} is overridden twice; keep one entry with one reason`,
-      });
-    seen.add(o.rule);
-  });
+  for (const index of repeatedIndexes(policy.overrides.map((o) => o.rule)))
+    ctx.addIssue({
+      code: "custom",
+      path: ["overrides", index, "rule"],
+      message: `rule ${policy.overrides[index].rule} is overridden twice; keep one entry with one reason`,
+    });
 });
 
 export const stackConfigSchema = strictObject({

@@ -11,8 +11,18 @@ import { plannedCall as call } from "./planned-call";
 import { safeOwnerCalls } from "./safe-owners";
 import type { PlannedCall, ResourceKey } from "./types";
 
-const setting = (property: (typeof GOVERNED_SETTINGS)[number]["property"]) =>
-  GOVERNED_SETTINGS.find((s) => s.property === property)!;
+type SettingProperty = (typeof GOVERNED_SETTINGS)[number]["property"];
+
+/** One setter call of a registry setting, as the planner words it. */
+function settingCall(
+  base: { resource: ResourceKey; to: Address; sender: Address },
+  property: SettingProperty,
+  value: unknown,
+  description: string,
+): PlannedCall {
+  const setting = GOVERNED_SETTINGS.find((s) => s.property === property)!;
+  return call({ ...base, property, change: { kind: "setting", setting, value }, description });
+}
 
 const sorted = (hashes: Iterable<Hex>) => [...hashes].sort();
 
@@ -144,33 +154,26 @@ function kmsCalls(config: StackConfig, live: LiveState): { changes: PlannedCall[
   const changes: PlannedCall[] = [...upgradeCall("kms", kms, desired.implementation, desired.upgradeCall)];
   if (desired.gatewayAppId !== undefined && desired.gatewayAppId !== kms.gatewayAppId) {
     changes.push(
-      call({
-        ...base,
-        property: "gatewayAppId",
-        change: { kind: "setting", setting: setting("gatewayAppId"), value: desired.gatewayAppId },
-        description: `KMS: gateway app id "${kms.gatewayAppId}" → "${desired.gatewayAppId}"`,
-      }),
+      settingCall(
+        base,
+        "gatewayAppId",
+        desired.gatewayAppId,
+        `KMS: gateway app id "${kms.gatewayAppId}" → "${desired.gatewayAppId}"`,
+      ),
     );
   }
   if (desired.appImplementation && desired.appImplementation !== kms.appImplementation) {
     changes.push(
-      call({
-        ...base,
-        property: "appImplementation",
-        change: { kind: "setting", setting: setting("appImplementation"), value: desired.appImplementation },
-        description: `KMS: app implementation for new apps ${kms.appImplementation} → ${desired.appImplementation}`,
-      }),
+      settingCall(
+        base,
+        "appImplementation",
+        desired.appImplementation,
+        `KMS: app implementation for new apps ${kms.appImplementation} → ${desired.appImplementation}`,
+      ),
     );
   }
   if (desired.info && !sameInfo(desired.info, kms.info)) {
-    changes.push(
-      call({
-        ...base,
-        property: "info",
-        change: { kind: "setting", setting: setting("info"), value: desired.info },
-        description: `KMS: set KMS info (k256 pubkey ${desired.info.k256Pubkey})`,
-      }),
-    );
+    changes.push(settingCall(base, "info", desired.info, `KMS: set KMS info (k256 pubkey ${desired.info.k256Pubkey})`));
   }
   changes.push(...proxySetCalls("kms", base, kms, desired));
   return {
@@ -189,12 +192,12 @@ function appCalls(
   const changes: PlannedCall[] = [...upgradeCall(resource, live, app.implementation, app.upgradeCall)];
   if (app.allowAnyDevice !== undefined && app.allowAnyDevice !== live.allowAnyDevice) {
     changes.push(
-      call({
-        ...base,
-        property: "allowAnyDevice",
-        change: { kind: "setting", setting: setting("allowAnyDevice"), value: app.allowAnyDevice },
-        description: `${app.name}: allow any device ${live.allowAnyDevice} → ${app.allowAnyDevice}`,
-      }),
+      settingCall(
+        base,
+        "allowAnyDevice",
+        app.allowAnyDevice,
+        `${app.name}: allow any device ${live.allowAnyDevice} → ${app.allowAnyDevice}`,
+      ),
     );
   }
   if (app.requireTcbUpToDate !== undefined && app.requireTcbUpToDate !== live.requireTcbUpToDate) {
@@ -209,12 +212,12 @@ function appCalls(
       ]);
     }
     changes.push(
-      call({
-        ...base,
-        property: "requireTcbUpToDate",
-        change: { kind: "setting", setting: setting("requireTcbUpToDate"), value: app.requireTcbUpToDate },
-        description: `${app.name}: require an up-to-date TCB ${live.requireTcbUpToDate} → ${app.requireTcbUpToDate}`,
-      }),
+      settingCall(
+        base,
+        "requireTcbUpToDate",
+        app.requireTcbUpToDate,
+        `${app.name}: require an up-to-date TCB ${live.requireTcbUpToDate} → ${app.requireTcbUpToDate}`,
+      ),
     );
   }
   changes.push(...proxySetCalls("app", base, live, app));
@@ -292,32 +295,22 @@ function timelockCalls(config: StackConfig, live: LiveState): PlannedCall[] {
   }
   // Grants first, revocations after: the timelock (its own admin) sends both, so order only matters for readability.
   const wanted = desiredTimelockRoles(desired, live.safe.address);
-  const grants: PlannedCall[] = [];
-  const revokes: PlannedCall[] = [];
-  for (const role of TIMELOCK_ROLE_NAMES) {
-    const held = new Set(timelock.roles[role]);
-    for (const account of wanted[role].filter((a) => !held.has(a))) {
-      grants.push(
+  const roleCalls = (kind: "timelock.grant-role" | "timelock.revoke-role") =>
+    TIMELOCK_ROLE_NAMES.flatMap((role) => {
+      const grant = kind === "timelock.grant-role";
+      const accounts = grant
+        ? wanted[role].filter((a) => !timelock.roles[role].includes(a))
+        : timelock.roles[role].filter((a) => !wanted[role].includes(a));
+      return accounts.map((account) =>
         call({
           ...base,
           property: "roles",
-          change: { kind: "timelock.grant-role", roleId: timelock.roleIds[role], account },
-          description: `Timelock: grant ${roleNoun[role]} role to ${holderName(account, live)}`,
+          change: { kind, roleId: timelock.roleIds[role], account },
+          description: `Timelock: ${grant ? "grant" : "revoke"} ${roleNoun[role]} role ${grant ? "to" : "of"} ${holderName(account, live)}`,
         }),
       );
-    }
-    for (const account of timelock.roles[role].filter((a) => !wanted[role].includes(a))) {
-      revokes.push(
-        call({
-          ...base,
-          property: "roles",
-          change: { kind: "timelock.revoke-role", roleId: timelock.roleIds[role], account },
-          description: `Timelock: revoke ${roleNoun[role]} role of ${holderName(account, live)}`,
-        }),
-      );
-    }
-  }
-  return [...calls, ...grants, ...revokes];
+    });
+  return [...calls, ...roleCalls("timelock.grant-role"), ...roleCalls("timelock.revoke-role")];
 }
 
 /**
