@@ -120,7 +120,12 @@ export interface ReadOptions extends ScanOptions {
   reuse?: { state: LiveState; items: Candidates; roles: boolean };
 }
 
-type ContractCall = { address: Address; abi: readonly unknown[]; functionName: string; args?: readonly unknown[] };
+export type ContractCall = {
+  address: Address;
+  abi: readonly unknown[];
+  functionName: string;
+  args?: readonly unknown[];
+};
 export type CallResult = { status: "success"; result: unknown } | { status: "failure"; error: Error };
 
 /** Runs many view calls through Multicall3 at one block, in parallel batches. */
@@ -292,6 +297,23 @@ async function storageAt(
   );
 }
 
+/** The getters of every governed contract's settings, read in one multicall by each read (re-reads too). */
+function scalarGroups(config: StackConfig): Record<string, NamedCalls> {
+  const governance = config.governance;
+  const safeAddress = governance.mode === "direct" ? undefined : governance.safe.address;
+  const timelockAddress = governance.mode === "safe+timelock" ? governance.timelock.address : undefined;
+  const groups: Record<string, NamedCalls> = { kms: kmsReads(config.kms.proxy) };
+  for (const app of config.apps) groups[appGroup(app.name)] = appReads(app.proxy);
+  if (safeAddress) groups.safe = safeReads(safeAddress, timelockAddress);
+  if (timelockAddress && safeAddress) groups.timelock = timelockReads(timelockAddress);
+  return groups;
+}
+
+/** The same getters as calls (the convergence proof asks their access list to preload the fork). */
+export function scalarReadCalls(config: StackConfig): ContractCall[] {
+  return Object.values(scalarGroups(config)).flatMap((calls) => Object.values(calls));
+}
+
 /**
  * Reads everything a stack governs at ONE pinned block. Requests: the block (twice: before and
  * after, to catch a reorg), one multicall of scalars, one storage read per proxy, the event scan
@@ -326,11 +348,7 @@ async function readPinnedState(client: PublicClient, config: StackConfig, option
   const governance = config.governance;
   const safeAddress = governance.mode === "direct" ? undefined : governance.safe.address;
   const timelockAddress = governance.mode === "safe+timelock" ? governance.timelock.address : undefined;
-
-  const groups: Record<string, NamedCalls> = { kms: kmsReads(config.kms.proxy) };
-  for (const app of config.apps) groups[appGroup(app.name)] = appReads(app.proxy);
-  if (safeAddress) groups.safe = safeReads(safeAddress, timelockAddress);
-  if (timelockAddress && safeAddress) groups.timelock = timelockReads(timelockAddress);
+  const groups = scalarGroups(config);
 
   const [reads, implementationSlots, flagSlots, found] = await Promise.all([
     readGroups(client, blockNumber, groups),
