@@ -1,19 +1,23 @@
-import * as pulumi from "@pulumi/pulumi";
-import { DstackGovernance } from "./components/governance";
+// The SDK's parts, not its index: the index also loads the Automation API, a second a failing preview would wait for.
+import { Config } from "@pulumi/pulumi/config";
+import { RunError } from "@pulumi/pulumi/errors";
+import * as log from "@pulumi/pulumi/log";
+import { getRootDirectory, getStack } from "@pulumi/pulumi/metadata";
 import { measureByCommand } from "./components/measurements";
 import { SECTIONS } from "./src/config/stack-file";
 import { GovernanceError, renderError } from "./src/errors";
 import { MeasurementError, type MeasuredByCommand } from "./src/measurements/resolve";
 import { PolicyError } from "./src/policy/findings";
-import { inspectStack, openStack, type Inspection, type Stack } from "./src/reconcile/reconcile";
+import type { Inspection } from "./src/reconcile/reconcile";
+import { openStack, type Stack } from "./src/reconcile/stack";
 
 const KEY_NAMES = ["proposerKey", "executorKey", "adminKey", "deployerKey"] as const;
 
 /** The stack program: config → live state → plan, then the governed resources and ONE proposal. */
 export = async () => {
-  const config = new pulumi.Config();
-  const stack = pulumi.getStack();
-  const root = pulumi.getRootDirectory();
+  const config = new Config();
+  const stack = getStack();
+  const root = getRootDirectory();
   const rawConfig = Object.fromEntries(SECTIONS.map((section) => [section, config.getObject(section)]));
   let opened: Stack;
   let inspection: Inspection;
@@ -21,6 +25,8 @@ export = async () => {
   try {
     measured = await measureByCommand(rawConfig, root);
     opened = await openStack({ name: stack, root, rawConfig, measured });
+    // The planner, policy and proposal code load only for a valid config and a chain that answers.
+    const { inspectStack } = await import("./src/reconcile/reconcile");
     inspection = await inspectStack(opened);
     if (inspection.findings.errors.length) throw new PolicyError(inspection.findings.errors);
   } catch (error) {
@@ -31,13 +37,14 @@ export = async () => {
         : error instanceof GovernanceError
           ? renderError(error)
           : `stack ${stack}: ${renderError(error, { oneLine: true })}`;
-    const failure = new pulumi.RunError(message);
+    const failure = new RunError(message);
     // Pulumi also logs a failed program's error through util.inspect, which source-maps each stack
     // frame (seconds and gigabytes under Node 20): a stack that is just the message skips that.
     failure.stack = message;
     throw failure;
   }
-  for (const notice of opened.scans.notices) pulumi.log.warn(notice);
+  for (const notice of opened.scans.notices) log.warn(notice);
+  const { DstackGovernance } = await import("./components/governance");
   const governance = new DstackGovernance("governance", {
     stack,
     config: opened.config,

@@ -5,6 +5,7 @@ import { performance } from "node:perf_hooks";
 import { runPulumi } from "../devnet/pulumi-cli";
 import { linkProjectDir, writeStack } from "../devnet/pulumi-stack";
 import type { StackConfigInput } from "../src/config/schema";
+import { closedPort } from "../test/helpers/closed-port";
 
 export interface FailResult {
   scenario: "fail";
@@ -17,10 +18,10 @@ export const FAIL_TARGET_MS = 3_000;
 
 const ADDRESS = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 
-/** A direct-mode stack whose RPC port is closed (nothing listens on port 9). */
-function stackConfig(): StackConfigInput {
+/** A direct-mode stack whose RPC port is closed. */
+function stackConfig(rpcUrl: string): StackConfigInput {
   return {
-    network: { tier: "non-production", chainId: 31337, rpcUrls: ["http://127.0.0.1:9"], startBlock: 0 },
+    network: { tier: "non-production", chainId: 31337, rpcUrls: [rpcUrl], startBlock: 0 },
     governance: { mode: "direct", admin: ADDRESS },
     kms: { proxy: ADDRESS, osImages: [] },
   };
@@ -32,13 +33,14 @@ function stackConfig(): StackConfigInput {
  */
 export async function measureFailingPreviews(): Promise<FailResult[]> {
   const dir = linkProjectDir(mkdtempSync(join(tmpdir(), "gov-bench-fail-")));
+  const rpcUrl = `http://127.0.0.1:${await closedPort()}`;
   const cases: { case: FailResult["case"]; config: StackConfigInput; message: RegExp }[] = [
     {
       case: "config",
-      config: { ...stackConfig(), kms: { proxy: ADDRESS, osImages: ["0x1234"] } },
+      config: { ...stackConfig(rpcUrl), kms: { proxy: ADDRESS, osImages: ["0x1234"] } },
       message: /kms\.osImages\[0\]/,
     },
-    { case: "rpc", config: stackConfig(), message: /no RPC answered eth_chainId: http:\/\/127\.0\.0\.1:9/ },
+    { case: "rpc", config: stackConfig(rpcUrl), message: /no RPC answered eth_chainId: .* refused the connection/ },
   ];
   const results: FailResult[] = [];
   for (const c of cases) {

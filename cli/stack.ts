@@ -4,7 +4,8 @@ import { readStackFile } from "../src/config/stack-file";
 import { listProposals, proposalDir, readProposal } from "../src/proposal/files";
 import { proposalStatus } from "../src/proposal/status";
 import type { ProposalFile } from "../src/proposal/types";
-import { openStack, type Stack, type TrackedProposal } from "../src/reconcile/reconcile";
+import type { TrackedProposal } from "../src/reconcile/reconcile";
+import { openStack, type Stack } from "../src/reconcile/stack";
 
 /** Where a stack lives: Pulumi.<name>.yaml and proposals/<name>/ under root. */
 export interface StackLocation {

@@ -1,4 +1,3 @@
-import * as command from "@pulumi/command";
 import type * as pulumi from "@pulumi/pulumi";
 import { relative } from "node:path";
 import type { Hex } from "viem";
@@ -25,6 +24,8 @@ async function knownValue<T>(output: pulumi.Output<T>): Promise<T | undefined> {
  * it once through `local.run` to show the hash it will propose.
  */
 async function measure(m: MeasurementCommand, root: string): Promise<Hex> {
+  // Loaded only by a config with measurement commands: the package pulls in the whole Pulumi SDK.
+  const command = await import("@pulumi/command");
   // Providers run in the program's directory (dist/): the command runs in the project directory, named relatively.
   const dir = relative(process.cwd(), root) || ".";
   const run = new command.local.Command(`measurement ${m.field}`, {

@@ -13,14 +13,8 @@ import { nextSteps } from "../src/proposal/next-steps";
 import { describeStatus, isInFlight } from "../src/proposal/status";
 import type { ProposalFile } from "../src/proposal/types";
 import { proposeExecutionThroughSafe } from "../src/reconcile/execution";
-import {
-  inspectStack,
-  openStack,
-  proposeChanges,
-  readStackState,
-  stackWallet,
-  type Stack,
-} from "../src/reconcile/reconcile";
+import { inspectStack, proposeChanges } from "../src/reconcile/reconcile";
+import { openStack, readStackState, stackWallet, type Stack } from "../src/reconcile/stack";
 import { deployDeterministic } from "../src/implementation/create2";
 import { recordProposedLayouts } from "../src/implementation/record";
 import {

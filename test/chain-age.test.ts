@@ -11,7 +11,7 @@ import { readLiveState } from "../src/chain/read-state";
 import { checkpointPath } from "../src/chain/scan-checkpoints";
 import { parseStackConfig, type StackConfigInput } from "../src/config/schema";
 import { planChanges } from "../src/plan/plan";
-import { openStack, readStackState } from "../src/reconcile/reconcile";
+import { openStack, readStackState } from "../src/reconcile/stack";
 import { startTestDevnet, sendAsImpersonated, type TestDevnet } from "./helpers/devnet";
 import { receivedCount, startFaultyRpc, type FaultyRpc } from "./helpers/faulty-rpc";
 

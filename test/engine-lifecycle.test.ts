@@ -8,7 +8,8 @@ import { devMeasurement } from "../devnet/deploy";
 import type { StackConfigInput } from "../src/config/schema";
 import { approveProposal, executeSafeTransaction, executeTimelockBatch, signProposal } from "../src/proposal/execute";
 import { proposalStatus } from "../src/proposal/status";
-import { inspectStack, openStack, proposeChanges } from "../src/reconcile/reconcile";
+import { inspectStack, proposeChanges } from "../src/reconcile/reconcile";
+import { openStack } from "../src/reconcile/stack";
 import { owners, startTestDevnet, type TestDevnet } from "./helpers/devnet";
 
 const keyOf = (address: string) =>

@@ -12,7 +12,8 @@ import { createChainClient } from "../src/chain/client";
 import { readLiveState } from "../src/chain/read-state";
 import { parseStackConfig, type StackConfigInput } from "../src/config/schema";
 import { approveProposal, executeSafeTransaction, executeTimelockBatch } from "../src/proposal/execute";
-import { inspectStack, openStack, proposeChanges } from "../src/reconcile/reconcile";
+import { inspectStack, proposeChanges } from "../src/reconcile/reconcile";
+import { openStack } from "../src/reconcile/stack";
 import { startTestDevnet, type TestDevnet } from "./helpers/devnet";
 
 /** mulberry32: a seeded generator, so every run makes the same "random" choices. */

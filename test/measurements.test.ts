@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { sha256, toHex } from "viem";
-import { inspectStack, openStack } from "../src/reconcile/reconcile";
+import { inspectStack } from "../src/reconcile/reconcile";
+import { openStack } from "../src/reconcile/stack";
 import { startTestDevnet, type TestDevnet } from "./helpers/devnet";
 
 describe("measurements from artifacts", () => {

@@ -15,7 +15,8 @@ import { dstackAppAbi, dstackAppTcbAbi, dstackKmsAbi } from "../src/chain/abis";
 import { createChainClient } from "../src/chain/client";
 import { APP_FLAGS_SLOT, readLiveState } from "../src/chain/read-state";
 import type { StackConfigInput } from "../src/config/schema";
-import { inspectStack, openStack, proposeChanges } from "../src/reconcile/reconcile";
+import { inspectStack, proposeChanges } from "../src/reconcile/reconcile";
+import { openStack } from "../src/reconcile/stack";
 import { loadArtifact } from "../contracts/artifacts";
 import { owners, sendAsImpersonated, startTestDevnet, type TestDevnet } from "./helpers/devnet";
 

@@ -4,7 +4,7 @@ import { approveProposal } from "../../src/proposal/execute";
 import { describeStatus, proposalStatus } from "../../src/proposal/status";
 import type { ProposalFile } from "../../src/proposal/types";
 import { verifyProposalFile } from "../../src/proposal/verify";
-import type { Stack } from "../../src/reconcile/reconcile";
+import type { Stack } from "../../src/reconcile/stack";
 import { assertSameChain } from "../stack";
 
 /** approveHash from the key's owner account: a signature recorded on chain instead of in the file. */

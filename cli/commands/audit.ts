@@ -4,7 +4,7 @@ import { listProposals } from "../../src/proposal/files";
 import { proposalStatus, timelockStatus, validFileSignatures } from "../../src/proposal/status";
 import type { ProposalFile } from "../../src/proposal/types";
 import { governanceAddresses } from "../../src/policy/rails";
-import type { Stack } from "../../src/reconcile/reconcile";
+import type { Stack } from "../../src/reconcile/stack";
 import { readGovernanceEvents } from "../audit-events";
 import { attributeEvents, type AttributedEvent } from "../attribution";
 import { monitoringFindings, type ChainOperation, type MonitoringLimits } from "../monitoring";

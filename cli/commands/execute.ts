@@ -4,7 +4,7 @@ import { executeSafeTransaction, executeTimelockBatch } from "../../src/proposal
 import { describeStatus, proposalStatus } from "../../src/proposal/status";
 import type { ProposalFile } from "../../src/proposal/types";
 import { verifyProposalFile } from "../../src/proposal/verify";
-import type { Stack } from "../../src/reconcile/reconcile";
+import type { Stack } from "../../src/reconcile/stack";
 import { readLiveState } from "../../src/chain/read-state";
 import { describeExecutionProposal, executorRoute, proposeExecutionThroughSafe } from "../../src/reconcile/execution";
 import { isoTime } from "../output";

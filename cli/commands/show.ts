@@ -2,7 +2,8 @@ import { signerPacket } from "../../src/proposal/packet";
 import { safeTxTypedData } from "../../src/proposal/safe-tx";
 import type { ProposalFile } from "../../src/proposal/types";
 import { verifyProposalFile } from "../../src/proposal/verify";
-import { packetContext, type Stack } from "../../src/reconcile/reconcile";
+import { packetContext } from "../../src/reconcile/reconcile";
+import type { Stack } from "../../src/reconcile/stack";
 import { assertSameChain, trackedProposals } from "../stack";
 
 /**

@@ -6,7 +6,8 @@ import { writeProposalFiles } from "../../src/proposal/files";
 import { addExternalSignature, parseSignature } from "../../src/proposal/signature";
 import type { ProposalFile } from "../../src/proposal/types";
 import { verifyProposalFile } from "../../src/proposal/verify";
-import { packetContext, type Stack } from "../../src/reconcile/reconcile";
+import { packetContext } from "../../src/reconcile/reconcile";
+import type { Stack } from "../../src/reconcile/stack";
 import { assertSameChain, trackedProposals } from "../stack";
 
 /**

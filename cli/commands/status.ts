@@ -1,6 +1,7 @@
 import { describeFinding } from "../../src/policy/findings";
 import { describeStatus } from "../../src/proposal/status";
-import { describeUnfiled, inspectStack, type Inspection, type Stack } from "../../src/reconcile/reconcile";
+import { describeUnfiled, inspectStack, type Inspection } from "../../src/reconcile/reconcile";
+import type { Stack } from "../../src/reconcile/stack";
 import { table } from "../output";
 
 function proposalsTable(inspection: Inspection): string {

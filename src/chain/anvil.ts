@@ -18,6 +18,12 @@ export interface AnvilOptions {
   /** Per-request timeout and retry count for the forked RPC (anvil --timeout / --retries). */
   forkTimeoutMs?: number;
   forkRetries?: number;
+  /** The forked chain's id, known already: anvil then does not ask the RPC for it (--fork-chain-id). */
+  forkChainId?: number;
+  /** Dev accounts to fund (--accounts, default 10); a fork loads each from the RPC, so 0 when none is used. */
+  accounts?: number;
+  /** Mine only when asked (evm_mine), so a sent transaction's receipt is local once its block is mined. */
+  noMining?: boolean;
   /** Start the chain at a fixed time so devnet deployments are reproducible. */
   timestamp?: number;
   /** The first block's number (anvil --number): an old chain without mining its empty blocks. */
@@ -37,6 +43,9 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<RunningAnv
   if (options.forkBlockNumber !== undefined) args.push("--fork-block-number", String(options.forkBlockNumber));
   if (options.forkTimeoutMs !== undefined) args.push("--timeout", String(options.forkTimeoutMs));
   if (options.forkRetries !== undefined) args.push("--retries", String(options.forkRetries));
+  if (options.forkChainId !== undefined) args.push("--fork-chain-id", String(options.forkChainId));
+  if (options.accounts !== undefined) args.push("--accounts", String(options.accounts));
+  if (options.noMining) args.push("--no-mining");
   if (options.timestamp !== undefined) args.push("--timestamp", String(options.timestamp));
   if (options.number !== undefined) args.push("--number", String(options.number));
   const child = spawn(anvilBinary(), args, { stdio: ["ignore", "pipe", "pipe"] });

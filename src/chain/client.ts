@@ -41,13 +41,15 @@ const DEFAULT_TIMEOUT_MS = 15_000;
  * A read client over one or several RPC URLs, retrying with exponential backoff (100 ms, 200 ms,
  * ...) on timeouts, dropped connections, HTTP 429/5xx and malformed answers. With several URLs
  * (viem fallback) a failed request moves to the next URL at once and the backoff applies to
- * whole rounds, so a dead URL costs one attempt per round, not a retry loop of its own.
+ * whole rounds, so a dead URL costs one attempt per round, not a retry loop of its own. A URL
+ * nothing can reach (refused, unresolvable) costs one attempt in all: waiting does not mend it.
  */
 export function createChainClient(options: ChainClientOptions): PublicClient {
   const retryCount = options.retryCount ?? DEFAULT_RETRY_COUNT;
   const several = options.rpcUrls.length > 1;
   const transports = options.rpcUrls.map((url) =>
     http(url, {
+      fetchFn: fetchOrUnreachable,
       retryCount: several ? 0 : retryCount,
       retryDelay: 100,
       timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
@@ -63,13 +65,55 @@ export function createChainClient(options: ChainClientOptions): PublicClient {
   });
 }
 
+/**
+ * A URL no request can reach: nothing listens there, its host name does not resolve, or fetch
+ * refuses its port. Its numeric code (a JSON-RPC server-error code no node uses for a range
+ * refusal) is what stops viem's retries and moves its fallback to the next URL.
+ */
+export class RpcUnreachableError extends HttpRequestError {
+  readonly code = -32099;
+  constructor(
+    url: string,
+    readonly reason: string,
+    cause: Error,
+  ) {
+    super({ url, cause, details: reason });
+  }
+}
+
+/** Why a failed fetch can never succeed at its URL, if that is why it failed. */
+export function unreachableReason(error: unknown): string | undefined {
+  for (let cause = error; cause instanceof Error; cause = cause.cause) {
+    const code = (cause as { code?: unknown }).code;
+    if (code === "ECONNREFUSED") return "refused the connection (nothing listens there)";
+    if (code === "ENOTFOUND") return "has a host name that does not resolve";
+    // fetch never connects to the ports it blocks (9, 25, ...): https://fetch.spec.whatwg.org/#bad-port
+    if (cause.message === "bad port") return "has a port fetch refuses to connect to";
+  }
+  return undefined;
+}
+
+const fetchOrUnreachable: typeof fetch = async (input, init) => {
+  try {
+    return await fetch(input, init);
+  } catch (error) {
+    const reason = unreachableReason(error);
+    if (reason) throw new RpcUnreachableError(String(input), reason, error as Error);
+    throw error;
+  }
+};
+
 /** Every RPC URL failed a request (unreachable, timing out, erring or garbled) through all retries. */
 export class RpcUnavailableError extends BaseError {
   constructor(method: string, urls: readonly string[], attempts: number, cause: BaseError) {
-    super(
-      `no RPC answered ${method}: ${urls.map(redactUrl).join(", ")} failed ${attempts} attempts each (${cause.shortMessage.replace(/\.$/, "")}: ${shortDetail(cause.details)}); check network.rpcUrls`,
-      { cause, name: "RpcUnavailableError" },
-    );
+    const unreachable = cause.walk((e) => e instanceof RpcUnreachableError) as RpcUnreachableError | null;
+    const failure = unreachable
+      ? unreachable.reason
+      : `failed ${attempts} attempts each (${cause.shortMessage.replace(/\.$/, "")}: ${shortDetail(cause.details)})`;
+    super(`no RPC answered ${method}: ${urls.map(redactUrl).join(", ")} ${failure}; check network.rpcUrls`, {
+      cause,
+      name: "RpcUnavailableError",
+    });
   }
 }
 

@@ -15,6 +15,7 @@ import { dstackAppAbi, dstackAppTcbAbi, dstackKmsAbi, ownable2StepAbi, safeAbi, 
 import { assertExpectedContracts, WrongContractError } from "./identify";
 import { appVariant, kmsVariant, type AppVariant, type KmsVariant } from "./variants";
 import { candidateKey, roleCandidateKey, scanCandidates, type Candidates, type ScanOptions } from "./candidates";
+import { itemsOf, setsOf, type GovernedSet } from "../governed/registry";
 
 /** ERC-1967 implementation slot: bytes32(uint256(keccak256("eip1967.proxy.implementation")) - 1). */
 export const IMPLEMENTATION_SLOT = "0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc" as const;
@@ -109,13 +110,6 @@ export interface LiveState {
   timelock?: TimelockState;
 }
 
-const kmsSetGetters = {
-  osImages: "allowedOsImages",
-  aggregatedMrs: "kmsAllowedAggregatedMrs",
-  devices: "kmsAllowedDeviceIds",
-} as const;
-const appSetGetters = { composeHashes: "allowedComposeHashes", devices: "allowedDeviceIds" } as const;
-
 export interface ReadOptions extends ScanOptions {
   /** Read at this block instead of the head. */
   pinnedBlock?: bigint;
@@ -127,7 +121,12 @@ export interface ReadOptions extends ScanOptions {
   reuse?: { state: LiveState; items: Candidates; roles: boolean };
 }
 
-type ContractCall = { address: Address; abi: readonly unknown[]; functionName: string; args?: readonly unknown[] };
+export type ContractCall = {
+  address: Address;
+  abi: readonly unknown[];
+  functionName: string;
+  args?: readonly unknown[];
+};
 export type CallResult = { status: "success"; result: unknown } | { status: "failure"; error: Error };
 
 /** Runs many view calls through Multicall3 at one block, in parallel batches. */
@@ -278,11 +277,10 @@ function knownCandidates(config: StackConfig, reuse: ReadOptions["reuse"], timel
       for (const role of TIMELOCK_ROLE_NAMES) add(roleCandidateKey(timelock, roles.roleIds[role]), roles.roles[role]);
     return known;
   }
-  for (const set of Object.keys(kmsSetGetters) as (keyof typeof kmsSetGetters)[])
-    add(candidateKey(config.kms.proxy, set), config.kms[set] ?? []);
+  for (const set of setsOf("kms"))
+    add(candidateKey(config.kms.proxy, set.property), itemsOf(config.kms, set.property) ?? []);
   for (const app of config.apps)
-    for (const set of Object.keys(appSetGetters) as (keyof typeof appSetGetters)[])
-      add(candidateKey(app.proxy, set), app[set] ?? []);
+    for (const set of setsOf("app")) add(candidateKey(app.proxy, set.property), itemsOf(app, set.property) ?? []);
   return known;
 }
 
@@ -302,11 +300,9 @@ function candidateChecks(config: StackConfig, candidates: Candidates, roles: [Ti
     if (key.includes(":role:")) continue;
     const [proxy, set] = key.split(":") as [Address, string];
     const isKms = proxy === config.kms.proxy;
-    const functionName = isKms
-      ? kmsSetGetters[set as keyof typeof kmsSetGetters]
-      : appSetGetters[set as keyof typeof appSetGetters];
+    const functionName = setsOf(isKms ? "kms" : "app").find((s) => s.property === set)!.getter;
     // The getter alone as the ABI: viem looks a function up by name on every call it encodes.
-    const abi = [getAbiItem({ abi: isKms ? dstackKmsAbi : dstackAppAbi, name: functionName })];
+    const abi = [getAbiItem({ abi: isKms ? dstackKmsAbi : dstackAppAbi, name: functionName as never })];
     for (const item of [...items].sort()) {
       const call = { address: proxy, abi, functionName, args: [item] };
       checks.push({ key, item, call, what: `${functionName}(${item})` });
@@ -361,7 +357,7 @@ const appGroup = (name: string) => `app:${name}`;
 /** A set's members in an earlier read of the same stack. */
 function knownSet(state: LiveState, proxy: Address, set: string): Hex[] {
   const owner = proxy === state.kms.proxy ? state.kms : state.apps.find((app) => app.proxy === proxy);
-  return ((owner as unknown as Record<string, Hex[] | undefined>)?.[set] ?? []).slice();
+  return [...(itemsOf(owner, set as GovernedSet["property"]) ?? [])];
 }
 
 /** Storage words by address, read in parallel at the block. */
@@ -376,6 +372,23 @@ async function storageAt(
       addresses.map(async (address) => [address, await client.getStorageAt({ address, slot, blockNumber })] as const),
     ),
   );
+}
+
+/** The getters of every governed contract's settings, read in one multicall by each read (re-reads too). */
+function scalarGroups(config: StackConfig): Record<string, NamedCalls> {
+  const governance = config.governance;
+  const safeAddress = governance.mode === "direct" ? undefined : governance.safe.address;
+  const timelockAddress = governance.mode === "safe+timelock" ? governance.timelock.address : undefined;
+  const groups: Record<string, NamedCalls> = { kms: kmsReads(config.kms.proxy) };
+  for (const app of config.apps) groups[appGroup(app.name)] = appReads(app.proxy);
+  if (safeAddress) groups.safe = safeReads(safeAddress, timelockAddress);
+  if (timelockAddress && safeAddress) groups.timelock = timelockReads(timelockAddress);
+  return groups;
+}
+
+/** The same getters as calls (the convergence proof asks their access list to preload the fork). */
+export function scalarReadCalls(config: StackConfig): ContractCall[] {
+  return Object.values(scalarGroups(config)).flatMap((calls) => Object.values(calls));
 }
 
 /**
@@ -412,11 +425,7 @@ async function readPinnedState(client: PublicClient, config: StackConfig, option
   const governance = config.governance;
   const safeAddress = governance.mode === "direct" ? undefined : governance.safe.address;
   const timelockAddress = governance.mode === "safe+timelock" ? governance.timelock.address : undefined;
-
-  const groups: Record<string, NamedCalls> = { kms: kmsReads(config.kms.proxy) };
-  for (const app of config.apps) groups[appGroup(app.name)] = appReads(app.proxy);
-  if (safeAddress) groups.safe = safeReads(safeAddress, timelockAddress);
-  if (timelockAddress && safeAddress) groups.timelock = timelockReads(timelockAddress);
+  const groups = scalarGroups(config);
 
   // Items and role holders known before the scan (named by the config, or re-read) are checked while
   // it runs; only what the scan alone finds waits for it, so a first read is not one getter round longer.

@@ -18,7 +18,8 @@ import { decodeCallData } from "../plan/changes";
 import { executeBatchData } from "../proposal/operation";
 import { encodeApproveHash, encodeExecTransaction } from "../proposal/safe-tx";
 import { chainDefinition, createChainClient } from "../chain/client";
-import { startRpcRelay } from "../chain/rpc-relay";
+import { startRpcRelay, type RpcRelay } from "../chain/rpc-relay";
+import { accessListsAt, accountsToLoad, forkCalls, historySlots, scalarReadCall, stackAccounts } from "./fork-prefetch";
 import { describeRevert, revertDataOf } from "../chain/revert";
 import { readLiveState, type LiveState } from "../chain/read-state";
 import { formatDuration } from "../config/duration";
@@ -62,9 +63,10 @@ export async function proveConvergence(args: ConvergenceArgs & { client: PublicC
     );
   }
   // anvil forks through the run's own retrying client, which rotates over every configured URL.
-  const relay = await startRpcRelay(args.client);
+  const relay = await startRpcRelay(args.client, { pinnedBlock: live.blockNumber });
   let lastError: unknown;
   try {
+    await prefetchForkState(args, relay);
     for (let attempt = 0; attempt < FORK_ATTEMPTS; attempt++) {
       try {
         return await runOnFork(args, relay.url);
@@ -89,6 +91,32 @@ interface ConvergenceArgs {
   queued?: TimelockOperation[];
 }
 
+/** The owners who approve on the fork: the first `threshold` of them. */
+const approversOf = (live: LiveState) => live.safe!.owners.slice(0, live.safe!.threshold);
+
+/** Whoever the executor role allows: any account when it is open, else a holder (the Safe, impersonated). */
+function executorOf(live: LiveState): Address | undefined {
+  const executors = live.timelock?.roles.executor ?? [];
+  if (executors.includes(zeroAddress)) return approversOf(live)[0];
+  return executors.includes(live.safe!.address) ? live.safe!.address : executors[0];
+}
+
+/**
+ * Loads, in a few requests, what the fork would otherwise fetch one read at a time: the stack's
+ * accounts and whatever the proposal's calls read (their access lists on the chain).
+ */
+async function prefetchForkState(args: ConvergenceArgs & { client: PublicClient }, relay: RpcRelay): Promise<void> {
+  const { live, proposal } = args;
+  const approvers = approversOf(live);
+  const queued = args.queued ?? [];
+  const calls = [...forkCalls(live, proposal, approvers, queued), scalarReadCall(args.config)];
+  const lists = await accessListsAt(args.client, live.blockNumber, calls);
+  // Blocks mined: one per approval, the Safe transaction, the time warp, one per timelock operation, a follow-up.
+  const blocks = approvers.length + 1 + (proposal.timelock || queued.length ? 2 + queued.length : 0) + 1;
+  const known = new Map([...stackAccounts(live, executorOf(live)), ...historySlots(live.blockNumber, blocks)]);
+  await relay.prefetch(accountsToLoad(known, calls, lists));
+}
+
 async function runOnFork(args: ConvergenceArgs, forkUrl: string): Promise<ConvergenceResult> {
   const { config, live, proposal } = args;
   const safe = live.safe!;
@@ -96,8 +124,12 @@ async function runOnFork(args: ConvergenceArgs, forkUrl: string): Promise<Conver
     forkUrl,
     forkBlockNumber: live.blockNumber,
     chainId: live.chainId,
+    forkChainId: live.chainId,
     forkTimeoutMs: FORK_REQUEST_TIMEOUT_MS,
     forkRetries: 10,
+    // No dev accounts (owners are impersonated) and explicit mining: every fetch a fork makes costs a request.
+    accounts: 0,
+    noMining: true,
   });
   try {
     const chain = chainDefinition(live.chainId, [fork.rpcUrl]);
@@ -124,12 +156,14 @@ async function runOnFork(args: ConvergenceArgs, forkUrl: string): Promise<Conver
           `convergence proof: ${what} reverts on the fork at block ${live.blockNumber}: ${describeRevert(revertDataOf(error), (error as Error).message.split("\n")[0])}`,
         );
       }
-      const receipt = await client.waitForTransactionReceipt({ hash });
+      // Mined here and now, so the receipt is the fork's own: never asked of the chain's RPC.
+      await anvil.mine({ blocks: 1 });
+      const receipt = await client.getTransactionReceipt({ hash });
       if (receipt.status !== "success")
         throw new ForkRevertError(`convergence proof: ${what} reverted on the fork in ${hash}`);
     };
 
-    const approvers = safe.owners.slice(0, safe.threshold);
+    const approvers = approversOf(live);
     for (const owner of approvers) {
       await anvil.impersonateAccount({ address: owner });
       await anvil.setBalance({ address: owner, value: parseEther("1") });
@@ -152,13 +186,7 @@ async function runOnFork(args: ConvergenceArgs, forkUrl: string): Promise<Conver
     let advanced = `advanced time ${formatDuration(delay)} and `;
     for (const op of ops) {
       const execute = executeBatchData(op);
-      // Whoever the executor role allows: any account when it is open, else a holder (the Safe, impersonated).
-      const executors = live.timelock?.roles.executor ?? [];
-      const executor = executors.includes(zeroAddress)
-        ? approvers[0]
-        : executors.includes(safe.address)
-          ? safe.address
-          : executors[0];
+      const executor = executorOf(live);
       if (!executor)
         throw new ForkRevertError(`convergence proof: nobody holds the executor role of timelock ${op.address}`);
       if (executor !== approvers[0]) {

@@ -6,7 +6,7 @@ import { buildProposal } from "../proposal/build";
 import { listProposals, writeProposalFiles } from "../proposal/files";
 import { describeStatus, isInFlight, proposalStatus, type ProposalStatus } from "../proposal/status";
 import type { ProposalFile } from "../proposal/types";
-import type { Stack } from "./reconcile";
+import type { Stack } from "./stack";
 
 /** Who may run a ready batch: anyone, a named account (an executor key), or only the Safe (a proposal of its own). */
 export type ExecutorRoute = "anyone" | "account" | "safe";

@@ -1,18 +1,11 @@
-import { createWalletClient, http, type Address, type Hex, type PublicClient, type WalletClient } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
-import { assertChainId, createChainClient } from "../chain/client";
-import { readLiveState, type LiveState } from "../chain/read-state";
-import { addressWarnings } from "../config/addresses";
-import { checkpointPath, fileCheckpointStore, type CheckpointStore } from "../chain/scan-checkpoints";
-import { parseStackConfig, type StackConfig } from "../config/schema";
+import type { Address, Hex } from "viem";
+import type { LiveState } from "../chain/read-state";
 import { readStackFile } from "../config/stack-file";
 import { recordProposedLayouts } from "../implementation/record";
-import { resolveImplementations, type ImplementationSource } from "../implementation/resolve";
-import { resolveMeasurements, type MeasuredByCommand } from "../measurements/resolve";
 import { planChanges } from "../plan/plan";
 import type { PlannedCall } from "../plan/types";
 import { unmanagedNotes } from "../plan/unmanaged";
-import type { Finding, PolicyFindings } from "../policy/findings";
+import type { PolicyFindings } from "../policy/findings";
 import { assertProposable, inspectPolicy, sealProposal } from "../policy/gate";
 import { buildProposal } from "../proposal/build";
 import { contractLabels } from "../proposal/describe";
@@ -22,75 +15,7 @@ import { describeStatus, proposalStatus, timelockStatus, type ProposalStatus } f
 import { scheduledOperations, type ScheduledOperation } from "../chain/scheduled";
 import { verifyProposal, verifyProposalText } from "../proposal/verify";
 import type { ProposalFile } from "../proposal/types";
-
-export interface Stack {
-  name: string;
-  /** Where proposals/<stack>/ lives. */
-  root: string;
-  config: StackConfig;
-  client: PublicClient;
-  /** Config warnings (e.g. addresses without an EIP-55 checksum): shown, never blocking. */
-  warnings: Finding[];
-  /** Where event scans resume from (checkpoints/<stack>.json), and what reads found the stack file should say. */
-  scans: { checkpoints: CheckpointStore; notices: Set<string>; onNotice?: (message: string) => void };
-  /** Implementations the config gives as build artifacts (to deploy, to prove, to check the layout of). */
-  implementations: ImplementationSource[];
-}
-
-/** Validates the raw config and connects; the RPC must serve the declared chain. */
-export async function openStack(args: {
-  name: string;
-  root: string;
-  rawConfig: unknown;
-  measured?: MeasuredByCommand;
-  onRequest?: () => void;
-  onNotice?: (message: string) => void;
-}): Promise<Stack> {
-  const { raw, implementations } = resolveImplementations(
-    resolveMeasurements(args.rawConfig, args.root, args.measured),
-    args.root,
-  );
-  const config = parseStackConfig(raw);
-  const client = createChainClient({
-    chainId: config.network.chainId,
-    rpcUrls: config.network.rpcUrls,
-    onRequest: args.onRequest,
-  });
-  await assertChainId(client, config.network.chainId);
-  return {
-    name: args.name,
-    root: args.root,
-    config,
-    client,
-    warnings: addressWarnings(args.rawConfig),
-    scans: {
-      checkpoints: fileCheckpointStore(checkpointPath(args.root, args.name)),
-      notices: new Set(),
-      onNotice: args.onNotice,
-    },
-    implementations,
-  };
-}
-
-/** The stack's live state at the head (or at `pinnedBlock`), scanning events from its checkpoint. */
-export function readStackState(stack: Stack, pinnedBlock?: bigint): Promise<LiveState> {
-  const { checkpoints, notices, onNotice } = stack.scans;
-  const notice = (message: string) => {
-    if (notices.has(message)) return;
-    notices.add(message);
-    onNotice?.(message);
-  };
-  return readLiveState(stack.client, stack.config, { pinnedBlock, checkpoints, onNotice: notice });
-}
-
-/** A wallet on the stack's chain and first RPC URL, signing locally with the key (never sent anywhere). */
-export function stackWallet(stack: Stack, privateKey: Hex): WalletClient {
-  return createWalletClient({
-    account: privateKeyToAccount(privateKey),
-    chain: stack.client.chain,
-    transport: http(stack.config.network.rpcUrls[0]),
-  });
-}
+import { openStack, readStackState, type Stack } from "./stack";
 
 export interface TrackedProposal {
   proposal: ProposalFile;

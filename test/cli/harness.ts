@@ -6,7 +6,8 @@ import type { Hex } from "viem";
 import type { StackConfigInput } from "../../src/config/schema";
 import { renderStackFile } from "../../src/config/stack-file";
 import type { ProposalFile } from "../../src/proposal/types";
-import { inspectStack, openStack, proposeChanges } from "../../src/reconcile/reconcile";
+import { inspectStack, proposeChanges } from "../../src/reconcile/reconcile";
+import { openStack } from "../../src/reconcile/stack";
 
 const GOV = join(__dirname, "..", "..", "cli", "gov.js");
 

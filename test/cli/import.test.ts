@@ -8,7 +8,8 @@ import { devAccounts } from "../../devnet/accounts";
 import { devMeasurement } from "../../devnet/deploy";
 import { dstackAppAbi, dstackKmsAbi } from "../../src/chain/abis";
 import { readStackFile } from "../../src/config/stack-file";
-import { inspectStack, openStack } from "../../src/reconcile/reconcile";
+import { inspectStack } from "../../src/reconcile/reconcile";
+import { openStack } from "../../src/reconcile/stack";
 import { startTestDevnet, type TestDevnet } from "../helpers/devnet";
 import { runGov, sendAsImpersonated } from "./harness";
 

@@ -25,7 +25,8 @@ import { dstackAppAbi, dstackAppTcbAbi, dstackKmsAbi, ownable2StepAbi } from "..
 import { createChainClient } from "../../src/chain/client";
 import type { StackConfigInput } from "../../src/config/schema";
 import { readStackFile } from "../../src/config/stack-file";
-import { inspectStack, openStack } from "../../src/reconcile/reconcile";
+import { inspectStack } from "../../src/reconcile/reconcile";
+import { openStack } from "../../src/reconcile/stack";
 import { ACCEPT_FOLLOW_UP } from "../../src/plan/plan";
 import { approveProposal, executeSafeTransaction } from "../../src/proposal/execute";
 import { listProposals } from "../../src/proposal/files";

@@ -13,7 +13,8 @@ import { safeOwnerCalls } from "../../src/plan/safe-owners";
 import type { PlannedCall } from "../../src/plan/types";
 import { checkPolicy } from "../../src/policy/check";
 import { inspectPolicy, sealProposal } from "../../src/policy/gate";
-import { inspectStack, openStack, proposeChanges } from "../../src/reconcile/reconcile";
+import { inspectStack, proposeChanges } from "../../src/reconcile/reconcile";
+import { openStack } from "../../src/reconcile/stack";
 import { owners, startTestDevnet, type TestDevnet } from "../helpers/devnet";
 
 type TimelockGovernance = Extract<StackConfigInput["governance"], { mode: "safe+timelock" }>;

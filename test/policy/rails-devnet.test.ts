@@ -25,7 +25,8 @@ import { inspectPolicy } from "../../src/policy/gate";
 import { proposalDir } from "../../src/proposal/files";
 import { approveProposal, executeSafeTransaction, executeTimelockBatch } from "../../src/proposal/execute";
 import { proposalStatus } from "../../src/proposal/status";
-import { inspectStack, openStack, proposeChanges, type Stack } from "../../src/reconcile/reconcile";
+import { inspectStack, proposeChanges } from "../../src/reconcile/reconcile";
+import { openStack, type Stack } from "../../src/reconcile/stack";
 import { owners, startTestDevnet, type TestDevnet } from "../helpers/devnet";
 
 type TimelockGovernance = Extract<StackConfigInput["governance"], { mode: "safe+timelock" }>;

@@ -10,7 +10,8 @@ import { assertChainId, createChainClient } from "../../src/chain/client";
 import { writeStackFile } from "../../src/config/stack-file";
 import type { StackConfigInput } from "../../src/config/schema";
 import { proposalDir } from "../../src/proposal/files";
-import { inspectStack, openStack, proposeChanges } from "../../src/reconcile/reconcile";
+import { inspectStack, proposeChanges } from "../../src/reconcile/reconcile";
+import { openStack } from "../../src/reconcile/stack";
 import { startTestDevnet, type TestDevnet } from "../helpers/devnet";
 import {
   emptyCounts,
@@ -191,7 +192,7 @@ describe("flaky RPC: 30% of requests fail, the plan and the proposal are those o
         assert.notEqual(result.code, 0);
         assert.match(
           result.output,
-          /stack devnet: no RPC answered eth_chainId: http:\/\/127\.0\.0\.1:\d+, http:\/\/127\.0\.0\.1:\d+ failed 5 attempts each/,
+          /stack devnet: no RPC answered eth_chainId: http:\/\/127\.0\.0\.1:\d+, http:\/\/127\.0\.0\.1:\d+ refused the connection/,
         );
       }
       assert.deepEqual(proposalBytes(project), files, "no proposal file written or changed");
