@@ -2,6 +2,7 @@ import {
   getAbiItem,
   getAddress,
   toEventSelector,
+  type Abi,
   type AbiEvent,
   type Address,
   type Hex,
@@ -12,24 +13,16 @@ import { dstackAppAbi, dstackKmsAbi, timelockAbi } from "./abis";
 import { scanLogs } from "./logs";
 import type { CheckpointStore, ScanCheckpoint } from "./scan-checkpoints";
 import { findDeploymentBlock } from "./start-block";
+import { setAddedBy, setsOf } from "../governed/registry";
 
-/** Per authorization set: the event that adds an item, then the one that removes it. */
-export const kmsSetEvents = {
-  osImages: ["OsImageHashAdded", "OsImageHashRemoved"],
-  aggregatedMrs: ["KmsAggregatedMrAdded", "KmsAggregatedMrRemoved"],
-  devices: ["KmsDeviceAdded", "KmsDeviceRemoved"],
-} as const;
-export const appSetEvents = {
-  composeHashes: ["ComposeHashAdded", "ComposeHashRemoved"],
-  devices: ["DeviceAdded", "DeviceRemoved"],
-} as const;
-
-const kmsEventNames = Object.values(kmsSetEvents).flat();
-const appEventNames = Object.values(appSetEvents).flat();
-const scannedEvents: AbiEvent[] = [
-  ...kmsEventNames.map((name) => getAbiItem({ abi: dstackKmsAbi, name }) as AbiEvent),
-  ...appEventNames.map((name) => getAbiItem({ abi: dstackAppAbi, name }) as AbiEvent),
-];
+/** Every event that adds or removes a governed set's item, KMS sets first, in registry order. */
+const scannedEvents: AbiEvent[] = (["kms", "app"] as const).flatMap((contract) =>
+  setsOf(contract).flatMap((set) =>
+    [set.events.added, set.events.removed].map(
+      (name) => getAbiItem({ abi: (contract === "kms" ? dstackKmsAbi : dstackAppAbi) as Abi, name }) as AbiEvent,
+    ),
+  ),
+);
 
 const roleGranted = getAbiItem({ abi: timelockAbi, name: "RoleGranted" }) as AbiEvent;
 
@@ -65,10 +58,8 @@ function addLogs(
       add(candidates, roleCandidateKey(proxy, log.args.role), log.args.account);
       continue;
     }
-    const kmsSet = Object.entries(kmsSetEvents).find(([, names]) => names[0] === log.eventName)?.[0];
-    const appSet = Object.entries(appSetEvents).find(([, names]) => names[0] === log.eventName)?.[0];
-    const set = proxy === kmsProxy ? kmsSet : appSet;
-    if (set) add(candidates, candidateKey(proxy, set), Object.values(log.args)[0]);
+    const set = setAddedBy(proxy === kmsProxy ? "kms" : "app", log.eventName);
+    if (set) add(candidates, candidateKey(proxy, set.property), Object.values(log.args)[0]);
   }
 }
 

@@ -14,6 +14,7 @@ import { dstackAppAbi, dstackAppTcbAbi, dstackKmsAbi, ownable2StepAbi, safeAbi, 
 import { assertExpectedContracts, WrongContractError } from "./identify";
 import { appVariant, kmsVariant, type AppVariant, type KmsVariant } from "./variants";
 import { candidateKey, roleCandidateKey, scanCandidates, type Candidates, type ScanOptions } from "./candidates";
+import { itemsOf, setsOf, type GovernedSet } from "../governed/registry";
 
 /** ERC-1967 implementation slot: bytes32(uint256(keccak256("eip1967.proxy.implementation")) - 1). */
 export const IMPLEMENTATION_SLOT = "0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc" as const;
@@ -107,13 +108,6 @@ export interface LiveState {
   safe?: SafeState;
   timelock?: TimelockState;
 }
-
-const kmsSetGetters = {
-  osImages: "allowedOsImages",
-  aggregatedMrs: "kmsAllowedAggregatedMrs",
-  devices: "kmsAllowedDeviceIds",
-} as const;
-const appSetGetters = { composeHashes: "allowedComposeHashes", devices: "allowedDeviceIds" } as const;
 
 export interface ReadOptions extends ScanOptions {
   /** Read at this block instead of the head. */
@@ -286,7 +280,7 @@ const appGroup = (name: string) => `app:${name}`;
 /** A set's members in an earlier read of the same stack. */
 function knownSet(state: LiveState, proxy: Address, set: string): Hex[] {
   const owner = proxy === state.kms.proxy ? state.kms : state.apps.find((app) => app.proxy === proxy);
-  return ((owner as unknown as Record<string, Hex[] | undefined>)?.[set] ?? []).slice();
+  return [...(itemsOf(owner, set as GovernedSet["property"]) ?? [])];
 }
 
 /** Storage words by address, read in parallel at the block. */
@@ -407,12 +401,12 @@ async function readPinnedState(client: PublicClient, config: StackConfig, option
     return seen.get(key)!;
   };
   if (!options.reuse) {
-    for (const set of Object.keys(kmsSetGetters) as (keyof typeof kmsSetGetters)[]) {
-      for (const hash of config.kms[set] ?? []) candidates(config.kms.proxy, set).add(hash);
+    for (const set of setsOf("kms")) {
+      for (const hash of itemsOf(config.kms, set.property) ?? []) candidates(config.kms.proxy, set.property).add(hash);
     }
     for (const app of config.apps) {
-      for (const set of Object.keys(appSetGetters) as (keyof typeof appSetGetters)[]) {
-        for (const hash of app[set] ?? []) candidates(app.proxy, set).add(hash);
+      for (const set of setsOf("app")) {
+        for (const hash of itemsOf(app, set.property) ?? []) candidates(app.proxy, set.property).add(hash);
       }
     }
   }
@@ -421,9 +415,7 @@ async function readPinnedState(client: PublicClient, config: StackConfig, option
   for (const [key, hashes] of seen) {
     const [proxy, set] = key.split(":") as [Address, string];
     const isKms = proxy === config.kms.proxy;
-    const functionName = isKms
-      ? kmsSetGetters[set as keyof typeof kmsSetGetters]
-      : appSetGetters[set as keyof typeof appSetGetters];
+    const functionName = setsOf(isKms ? "kms" : "app").find((s) => s.property === set)!.getter;
     for (const hash of [...hashes].sort()) {
       membershipCalls.push({
         key,

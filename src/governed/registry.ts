@@ -4,6 +4,7 @@
  * Reading, planning, state after, policy, measurement files, unmanaged notes and the audit
  * derive from these entries; adding a property starts here.
  */
+import type { Hex } from "viem";
 
 export type GovernedContract = "kms" | "app";
 
@@ -100,6 +101,11 @@ export const GOVERNED_SETTINGS: readonly GovernedSetting[] = [
 ];
 
 export const setsOf = (contract: GovernedContract) => GOVERNED_SETS.filter((s) => s.contract === contract);
+
+/** A set's items in a config section or a live state of its contract (undefined: not declared). */
+export function itemsOf(source: object | undefined, property: GovernedSet["property"]): readonly Hex[] | undefined {
+  return (source as Record<string, readonly Hex[] | undefined> | undefined)?.[property];
+}
 
 /** Every event that changes a governed set or setting of the contract: what the audit reports as a change. */
 export function changeEventsOf(contract: GovernedContract): string[] {

@@ -5,7 +5,7 @@ import { TIMELOCK_ROLE_NAMES } from "../chain/read-state";
 import { formatDuration } from "../config/duration";
 import { governanceOwner, safeChangeRoute, type StackConfig, type TimelockConfig } from "../config/schema";
 import { GovernanceError } from "../errors";
-import { GOVERNED_SETTINGS, setsOf, type GovernedSet } from "../governed/registry";
+import { GOVERNED_SETTINGS, itemsOf, setsOf, type GovernedSet } from "../governed/registry";
 import { describeUpgradeCall, encodeUpgradeCall, type UpgradeCall } from "../implementation/call";
 import { plannedCall as call } from "./planned-call";
 import { safeOwnerCalls } from "./safe-owners";
@@ -67,9 +67,14 @@ function proxySetCalls(
   live: object,
   desired: object,
 ): PlannedCall[] {
-  const listOf = (source: object, set: GovernedSet) => (source as Record<string, Hex[] | undefined>)[set.property];
   return setsOf(contract).flatMap((set) =>
-    setCalls({ ...base, set, target: base.to, live: listOf(live, set) ?? [], desired: listOf(desired, set) }),
+    setCalls({
+      ...base,
+      set,
+      target: base.to,
+      live: itemsOf(live, set.property) ?? [],
+      desired: itemsOf(desired, set.property),
+    }),
   );
 }
 
