@@ -6,7 +6,6 @@ import { getAddress, type Hex, type PublicClient } from "viem";
 import { devAccounts } from "../../devnet/accounts";
 import { DEVNET_TIMELOCK_EXPIRATION, devMeasurement } from "../../devnet/deploy";
 import { timelockAbi } from "../../src/chain/abis";
-import { createChainClient } from "../../src/chain/client";
 import type { StackConfigInput } from "../../src/config/schema";
 import { readProposal } from "../../src/proposal/files";
 import { proposalStatus } from "../../src/proposal/status";
@@ -28,7 +27,7 @@ describe("gov sign refuses tampered files; execute refuses expired operations; c
     devnet = await startTestDevnet("safe+timelock");
     config = devnet.config();
     root = stackRoot(config);
-    client = createChainClient({ chainId: devnet.anvil.chainId, rpcUrls: [devnet.anvil.rpcUrl] });
+    client = devnet.client;
     config.kms.osImages = [...config.kms.osImages, image];
     proposal = await propose(root, config);
   });

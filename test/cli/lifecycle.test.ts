@@ -6,7 +6,6 @@ import { encodeFunctionData, getAddress, type Hex, type PublicClient } from "vie
 import { devAccounts } from "../../devnet/accounts";
 import { devMeasurement } from "../../devnet/deploy";
 import { dstackKmsAbi, safeAbi } from "../../src/chain/abis";
-import { createChainClient } from "../../src/chain/client";
 import type { StackConfigInput } from "../../src/config/schema";
 import { signerPacket } from "../../src/proposal/packet";
 import { proposalStatus } from "../../src/proposal/status";
@@ -35,7 +34,7 @@ describe("gov status / show / sign / approve / execute / audit on a safe+timeloc
     devnet = await startTestDevnet("safe+timelock");
     config = devnet.config();
     root = stackRoot(config);
-    client = createChainClient({ chainId: devnet.anvil.chainId, rpcUrls: [devnet.anvil.rpcUrl] });
+    client = devnet.client;
   });
   after(() => devnet.stop());
 

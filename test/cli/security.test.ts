@@ -6,7 +6,6 @@ import { getAddress, type Address, type PublicClient } from "viem";
 import { devAccounts } from "../../devnet/accounts";
 import { devMeasurement } from "../../devnet/deploy";
 import { safeAbi } from "../../src/chain/abis";
-import { createChainClient } from "../../src/chain/client";
 import { repoRoot } from "../../src/repo-root";
 import type { StackConfigInput } from "../../src/config/schema";
 import type { ProposalFile } from "../../src/proposal/types";
@@ -24,7 +23,7 @@ describe("security: what a signer reads is what is signed; queued work is never 
   let client: PublicClient;
   before(async () => {
     devnet = await startTestDevnet("safe+timelock");
-    client = createChainClient({ chainId: devnet.anvil.chainId, rpcUrls: [devnet.anvil.rpcUrl] });
+    client = devnet.client;
   });
   after(() => devnet.stop());
 

@@ -6,7 +6,6 @@ import { after, before, describe, it } from "node:test";
 import type { Hex, PublicClient } from "viem";
 import { devAccounts } from "../../devnet/accounts";
 import { DEVNET_TIMELOCK_DELAY, devMeasurement } from "../../devnet/deploy";
-import { createChainClient } from "../../src/chain/client";
 import { approveProposal, executeSafeTransaction, executeTimelockBatch } from "../../src/proposal/execute";
 import { listProposals, readProposalDirectory } from "../../src/proposal/files";
 import { runGov } from "../cli/harness";
@@ -26,7 +25,7 @@ describe("a second clone without proposals/<stack>/ (real CLI): a queued change 
 
   before(async () => {
     devnet = await startTestDevnet("safe+timelock");
-    client = createChainClient({ chainId: devnet.anvil.chainId, rpcUrls: [devnet.anvil.rpcUrl] });
+    client = devnet.client;
     first = new PulumiProject();
     const config = devnet.config();
     config.kms.osImages = [...config.kms.osImages, hash];

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { encodeFunctionData, type Hex, type PublicClient } from "viem";
-import { createChainClient } from "../../src/chain/client";
 import { devAccounts } from "../../devnet/accounts";
 import { DEVNET_TIMELOCK_DELAY, DEVNET_TIMELOCK_EXPIRATION, devMeasurement } from "../../devnet/deploy";
 import { dstackKmsAbi, safeAbi, timelockAbi } from "../../src/chain/abis";
@@ -24,7 +23,7 @@ describe("pulumi preview/up on a safe+timelock devnet (real CLI)", () => {
 
   before(async () => {
     devnet = await startTestDevnet("safe+timelock");
-    client = createChainClient({ chainId: devnet.anvil.chainId, rpcUrls: [devnet.anvil.rpcUrl] });
+    client = devnet.client;
     project = new PulumiProject();
     config = devnet.config();
     await project.configure(config, { proposerKey: owner1.privateKey, executorKey: devAccounts.executor.privateKey });

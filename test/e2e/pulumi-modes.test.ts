@@ -4,7 +4,6 @@ import type { Hex } from "viem";
 import { devAccounts } from "../../devnet/accounts";
 import { devMeasurement } from "../../devnet/deploy";
 import { dstackAppAbi } from "../../src/chain/abis";
-import { createChainClient } from "../../src/chain/client";
 import { approveProposal, executeSafeTransaction } from "../../src/proposal/execute";
 import { listProposals } from "../../src/proposal/files";
 import { startTestDevnet } from "../helpers/devnet";
@@ -15,7 +14,7 @@ describe("pulumi in the simpler governance modes (real CLI)", () => {
   it("direct: up sends the transactions with the admin key, and the next preview is empty", async () => {
     const devnet = await startTestDevnet("direct");
     try {
-      const client = createChainClient({ chainId: devnet.anvil.chainId, rpcUrls: [devnet.anvil.rpcUrl] });
+      const client = devnet.client;
       const project = new PulumiProject();
       const config = devnet.config();
       await project.configure(config, { adminKey: devAccounts.admin.privateKey });
@@ -45,7 +44,7 @@ describe("pulumi in the simpler governance modes (real CLI)", () => {
   it("safe: up writes a plain Safe transaction (no timelock); executed, the preview is empty", async () => {
     const devnet = await startTestDevnet("safe");
     try {
-      const client = createChainClient({ chainId: devnet.anvil.chainId, rpcUrls: [devnet.anvil.rpcUrl] });
+      const client = devnet.client;
       const project = new PulumiProject();
       const config = devnet.config();
       await project.configure(config, { proposerKey: devAccounts.safeOwners[0].privateKey });

@@ -9,7 +9,6 @@ import { devAccounts } from "../../devnet/accounts";
 import { pulumiToolchain } from "../../devnet/pulumi-cli";
 import { DEVNET_TIMELOCK_DELAY, devMeasurement } from "../../devnet/deploy";
 import { safeAbi } from "../../src/chain/abis";
-import { createChainClient } from "../../src/chain/client";
 import { listProposals } from "../../src/proposal/files";
 import { runGov } from "../cli/harness";
 import { startTestDevnet, type TestDevnet } from "../helpers/devnet";
@@ -71,7 +70,7 @@ describe("secrets: after a full scenario the proposer, signer and executor keys 
 
   before(async () => {
     devnet = await startTestDevnet("safe+timelock");
-    client = createChainClient({ chainId: devnet.anvil.chainId, rpcUrls: [devnet.anvil.rpcUrl] });
+    client = devnet.client;
     project = new PulumiProject();
   });
   after(() => devnet.stop());
