@@ -78,6 +78,8 @@ export class DstackGovernance extends pulumi.ComponentResource {
         __executable: executable,
         __measured: measured,
         __executeThroughSafe: executeThroughSafe,
+        // A deployment changes the chain before the proposal, which must see the deployed code: it reads the head.
+        ...(deployments.length ? {} : { __block: inspection.live.blockNumber.toString() }),
         __config: rawConfig,
         __keys: keys,
       },

@@ -37,7 +37,7 @@ export type GovernedKind = "GovernanceSafe" | "Timelock" | "ContractProxy" | "Km
  * The inputs every governed resource carries. `declared` is what the config says. `__pending` is the
  * one-line description of each call still needed on chain and not carried by an in-flight proposal:
  * the diff needs it, Pulumi's display hides `__` keys, and the program logs the calls readably instead.
- * No path, block number or other run-dependent value is an input: an in-sync preview shows nothing.
+ * No path, block number or other run-dependent value is an input here: an in-sync preview shows nothing.
  */
 export interface GovernedInputs {
   stack: string;
@@ -61,6 +61,11 @@ export interface ProposalInputs {
   __measured: MeasuredByCommand;
   /** Proposal ids whose ready batch only the Safe may execute, with no execution proposal yet: up writes one. */
   __executeThroughSafe: string[];
+  /**
+   * The block the program read (decimal): the provider plans at the same block, so the proposal is
+   * the plan this run showed. Never diffed. Absent when the run deploys an implementation first.
+   */
+  __block?: string;
   __config: RawConfig;
   __keys: StackKeys;
 }

@@ -1,6 +1,7 @@
 // Loaded by module inside the dynamic provider process (never serialized): the provider
 // closures stay tiny and this file reaches the engine through ordinary requires.
 import type { Hex } from "viem";
+import type { LiveState } from "../src/chain/read-state";
 import type { MeasuredByCommand } from "../src/measurements/resolve";
 import { PolicyError } from "../src/policy/findings";
 import { formatDuration } from "../src/config/duration";
@@ -35,8 +36,38 @@ function projectDir(): string {
   }
 }
 
-async function open(stack: string, rawConfig: RawConfig, measured?: MeasuredByCommand): Promise<Stack> {
-  return openStack({ name: stack, root: projectDir(), rawConfig, measured });
+// One provider process serves one Pulumi phase: its resources share one opened stack and one read
+// per block, however many of them ask (refresh reads every governed resource). A write from this
+// process drops the reads: the chain they saw is gone.
+const opened = new Map<string, Promise<Stack>>();
+const reads = new Map<Stack, Map<string, Promise<LiveState>>>();
+let wrote = false;
+
+/** The first caller's promise, shared by every later caller with the same key; a failure is not kept. */
+function shared<T>(memo: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> {
+  const known = memo.get(key);
+  if (known) return known;
+  const made = make();
+  memo.set(key, made);
+  made.catch(() => memo.get(key) === made && memo.delete(key));
+  return made;
+}
+
+function open(stack: string, rawConfig: RawConfig, measured?: MeasuredByCommand): Promise<Stack> {
+  return shared(opened, JSON.stringify([stack, rawConfig, measured ?? {}]), () =>
+    openStack({ name: stack, root: projectDir(), rawConfig, measured }),
+  );
+}
+
+/** The stack's live state at `block` (else at the head), read once for the whole process until it writes. */
+function liveState(stack: Stack, block?: bigint): Promise<LiveState> {
+  if (!reads.has(stack)) reads.set(stack, new Map());
+  return shared(reads.get(stack)!, block?.toString() ?? "head", () => readStackState(stack, block));
+}
+
+function chainWritten(): void {
+  wrote = true;
+  reads.clear();
 }
 
 const declaredSchemas = {
@@ -85,7 +116,7 @@ export function proposalDiff(news: ProposalInputs): { changes: boolean } {
 /** `pulumi refresh`: the resource's declared properties as the chain has them now. */
 export async function readGoverned(props: GovernedInputs): Promise<GovernedInputs> {
   const stack = await open(props.stack, props.__config);
-  const live = await readStackState(stack);
+  const live = await liveState(stack);
   const d = declaredValues(props.declared);
   const orgOf = (address: string) =>
     (d.owners as { address: string; org: string }[] | undefined)?.find((o) => o.address === address)?.org ?? "unknown";
@@ -141,7 +172,9 @@ export async function applyProposal(inputs: ProposalInputs): Promise<ProposalOut
     sentTransactions: [],
   };
 
-  let inspection = await inspectStack(stack);
+  // The block the program planned at, unless this process wrote to the chain since (then the head).
+  const pinned = inputs.__block !== undefined && !wrote ? BigInt(inputs.__block) : undefined;
+  let inspection = await inspectStack(stack, pinned === undefined ? undefined : await liveState(stack, pinned));
   if (stack.config.governance.mode === "direct") {
     const adminKey = keys.adminKey as Hex | undefined;
     // Direct mode has no proposal to refuse, so the policy gate stops the transactions here.
@@ -152,6 +185,7 @@ export async function applyProposal(inputs: ProposalInputs): Promise<ProposalOut
       );
     if (adminKey) {
       outputs.sentTransactions = await sendDirect(stack.client, stackWallet(stack, adminKey), inspection.calls);
+      chainWritten();
       await recordProposedLayouts(stack, inspection.calls);
     }
     return outputs;
@@ -162,7 +196,8 @@ export async function applyProposal(inputs: ProposalInputs): Promise<ProposalOut
     if (!inputs.__executeThroughSafe.includes(proposal.id) || status.state !== "ready") continue;
     outputs.executionProposals.push((await proposeExecutionThroughSafe(stack, proposal, status)).proposal.id);
   }
-  if (outputs.executionProposals.length) inspection = await inspectStack(stack);
+  // Files only: the chain is as it was read.
+  if (outputs.executionProposals.length) inspection = await inspectStack(stack, inspection.live);
   const executorKey = keys.executorKey as Hex | undefined;
   if (executorKey) {
     for (const { proposal, status } of inspection.proposals) {
@@ -173,7 +208,10 @@ export async function applyProposal(inputs: ProposalInputs): Promise<ProposalOut
       else continue;
       outputs.executed.push(proposal.id);
     }
-    if (outputs.executed.length) inspection = await inspectStack(stack);
+    if (outputs.executed.length) {
+      chainWritten();
+      inspection = await inspectStack(stack);
+    }
   }
   const proposal = await proposeChanges(stack, inspection, keys.proposerKey as Hex | undefined);
   const summary = (p: ProposalFile, status: string): ProposalSummary => ({ id: p.id, safeNonce: p.safe.nonce, status });
@@ -208,5 +246,6 @@ export async function deployImplementation(
       `${source.path}: deploying ${source.artifact.name} needs a funded deployer key: \`pulumi config set --secret deployerKey <key>\` (or give the address of a deployment)`,
     );
   const { transaction } = await deployDeterministic(stack.client, stackWallet(stack, deployerKey), source.deployment!);
+  if (transaction) chainWritten();
   return { ...recorded, ...(transaction ? { transaction } : {}) };
 }

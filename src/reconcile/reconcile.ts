@@ -92,9 +92,9 @@ export function coverage(
   return { uncovered: unexecuted ? [] : remaining, carriers: [...kept, ...(unexecuted ? [unexecuted] : [])], replaced };
 }
 
-/** config → live state → plan, and which proposals are already in flight. Reads only. */
-export async function inspectStack(stack: Stack): Promise<Inspection> {
-  const live = await readStackState(stack);
+/** config → live state (at the head unless given) → plan, and which proposals are in flight. Reads only. */
+export async function inspectStack(stack: Stack, given?: LiveState): Promise<Inspection> {
+  const live = given ?? (await readStackState(stack));
   const calls = planChanges(stack.config, live);
   const directory = await readProposalDirectory(stack.root, stack.name);
   const unreadable: Error[] = [...directory.unreadable];
