@@ -52,8 +52,11 @@ function addLogs(
   kmsProxy: Address,
   logs: readonly { address: Address; eventName: string; args: Record<string, Hex> }[],
 ): void {
+  // Logs come from a few contracts: checksum each address once, not once per log.
+  const checksummed = new Map<string, Address>();
   for (const log of logs) {
-    const proxy = getAddress(log.address);
+    const proxy = checksummed.get(log.address) ?? getAddress(log.address);
+    checksummed.set(log.address, proxy);
     if (log.eventName === "RoleGranted") {
       add(candidates, roleCandidateKey(proxy, log.args.role), log.args.account);
       continue;
