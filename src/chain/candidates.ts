@@ -98,17 +98,23 @@ async function usableCheckpoint(
   return undefined;
 }
 
+export interface ScannedCandidates {
+  candidates: Candidates;
+  /** The checkpoint at the pinned block being written (resolved at once without a store). */
+  saved: Promise<void>;
+}
+
 /**
  * The candidates of every authorization set at the pinned block: from the newest canonical
  * checkpoint plus a scan of the blocks after it, or a full scan from network.startBlock (searched
- * for when the stack does not give it). Saves a checkpoint at the pinned block.
+ * for when the stack does not give it). Starts saving a checkpoint at the pinned block.
  */
 export async function scanCandidates(
   client: PublicClient,
   config: StackConfig,
   pinned: { number: bigint; hash: Hex },
   options: ScanOptions = {},
-): Promise<Candidates> {
+): Promise<ScannedCandidates> {
   const proxies = [config.kms.proxy, ...config.apps.map((app) => app.proxy)];
   // The timelock's role grants ride on the same scan (and checkpoint) as the authorization sets.
   const timelock = config.governance.mode === "safe+timelock" ? [config.governance.timelock.address] : [];
@@ -154,13 +160,16 @@ export async function scanCandidates(
     concurrency: options.concurrency ?? config.network.logScanConcurrency,
   });
   addLogs(candidates, config.kms.proxy, logs as never);
-  await options.checkpoints?.save({
-    ...scope,
-    fromBlock: fromBlock.toString(),
-    discovered: startBlock === undefined,
-    block: pinned.number.toString(),
-    hash: pinned.hash,
-    candidates: Object.fromEntries([...candidates].map(([key, items]) => [key, [...items].sort()])),
-  });
-  return candidates;
+  const saved =
+    options.checkpoints?.save({
+      ...scope,
+      fromBlock: fromBlock.toString(),
+      discovered: startBlock === undefined,
+      block: pinned.number.toString(),
+      hash: pinned.hash,
+      candidates: Object.fromEntries([...candidates].map(([key, items]) => [key, [...items].sort()])),
+    }) ?? Promise.resolve();
+  // Awaited by the caller after its getter reads; a failed write must not go unhandled meanwhile.
+  saved.catch(() => undefined);
+  return { candidates, saved };
 }
