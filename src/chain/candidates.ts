@@ -101,6 +101,39 @@ async function usableCheckpoint(
   return undefined;
 }
 
+/** What this stack's scan covers: its proxies (and timelock) and their events, on one chain. */
+function scanScope(chainId: number, config: StackConfig) {
+  const proxies = [config.kms.proxy, ...config.apps.map((app) => app.proxy)];
+  // The timelock's role grants ride on the same scan (and checkpoint) as the authorization sets.
+  const timelock = config.governance.mode === "safe+timelock" ? [config.governance.timelock.address] : [];
+  const events = timelock.length ? [...scannedEvents, roleGranted] : scannedEvents;
+  const scope = {
+    chainId,
+    addresses: [...proxies, ...timelock].map((p) => p.toLowerCase()).sort(),
+    events: events.map((e) => toEventSelector(e)).sort(),
+  };
+  return { proxies, timelock, events, scope };
+}
+
+/**
+ * The candidates of the newest checkpoint of this stack's scan, before it is confirmed canonical,
+ * so that their getters run while the scan does. A candidate never decides a result (the getters
+ * at the pinned block do): a checkpoint that turns out reorged away costs its getter calls only.
+ */
+export function checkpointedCandidates(chainId: number, config: StackConfig, store?: CheckpointStore): Candidates {
+  if (!store) return new Map();
+  const { scope } = scanScope(chainId, config);
+  const newest = store
+    .load()
+    .find(
+      (c) =>
+        c.chainId === scope.chainId &&
+        c.addresses.join() === scope.addresses.join() &&
+        c.events.join() === scope.events.join(),
+    );
+  return newest ? fromCheckpoint(newest) : new Map();
+}
+
 export interface ScannedCandidates {
   candidates: Candidates;
   /** The checkpoint at the pinned block being written (resolved at once without a store). */
@@ -118,16 +151,8 @@ export async function scanCandidates(
   pinned: { number: bigint; hash: Hex },
   options: ScanOptions = {},
 ): Promise<ScannedCandidates> {
-  const proxies = [config.kms.proxy, ...config.apps.map((app) => app.proxy)];
-  // The timelock's role grants ride on the same scan (and checkpoint) as the authorization sets.
-  const timelock = config.governance.mode === "safe+timelock" ? [config.governance.timelock.address] : [];
-  const events = timelock.length ? [...scannedEvents, roleGranted] : scannedEvents;
+  const { proxies, timelock, events, scope } = scanScope(client.chain!.id, config);
   const startBlock = config.network.startBlock === undefined ? undefined : BigInt(config.network.startBlock);
-  const scope = {
-    chainId: client.chain!.id,
-    addresses: [...proxies, ...timelock].map((p) => p.toLowerCase()).sort(),
-    events: events.map((e) => toEventSelector(e)).sort(),
-  };
   const checkpoint = options.checkpoints
     ? await usableCheckpoint(
         client,

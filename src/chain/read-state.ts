@@ -14,7 +14,14 @@ import { safeVersionOf, type SafeVersion } from "./safe-deployments";
 import { dstackAppAbi, dstackAppTcbAbi, dstackKmsAbi, ownable2StepAbi, safeAbi, timelockAbi } from "./abis";
 import { assertExpectedContracts, WrongContractError } from "./identify";
 import { appVariant, kmsVariant, type AppVariant, type KmsVariant } from "./variants";
-import { candidateKey, roleCandidateKey, scanCandidates, type Candidates, type ScanOptions } from "./candidates";
+import {
+  candidateKey,
+  checkpointedCandidates,
+  roleCandidateKey,
+  scanCandidates,
+  type Candidates,
+  type ScanOptions,
+} from "./candidates";
 import { itemsOf, setsOf, type GovernedSet } from "../governed/registry";
 
 /** ERC-1967 implementation slot: bytes32(uint256(keccak256("eip1967.proxy.implementation")) - 1). */
@@ -263,8 +270,16 @@ function namedRoleAccounts(config: StackConfig): Address[] {
   ];
 }
 
-/** Candidates known without a scan: the config's items, or on a re-read the touched items and the known role holders. */
-function knownCandidates(config: StackConfig, reuse: ReadOptions["reuse"], timelock: Address | undefined): Candidates {
+/**
+ * Candidates known without a scan: the config's items and the last checkpoint's, or on a re-read
+ * the touched items and the known role holders.
+ */
+function knownCandidates(
+  config: StackConfig,
+  reuse: ReadOptions["reuse"],
+  timelock: Address | undefined,
+  checkpointed: Candidates,
+): Candidates {
   const known: Candidates = new Map();
   const add = (key: string, items: Iterable<string>) => {
     if (!known.has(key)) known.set(key, new Set());
@@ -277,6 +292,7 @@ function knownCandidates(config: StackConfig, reuse: ReadOptions["reuse"], timel
       for (const role of TIMELOCK_ROLE_NAMES) add(roleCandidateKey(timelock, roles.roleIds[role]), roles.roles[role]);
     return known;
   }
+  for (const [key, items] of checkpointed) add(key, items);
   for (const set of setsOf("kms"))
     add(candidateKey(config.kms.proxy, set.property), itemsOf(config.kms, set.property) ?? []);
   for (const app of config.apps)
@@ -433,7 +449,12 @@ async function readPinnedState(client: PublicClient, config: StackConfig, option
     timelockAddress !== undefined &&
     safeAddress !== undefined &&
     !(options.reuse?.state.timelock && !options.reuse.roles);
-  const known = knownCandidates(config, options.reuse, timelockAddress);
+  const known = knownCandidates(
+    config,
+    options.reuse,
+    timelockAddress,
+    checkpointedCandidates(client.chain!.id, config, options.checkpoints),
+  );
   const checked = new Map<string, CallResult>();
   const [reads, implementationSlots, flagSlots, scanned] = await Promise.all([
     readGroups(client, blockNumber, groups),
