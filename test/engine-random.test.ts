@@ -8,7 +8,6 @@ import { sendAsOwner } from "../bench/owner-calls";
 import { devAccounts } from "../devnet/accounts";
 import { devMeasurement } from "../devnet/deploy";
 import { dstackAppAbi, dstackKmsAbi } from "../src/chain/abis";
-import { createChainClient } from "../src/chain/client";
 import { readLiveState } from "../src/chain/read-state";
 import { parseStackConfig, type StackConfigInput } from "../src/config/schema";
 import { approveProposal, executeSafeTransaction, executeTimelockBatch } from "../src/proposal/execute";
@@ -126,7 +125,7 @@ describe("engine on random histories and random desired states", () => {
     config.kms.devices = [];
     config.apps![0].composeHashes = [];
     config.apps![0].devices = [];
-    const client = createChainClient({ chainId: devnet.anvil.chainId, rpcUrls: [devnet.anvil.rpcUrl] });
+    const client = devnet.client;
     const live = await readLiveState(client, parseStackConfig(config));
     const rebuilt: Record<string, Hex[]> = {
       osImages: live.kms.osImages,

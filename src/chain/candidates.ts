@@ -52,8 +52,11 @@ function addLogs(
   kmsProxy: Address,
   logs: readonly { address: Address; eventName: string; args: Record<string, Hex> }[],
 ): void {
+  // Logs come from a few contracts: checksum each address once, not once per log.
+  const checksummed = new Map<string, Address>();
   for (const log of logs) {
-    const proxy = getAddress(log.address);
+    const proxy = checksummed.get(log.address) ?? getAddress(log.address);
+    checksummed.set(log.address, proxy);
     if (log.eventName === "RoleGranted") {
       add(candidates, roleCandidateKey(proxy, log.args.role), log.args.account);
       continue;
@@ -98,27 +101,58 @@ async function usableCheckpoint(
   return undefined;
 }
 
+/** What this stack's scan covers: its proxies (and timelock) and their events, on one chain. */
+function scanScope(chainId: number, config: StackConfig) {
+  const proxies = [config.kms.proxy, ...config.apps.map((app) => app.proxy)];
+  // The timelock's role grants ride on the same scan (and checkpoint) as the authorization sets.
+  const timelock = config.governance.mode === "safe+timelock" ? [config.governance.timelock.address] : [];
+  const events = timelock.length ? [...scannedEvents, roleGranted] : scannedEvents;
+  const scope = {
+    chainId,
+    addresses: [...proxies, ...timelock].map((p) => p.toLowerCase()).sort(),
+    events: events.map((e) => toEventSelector(e)).sort(),
+  };
+  return { proxies, timelock, events, scope };
+}
+
+/**
+ * The candidates of the newest checkpoint of this stack's scan, before it is confirmed canonical,
+ * so that their getters run while the scan does. A candidate never decides a result (the getters
+ * at the pinned block do): a checkpoint that turns out reorged away costs its getter calls only.
+ */
+export function checkpointedCandidates(chainId: number, config: StackConfig, store?: CheckpointStore): Candidates {
+  if (!store) return new Map();
+  const { scope } = scanScope(chainId, config);
+  const newest = store
+    .load()
+    .find(
+      (c) =>
+        c.chainId === scope.chainId &&
+        c.addresses.join() === scope.addresses.join() &&
+        c.events.join() === scope.events.join(),
+    );
+  return newest ? fromCheckpoint(newest) : new Map();
+}
+
+export interface ScannedCandidates {
+  candidates: Candidates;
+  /** The checkpoint at the pinned block being written (resolved at once without a store). */
+  saved: Promise<void>;
+}
+
 /**
  * The candidates of every authorization set at the pinned block: from the newest canonical
  * checkpoint plus a scan of the blocks after it, or a full scan from network.startBlock (searched
- * for when the stack does not give it). Saves a checkpoint at the pinned block.
+ * for when the stack does not give it). Starts saving a checkpoint at the pinned block.
  */
 export async function scanCandidates(
   client: PublicClient,
   config: StackConfig,
   pinned: { number: bigint; hash: Hex },
   options: ScanOptions = {},
-): Promise<Candidates> {
-  const proxies = [config.kms.proxy, ...config.apps.map((app) => app.proxy)];
-  // The timelock's role grants ride on the same scan (and checkpoint) as the authorization sets.
-  const timelock = config.governance.mode === "safe+timelock" ? [config.governance.timelock.address] : [];
-  const events = timelock.length ? [...scannedEvents, roleGranted] : scannedEvents;
+): Promise<ScannedCandidates> {
+  const { proxies, timelock, events, scope } = scanScope(client.chain!.id, config);
   const startBlock = config.network.startBlock === undefined ? undefined : BigInt(config.network.startBlock);
-  const scope = {
-    chainId: client.chain!.id,
-    addresses: [...proxies, ...timelock].map((p) => p.toLowerCase()).sort(),
-    events: events.map((e) => toEventSelector(e)).sort(),
-  };
   const checkpoint = options.checkpoints
     ? await usableCheckpoint(
         client,
@@ -154,13 +188,16 @@ export async function scanCandidates(
     concurrency: options.concurrency ?? config.network.logScanConcurrency,
   });
   addLogs(candidates, config.kms.proxy, logs as never);
-  await options.checkpoints?.save({
-    ...scope,
-    fromBlock: fromBlock.toString(),
-    discovered: startBlock === undefined,
-    block: pinned.number.toString(),
-    hash: pinned.hash,
-    candidates: Object.fromEntries([...candidates].map(([key, items]) => [key, [...items].sort()])),
-  });
-  return candidates;
+  const saved =
+    options.checkpoints?.save({
+      ...scope,
+      fromBlock: fromBlock.toString(),
+      discovered: startBlock === undefined,
+      block: pinned.number.toString(),
+      hash: pinned.hash,
+      candidates: Object.fromEntries([...candidates].map(([key, items]) => [key, [...items].sort()])),
+    }) ?? Promise.resolve();
+  // Awaited by the caller after its getter reads; a failed write must not go unhandled meanwhile.
+  saved.catch(() => undefined);
+  return { candidates, saved };
 }

@@ -1,13 +1,14 @@
 import {
   BaseError,
+  decodeAbiParameters,
   formatLog,
   HttpRequestError,
   numberToHex,
-  parseEventLogs,
   RpcRequestError,
   TimeoutError,
   toEventSelector,
   type AbiEvent,
+  type AbiParameter,
   type Address,
   type Log,
   type PublicClient,
@@ -82,59 +83,68 @@ function isTransient(error: unknown): boolean {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** What the scan learns about the RPC's range limit while it runs; shared by its workers. */
-class RangeSizer {
+/**
+ * What a scan learns about the RPC's range limit while it runs; shared by its workers. Sizes above
+ * the known-good one are tried by one worker at a time (a probe), so a wrong guess costs one refused
+ * request, not one per worker.
+ */
+export class RangeSizer {
   /** Largest size known to work, and smallest known refused (blocks-kind refusals are a fixed cap). */
   private good = 0n;
   private refused: bigint | undefined;
+  /** The RPC named a size it accepts: it is taken at its word, without learning one request at a time. */
+  private named = false;
   private probing = false;
   private size: bigint;
   private regrowIn = 0;
   private regrowWait = SUCCESSES_BEFORE_REGROWTH / 2;
 
-  constructor(
-    whole: bigint,
-    private readonly max: bigint | undefined,
-  ) {
-    this.size = max !== undefined && max < whole ? max : whole;
+  /** The largest size worth asking for: the whole scan, or less when the stack caps it. */
+  private readonly max: bigint;
+
+  constructor(whole: bigint, max: bigint | undefined) {
+    this.max = max !== undefined && max < whole ? max : whole;
+    this.size = this.max;
   }
 
-  /** Until one range has worked, one request at a time: a refusal then costs one request, not eight. */
+  /** Until one range has worked (or the RPC named a size), one request at a time: a refusal then costs one request, not eight. */
   get learning(): boolean {
-    return this.good === 0n;
+    return this.good === 0n && !this.named;
   }
 
-  /** The size the next range asks for; at most one worker probes above the known-good size. */
+  /** The size the next range asks for: the known-good size, or a probe above it. */
   next(): { size: bigint; probe: boolean } {
-    if (
-      this.refused !== undefined &&
-      this.good > 0n &&
-      !this.probing &&
-      this.refused - this.good > this.good / PROBE_PRECISION + 1n
-    ) {
-      this.probing = true;
-      return { size: (this.good + this.refused) / 2n, probe: true };
-    }
-    return { size: this.size, probe: false };
+    const probe = this.probing || this.good === 0n ? undefined : this.probeSize();
+    if (probe === undefined) return { size: this.size, probe: false };
+    this.probing = true;
+    return { size: probe, probe: true };
+  }
+
+  /** Between the largest accepted and the smallest refused size under a block cap; else double, after a streak. */
+  private probeSize(): bigint | undefined {
+    if (this.refused !== undefined)
+      return this.refused - this.good > this.good / PROBE_PRECISION + 1n ? (this.good + this.refused) / 2n : undefined;
+    if (this.regrowIn > 0) return undefined;
+    const grown = this.size * 2n < this.max ? this.size * 2n : this.max;
+    return grown > this.size ? grown : undefined;
   }
 
   accepted(size: bigint, probe: boolean): void {
     if (probe) this.probing = false;
     if (size > this.good) this.good = size;
     if (this.size < this.good) this.size = this.good;
-    // A block cap is known: the probe looks above it. Shrunk for too many results: regrow after a streak.
-    if (this.refused !== undefined || --this.regrowIn > 0) return;
-    const doubled = this.size * 2n;
-    this.size = this.max !== undefined && doubled > this.max ? this.max : doubled;
+    this.regrowIn--;
   }
 
   rejected(size: bigint, probe: boolean, refusal: RangeRefusal): void {
     if (probe) this.probing = false;
     if (refusal.kind === "results") {
+      // Too many results depends on where the range lies: regrow later, each refused regrowth waiting twice as long.
       this.regrowWait *= 2;
       this.regrowIn = this.regrowWait;
     }
     if (refusal.workableSize !== undefined && refusal.workableSize < size) {
+      this.named = true;
       this.size = refusal.workableSize > 0n ? refusal.workableSize : 1n;
       // A named size is the RPC's own word: no probing above it.
       if (refusal.kind === "blocks") this.refused = this.size + 1n;
@@ -218,13 +228,44 @@ export async function scanLogs(client: PublicClient, scan: LogScan): Promise<Log
   };
   await Promise.all(Array.from({ length: concurrency }, work));
   if (failure !== undefined) throw failure;
-  found.sort(
-    (a, b) =>
-      Number(BigInt(a.blockNumber!) - BigInt(b.blockNumber!)) || Number(BigInt(a.logIndex!) - BigInt(b.logIndex!)),
+  const logs = found.map((log) => formatLog(log));
+  logs.sort((a, b) => Number(a.blockNumber! - b.blockNumber!) || a.logIndex! - b.logIndex!);
+  return decodeLogs(scan.events, logs);
+}
+
+/** Indexed arguments of these types are stored as their hash: the topic is all there is. */
+const hashedWhenIndexed = /^(?:string|bytes|tuple)$|\]$/;
+
+/**
+ * Each log decoded by the event its first topic names; a log that does not decode as that event
+ * is dropped (as viem's strict parseEventLogs does). Selectors are hashed once per scan: viem's
+ * parseEventLogs hashes every event's signature again for every log (1,000 logs: ~150 ms of CPU).
+ */
+export function decodeLogs(events: readonly AbiEvent[], logs: readonly Log[]): Log[] {
+  const bySelector = new Map(
+    events.map((event) => {
+      const indexed = event.inputs.filter((input) => input.indexed);
+      return [toEventSelector(event), { event, indexed, data: event.inputs.filter((input) => !input.indexed) }];
+    }),
   );
-  return parseEventLogs({
-    abi: scan.events,
-    logs: found.map((log) => formatLog(log)),
-    strict: true,
-  }) as unknown as Log[];
+  return logs.flatMap((log) => {
+    const shape = bySelector.get(log.topics[0] ?? "0x");
+    if (!shape || log.topics.length !== shape.indexed.length + 1) return [];
+    try {
+      const values = new Map<AbiParameter, unknown>();
+      for (const [i, input] of shape.indexed.entries()) {
+        const topic = log.topics[i + 1]!;
+        values.set(input, hashedWhenIndexed.test(input.type) ? topic : decodeAbiParameters([input], topic)[0]);
+      }
+      const data = shape.data.length ? decodeAbiParameters(shape.data, log.data) : [];
+      for (const [i, input] of shape.data.entries()) values.set(input, data[i]);
+      const inputs = shape.event.inputs;
+      const args = inputs.every((input) => input.name)
+        ? Object.fromEntries(inputs.map((input) => [input.name, values.get(input)]))
+        : inputs.map((input) => values.get(input));
+      return [{ ...log, args, eventName: shape.event.name } as unknown as Log];
+    } catch {
+      return [];
+    }
+  });
 }

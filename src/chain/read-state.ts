@@ -1,4 +1,5 @@
 import {
+  getAbiItem,
   getAddress,
   zeroHash,
   keccak256,
@@ -13,7 +14,14 @@ import { safeVersionOf, type SafeVersion } from "./safe-deployments";
 import { dstackAppAbi, dstackAppTcbAbi, dstackKmsAbi, ownable2StepAbi, safeAbi, timelockAbi } from "./abis";
 import { assertExpectedContracts, WrongContractError } from "./identify";
 import { appVariant, kmsVariant, type AppVariant, type KmsVariant } from "./variants";
-import { candidateKey, roleCandidateKey, scanCandidates, type Candidates, type ScanOptions } from "./candidates";
+import {
+  candidateKey,
+  checkpointedCandidates,
+  roleCandidateKey,
+  scanCandidates,
+  type Candidates,
+  type ScanOptions,
+} from "./candidates";
 import { itemsOf, setsOf, type GovernedSet } from "../governed/registry";
 
 /** ERC-1967 implementation slot: bytes32(uint256(keccak256("eip1967.proxy.implementation")) - 1). */
@@ -226,53 +234,138 @@ const timelockReads = (timelock: Address): NamedCalls => ({
   legacyAdminRole: { address: timelock, abi: timelockAbi, functionName: "TIMELOCK_ADMIN_ROLE" },
 });
 
-/**
- * Every holder of each timelock role: accounts a RoleGranted event names (from startBlock) plus the
- * accounts the config names, each confirmed with hasRole at the block (a revoked grant drops out).
- */
-async function readTimelockRoles(
-  client: PublicClient,
-  config: StackConfig,
-  blockNumber: bigint,
-  timelock: Address,
-  safe: Address,
-  roleIds: Record<TimelockRole, Hex>,
-  candidates: Candidates,
-): Promise<Record<TimelockRole, Address[]>> {
-  if (config.governance.mode !== "safe+timelock") throw new Error("internal: roles of a stack without a timelock");
+/** OpenZeppelin 4.x's admin role (5.x uses 0x00): known before the timelock is read, so both are checked early. */
+const LEGACY_ADMIN_ROLE = keccak256(stringToHex("TIMELOCK_ADMIN_ROLE"));
+const ROLE_IDS_BEFORE_READ: [TimelockRole, Hex][] = [
+  ...Object.entries(TIMELOCK_ROLES),
+  ["admin", LEGACY_ADMIN_ROLE],
+] as [TimelockRole, Hex][];
+
+/** One getter confirming one candidate at the pinned block: a set item, or an account holding a timelock role. */
+interface Check {
+  key: string;
+  item: string;
+  role?: TimelockRole;
+  call: ContractCall;
+  /** What failed, when the call reverts. */
+  what: string;
+}
+
+const hasRoleAbi = [getAbiItem({ abi: timelockAbi, name: "hasRole" })];
+
+const checkId = (check: Check) => `${check.key}/${check.item.toLowerCase()}`;
+
+/** Accounts the config names in the timelock's roles: checked whatever the events say. */
+function namedRoleAccounts(config: StackConfig): Address[] {
+  if (config.governance.mode !== "safe+timelock") return [];
   const t = config.governance.timelock;
-  const named = [
-    safe,
-    timelock,
+  return [
+    config.governance.safe.address,
+    t.address,
     zeroAddress,
     ...(t.executors === "anyone" ? [] : t.executors),
     ...(t.proposers ?? []),
     ...(t.cancellers ?? []),
     ...(t.admins ?? []),
   ];
-  const checks = TIMELOCK_ROLE_NAMES.flatMap((role) => {
-    const granted = [...(candidates.get(roleCandidateKey(timelock, roleIds[role])) ?? [])] as Address[];
-    return [...new Set([...named, ...granted].map((a) => getAddress(a)))].sort().map((account) => ({ role, account }));
-  });
-  const held = await multicallAt(
+}
+
+/**
+ * Candidates known without a scan: the config's items and the last checkpoint's, or on a re-read
+ * the touched items and the known role holders.
+ */
+function knownCandidates(
+  config: StackConfig,
+  reuse: ReadOptions["reuse"],
+  timelock: Address | undefined,
+  checkpointed: Candidates,
+): Candidates {
+  const known: Candidates = new Map();
+  const add = (key: string, items: Iterable<string>) => {
+    if (!known.has(key)) known.set(key, new Set());
+    for (const item of items) known.get(key)!.add(item as Hex);
+  };
+  if (reuse) {
+    for (const [key, items] of reuse.items) add(key, items);
+    const roles = reuse.state.timelock;
+    if (roles && timelock)
+      for (const role of TIMELOCK_ROLE_NAMES) add(roleCandidateKey(timelock, roles.roleIds[role]), roles.roles[role]);
+    return known;
+  }
+  for (const [key, items] of checkpointed) add(key, items);
+  for (const set of setsOf("kms"))
+    add(candidateKey(config.kms.proxy, set.property), itemsOf(config.kms, set.property) ?? []);
+  for (const app of config.apps)
+    for (const set of setsOf("app")) add(candidateKey(app.proxy, set.property), itemsOf(app, set.property) ?? []);
+  return known;
+}
+
+function mergeCandidates(a: Candidates, b: Candidates): Candidates {
+  const merged: Candidates = new Map([...a].map(([key, items]) => [key, new Set(items)]));
+  for (const [key, items] of b) merged.set(key, new Set([...(merged.get(key) ?? []), ...items]));
+  return merged;
+}
+
+/**
+ * The getter calls that confirm candidates: each set item with its `allowed…` getter, and for each
+ * of `roles` the accounts the config names or a RoleGranted event named, with hasRole. Sorted.
+ */
+function candidateChecks(config: StackConfig, candidates: Candidates, roles: [TimelockRole, Hex][]): Check[] {
+  const checks: Check[] = [];
+  for (const [key, items] of [...candidates].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (key.includes(":role:")) continue;
+    const [proxy, set] = key.split(":") as [Address, string];
+    const isKms = proxy === config.kms.proxy;
+    const functionName = setsOf(isKms ? "kms" : "app").find((s) => s.property === set)!.getter;
+    // The getter alone as the ABI: viem looks a function up by name on every call it encodes.
+    const abi = [getAbiItem({ abi: isKms ? dstackKmsAbi : dstackAppAbi, name: functionName as never })];
+    for (const item of [...items].sort()) {
+      const call = { address: proxy, abi, functionName, args: [item] };
+      checks.push({ key, item, call, what: `${functionName}(${item})` });
+    }
+  }
+  if (config.governance.mode !== "safe+timelock") return checks;
+  const timelock = config.governance.timelock.address;
+  for (const [role, roleId] of roles) {
+    const key = roleCandidateKey(timelock, roleId);
+    const granted = [...(candidates.get(key) ?? [])];
+    const accounts = [...new Set([...namedRoleAccounts(config), ...granted].map((a) => getAddress(a)))].sort();
+    for (const account of accounts) {
+      const call = { address: timelock, abi: hasRoleAbi, functionName: "hasRole", args: [roleId, account] };
+      checks.push({ key, item: account, role, call, what: `timelock hasRole(${role}, ${account})` });
+    }
+  }
+  return checks;
+}
+
+/** Runs the checks not run yet (in multicall batches) and records their outcomes in `checked`. */
+async function runChecks(
+  client: PublicClient,
+  blockNumber: bigint,
+  checks: Check[],
+  checked: Map<string, CallResult>,
+): Promise<void> {
+  const todo = [...new Map(checks.map((c) => [checkId(c), c])).values()].filter((c) => !checked.has(checkId(c)));
+  if (todo.length === 0) return;
+  const results = await multicallAt(
     client,
     blockNumber,
-    checks.map(({ role, account }) => ({
-      address: timelock,
-      abi: timelockAbi,
-      functionName: "hasRole",
-      args: [roleIds[role], account],
-    })),
+    todo.map((c) => c.call),
   );
-  const roles = Object.fromEntries(TIMELOCK_ROLE_NAMES.map((role) => [role, [] as Address[]])) as Record<
-    TimelockRole,
-    Address[]
-  >;
-  checks.forEach((check, i) => {
-    if (ok<boolean>(held[i], `timelock hasRole(${check.role}, ${check.account})`))
-      roles[check.role].push(check.account);
-  });
-  return roles;
+  for (const [i, check] of todo.entries()) checked.set(checkId(check), results[i]);
+}
+
+/** Each role's holders from the confirmed role checks, sorted. */
+function roleHolders(confirmed: Check[]): Record<TimelockRole, Address[]> {
+  return Object.fromEntries(
+    TIMELOCK_ROLE_NAMES.map((role) => [
+      role,
+      confirmed
+        .filter((c) => c.role === role)
+        .map((c) => c.item as Address)
+        .sort(),
+    ]),
+  ) as Record<TimelockRole, Address[]>;
 }
 
 const appGroup = (name: string) => `app:${name}`;
@@ -350,7 +443,20 @@ async function readPinnedState(client: PublicClient, config: StackConfig, option
   const timelockAddress = governance.mode === "safe+timelock" ? governance.timelock.address : undefined;
   const groups = scalarGroups(config);
 
-  const [reads, implementationSlots, flagSlots, found] = await Promise.all([
+  // Items and role holders known before the scan (named by the config, or re-read) are checked while
+  // it runs; only what the scan alone finds waits for it, so a first read is not one getter round longer.
+  const readRoles =
+    timelockAddress !== undefined &&
+    safeAddress !== undefined &&
+    !(options.reuse?.state.timelock && !options.reuse.roles);
+  const known = knownCandidates(
+    config,
+    options.reuse,
+    timelockAddress,
+    checkpointedCandidates(client.chain!.id, config, options.checkpoints),
+  );
+  const checked = new Map<string, CallResult>();
+  const [reads, implementationSlots, flagSlots, scanned] = await Promise.all([
     readGroups(client, blockNumber, groups),
     storageAt(client, blockNumber, proxies, IMPLEMENTATION_SLOT),
     storageAt(
@@ -360,8 +466,9 @@ async function readPinnedState(client: PublicClient, config: StackConfig, option
       APP_FLAGS_SLOT,
     ),
     options.reuse
-      ? new Map([...options.reuse.items].map(([key, items]) => [key, new Set(items)]))
+      ? { candidates: new Map() as Candidates, saved: Promise.resolve() }
       : scanCandidates(client, config, { number: blockNumber, hash: block.hash }, options),
+    runChecks(client, blockNumber, candidateChecks(config, known, readRoles ? ROLE_IDS_BEFORE_READ : []), checked),
   ]);
 
   // Know every contract's version before reading its sets: an unknown contract gets a clear message.
@@ -382,64 +489,31 @@ async function readPinnedState(client: PublicClient, config: StackConfig, option
       return [app.name, shape] as const;
     }),
   );
+  const t = reads.timelock;
+  const roleIds = t
+    ? { ...TIMELOCK_ROLES, admin: t.optional<Hex>("legacyAdminRole") ?? TIMELOCK_ROLES.admin }
+    : undefined;
 
-  // Role grants are checked with hasRole, set items with their getters: split them.
-  const roleCandidates: Candidates = new Map([...found].filter(([key]) => key.includes(":role:")));
-  for (const key of roleCandidates.keys()) found.delete(key);
-  if (options.reuse?.state.timelock && timelockAddress) {
-    const known = options.reuse.state.timelock;
-    for (const role of TIMELOCK_ROLE_NAMES) {
-      const key = roleCandidateKey(timelockAddress, known.roleIds[role]);
-      roleCandidates.set(key, new Set([...(roleCandidates.get(key) ?? []), ...known.roles[role]]));
-    }
-  }
-  // Candidates: every item ever added, plus every item the config wants (in case startBlock is late).
-  const seen = found;
-  const candidates = (proxy: Address, set: string) => {
-    const key = candidateKey(proxy, set);
-    if (!seen.has(key)) seen.set(key, new Set());
-    return seen.get(key)!;
-  };
-  if (!options.reuse) {
-    for (const set of setsOf("kms")) {
-      for (const hash of itemsOf(config.kms, set.property) ?? []) candidates(config.kms.proxy, set.property).add(hash);
-    }
-    for (const app of config.apps) {
-      for (const set of setsOf("app")) {
-        for (const hash of itemsOf(app, set.property) ?? []) candidates(app.proxy, set.property).add(hash);
-      }
-    }
-  }
-
-  const membershipCalls: { key: string; hash: Hex; call: ContractCall }[] = [];
-  for (const [key, hashes] of seen) {
-    const [proxy, set] = key.split(":") as [Address, string];
-    const isKms = proxy === config.kms.proxy;
-    const functionName = setsOf(isKms ? "kms" : "app").find((s) => s.property === set)!.getter;
-    for (const hash of [...hashes].sort()) {
-      membershipCalls.push({
-        key,
-        hash,
-        call: { address: proxy, abi: isKms ? dstackKmsAbi : dstackAppAbi, functionName, args: [hash] },
-      });
-    }
-  }
-  const memberships = await multicallAt(
-    client,
-    blockNumber,
-    membershipCalls.map((m) => m.call),
+  // Every item ever added and every account ever granted a role, plus what the config names.
+  const seen = mergeCandidates(known, scanned.candidates);
+  const all = candidateChecks(
+    config,
+    seen,
+    readRoles && roleIds ? (Object.entries(roleIds) as [TimelockRole, Hex][]) : [],
   );
+  await Promise.all([runChecks(client, blockNumber, all, checked), scanned.saved]);
   // Reads are pinned by number: if a reorg replaced that block meanwhile, they may mix two chains.
   const after = await client.getBlock({ blockNumber });
   if (after.hash !== block.hash)
     throw new Error(
       `block ${blockNumber} changed while it was being read (reorg: ${block.hash} → ${after.hash}); run again`,
     );
+  const holds = (check: Check) => ok<boolean>(checked.get(checkId(check))!, check.what);
   const members = new Map<string, Hex[]>();
-  membershipCalls.forEach((m, index) => {
-    if (!ok<boolean>(memberships[index], `${m.call.functionName}(${m.hash})`)) return;
-    members.set(m.key, [...(members.get(m.key) ?? []), m.hash]);
-  });
+  for (const check of all) {
+    if (check.role || !holds(check)) continue;
+    members.set(check.key, [...(members.get(check.key) ?? []), check.item as Hex]);
+  }
   const setOf = (proxy: Address, set: string): Hex[] => {
     const key = candidateKey(proxy, set);
     const confirmed = members.get(key) ?? [];
@@ -497,10 +571,8 @@ async function readPinnedState(client: PublicClient, config: StackConfig, option
         ...(timelockAddress ? { timelockModule: reads.safe.value<boolean>("timelockModule") } : {}),
       }
     : undefined;
-  const t = reads.timelock;
   let timelock: TimelockState | undefined;
-  if (timelockAddress && safeAddress && t) {
-    const roleIds = { ...TIMELOCK_ROLES, admin: t.optional<Hex>("legacyAdminRole") ?? TIMELOCK_ROLES.admin };
+  if (timelockAddress && safeAddress && t && roleIds) {
     const expiration = t.optional<bigint>("expiration");
     timelock = {
       address: timelockAddress,
@@ -508,10 +580,7 @@ async function readPinnedState(client: PublicClient, config: StackConfig, option
       delay: t.value<bigint>("delay"),
       expiration,
       roleIds,
-      roles:
-        options.reuse?.state.timelock && !options.reuse.roles
-          ? options.reuse.state.timelock.roles
-          : await readTimelockRoles(client, config, blockNumber, timelockAddress, safeAddress, roleIds, roleCandidates),
+      roles: readRoles ? roleHolders(all.filter(holds)) : options.reuse!.state.timelock!.roles,
     };
   }
   return { chainId: client.chain!.id, blockNumber, blockTimestamp: block.timestamp, kms, apps, safe, timelock };

@@ -47,9 +47,7 @@ export async function startRpcRelay(client: PublicClient, options: RelayOptions 
   let proofs = state !== undefined;
   const loading = new Map<string, Promise<void>>();
 
-  const request = async <T>(method: string, params: unknown[]): Promise<T> => {
-    return (await client.request({ method, params } as never)) as T;
-  };
+  const request = <T>(method: string, params: unknown[]) => client.request({ method, params } as never) as Promise<T>;
 
   async function loadAccount(address: Address, slots: readonly Hex[]): Promise<void> {
     const block = toHex(state!.blockNumber);
@@ -57,11 +55,11 @@ export async function startRpcRelay(client: PublicClient, options: RelayOptions 
     const chunks = Array.from({ length: Math.max(1, Math.ceil(words.length / PROOF_SLOTS)) }, (_, i) =>
       words.slice(i * PROOF_SLOTS, (i + 1) * PROOF_SLOTS),
     );
-    const proofs = await Promise.all(
+    const answers = await Promise.all(
       chunks.map((keys) => request<AccountProof>("eth_getProof", [address, keys, block])),
     );
-    const code = hasCode(proofs[0]) ? await request<Hex>("eth_getCode", [address, block]) : "0x";
-    for (const proof of proofs) state!.addProof({ ...proof, address }, code);
+    const code = hasCode(answers[0]) ? await request<Hex>("eth_getCode", [address, block]) : "0x";
+    for (const proof of answers) state!.addProof({ ...proof, address }, code);
   }
 
   /** Loads an account once however many reads of it arrive together (anvil asks balance, nonce and code at once). */

@@ -142,7 +142,14 @@ export async function accessListsAt(
         const { accessList } = (await client.request({
           method: "eth_createAccessList",
           params: [
-            { from: call.from, to: call.to, data: call.data, ...(call.value ? { value: toHex(call.value) } : {}) },
+            {
+              from: call.from,
+              to: call.to,
+              data: call.data,
+              ...(call.value ? { value: toHex(call.value) } : {}),
+              // The senders (Safe, timelock) hold no ETH: without a zero price geth charges its default fees and refuses.
+              gasPrice: "0x0",
+            },
             toHex(blockNumber),
           ],
         } as never)) as { accessList?: AccessListEntry[] };

@@ -3,7 +3,6 @@ import { after, before, beforeEach, describe, it } from "node:test";
 import { createTestClient, encodeFunctionData, http, zeroHash, type Hex, type PublicClient } from "viem";
 import { devMeasurement } from "../../devnet/deploy";
 import { dstackKmsAbi, timelockAbi } from "../../src/chain/abis";
-import { createChainClient } from "../../src/chain/client";
 import type { StackConfigInput } from "../../src/config/schema";
 import { approveProposal, executeSafeTransaction, signProposal } from "../../src/proposal/execute";
 import { writeProposalFiles } from "../../src/proposal/files";
@@ -21,7 +20,7 @@ describe("gov audit --check: one line per monitoring finding, exit 1; 0 on a cle
   before(async () => {
     devnet = await startTestDevnet("safe+timelock");
     config = { ...devnet.config(), policy: { proveConvergence: false } };
-    client = createChainClient({ chainId: devnet.anvil.chainId, rpcUrls: [devnet.anvil.rpcUrl] });
+    client = devnet.client;
     snapshot = await testClient().snapshot();
   });
   after(() => devnet.stop());

@@ -5,8 +5,7 @@ import { after, before, describe, it } from "node:test";
 import { getAddress, type Hex, type PublicClient } from "viem";
 import { devAccounts } from "../../devnet/accounts";
 import { DEVNET_TIMELOCK_EXPIRATION, devMeasurement } from "../../devnet/deploy";
-import { dstackKmsAbi, timelockAbi } from "../../src/chain/abis";
-import { createChainClient } from "../../src/chain/client";
+import { timelockAbi } from "../../src/chain/abis";
 import type { StackConfigInput } from "../../src/config/schema";
 import { readProposal } from "../../src/proposal/files";
 import { proposalStatus } from "../../src/proposal/status";
@@ -14,6 +13,7 @@ import type { ProposalFile } from "../../src/proposal/types";
 import { verifyProposal } from "../../src/proposal/verify";
 import { owners, startTestDevnet, type TestDevnet } from "../helpers/devnet";
 import { assertNoKeyLeaked, filesUnder, propose, runGov, stackRoot } from "./harness";
+import { osImageAllowed } from "../helpers/kms-reads";
 
 describe("gov sign refuses tampered files; execute refuses expired operations; cancel", () => {
   let devnet: TestDevnet;
@@ -27,7 +27,7 @@ describe("gov sign refuses tampered files; execute refuses expired operations; c
     devnet = await startTestDevnet("safe+timelock");
     config = devnet.config();
     root = stackRoot(config);
-    client = createChainClient({ chainId: devnet.anvil.chainId, rpcUrls: [devnet.anvil.rpcUrl] });
+    client = devnet.client;
     config.kms.osImages = [...config.kms.osImages, image];
     proposal = await propose(root, config);
   });
@@ -99,15 +99,7 @@ describe("gov sign refuses tampered files; execute refuses expired operations; c
       `gov: proposal ${proposal.id} expired at ${expiredAt}, it can only be cancelled (gov cancel ${proposal.id}); run pulumi up to re-propose\n`,
     );
     assert.equal(await client.getBlockNumber(), blockBefore, "no transaction was sent");
-    assert.equal(
-      await client.readContract({
-        address: devnet.deployment.kms.proxy,
-        abi: dstackKmsAbi,
-        functionName: "allowedOsImages",
-        args: [image],
-      }),
-      false,
-    );
+    assert.equal(await osImageAllowed(client, devnet.deployment.kms.proxy, image), false);
   });
 
   it("cancel writes a proposal that, once signed and executed, leaves the operation cancelled", async () => {

@@ -6,13 +6,13 @@ import { encodeFunctionData, getAddress, type Hex, type PublicClient } from "vie
 import { devAccounts } from "../../devnet/accounts";
 import { devMeasurement } from "../../devnet/deploy";
 import { dstackKmsAbi, safeAbi } from "../../src/chain/abis";
-import { createChainClient } from "../../src/chain/client";
 import type { StackConfigInput } from "../../src/config/schema";
 import { signerPacket } from "../../src/proposal/packet";
 import { proposalStatus } from "../../src/proposal/status";
 import type { ProposalFile } from "../../src/proposal/types";
 import { owners, startTestDevnet, type TestDevnet } from "../helpers/devnet";
 import { allOutput, assertNoKeyLeaked, propose, runGov, sendAsImpersonated, stackRoot } from "./harness";
+import { osImageAllowed } from "../helpers/kms-reads";
 
 const keysUsed = [
   owners[0].privateKey,
@@ -34,7 +34,7 @@ describe("gov status / show / sign / approve / execute / audit on a safe+timeloc
     devnet = await startTestDevnet("safe+timelock");
     config = devnet.config();
     root = stackRoot(config);
-    client = createChainClient({ chainId: devnet.anvil.chainId, rpcUrls: [devnet.anvil.rpcUrl] });
+    client = devnet.client;
   });
   after(() => devnet.stop());
 
@@ -42,13 +42,7 @@ describe("gov status / show / sign / approve / execute / audit on a safe+timeloc
     runGov([...args, "--stack", "devnet", "--root", root], env);
   const proposalFile = () =>
     JSON.parse(readFileSync(join(root, "proposals", "devnet", `${proposal.id}.json`), "utf8")) as ProposalFile;
-  const osImageAllowed = (hash: Hex) =>
-    client.readContract({
-      address: devnet.deployment.kms.proxy,
-      abi: dstackKmsAbi,
-      functionName: "allowedOsImages",
-      args: [hash],
-    });
+  const imageAllowed = (hash: Hex) => osImageAllowed(client, devnet.deployment.kms.proxy, hash);
 
   it("status of a fresh stack: no proposals, nothing to do", async () => {
     const run = await gov(["status"]);
@@ -194,7 +188,7 @@ describe("gov status / show / sign / approve / execute / audit on a safe+timeloc
     assert.equal(queued.code, 0, queued.stderr);
     assert.match(queued.stdout, /executed the Safe transaction of proposal .* now queued in the timelock until /);
     assert.equal((await proposalStatus(client, proposal)).state, "scheduled");
-    assert.equal(await osImageAllowed(image), false);
+    assert.equal(await imageAllowed(image), false);
 
     const early = await gov(["execute", proposal.id], { GOV_PRIVATE_KEY: devAccounts.executor.privateKey });
     assert.equal(early.code, 1);
@@ -214,7 +208,7 @@ describe("gov status / show / sign / approve / execute / audit on a safe+timeloc
         `executed timelock operation ${proposal.timelock!.operationId} of proposal ${proposal.id} in transaction 0x[0-9a-f]{64}`,
       ),
     );
-    assert.equal(await osImageAllowed(image), true);
+    assert.equal(await imageAllowed(image), true);
 
     const again = await gov(["execute", proposal.id], { GOV_PRIVATE_KEY: devAccounts.executor.privateKey });
     assert.equal(again.code, 0, again.stderr);

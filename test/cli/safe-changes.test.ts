@@ -6,7 +6,6 @@ import { createTestClient, http, type Address, type Hex, type PublicClient } fro
 import { devAccounts } from "../../devnet/accounts";
 import { DEVNET_TIMELOCK_DELAY } from "../../devnet/deploy";
 import { safeAbi } from "../../src/chain/abis";
-import { createChainClient } from "../../src/chain/client";
 import type { SafeChangeRoute, StackConfigInput } from "../../src/config/schema";
 import { executorKey, owners, startTestDevnet, type TestDevnet } from "../helpers/devnet";
 import { propose, runGov, stackRoot } from "./harness";
@@ -21,7 +20,7 @@ describe("Safe signer-change route on a safe+timelock devnet (gov CLI)", () => {
 
   before(async () => {
     devnet = await startTestDevnet("safe+timelock");
-    client = createChainClient({ chainId: devnet.anvil.chainId, rpcUrls: [devnet.anvil.rpcUrl] });
+    client = devnet.client;
     snapshot = await testClient().snapshot();
   });
   after(() => devnet.stop());

@@ -5,13 +5,13 @@ import { after, before, describe, it } from "node:test";
 import { getAddress, type Address, type PublicClient } from "viem";
 import { devAccounts } from "../../devnet/accounts";
 import { devMeasurement } from "../../devnet/deploy";
-import { dstackKmsAbi, safeAbi } from "../../src/chain/abis";
-import { createChainClient } from "../../src/chain/client";
+import { safeAbi } from "../../src/chain/abis";
 import { repoRoot } from "../../src/repo-root";
 import type { StackConfigInput } from "../../src/config/schema";
 import type { ProposalFile } from "../../src/proposal/types";
 import { owners, startTestDevnet, type TestDevnet } from "../helpers/devnet";
 import { filesUnder, propose, runGov, stackRoot } from "./harness";
+import { osImageAllowed } from "../helpers/kms-reads";
 
 /**
  * The security defects of issue 10, each as a user meets it on the devnet: forged proposal text,
@@ -23,7 +23,7 @@ describe("security: what a signer reads is what is signed; queued work is never 
   let client: PublicClient;
   before(async () => {
     devnet = await startTestDevnet("safe+timelock");
-    client = createChainClient({ chainId: devnet.anvil.chainId, rpcUrls: [devnet.anvil.rpcUrl] });
+    client = devnet.client;
   });
   after(() => devnet.stop());
 
@@ -205,15 +205,7 @@ describe("security: what a signer reads is what is signed; queued work is never 
         functionName: "getOwners",
       });
       assert.ok(safeOwners.includes(swapped) && !safeOwners.includes(owners[2].address));
-      assert.equal(
-        await client.readContract({
-          address: devnet.deployment.kms.proxy,
-          abi: dstackKmsAbi,
-          functionName: "allowedOsImages",
-          args: [image],
-        }),
-        false,
-      );
+      assert.equal(await osImageAllowed(client, devnet.deployment.kms.proxy, image), false);
       const readme = readFileSync(join(repoRoot(), "README.md"), "utf8").replace(/\s+/g, " ");
       assert.doesNotMatch(readme, /Nothing changes on chain until k signers approve and the timelock delay has passed/);
       assert.match(readme, /Safe signer and threshold changes take effect when the Safe transaction executes/);
@@ -268,15 +260,7 @@ describe("security: what a signer reads is what is signed; queued work is never 
       await devnet.warp(BigInt(mixed.timelock!.delay));
       const run = await govIn(root)(["execute", mixed.id], { GOV_PRIVATE_KEY: devAccounts.executor.privateKey });
       assert.equal(run.code, 0, run.stderr);
-      assert.equal(
-        await client.readContract({
-          address: devnet.deployment.kms.proxy,
-          abi: dstackKmsAbi,
-          functionName: "allowedOsImages",
-          args: [image],
-        }),
-        true,
-      );
+      assert.equal(await osImageAllowed(client, devnet.deployment.kms.proxy, image), true);
       const status = await govIn(root)(["status"]);
       assert.match(status.stdout, new RegExp(`${mixed.id}\\s+${mixed.safe.nonce}\\s+executed`));
     });

@@ -17,7 +17,6 @@ import {
 import { devAccounts } from "../../devnet/accounts";
 import { devMeasurement } from "../../devnet/deploy";
 import { safeAbi } from "../../src/chain/abis";
-import { createChainClient } from "../../src/chain/client";
 import { repoRoot } from "../../src/repo-root";
 import type { StackConfigInput } from "../../src/config/schema";
 import { proposalStatus } from "../../src/proposal/status";
@@ -63,7 +62,7 @@ describe("signer packet and external signatures (cast) on a safe+timelock devnet
     devnet = await startTestDevnet("safe+timelock");
     config = devnet.config();
     root = stackRoot(config);
-    client = createChainClient({ chainId: devnet.anvil.chainId, rpcUrls: [devnet.anvil.rpcUrl] });
+    client = devnet.client;
     config.kms.osImages = [...config.kms.osImages, image];
     if (config.governance.mode !== "safe+timelock") throw new Error("topology");
     config.governance.safe.owners.push({ address: newSigner, org: "operator-c" });

@@ -6,13 +6,12 @@ import { after, before, describe, it } from "node:test";
 import type { Hex, PublicClient } from "viem";
 import { devAccounts } from "../../devnet/accounts";
 import { DEVNET_TIMELOCK_DELAY, devMeasurement } from "../../devnet/deploy";
-import { dstackKmsAbi } from "../../src/chain/abis";
-import { createChainClient } from "../../src/chain/client";
 import { approveProposal, executeSafeTransaction, executeTimelockBatch } from "../../src/proposal/execute";
 import { listProposals, readProposalDirectory } from "../../src/proposal/files";
 import { runGov } from "../cli/harness";
 import { startTestDevnet, type TestDevnet } from "../helpers/devnet";
 import { isNoChange, PulumiProject } from "../helpers/pulumi-project";
+import { osImageAllowed } from "../helpers/kms-reads";
 
 const [owner1, owner2] = devAccounts.safeOwners;
 
@@ -26,7 +25,7 @@ describe("a second clone without proposals/<stack>/ (real CLI): a queued change 
 
   before(async () => {
     devnet = await startTestDevnet("safe+timelock");
-    client = createChainClient({ chainId: devnet.anvil.chainId, rpcUrls: [devnet.anvil.rpcUrl] });
+    client = devnet.client;
     first = new PulumiProject();
     const config = devnet.config();
     config.kms.osImages = [...config.kms.osImages, hash];
@@ -74,15 +73,7 @@ describe("a second clone without proposals/<stack>/ (real CLI): a queued change 
     await devnet.warp(DEVNET_TIMELOCK_DELAY);
     const [proposal] = await listProposals(first.dir, "devnet");
     await executeTimelockBatch(client, devnet.wallet(devAccounts.executor.privateKey), proposal);
-    assert.equal(
-      await client.readContract({
-        address: devnet.deployment.kms.proxy,
-        abi: dstackKmsAbi,
-        functionName: "allowedOsImages",
-        args: [hash],
-      }),
-      true,
-    );
+    assert.equal(await osImageAllowed(client, devnet.deployment.kms.proxy, hash), true);
     const without = await audit();
     assert.match(without.stdout, /, [1-9]\d* unexplained/, without.stdout);
     assert.match(without.stdout, /UNEXPLAINED.*OsImageHashAdded/);

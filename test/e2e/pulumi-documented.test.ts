@@ -10,7 +10,7 @@ import {
   devMeasurement,
   type OpenZeppelinMajor,
 } from "../../devnet/deploy";
-import { dstackKmsAbi, timelockAbi } from "../../src/chain/abis";
+import { timelockAbi } from "../../src/chain/abis";
 import { createChainClient } from "../../src/chain/client";
 import { TIMELOCK_ROLES } from "../../src/chain/read-state";
 import type { StackConfigInput } from "../../src/config/schema";
@@ -20,6 +20,7 @@ import type { ProposalFile } from "../../src/proposal/types";
 import { runGov } from "../cli/harness";
 import { sendAsImpersonated, startTestDevnet, type TestDevnet } from "../helpers/devnet";
 import { isNoChange, PulumiProject } from "../helpers/pulumi-project";
+import { osImageAllowed } from "../helpers/kms-reads";
 
 const [owner1, owner2] = devAccounts.safeOwners;
 const TOOL_EXPIRY = /Expiry is enforced by this tool, not by the contract/;
@@ -102,13 +103,7 @@ describe("documented topology: Safe 1.3.0 + stock OpenZeppelin TimelockControlle
     await adopt();
   });
 
-  const osImageAllowed = (hash: Hex) =>
-    client.readContract({
-      address: devnet.deployment.kms.proxy,
-      abi: dstackKmsAbi,
-      functionName: "allowedOsImages",
-      args: [hash],
-    });
+  const imageAllowed = (hash: Hex) => osImageAllowed(client, devnet.deployment.kms.proxy, hash);
   const hasRole = (role: Hex, account: Address) =>
     client.readContract({ address: timelock(), abi: timelockAbi, functionName: "hasRole", args: [role, account] });
 
@@ -142,7 +137,7 @@ describe("documented topology: Safe 1.3.0 + stock OpenZeppelin TimelockControlle
     assert.match(byKey.stderr, /waits in the timelock until/);
 
     await executeThroughSafe(p);
-    assert.equal(await osImageAllowed(image), true);
+    assert.equal(await imageAllowed(image), true);
     const after = await project.preview();
     assert.ok(isNoChange(after), after.stdout);
     assert.doesNotMatch(after.output, /in flight/);
@@ -210,9 +205,9 @@ describe("documented topology: Safe 1.3.0 + stock OpenZeppelin TimelockControlle
     assert.deepEqual(next.timelock!.cancels, [p.timelock!.operationId]);
     await signAndExecuteSafe(next);
     assert.equal((await proposalStatus(client, p)).state, "cancelled");
-    assert.equal(await osImageAllowed(image), false);
+    assert.equal(await imageAllowed(image), false);
     await executeThroughSafe(next);
-    assert.equal(await osImageAllowed(image), true);
+    assert.equal(await imageAllowed(image), true);
     assert.ok(isNoChange(await project.preview()));
   });
 });

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { encodeFunctionData, type Hex, type PublicClient } from "viem";
-import { createChainClient } from "../../src/chain/client";
 import { devAccounts } from "../../devnet/accounts";
 import { DEVNET_TIMELOCK_DELAY, DEVNET_TIMELOCK_EXPIRATION, devMeasurement } from "../../devnet/deploy";
 import { dstackKmsAbi, safeAbi, timelockAbi } from "../../src/chain/abis";
@@ -12,6 +11,7 @@ import { proposalStatus } from "../../src/proposal/status";
 import type { ProposalFile } from "../../src/proposal/types";
 import { sendAsImpersonated, startTestDevnet, type TestDevnet } from "../helpers/devnet";
 import { isNoChange, PulumiProject } from "../helpers/pulumi-project";
+import { osImageAllowed } from "../helpers/kms-reads";
 
 const [owner1, owner2, owner3] = devAccounts.safeOwners;
 
@@ -23,7 +23,7 @@ describe("pulumi preview/up on a safe+timelock devnet (real CLI)", () => {
 
   before(async () => {
     devnet = await startTestDevnet("safe+timelock");
-    client = createChainClient({ chainId: devnet.anvil.chainId, rpcUrls: [devnet.anvil.rpcUrl] });
+    client = devnet.client;
     project = new PulumiProject();
     config = devnet.config();
     await project.configure(config, { proposerKey: owner1.privateKey, executorKey: devAccounts.executor.privateKey });
@@ -34,13 +34,7 @@ describe("pulumi preview/up on a safe+timelock devnet (real CLI)", () => {
   after(() => devnet.stop());
 
   const latestProposal = async (): Promise<ProposalFile> => (await listProposals(project.dir, "devnet")).at(-1)!;
-  const osImageAllowed = (hash: Hex) =>
-    client.readContract({
-      address: devnet.deployment.kms.proxy,
-      abi: dstackKmsAbi,
-      functionName: "allowedOsImages",
-      args: [hash],
-    });
+  const imageAllowed = (hash: Hex) => osImageAllowed(client, devnet.deployment.kms.proxy, hash);
   /** k = 2 of 3: the proposer's file signature plus one on-chain approval, then the Safe executes. */
   async function signAndExecuteSafe(p: ProposalFile) {
     await approveProposal(client, devnet.wallet(owner2.privateKey), p);
@@ -81,7 +75,7 @@ describe("pulumi preview/up on a safe+timelock devnet (real CLI)", () => {
       files.map((f) => f.replace(/^[^.]+/, "")),
       [".json", ".md", ".txbuilder.json"],
     );
-    assert.equal(await osImageAllowed(hash), false, "up changes nothing on chain");
+    assert.equal(await imageAllowed(hash), false, "up changes nothing on chain");
     assert.equal(
       await client.readContract({ address: devnet.deployment.safe!, abi: safeAbi, functionName: "nonce" }),
       nonce,
@@ -107,7 +101,7 @@ describe("pulumi preview/up on a safe+timelock devnet (real CLI)", () => {
     const up = await project.up();
     assert.equal(up.code, 0, up.stdout + up.stderr);
     assert.equal(
-      await osImageAllowed(config.kms.osImages.at(-1) as Hex),
+      await imageAllowed(config.kms.osImages.at(-1) as Hex),
       true,
       "the executor key ran the timelock batch",
     );
@@ -141,10 +135,10 @@ describe("pulumi preview/up on a safe+timelock devnet (real CLI)", () => {
     assert.equal((await proposalStatus(client, p)).state, "scheduled");
     const early = await project.up();
     assert.equal(early.code, 0);
-    assert.equal(await osImageAllowed(devMeasurement("rogue-os")), true, "nothing skips the timelock");
+    assert.equal(await imageAllowed(devMeasurement("rogue-os")), true, "nothing skips the timelock");
     await devnet.warp(DEVNET_TIMELOCK_DELAY);
     assert.equal((await project.up()).code, 0);
-    assert.equal(await osImageAllowed(devMeasurement("rogue-os")), false);
+    assert.equal(await imageAllowed(devMeasurement("rogue-os")), false);
     assert.ok(isNoChange(await project.preview()));
   });
 

@@ -3,18 +3,18 @@ import { describe, it } from "node:test";
 import type { Hex } from "viem";
 import { devAccounts } from "../../devnet/accounts";
 import { devMeasurement } from "../../devnet/deploy";
-import { dstackAppAbi, dstackKmsAbi } from "../../src/chain/abis";
-import { createChainClient } from "../../src/chain/client";
+import { dstackAppAbi } from "../../src/chain/abis";
 import { approveProposal, executeSafeTransaction } from "../../src/proposal/execute";
 import { listProposals } from "../../src/proposal/files";
 import { startTestDevnet } from "../helpers/devnet";
 import { isNoChange, PulumiProject } from "../helpers/pulumi-project";
+import { osImageAllowed } from "../helpers/kms-reads";
 
 describe("pulumi in the simpler governance modes (real CLI)", () => {
   it("direct: up sends the transactions with the admin key, and the next preview is empty", async () => {
     const devnet = await startTestDevnet("direct");
     try {
-      const client = createChainClient({ chainId: devnet.anvil.chainId, rpcUrls: [devnet.anvil.rpcUrl] });
+      const client = devnet.client;
       const project = new PulumiProject();
       const config = devnet.config();
       await project.configure(config, { adminKey: devAccounts.admin.privateKey });
@@ -26,15 +26,7 @@ describe("pulumi in the simpler governance modes (real CLI)", () => {
       assert.match(preview.output, new RegExp(`KMS: authorize OS image ${hash}`));
       const up = await project.up();
       assert.equal(up.code, 0, up.output);
-      assert.equal(
-        await client.readContract({
-          address: devnet.deployment.kms.proxy,
-          abi: dstackKmsAbi,
-          functionName: "allowedOsImages",
-          args: [hash],
-        }),
-        true,
-      );
+      assert.equal(await osImageAllowed(client, devnet.deployment.kms.proxy, hash), true);
       assert.deepEqual(project.proposalFiles(), [], "direct mode writes no proposal");
       const after = await project.preview();
       assert.ok(isNoChange(after), after.output);
@@ -52,7 +44,7 @@ describe("pulumi in the simpler governance modes (real CLI)", () => {
   it("safe: up writes a plain Safe transaction (no timelock); executed, the preview is empty", async () => {
     const devnet = await startTestDevnet("safe");
     try {
-      const client = createChainClient({ chainId: devnet.anvil.chainId, rpcUrls: [devnet.anvil.rpcUrl] });
+      const client = devnet.client;
       const project = new PulumiProject();
       const config = devnet.config();
       await project.configure(config, { proposerKey: devAccounts.safeOwners[0].privateKey });

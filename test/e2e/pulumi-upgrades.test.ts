@@ -6,7 +6,6 @@ import { getAddress, parseAbi, type Address, type Hex, type PublicClient } from 
 import { artifactsDir, BUILD_INFO } from "../../contracts/build";
 import { devAccounts } from "../../devnet/accounts";
 import { DEVNET_TIMELOCK_DELAY } from "../../devnet/deploy";
-import { createChainClient } from "../../src/chain/client";
 import { IMPLEMENTATION_SLOT } from "../../src/chain/read-state";
 import type { StackConfigInput } from "../../src/config/schema";
 import { loadContractArtifact } from "../../src/implementation/artifact";
@@ -41,7 +40,7 @@ describe("upgrades from build artifacts on a safe+timelock devnet (real CLI)", (
 
   before(async () => {
     devnet = await startTestDevnet("safe+timelock");
-    client = createChainClient({ chainId: devnet.anvil.chainId, rpcUrls: [devnet.anvil.rpcUrl] });
+    client = devnet.client;
     project = new PulumiProject();
     config = devnet.config();
     await project.configure(config, {

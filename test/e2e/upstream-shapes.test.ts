@@ -22,7 +22,6 @@ import { loadArtifact } from "../../contracts/artifacts";
 import { devAccounts } from "../../devnet/accounts";
 import { DEVNET_TIMELOCK_DELAY, devMeasurement } from "../../devnet/deploy";
 import { dstackAppAbi, dstackAppTcbAbi, dstackKmsAbi, ownable2StepAbi } from "../../src/chain/abis";
-import { createChainClient } from "../../src/chain/client";
 import type { StackConfigInput } from "../../src/config/schema";
 import { readStackFile } from "../../src/config/stack-file";
 import { inspectStack } from "../../src/reconcile/reconcile";
@@ -47,7 +46,7 @@ describe("dstack main shape (two-step ownership) on a safe+timelock devnet (real
 
   before(async () => {
     devnet = await startTestDevnet("safe+timelock", { contracts: "two-step" });
-    client = createChainClient({ chainId: devnet.anvil.chainId, rpcUrls: [devnet.anvil.rpcUrl] });
+    client = devnet.client;
     timelock = devnet.deployment.timelock!;
     safe = devnet.deployment.safe!;
     project = new PulumiProject();

@@ -1,4 +1,13 @@
-import { createTestClient, createWalletClient, http, parseEther, publicActions, type Address, type Hex } from "viem";
+import {
+  createTestClient,
+  createWalletClient,
+  http,
+  parseEther,
+  publicActions,
+  type Address,
+  type Hex,
+  type PublicClient,
+} from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { devAccounts } from "../../devnet/accounts";
 import { startAnvil, type AnvilOptions, type RunningAnvil } from "../../src/chain/anvil";
@@ -10,12 +19,14 @@ import {
   type Topology,
 } from "../../devnet/deploy";
 import { devnetStackConfig } from "../../devnet/stack-config";
-import { chainDefinition } from "../../src/chain/client";
+import { chainDefinition, createChainClient } from "../../src/chain/client";
 import type { StackConfigInput } from "../../src/config/schema";
 
 export interface TestDevnet {
   anvil: RunningAnvil;
   deployment: DevnetDeployment;
+  /** A read client on the devnet, as the engine makes them. */
+  client: PublicClient;
   /** A fresh copy of the config that matches the chain exactly. */
   config(): StackConfigInput;
   wallet(privateKey: Hex): ReturnType<typeof createWalletClient>;
@@ -36,6 +47,7 @@ export async function startTestDevnet(
     return {
       anvil,
       deployment,
+      client: createChainClient({ chainId: anvil.chainId, rpcUrls: [anvil.rpcUrl] }),
       config: () => structuredClone(devnetStackConfig(deployment)),
       wallet: (privateKey) =>
         createWalletClient({ account: privateKeyToAccount(privateKey), chain, transport: http(anvil.rpcUrl) }),

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { Agent, createServer, request, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 
 /**
@@ -102,6 +102,22 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+function post(url: URL, agent: Agent, body: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: "POST",
+        agent,
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+      },
+      (res) => readBody(res).then(resolve, reject),
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
 export async function startFaultyRpc(options: FaultyRpcOptions): Promise<FaultyRpc> {
   const random = seededRandom(options.seed);
   const failures = options.failures ?? FAILURES;
@@ -111,6 +127,9 @@ export async function startFaultyRpc(options: FaultyRpcOptions): Promise<FaultyR
   const received: Record<string, number> = {};
   let refusedRanges = 0;
   const sockets = new Set<Socket>();
+  const upstream = new URL(options.upstream);
+  // Kept-alive sockets to the upstream: a fresh connection (or fetch's machinery) per call costs the proxy more CPU than its work.
+  const agent = new Agent({ keepAlive: true });
   const holds = new Set<NodeJS.Timeout>();
 
   const decide = (): Outcome => {
@@ -140,12 +159,7 @@ export async function startFaultyRpc(options: FaultyRpcOptions): Promise<FaultyR
     const rewritten = options.intercept ? await options.intercept(call) : call;
     if ("result" in rewritten) return JSON.stringify({ jsonrpc: "2.0", id: call.id, result: rewritten.result });
     forwarded.push(rewritten);
-    const response = await fetch(options.upstream, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(rewritten),
-    });
-    return response.text();
+    return post(upstream, agent, JSON.stringify(rewritten));
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -203,6 +217,7 @@ export async function startFaultyRpc(options: FaultyRpcOptions): Promise<FaultyR
     close: () =>
       new Promise((resolve) => {
         for (const hold of holds) clearTimeout(hold);
+        agent.destroy();
         for (const socket of sockets) socket.destroy();
         server.close(() => resolve());
       }),

@@ -69,7 +69,7 @@ describe("consistent reads: every read of a run names one pinned block", () => {
   before(async () => {
     devnet = await startTestDevnet("safe+timelock");
     anvil = createTestClient({ mode: "anvil", transport: http(devnet.anvil.rpcUrl) });
-    client = createChainClient({ chainId: devnet.anvil.chainId, rpcUrls: [devnet.anvil.rpcUrl] });
+    client = devnet.client;
   });
   after(() => devnet.stop());
 

@@ -8,12 +8,12 @@ import type { Hex, PublicClient } from "viem";
 import { devAccounts } from "../../devnet/accounts";
 import { pulumiToolchain } from "../../devnet/pulumi-cli";
 import { DEVNET_TIMELOCK_DELAY, devMeasurement } from "../../devnet/deploy";
-import { dstackKmsAbi, safeAbi } from "../../src/chain/abis";
-import { createChainClient } from "../../src/chain/client";
+import { safeAbi } from "../../src/chain/abis";
 import { listProposals } from "../../src/proposal/files";
 import { runGov } from "../cli/harness";
 import { startTestDevnet, type TestDevnet } from "../helpers/devnet";
 import { isNoChange, PulumiProject } from "../helpers/pulumi-project";
+import { osImageAllowed } from "../helpers/kms-reads";
 
 const KEYS = {
   proposer: devAccounts.safeOwners[0].privateKey,
@@ -70,7 +70,7 @@ describe("secrets: after a full scenario the proposer, signer and executor keys 
 
   before(async () => {
     devnet = await startTestDevnet("safe+timelock");
-    client = createChainClient({ chainId: devnet.anvil.chainId, rpcUrls: [devnet.anvil.rpcUrl] });
+    client = devnet.client;
     project = new PulumiProject();
   });
   after(() => devnet.stop());
@@ -98,12 +98,7 @@ describe("secrets: after a full scenario the proposer, signer and executor keys 
     await devnet.warp(DEVNET_TIMELOCK_DELAY);
     await pulumi("up", "--yes", "--skip-preview");
     assert.equal(
-      await client.readContract({
-        address: devnet.deployment.kms.proxy,
-        abi: dstackKmsAbi,
-        functionName: "allowedOsImages",
-        args: [image],
-      }),
+      await osImageAllowed(client, devnet.deployment.kms.proxy, image),
       true,
       "the executor key ran the timelock batch",
     );
