@@ -412,7 +412,9 @@ export function scalarReadCalls(config: StackConfig): ContractCall[] {
  * after, to catch a reorg), one multicall of scalars, one storage read per proxy, the event scan
  * (from the last checkpoint: one eth_getLogs, plus one block read to confirm the checkpoint; see
  * candidates.ts) and one multicall per 500 items to confirm (every item ever added, plus the
- * desired ones): 10 requests at 1,000 items.
+ * desired ones). Rounds: the block; then the scalars, storage, scan and the getters of every item
+ * the config or the last checkpoint names, all at once; the getters of what only the scan found;
+ * the block again.
  */
 export async function readLiveState(
   client: PublicClient,
