@@ -92,6 +92,14 @@ describe("one chain read per Pulumi phase (real CLI, requests counted at a proxy
     assert.equal(refresh.scans, 1, "one event scan");
   });
 
+  it("pulumi preview reads the chain once: in the program (the provider only diffs)", async (t) => {
+    const preview = await counted("preview");
+    t.diagnostic(describePhase("preview", preview));
+    assert.equal(preview.byMethod.eth_chainId, 1, "the stack is opened once");
+    assert.equal(preview.headReads, 1, "one read at the head");
+    assert.equal(preview.scans, 1, "one event scan");
+  });
+
   it("pulumi up: the program reads once, the provider once more at the program's block (no scan), the proposal is planned there", async (t) => {
     config.kms.osImages = [...config.kms.osImages, devMeasurement("one-read-os")];
     await project.configure(config);
