@@ -172,11 +172,15 @@ export async function applyProposal(inputs: ProposalInputs): Promise<ProposalOut
     sentTransactions: [],
   };
 
-  // The block the program planned at, unless this process wrote to the chain since (then the head).
-  const pinned = inputs.__block !== undefined && !wrote ? BigInt(inputs.__block) : undefined;
+  const adminKey = keys.adminKey as Hex | undefined;
+  const executorKey = keys.executorKey as Hex | undefined;
+  const direct = stack.config.governance.mode === "direct";
+  // Planned at the program's block, the proposal is the plan this run showed. Transactions are sent
+  // on what the head says, and nothing is read at a block from before this process's own write.
+  const sends = direct ? adminKey !== undefined : executorKey !== undefined && inputs.__executable.length > 0;
+  const pinned = inputs.__block !== undefined && !sends && !wrote ? BigInt(inputs.__block) : undefined;
   let inspection = await inspectStack(stack, pinned === undefined ? undefined : await liveState(stack, pinned));
-  if (stack.config.governance.mode === "direct") {
-    const adminKey = keys.adminKey as Hex | undefined;
+  if (direct) {
     // Direct mode has no proposal to refuse, so the policy gate stops the transactions here.
     if (inspection.findings.errors.length) throw new PolicyError(inspection.findings.errors);
     if (inspection.calls.length && !adminKey)
@@ -198,7 +202,6 @@ export async function applyProposal(inputs: ProposalInputs): Promise<ProposalOut
   }
   // Files only: the chain is as it was read.
   if (outputs.executionProposals.length) inspection = await inspectStack(stack, inspection.live);
-  const executorKey = keys.executorKey as Hex | undefined;
   if (executorKey) {
     for (const { proposal, status } of inspection.proposals) {
       if (!inputs.__executable.includes(proposal.id)) continue;

@@ -109,7 +109,7 @@ describe("one chain read per Pulumi phase (real CLI, requests counted at a proxy
     );
   });
 
-  it("pulumi up reads again after it executed something (the chain changed)", async (t) => {
+  it("pulumi up that sends a transaction reads the head before it and again after it", async (t) => {
     const proposal = (await listProposals(project.dir, project.stack)).at(-1)!;
     const client = createChainClient({ chainId: devnet.anvil.chainId, rpcUrls: [devnet.anvil.rpcUrl] });
     await approveProposal(client, devnet.wallet(devAccounts.safeOwners[1].privateKey), proposal);
@@ -122,6 +122,7 @@ describe("one chain read per Pulumi phase (real CLI, requests counted at a proxy
       nonce + 1n,
       "the executor key ran the Safe transaction",
     );
-    assert.equal(up.scans, 2, "the program's read, and one read after the execution");
+    assert.equal(up.headReads, 3, "the program's read, the provider's before executing and after it");
+    assert.equal(up.scans, 3, "each of them scans the blocks made since the last");
   });
 });
