@@ -128,6 +128,28 @@ describe("reads of an old chain resume from a checkpoint (anvil --number 5000000
     assert.ok(!third.live.kms.osImages.includes(startItems[1]));
   });
 
+  it("a read of an earlier block (a proposal's plannedAtBlock) starts from the newer checkpoint: no event scan", async () => {
+    const planned = (await read(config())).live.blockNumber;
+    const later = devMeasurement("age-after-the-plan");
+    await addOsImage(later);
+    assert.ok((await read(config())).live.kms.osImages.includes(later));
+    const checkpoints = readFileSync(checkpointPath(root, "aged"), "utf8");
+
+    const stack = await openStack({ name: "aged", root, rawConfig: config() });
+    const [requests, scans] = [receivedCount(rpc), rpc.received.eth_getLogs ?? 0];
+    const atPlan = await readStackState(stack, planned);
+    assert.equal(rpc.received.eth_getLogs ?? 0, scans, "no eth_getLogs: the checkpoint past the block covers it");
+    assert.ok(receivedCount(rpc) - requests <= 15, `${receivedCount(rpc) - requests} requests`);
+    assert.ok(!atPlan.kms.osImages.includes(later), "an item of the checkpoint is confirmed at the pinned block");
+    const fullScan = await readLiveState(
+      createChainClient({ chainId: devnet.anvil.chainId, rpcUrls: [devnet.anvil.rpcUrl] }),
+      parseStackConfig(config()),
+      { pinnedBlock: planned },
+    );
+    assert.deepEqual(atPlan, fullScan);
+    assert.equal(readFileSync(checkpointPath(root, "aged"), "utf8"), checkpoints, "the newer checkpoint is kept");
+  });
+
   it("a reorged checkpoint is detected and the read equals a full scan", async () => {
     const snapshot = await anvil.snapshot();
     const lost = devMeasurement("age-reorged-away");

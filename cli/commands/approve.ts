@@ -14,7 +14,7 @@ export async function approveProposalOnChain(
   proposal: ProposalFile,
 ): Promise<string> {
   assertSameChain(stack, proposal);
-  await verifyProposalFile(stack.client, stack.config, proposal);
+  await verifyProposalFile(stack.client, stack.config, proposal, stack.scans);
   const owner = wallet.account!.address;
   const status = await proposalStatus(stack.client, proposal);
   if (status.state !== "awaiting-signatures")

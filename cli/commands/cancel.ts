@@ -13,7 +13,7 @@ const CANCELLABLE = ["scheduled", "ready", "expired"];
 /** Writes a new proposal that cancels the target's queued timelock operation; it is signed and executed like any other. */
 export async function proposeCancellation(stack: Stack, target: ProposalFile): Promise<string> {
   assertSameChain(stack, target);
-  await verifyProposalFile(stack.client, stack.config, target);
+  await verifyProposalFile(stack.client, stack.config, target, stack.scans);
   const operation = target.timelock;
   if (!operation || operation.targets.length === 0)
     throw new Error(`proposal ${target.id} schedules no timelock operation: there is nothing to cancel`);

@@ -17,7 +17,7 @@ import { assertSameChain } from "../stack";
 export async function executeProposalStep(stack: Stack, wallet: WalletClient, proposal: ProposalFile): Promise<string> {
   assertSameChain(stack, proposal);
   const { client } = stack;
-  await verifyProposalFile(client, stack.config, proposal);
+  await verifyProposalFile(client, stack.config, proposal, stack.scans);
   const status = await proposalStatus(client, proposal);
   switch (status.state) {
     case "awaiting-signatures": {

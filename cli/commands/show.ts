@@ -12,13 +12,13 @@ import { assertSameChain, trackedProposals } from "../stack";
  */
 export async function showProposal(stack: Stack, proposal: ProposalFile): Promise<string> {
   assertSameChain(stack, proposal);
-  const safe = await verifyProposalFile(stack.client, stack.config, proposal);
+  const safe = await verifyProposalFile(stack.client, stack.config, proposal, stack.scans);
   return signerPacket(proposal, packetContext(proposal, await trackedProposals(stack), safe));
 }
 
 /** The EIP-712 JSON an external signer takes (`cast wallet sign --data --from-file`, eth_signTypedData_v4). */
 export async function showTypedData(stack: Stack, proposal: ProposalFile): Promise<string> {
   assertSameChain(stack, proposal);
-  await verifyProposalFile(stack.client, stack.config, proposal);
+  await verifyProposalFile(stack.client, stack.config, proposal, stack.scans);
   return JSON.stringify(safeTxTypedData(proposal.chainId, proposal.safe.address, proposal.safeTx), null, 2);
 }

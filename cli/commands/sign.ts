@@ -16,7 +16,7 @@ import { assertSameChain, trackedProposals } from "../stack";
  */
 export async function signProposalFile(stack: Stack, proposal: ProposalFile, privateKey: Hex): Promise<string> {
   assertSameChain(stack, proposal);
-  const safe = await verifyProposalFile(stack.client, stack.config, proposal);
+  const safe = await verifyProposalFile(stack.client, stack.config, proposal, stack.scans);
   const signer = privateKeyToAccount(privateKey).address;
   const alreadySigned = proposal.signatures.some((s) => getAddress(s.signer) === signer);
   const signed = await signProposal(stack.client, proposal, privateKey);
@@ -41,7 +41,7 @@ export function readSignatureArgument(value: string): Hex {
  */
 export async function addSignatureToFile(stack: Stack, proposal: ProposalFile, signature: Hex): Promise<string> {
   assertSameChain(stack, proposal);
-  const safe = await verifyProposalFile(stack.client, stack.config, proposal);
+  const safe = await verifyProposalFile(stack.client, stack.config, proposal, stack.scans);
   const { proposal: signed, signer } = await addExternalSignature(proposal, signature, safe.owners);
   await writeProposalFiles(stack.root, signed, packetContext(signed, await trackedProposals(stack), safe));
   return `added ${signer}'s signature to proposal ${signed.id}: ${signed.signatures.length} of ${safe.threshold} signatures in the file`;

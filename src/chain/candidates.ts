@@ -88,8 +88,7 @@ async function usableCheckpoint(
       (c) =>
         c.chainId === scope.chainId &&
         c.addresses.join() === scope.addresses.join() &&
-        c.events.join() === scope.events.join() &&
-        BigInt(c.block) <= pinned.number,
+        c.events.join() === scope.events.join(),
     )
     .filter((c) => (startBlock === undefined ? c.discovered : !c.discovered && BigInt(c.fromBlock) <= startBlock));
   for (const checkpoint of matching) {
@@ -142,7 +141,7 @@ export interface ScannedCandidates {
 
 /**
  * The candidates of every authorization set at the pinned block: from the newest canonical
- * checkpoint plus a scan of the blocks after it, or a full scan from network.startBlock (searched
+ * checkpoint plus a scan of the blocks after it (none when the checkpoint is not older), or a full scan from network.startBlock (searched
  * for when the stack does not give it). Starts saving a checkpoint at the pinned block.
  */
 export async function scanCandidates(
@@ -188,15 +187,20 @@ export async function scanCandidates(
     concurrency: options.concurrency ?? config.network.logScanConcurrency,
   });
   addLogs(candidates, config.kms.proxy, logs as never);
+  // A checkpoint at or past the pinned block (a read of an earlier block, e.g. a proposal's) holds
+  // every item added by then: nothing to scan, and nothing newer to record.
+  const advanced = !checkpoint || pinned.number > BigInt(checkpoint.block);
   const saved =
-    options.checkpoints?.save({
-      ...scope,
-      fromBlock: fromBlock.toString(),
-      discovered: startBlock === undefined,
-      block: pinned.number.toString(),
-      hash: pinned.hash,
-      candidates: Object.fromEntries([...candidates].map(([key, items]) => [key, [...items].sort()])),
-    }) ?? Promise.resolve();
+    advanced && options.checkpoints
+      ? options.checkpoints.save({
+          ...scope,
+          fromBlock: fromBlock.toString(),
+          discovered: startBlock === undefined,
+          block: pinned.number.toString(),
+          hash: pinned.hash,
+          candidates: Object.fromEntries([...candidates].map(([key, items]) => [key, [...items].sort()])),
+        })
+      : Promise.resolve();
   // Awaited by the caller after its getter reads; a failed write must not go unhandled meanwhile.
   saved.catch(() => undefined);
   return { candidates, saved };

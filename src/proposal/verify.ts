@@ -12,6 +12,7 @@ import {
 } from "viem";
 import { multiSendCallOnlyAbi, safeAbi } from "../chain/abis";
 import type { StackConfig } from "../config/schema";
+import type { ScanOptions } from "../chain/candidates";
 import { readLiveState, type LiveState } from "../chain/read-state";
 import type { PlannedCall, ResourceKey } from "../plan/types";
 import { decodeCallData } from "../plan/changes";
@@ -270,7 +271,7 @@ export interface SafeOnChain {
   nonce: bigint;
 }
 
-export async function readSafeOnChain(client: PublicClient, safe: Address, blockNumber?: bigint): Promise<SafeOnChain> {
+export async function readSafeOnChain(client: PublicClient, safe: Address): Promise<SafeOnChain> {
   const [owners, threshold, nonce] = await client.multicall({
     contracts: [
       { address: safe, abi: safeAbi, functionName: "getOwners" },
@@ -278,7 +279,6 @@ export async function readSafeOnChain(client: PublicClient, safe: Address, block
       { address: safe, abi: safeAbi, functionName: "nonce" },
     ],
     allowFailure: false,
-    blockNumber,
   });
   return { address: getAddress(safe), owners: owners.map((o) => getAddress(o)), threshold: Number(threshold), nonce };
 }
@@ -323,7 +323,7 @@ export async function verifyProposalFile(
   client: PublicClient,
   config: StackConfig,
   p: ProposalFile,
-  blockNumber?: bigint,
+  scans: ScanOptions = {},
 ): Promise<SafeOnChain> {
   verifyProposal(p);
   verifyProposalText(p, contractLabels(config));
@@ -336,13 +336,14 @@ export async function verifyProposalFile(
       "safe.address",
       `the file says ${p.safe.address}, the stack's Safe is ${governance.safe.address}`,
     );
-  const safe = await readSafeOnChain(client, governance.safe.address, blockNumber);
+  const safe = await readSafeOnChain(client, governance.safe.address);
   verifyProposalSafe(p, safe);
   verifyProposalOrganisations(p, config);
   verifyProposalExpiry(p, config);
   let planned: LiveState | undefined;
   try {
-    planned = await readLiveState(client, config, { pinnedBlock: BigInt(p.plannedAtBlock) });
+    // From the stack's scan checkpoint (usually the one the proposal's own run saved): no rescan of an old chain.
+    planned = await readLiveState(client, config, { ...scans, pinnedBlock: BigInt(p.plannedAtBlock) });
   } catch {
     // An RPC that keeps no old state (not an archive node) cannot replay the plan: then the derived
     // text is not shown at all, rather than shown unchecked.
