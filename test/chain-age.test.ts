@@ -3,12 +3,20 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { createTestClient, encodeFunctionData, http, publicActions, type Hex } from "viem";
+import { createTestClient, encodeFunctionData, http, publicActions, toHex, zeroHash, type Hex } from "viem";
 import { devMeasurement } from "../devnet/deploy";
 import { dstackAppAbi, dstackKmsAbi } from "../src/chain/abis";
 import { createChainClient } from "../src/chain/client";
 import { readLiveState } from "../src/chain/read-state";
-import { checkpointPath } from "../src/chain/scan-checkpoints";
+import { checkpointPath, fileCheckpointStore } from "../src/chain/scan-checkpoints";
+import { scheduledOperations } from "../src/chain/scheduled";
+import {
+  batchArgs,
+  cancelData,
+  hashOperationBatch,
+  scheduleBatchData,
+  type OperationBatch,
+} from "../src/proposal/operation";
 import { parseStackConfig, type StackConfigInput } from "../src/config/schema";
 import { planChanges } from "../src/plan/plan";
 import { openStack, readStackState } from "../src/reconcile/stack";
@@ -182,6 +190,58 @@ describe("reads of an old chain resume from a checkpoint (anvil --number 5000000
     assert.deepEqual(afterReorg.live, fullScan);
     const saved = JSON.parse(readFileSync(checkpointPath(root, "aged"), "utf8"));
     assert.equal(saved.checkpoints[0].block, afterReorg.live.blockNumber.toString());
+  });
+
+  it("the timelock's CallScheduled scan resumes from its own checkpoint, which keeps only queued operations", async () => {
+    const timelock = devnet.deployment.timelock!;
+    const store = fileCheckpointStore(checkpointPath(root, "aged", "scheduled"));
+    const batch = (salt: number) => ({
+      targets: [devnet.deployment.kms.proxy],
+      values: [0n],
+      payloads: [
+        encodeFunctionData({
+          abi: dstackKmsAbi,
+          functionName: "addOsImageHash",
+          args: [devMeasurement(`age-scheduled-${salt}`)],
+        }),
+      ],
+      predecessor: zeroHash,
+      salt: toHex(salt, { size: 32 }),
+      delay: 3600n,
+    });
+    const operationId = (op: OperationBatch) => hashOperationBatch(...batchArgs(op));
+    const [kept, cancelled] = [batch(1), batch(2)];
+    for (const op of [kept, cancelled])
+      await sendAsImpersonated(devnet, devnet.deployment.safe!, timelock, scheduleBatchData(op));
+    const client = createChainClient({ chainId: devnet.anvil.chainId, rpcUrls: [rpc.url] });
+    const scan = async () => {
+      const [requests, scans] = [receivedCount(rpc), rpc.received.eth_getLogs ?? 0];
+      const toBlock = await anvil.getBlockNumber();
+      const queued = await scheduledOperations(client, timelock, { fromBlock: 0n, toBlock }, store);
+      return { queued, requests: receivedCount(rpc) - requests, scans: (rpc.received.eth_getLogs ?? 0) - scans };
+    };
+
+    const first = await scan();
+    assert.ok(first.scans >= Math.ceil(Number(FIRST_BLOCK) / CAP), `the first scan covers the chain (${first.scans})`);
+    assert.deepEqual(first.queued.map((o) => o.operationId).sort(), [operationId(kept), operationId(cancelled)].sort());
+    assert.deepEqual(first.queued.find((o) => o.operationId === operationId(kept))!.calls, [
+      { to: kept.targets[0], value: 0n, data: kept.payloads[0] },
+    ]);
+
+    await sendAsImpersonated(devnet, devnet.deployment.safe!, timelock, cancelData(operationId(cancelled)));
+    const second = await scan();
+    assert.ok(second.requests <= 6 && second.scans <= 1, `${second.requests} requests, ${second.scans} getLogs`);
+    assert.deepEqual(
+      second.queued.map((o) => o.operationId),
+      [operationId(kept)],
+    );
+    assert.deepEqual(second.queued[0].calls, first.queued.find((o) => o.operationId === operationId(kept))!.calls);
+    const saved = store.load()[0];
+    assert.deepEqual(
+      Object.keys(saved.candidates).map((key) => key.split(":")[0]),
+      [operationId(kept)],
+      "the cancelled operation is no longer carried",
+    );
   });
 
   it("without network.startBlock the deployment block is found and the user told what to write", async () => {

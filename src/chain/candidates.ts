@@ -11,7 +11,7 @@ import {
 import type { StackConfig } from "../config/schema";
 import { dstackAppAbi, dstackKmsAbi, timelockAbi } from "./abis";
 import { scanLogs } from "./logs";
-import type { CheckpointStore, ScanCheckpoint } from "./scan-checkpoints";
+import { canonicalCheckpoint, type CheckpointStore, type ScanCheckpoint } from "./scan-checkpoints";
 import { findDeploymentBlock } from "./start-block";
 import { setAddedBy, setsOf } from "../governed/registry";
 
@@ -70,34 +70,17 @@ function fromCheckpoint(checkpoint: ScanCheckpoint): Candidates {
   return new Map(Object.entries(checkpoint.candidates).map(([key, items]) => [key, new Set(items as Hex[])]));
 }
 
-/**
- * The newest checkpoint of this very scan (chain, proxies, events, start) at or below the pinned
- * block whose block is still canonical; an older one when a reorg replaced the newer, none when
- * all were replaced (a full rescan).
- */
-async function usableCheckpoint(
+/** A checkpoint of this very scan (same start, or a searched one when the stack gives none) that is still canonical. */
+function usableCheckpoint(
   client: PublicClient,
-  scope: Omit<ScanCheckpoint, "block" | "hash" | "candidates">,
+  scope: Omit<ScanCheckpoint, "block" | "hash" | "candidates" | "fromBlock" | "discovered">,
   startBlock: bigint | undefined,
   pinned: { number: bigint; hash: Hex },
   store: CheckpointStore,
 ) {
-  const matching = store
-    .load()
-    .filter(
-      (c) =>
-        c.chainId === scope.chainId &&
-        c.addresses.join() === scope.addresses.join() &&
-        c.events.join() === scope.events.join(),
-    )
-    .filter((c) => (startBlock === undefined ? c.discovered : !c.discovered && BigInt(c.fromBlock) <= startBlock));
-  for (const checkpoint of matching) {
-    const block = BigInt(checkpoint.block);
-    const hash =
-      block === pinned.number ? pinned.hash : (await client.getBlock({ blockNumber: block }).catch(() => null))?.hash;
-    if (hash === checkpoint.hash) return checkpoint;
-  }
-  return undefined;
+  return canonicalCheckpoint(client, store, scope, pinned, (c) =>
+    startBlock === undefined ? c.discovered : !c.discovered && BigInt(c.fromBlock) <= startBlock,
+  );
 }
 
 /** What this stack's scan covers: its proxies (and timelock) and their events, on one chain. */
@@ -153,13 +136,7 @@ export async function scanCandidates(
   const { proxies, timelock, events, scope } = scanScope(client.chain!.id, config);
   const startBlock = config.network.startBlock === undefined ? undefined : BigInt(config.network.startBlock);
   const checkpoint = options.checkpoints
-    ? await usableCheckpoint(
-        client,
-        { ...scope, fromBlock: "", discovered: false },
-        startBlock,
-        pinned,
-        options.checkpoints,
-      )
+    ? await usableCheckpoint(client, scope, startBlock, pinned, options.checkpoints)
     : undefined;
   let fromBlock = checkpoint ? BigInt(checkpoint.fromBlock) : startBlock;
   if (fromBlock === undefined) {

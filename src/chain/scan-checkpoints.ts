@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { Hex, PublicClient } from "viem";
 import { z } from "zod";
 import { writeFileAtomic } from "../proposal/atomic-write";
 
@@ -44,9 +45,13 @@ export interface CheckpointStore {
   save(checkpoint: ScanCheckpoint): Promise<void>;
 }
 
-/** `checkpoints/<stack>.json` beside the stack file, meant to be committed with it. */
-export function checkpointPath(root: string, stack: string): string {
-  return join(root, "checkpoints", `${stack}.json`);
+/**
+ * `checkpoints/<stack>.json` (the authorization sets' and roles' scan) and
+ * `checkpoints/<stack>.scheduled.json` (the timelock's CallScheduled scan) beside the stack file,
+ * meant to be committed with it. One file per scan: a save replaces the checkpoints of other scans.
+ */
+export function checkpointPath(root: string, stack: string, scan: "sets" | "scheduled" = "sets"): string {
+  return join(root, "checkpoints", scan === "sets" ? `${stack}.json` : `${stack}.scheduled.json`);
 }
 
 export function fileCheckpointStore(path: string): CheckpointStore {
@@ -72,4 +77,36 @@ export function fileCheckpointStore(path: string): CheckpointStore {
       await writeFileAtomic(path, `${JSON.stringify({ version: 1, checkpoints }, null, 1)}\n`);
     },
   };
+}
+
+/**
+ * The newest checkpoint of a scan (chain, addresses, events) whose block is still canonical: an
+ * older one when a reorg replaced the newer, none when all were replaced (a full rescan). Its block
+ * may be past the pinned one: what it found then includes everything found by the pinned block.
+ */
+export async function canonicalCheckpoint(
+  client: PublicClient,
+  store: CheckpointStore,
+  scope: Pick<ScanCheckpoint, "chainId" | "addresses" | "events">,
+  pinned: { number: bigint; hash?: Hex },
+  accepts: (checkpoint: ScanCheckpoint) => boolean = () => true,
+): Promise<ScanCheckpoint | undefined> {
+  const matching = store
+    .load()
+    .filter(
+      (c) =>
+        c.chainId === scope.chainId &&
+        c.addresses.join() === scope.addresses.join() &&
+        c.events.join() === scope.events.join() &&
+        accepts(c),
+    );
+  for (const checkpoint of matching) {
+    const block = BigInt(checkpoint.block);
+    const hash =
+      block === pinned.number && pinned.hash
+        ? pinned.hash
+        : (await client.getBlock({ blockNumber: block }).catch(() => null))?.hash;
+    if (hash === checkpoint.hash) return checkpoint;
+  }
+  return undefined;
 }

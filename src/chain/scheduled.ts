@@ -1,6 +1,17 @@
-import { getAbiItem, getAddress, type AbiEvent, type Address, type Hex, type PublicClient } from "viem";
+import {
+  getAbiItem,
+  getAddress,
+  hexToBigInt,
+  toEventSelector,
+  toHex,
+  type AbiEvent,
+  type Address,
+  type Hex,
+  type PublicClient,
+} from "viem";
 import { timelockAbi } from "./abis";
 import { scanLogs } from "./logs";
+import { canonicalCheckpoint, type CheckpointStore, type ScanCheckpoint } from "./scan-checkpoints";
 
 /** A timelock operation still queued at the pinned block, as its CallScheduled events describe it. */
 export interface ScheduledOperation {
@@ -11,59 +22,134 @@ export interface ScheduledOperation {
   txHash: Hex;
 }
 
+/** One CallScheduled event: one call of a batch. */
+interface ScheduledCall {
+  id: Hex;
+  index: bigint;
+  to: Address;
+  value: bigint;
+  data: Hex;
+  blockNumber: bigint;
+  txHash: Hex;
+}
+
 const callScheduled = getAbiItem({ abi: timelockAbi, name: "CallScheduled" }) as AbiEvent;
 /** getTimestamp: 0 unset (never scheduled or cancelled), 1 done, else queued. */
 const DONE_TIMESTAMP = 1n;
 
+/** A checkpoint keeps the calls of the operations queued at its block: `${id}:${index}` → [to, value, data, block, tx]. */
+function storedCalls(calls: readonly ScheduledCall[]): ScanCheckpoint["candidates"] {
+  return Object.fromEntries(
+    calls.map((c) => [`${c.id}:${c.index}`, [c.to, toHex(c.value), c.data, toHex(c.blockNumber), c.txHash]]),
+  );
+}
+
+function restoredCalls(checkpoint: ScanCheckpoint | undefined): ScheduledCall[] {
+  return Object.entries(checkpoint?.candidates ?? {}).map(([key, [to, value, data, blockNumber, txHash]]) => {
+    const [id, index] = key.split(":");
+    return {
+      id: id as Hex,
+      index: BigInt(index),
+      to: getAddress(to),
+      value: hexToBigInt(value as Hex),
+      data: data as Hex,
+      blockNumber: hexToBigInt(blockNumber as Hex),
+      txHash: txHash as Hex,
+    };
+  });
+}
+
+/** The calls of each operation's newest scheduling (an operation rescheduled after a cancel counts once). */
+function newestSchedulings(calls: readonly ScheduledCall[]): Map<Hex, ScheduledCall[]> {
+  const byId = new Map<Hex, ScheduledCall[]>();
+  for (const call of calls) {
+    const id = call.id.toLowerCase() as Hex;
+    const known = byId.get(id);
+    if (!known || known[0].blockNumber < call.blockNumber) byId.set(id, [call]);
+    else if (known[0].blockNumber === call.blockNumber && !known.some((k) => k.index === call.index)) known.push(call);
+  }
+  return byId;
+}
+
 /**
  * The operations queued in the timelock at the pinned block (scheduled, neither executed nor
  * cancelled), from its CallScheduled events since `fromBlock`: what a clone without the proposal
- * files still recognises from the chain alone.
+ * files still recognises from the chain alone. With a checkpoint store, the scan resumes from the
+ * last canonical checkpoint, which keeps the calls of the operations then queued.
  */
 export async function scheduledOperations(
   client: PublicClient,
   timelock: Address,
   range: { fromBlock: bigint; toBlock: bigint; maxRange?: bigint; concurrency?: number },
+  checkpoints?: CheckpointStore,
 ): Promise<ScheduledOperation[]> {
+  const scope = {
+    chainId: client.chain!.id,
+    addresses: [timelock.toLowerCase()],
+    events: [toEventSelector(callScheduled)],
+  };
+  const checkpoint = checkpoints
+    ? await canonicalCheckpoint(
+        client,
+        checkpoints,
+        scope,
+        { number: range.toBlock },
+        (c) => BigInt(c.fromBlock) <= range.fromBlock,
+      )
+    : undefined;
   const logs = (await scanLogs(client, {
     addresses: [timelock],
     events: [callScheduled],
     ...range,
+    fromBlock: checkpoint ? BigInt(checkpoint.block) + 1n : range.fromBlock,
   })) as unknown as {
     args: { id: Hex; index: bigint; target: Address; value: bigint; data: Hex };
     blockNumber: bigint;
     transactionHash: Hex;
   }[];
-  const byId = new Map<Hex, ScheduledOperation & { indexed: Map<bigint, ScheduledOperation["calls"][number]> }>();
-  for (const log of logs) {
-    const id = log.args.id.toLowerCase() as Hex;
-    // Rescheduled after a cancel: the newest scheduling is the one that counts.
-    const known = byId.get(id);
-    if (!known || known.blockNumber < log.blockNumber)
-      byId.set(id, {
-        operationId: log.args.id,
-        calls: [],
-        blockNumber: log.blockNumber,
-        txHash: log.transactionHash,
-        indexed: new Map(),
-      });
-    byId
-      .get(id)!
-      .indexed.set(log.args.index, { to: getAddress(log.args.target), value: log.args.value, data: log.args.data });
-  }
-  if (byId.size === 0) return [];
+  const byId = newestSchedulings([
+    ...restoredCalls(checkpoint),
+    ...logs.map((log) => ({
+      id: log.args.id,
+      index: log.args.index,
+      to: getAddress(log.args.target),
+      value: log.args.value,
+      data: log.args.data,
+      blockNumber: log.blockNumber,
+      txHash: log.transactionHash,
+    })),
+  ]);
   const operations = [...byId.values()];
-  const timestamps = await client.multicall({
-    contracts: operations.map(
-      (o) => ({ address: timelock, abi: timelockAbi, functionName: "getTimestamp", args: [o.operationId] }) as const,
-    ),
-    allowFailure: false,
-    blockNumber: range.toBlock,
+  const timestamps = operations.length
+    ? await client.multicall({
+        contracts: operations.map(
+          (calls) =>
+            ({ address: timelock, abi: timelockAbi, functionName: "getTimestamp", args: [calls[0].id] }) as const,
+        ),
+        allowFailure: false,
+        blockNumber: range.toBlock,
+      })
+    : [];
+  const queued = operations.filter((_, i) => timestamps[i] > DONE_TIMESTAMP);
+  // Done and cancelled operations are final (a rescheduling is a new event): the checkpoint drops them.
+  if (checkpoints && (!checkpoint || range.toBlock > BigInt(checkpoint.block))) {
+    const block = await client.getBlock({ blockNumber: range.toBlock });
+    await checkpoints.save({
+      ...scope,
+      fromBlock: checkpoint?.fromBlock ?? range.fromBlock.toString(),
+      discovered: false,
+      block: range.toBlock.toString(),
+      hash: block.hash,
+      candidates: storedCalls(queued.flat()),
+    });
+  }
+  return queued.map((calls) => {
+    const ordered = [...calls].sort((a, b) => (a.index < b.index ? -1 : 1));
+    return {
+      operationId: ordered[0].id,
+      calls: ordered.map(({ to, value, data }) => ({ to, value, data })),
+      blockNumber: ordered[0].blockNumber,
+      txHash: ordered[0].txHash,
+    };
   });
-  return operations
-    .filter((_, i) => timestamps[i] > DONE_TIMESTAMP)
-    .map(({ indexed, ...o }) => ({
-      ...o,
-      calls: [...indexed.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, call]) => call),
-    }));
 }

@@ -145,12 +145,17 @@ async function unfiledOperations(
   if (g.mode !== "safe+timelock" || !timelock || !uncovered.some((c) => c.sender === timelock)) return [];
   const filed = new Set(proposals.map((t) => t.proposal.timelock?.operationId.toLowerCase()));
   const start = stack.config.network.startBlock ?? stack.scans.checkpoints.load()[0]?.fromBlock ?? 0;
-  const scheduled = await scheduledOperations(stack.client, timelock, {
-    fromBlock: BigInt(start),
-    toBlock: live.blockNumber,
-    maxRange: stack.config.network.logChunkSize === undefined ? undefined : BigInt(stack.config.network.logChunkSize),
-    concurrency: stack.config.network.logScanConcurrency,
-  });
+  const scheduled = await scheduledOperations(
+    stack.client,
+    timelock,
+    {
+      fromBlock: BigInt(start),
+      toBlock: live.blockNumber,
+      maxRange: stack.config.network.logChunkSize === undefined ? undefined : BigInt(stack.config.network.logChunkSize),
+      concurrency: stack.config.network.logScanConcurrency,
+    },
+    stack.scans.scheduled,
+  );
   const wanted = (q: ScheduledOperation["calls"][number]) =>
     uncovered.some((c) => sameCall(c, { ...q, sender: timelock }) && c.value === q.value);
   const unfiled: UnfiledOperation[] = [];

@@ -17,8 +17,13 @@ export interface Stack {
   client: PublicClient;
   /** Config warnings (e.g. addresses without an EIP-55 checksum): shown, never blocking. */
   warnings: Finding[];
-  /** Where event scans resume from (checkpoints/<stack>.json), and what reads found the stack file should say. */
-  scans: { checkpoints: CheckpointStore; notices: Set<string>; onNotice?: (message: string) => void };
+  /** Where event scans resume from (checkpoints/<stack>*.json), and what reads found the stack file should say. */
+  scans: {
+    checkpoints: CheckpointStore;
+    scheduled: CheckpointStore;
+    notices: Set<string>;
+    onNotice?: (message: string) => void;
+  };
   /** Implementations the config gives as build artifacts (to deploy, to prove, to check the layout of). */
   implementations: ImplementationSource[];
 }
@@ -51,6 +56,7 @@ export async function openStack(args: {
     warnings: addressWarnings(args.rawConfig),
     scans: {
       checkpoints: fileCheckpointStore(checkpointPath(args.root, args.name)),
+      scheduled: fileCheckpointStore(checkpointPath(args.root, args.name, "scheduled")),
       notices: new Set(),
       onNotice: args.onNotice,
     },
