@@ -11,7 +11,13 @@ import {
 import type { StackConfig } from "../config/schema";
 import { dstackAppAbi, dstackKmsAbi, timelockAbi } from "./abis";
 import { scanLogs } from "./logs";
-import { canonicalCheckpoint, type CheckpointStore, type ScanCheckpoint } from "./scan-checkpoints";
+import {
+  canonicalCheckpoint,
+  ofScan,
+  type CheckpointStore,
+  type ScanCheckpoint,
+  type ScanScope,
+} from "./scan-checkpoints";
 import { findDeploymentBlock } from "./start-block";
 import { setAddedBy, setsOf } from "../governed/registry";
 
@@ -73,7 +79,7 @@ function fromCheckpoint(checkpoint: ScanCheckpoint): Candidates {
 /** A checkpoint of this very scan (same start, or a searched one when the stack gives none) that is still canonical. */
 function usableCheckpoint(
   client: PublicClient,
-  scope: Omit<ScanCheckpoint, "block" | "hash" | "candidates" | "fromBlock" | "discovered">,
+  scope: ScanScope,
   startBlock: bigint | undefined,
   pinned: { number: bigint; hash: Hex },
   store: CheckpointStore,
@@ -105,14 +111,7 @@ function scanScope(chainId: number, config: StackConfig) {
 export function checkpointedCandidates(chainId: number, config: StackConfig, store?: CheckpointStore): Candidates {
   if (!store) return new Map();
   const { scope } = scanScope(chainId, config);
-  const newest = store
-    .load()
-    .find(
-      (c) =>
-        c.chainId === scope.chainId &&
-        c.addresses.join() === scope.addresses.join() &&
-        c.events.join() === scope.events.join(),
-    );
+  const newest = store.load().find((c) => ofScan(c, scope));
   return newest ? fromCheckpoint(newest) : new Map();
 }
 

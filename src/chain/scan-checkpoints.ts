@@ -67,16 +67,23 @@ export function fileCheckpointStore(path: string): CheckpointStore {
     load,
     async save(checkpoint) {
       // Keep older checkpoints of the same scan below the new one; a different scan replaces them.
-      const same = (c: ScanCheckpoint) =>
-        c.chainId === checkpoint.chainId &&
-        c.fromBlock === checkpoint.fromBlock &&
-        c.addresses.join() === checkpoint.addresses.join() &&
-        c.events.join() === checkpoint.events.join();
+      const same = (c: ScanCheckpoint) => ofScan(c, checkpoint) && c.fromBlock === checkpoint.fromBlock;
       const older = load().filter((c) => same(c) && BigInt(c.block) < BigInt(checkpoint.block));
       const checkpoints = [checkpoint, ...older].slice(0, KEPT);
       await writeFileAtomic(path, `${JSON.stringify({ version: 1, checkpoints }, null, 1)}\n`);
     },
   };
+}
+
+export type ScanScope = Pick<ScanCheckpoint, "chainId" | "addresses" | "events">;
+
+/** Whether a checkpoint is one of this scan's: the same chain, addresses and events. */
+export function ofScan(checkpoint: ScanCheckpoint, scope: ScanScope): boolean {
+  return (
+    checkpoint.chainId === scope.chainId &&
+    checkpoint.addresses.join() === scope.addresses.join() &&
+    checkpoint.events.join() === scope.events.join()
+  );
 }
 
 /**
@@ -87,19 +94,11 @@ export function fileCheckpointStore(path: string): CheckpointStore {
 export async function canonicalCheckpoint(
   client: PublicClient,
   store: CheckpointStore,
-  scope: Pick<ScanCheckpoint, "chainId" | "addresses" | "events">,
+  scope: ScanScope,
   pinned: { number: bigint; hash?: Hex },
   accepts: (checkpoint: ScanCheckpoint) => boolean = () => true,
 ): Promise<ScanCheckpoint | undefined> {
-  const matching = store
-    .load()
-    .filter(
-      (c) =>
-        c.chainId === scope.chainId &&
-        c.addresses.join() === scope.addresses.join() &&
-        c.events.join() === scope.events.join() &&
-        accepts(c),
-    );
+  const matching = store.load().filter((c) => ofScan(c, scope) && accepts(c));
   for (const checkpoint of matching) {
     const block = BigInt(checkpoint.block);
     const hash =
