@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -136,14 +136,19 @@ describe("reads of an old chain resume from a checkpoint (anvil --number 5000000
     assert.ok(!third.live.kms.osImages.includes(startItems[1]));
   });
 
-  it("a read of an earlier block (a proposal's plannedAtBlock) starts from the newer checkpoint: no event scan", async () => {
-    const planned = (await read(config())).live.blockNumber;
+  it("a read of an earlier block (a proposal's plannedAtBlock) starts from a newer checkpoint: no event scan", async () => {
+    await anvil.mine({ blocks: 1 });
+    const planned = (await read(config())).live.blockNumber - 1n;
     const later = devMeasurement("age-after-the-plan");
     await addOsImage(later);
     assert.ok((await read(config())).live.kms.osImages.includes(later));
-    const checkpoints = readFileSync(checkpointPath(root, "aged"), "utf8");
+    // A second operator's copy holds only the newest checkpoint (the older ones were pushed out).
+    const [newest] = JSON.parse(readFileSync(checkpointPath(root, "aged"), "utf8")).checkpoints;
+    assert.ok(BigInt(newest.block) > planned);
+    const checkpoints = `${JSON.stringify({ version: 1, checkpoints: [newest] })}\n`;
+    writeFileSync(checkpointPath(root, "replay"), checkpoints);
 
-    const stack = await openStack({ name: "aged", root, rawConfig: config() });
+    const stack = await openStack({ name: "replay", root, rawConfig: config() });
     const [requests, scans] = [receivedCount(rpc), rpc.received.eth_getLogs ?? 0];
     const atPlan = await readStackState(stack, planned);
     assert.equal(rpc.received.eth_getLogs ?? 0, scans, "no eth_getLogs: the checkpoint past the block covers it");
@@ -155,7 +160,7 @@ describe("reads of an old chain resume from a checkpoint (anvil --number 5000000
       { pinnedBlock: planned },
     );
     assert.deepEqual(atPlan, fullScan);
-    assert.equal(readFileSync(checkpointPath(root, "aged"), "utf8"), checkpoints, "the newer checkpoint is kept");
+    assert.equal(readFileSync(checkpointPath(root, "replay"), "utf8"), checkpoints, "the newer checkpoint is kept");
   });
 
   it("a reorged checkpoint is detected and the read equals a full scan", async () => {

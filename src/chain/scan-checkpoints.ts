@@ -89,7 +89,8 @@ export function ofScan(checkpoint: ScanCheckpoint, scope: ScanScope): boolean {
 /**
  * The newest checkpoint of a scan (chain, addresses, events) whose block is still canonical: an
  * older one when a reorg replaced the newer, none when all were replaced (a full rescan). Its block
- * may be past the pinned one: what it found then includes everything found by the pinned block.
+ * may be past the pinned one when none is at or below it: what it found then includes everything
+ * found by the pinned block.
  */
 export async function canonicalCheckpoint(
   client: PublicClient,
@@ -99,7 +100,11 @@ export async function canonicalCheckpoint(
   accepts: (checkpoint: ScanCheckpoint) => boolean = () => true,
 ): Promise<ScanCheckpoint | undefined> {
   const matching = store.load().filter((c) => ofScan(c, scope) && accepts(c));
-  for (const checkpoint of matching) {
+  // Those up to the pinned block first, newest first: a read then names no later block. Past it,
+  // the nearest first (only a read of an earlier block, or a node lagging behind, gets there).
+  const upTo = matching.filter((c) => BigInt(c.block) <= pinned.number);
+  const past = matching.filter((c) => BigInt(c.block) > pinned.number).reverse();
+  for (const checkpoint of [...upTo, ...past]) {
     const block = BigInt(checkpoint.block);
     const hash =
       block === pinned.number && pinned.hash
