@@ -41,8 +41,12 @@ export const TIMELOCK_ROLES = {
 export type TimelockRole = keyof typeof TIMELOCK_ROLES;
 export const TIMELOCK_ROLE_NAMES = Object.keys(TIMELOCK_ROLES) as TimelockRole[];
 
-/** Multicall3 batches of this many calls keep each eth_call far below block gas limits. */
-const CALLS_PER_MULTICALL = 500;
+/**
+ * Multicall3 batches of this many calls: a batch of membership getters (one storage read each)
+ * stays a few million gas, far below the 50M an RPC gives an eth_call by default (geth's
+ * RPCGasCap), and its request about 200 kB.
+ */
+const CALLS_PER_MULTICALL = 1_000;
 
 export interface KmsInfo {
   k256Pubkey: Hex;
