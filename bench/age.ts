@@ -8,7 +8,8 @@ import { readLiveState } from "../src/chain/read-state";
 import { fileCheckpointStore, type CheckpointStore } from "../src/chain/scan-checkpoints";
 import type { StackConfig } from "../src/config/schema";
 import { planChanges } from "../src/plan/plan";
-import { receivedCount, startFaultyRpc, type FaultyRpc, type RangeRefusalStyle } from "../test/helpers/faulty-rpc";
+import type { RangeRefusalStyle } from "../test/helpers/faulty-rpc";
+import { startRemoteRpc, type RemoteRpc } from "../test/helpers/remote-rpc";
 import { startBenchStack } from "./stack";
 
 /** One chain-age row: `cap` null is an RPC without a getLogs range cap. */
@@ -36,9 +37,9 @@ export const AGE_CASES: { blocks: number; caps: (number | null)[]; sequential: b
   { blocks: 38_000_000, caps: [10_000], sequential: false },
 ];
 
-async function readOnce(rpc: FaultyRpc, config: StackConfig, checkpoints: CheckpointStore, sequential = false) {
+async function readOnce(rpc: RemoteRpc, config: StackConfig, checkpoints: CheckpointStore, sequential = false) {
   const client = createChainClient({ chainId: config.network.chainId, rpcUrls: [rpc.url] });
-  const before = receivedCount(rpc);
+  const before = await rpc.receivedCount();
   const started = performance.now();
   const scanned = sequential ? { ...config, network: { ...config.network, logChunkSize: Number(OLD_CHUNK) } } : config;
   const live = await readLiveState(client, scanned, { checkpoints, concurrency: sequential ? 1 : undefined });
@@ -49,12 +50,12 @@ async function readOnce(rpc: FaultyRpc, config: StackConfig, checkpoints: Checkp
     [],
     "the config listing the live items must plan nothing",
   );
-  return { requests: receivedCount(rpc) - before, ms };
+  return { requests: (await rpc.receivedCount()) - before, ms };
 }
 
 /**
  * A stack of 1,000 items on a chain whose first block is `blocks` (anvil --number), read with
- * `startBlock: 0` through a proxy adding 50 ms per request and refusing ranges above each cap:
+ * `startBlock: 0` through a proxy (in its own thread, as a remote node) adding 50 ms per request and refusing ranges above each cap:
  * the first read (no checkpoint), then a steady one (from the first one's checkpoint).
  */
 export async function measureAge(blocks: number, caps: (number | null)[], sequential: boolean): Promise<AgeResult[]> {
@@ -62,14 +63,8 @@ export async function measureAge(blocks: number, caps: (number | null)[], sequen
   const results: AgeResult[] = [];
   try {
     await stack.growTo(AGE_ITEMS);
-    // One untimed read straight from anvil, so the timed reads (first and sequential alike) run warm code.
-    const direct = stack.liveConfig();
-    await readLiveState(createChainClient({ chainId: direct.network.chainId, rpcUrls: direct.network.rpcUrls }), {
-      ...direct,
-      network: { ...direct.network, startBlock: 0 },
-    });
     for (const cap of caps) {
-      const rpc = await startFaultyRpc({
+      const rpc = await startRemoteRpc({
         upstream: stack.deployment.rpcUrl,
         seed: 1,
         failureRate: 0,
@@ -80,6 +75,8 @@ export async function measureAge(blocks: number, caps: (number | null)[], sequen
         const live = stack.liveConfig();
         const config: StackConfig = { ...live, network: { ...live.network, rpcUrls: [rpc.url], startBlock: 0 } };
         const dir = mkdtempSync(join(tmpdir(), "gov-bench-age-"));
+        // One untimed read first, so the timed ones (first and sequential alike) run warm code on both sides.
+        await readOnce(rpc, config, fileCheckpointStore(join(dir, "warm-up.json")));
         const checkpoints = fileCheckpointStore(join(dir, "checkpoints.json"));
         const first = await readOnce(rpc, config, checkpoints);
         const steady = await readOnce(rpc, config, checkpoints);

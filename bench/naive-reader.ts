@@ -64,7 +64,11 @@ async function inParallel<T, R>(items: readonly T[], limit: number, run: (item: 
  * config wants), at one pinned block, without Multicall3.
  */
 export async function readLiveStateNaively(client: PublicClient, config: StackConfig): Promise<LiveState> {
-  const { number: blockNumber, timestamp: blockTimestamp } = await client.getBlock({ blockTag: "latest" });
+  const {
+    number: blockNumber,
+    hash: blockHash,
+    timestamp: blockTimestamp,
+  } = await client.getBlock({ blockTag: "latest" });
   const read = <T>(address: Address, abi: Abi, functionName: string, args?: readonly unknown[]) =>
     client.readContract({ address, abi, functionName, args, blockNumber }) as Promise<T>;
   // Getters that older contract versions lack: a revert means "not there".
@@ -201,5 +205,5 @@ export async function readLiveStateNaively(client: PublicClient, config: StackCo
       roles,
     };
   }
-  return { chainId: client.chain!.id, blockNumber, blockTimestamp, kms, apps, safe, timelock };
+  return { chainId: client.chain!.id, blockNumber, blockHash, blockTimestamp, kms, apps, safe, timelock };
 }

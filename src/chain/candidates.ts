@@ -117,6 +117,8 @@ export function checkpointedCandidates(chainId: number, config: StackConfig, sto
 
 export interface ScannedCandidates {
   candidates: Candidates;
+  /** Logs were read by block number (not all from a checkpoint): their blocks may be reorged meanwhile. */
+  logsRead: boolean;
   /** The checkpoint at the pinned block being written (resolved at once without a store). */
   saved: Promise<void>;
 }
@@ -179,5 +181,5 @@ export async function scanCandidates(
       : Promise.resolve();
   // Awaited by the caller after its getter reads; a failed write must not go unhandled meanwhile.
   saved.catch(() => undefined);
-  return { candidates, saved };
+  return { candidates, logsRead: scanFrom <= pinned.number, saved };
 }

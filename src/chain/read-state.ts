@@ -23,6 +23,7 @@ import {
   type ScanOptions,
 } from "./candidates";
 import { itemsOf, setsOf, type GovernedSet } from "../governed/registry";
+import { multicallAt, readAt, type CallResult, type ContractCall, type PinnedBlock } from "./multicall";
 
 /** ERC-1967 implementation slot: bytes32(uint256(keccak256("eip1967.proxy.implementation")) - 1). */
 export const IMPLEMENTATION_SLOT = "0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc" as const;
@@ -40,13 +41,6 @@ export const TIMELOCK_ROLES = {
 } as const;
 export type TimelockRole = keyof typeof TIMELOCK_ROLES;
 export const TIMELOCK_ROLE_NAMES = Object.keys(TIMELOCK_ROLES) as TimelockRole[];
-
-/**
- * Multicall3 batches of this many calls: a batch of membership getters (one storage read each)
- * stays a few million gas, far below the 50M an RPC gives an eth_call by default (geth's
- * RPCGasCap), and its request about 200 kB.
- */
-const CALLS_PER_MULTICALL = 1_000;
 
 export interface KmsInfo {
   k256Pubkey: Hex;
@@ -114,6 +108,8 @@ export interface TimelockState {
 export interface LiveState {
   chainId: number;
   blockNumber: bigint;
+  /** The pinned block's hash: every state read names it (EIP-1898). */
+  blockHash: Hex;
   blockTimestamp: bigint;
   kms: KmsState;
   apps: AppState[];
@@ -130,26 +126,6 @@ export interface ReadOptions extends ScanOptions {
    * again. No event scan: the cost follows the changes, not the size of the stack.
    */
   reuse?: { state: LiveState; items: Candidates; roles: boolean };
-}
-
-export type ContractCall = {
-  address: Address;
-  abi: readonly unknown[];
-  functionName: string;
-  args?: readonly unknown[];
-};
-export type CallResult = { status: "success"; result: unknown } | { status: "failure"; error: Error };
-
-/** Runs many view calls through Multicall3 at one block, in parallel batches. */
-async function multicallAt(client: PublicClient, blockNumber: bigint, calls: ContractCall[]): Promise<CallResult[]> {
-  const batches: ContractCall[][] = [];
-  for (let i = 0; i < calls.length; i += CALLS_PER_MULTICALL) batches.push(calls.slice(i, i + CALLS_PER_MULTICALL));
-  const results = await Promise.all(
-    batches.map((batch) =>
-      client.multicall({ contracts: batch as never, blockNumber, allowFailure: true, batchSize: 0 }),
-    ),
-  );
-  return results.flat() as CallResult[];
 }
 
 function ok<T>(result: CallResult, what: string): T {
@@ -172,7 +148,7 @@ interface NamedResults {
 /** Runs every group's calls in one multicall batch at the block and hands each group back by name. */
 async function readGroups(
   client: PublicClient,
-  blockNumber: bigint,
+  block: PinnedBlock,
   groups: Record<string, NamedCalls>,
 ): Promise<Record<string, NamedResults>> {
   const entries = Object.entries(groups).flatMap(([group, calls]) =>
@@ -180,7 +156,7 @@ async function readGroups(
   );
   const results = await multicallAt(
     client,
-    blockNumber,
+    block,
     entries.map((e) => e.call),
   );
   const found = new Map(entries.map((e, i) => [`${e.group}.${e.name}`, { call: e.call, result: results[i] }]));
@@ -345,7 +321,7 @@ function candidateChecks(config: StackConfig, candidates: Candidates, roles: [Ti
 /** Runs the checks not run yet (in multicall batches) and records their outcomes in `checked`. */
 async function runChecks(
   client: PublicClient,
-  blockNumber: bigint,
+  block: PinnedBlock,
   checks: Check[],
   checked: Map<string, CallResult>,
 ): Promise<void> {
@@ -353,11 +329,14 @@ async function runChecks(
   if (todo.length === 0) return;
   const results = await multicallAt(
     client,
-    blockNumber,
+    block,
     todo.map((c) => c.call),
   );
   for (const [i, check] of todo.entries()) checked.set(checkId(check), results[i]);
 }
+
+/** Resolves after the requests started so far have been handed to the network. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Each role's holders from the confirmed role checks, sorted. */
 function roleHolders(confirmed: Check[]): Record<TimelockRole, Address[]> {
@@ -383,13 +362,15 @@ function knownSet(state: LiveState, proxy: Address, set: string): Hex[] {
 /** Storage words by address, read in parallel at the block. */
 async function storageAt(
   client: PublicClient,
-  blockNumber: bigint,
+  block: PinnedBlock,
   addresses: readonly Address[],
   slot: Hex,
 ): Promise<Map<Address, Hex | undefined>> {
   return new Map(
     await Promise.all(
-      addresses.map(async (address) => [address, await client.getStorageAt({ address, slot, blockNumber })] as const),
+      addresses.map(
+        async (address) => [address, await readAt(client, block, "eth_getStorageAt", [address, slot])] as const,
+      ),
     ),
   );
 }
@@ -412,13 +393,14 @@ export function scalarReadCalls(config: StackConfig): ContractCall[] {
 }
 
 /**
- * Reads everything a stack governs at ONE pinned block. Requests: the block (twice: before and
- * after, to catch a reorg), one multicall of scalars, one storage read per proxy, the event scan
- * (from the last checkpoint: one eth_getLogs, plus one block read to confirm the checkpoint; see
- * candidates.ts) and one multicall per 500 items to confirm (every item ever added, plus the
- * desired ones). Rounds: the block; then the scalars, storage, scan and the getters of every item
- * the config or the last checkpoint names, all at once; the getters of what only the scan found;
- * the block again.
+ * Reads everything a stack governs at ONE pinned block, named by its hash in every state read.
+ * Requests: the block (again after a scan that read logs, to catch a reorg under them), one
+ * multicall of scalars, one storage read per proxy, the event scan (from the last checkpoint: one
+ * eth_getLogs, plus one block read to confirm the checkpoint; see candidates.ts) and one multicall
+ * per 1,000 items to confirm (every item ever added, plus the desired ones). Rounds: the block;
+ * then the scalars, storage, scan and the getters of every item the config or the last checkpoint
+ * names, all at once; then the getters of what only the scan found, with the block again (a
+ * steady read from a checkpoint at the head needs neither).
  */
 export async function readLiveState(
   client: PublicClient,
@@ -443,6 +425,7 @@ async function readPinnedState(client: PublicClient, config: StackConfig, option
     pinnedBlock === undefined ? { blockTag: "latest" } : { blockNumber: pinnedBlock },
   );
   const blockNumber = block.number;
+  const pinned = { number: blockNumber, hash: block.hash };
   const proxies = [config.kms.proxy, ...config.apps.map((app) => app.proxy)];
   const governance = config.governance;
   const safeAddress = governance.mode === "direct" ? undefined : governance.safe.address;
@@ -462,19 +445,23 @@ async function readPinnedState(client: PublicClient, config: StackConfig, option
     checkpointedCandidates(client.chain!.id, config, options.checkpoints),
   );
   const checked = new Map<string, CallResult>();
-  const [reads, implementationSlots, flagSlots, scanned] = await Promise.all([
-    readGroups(client, blockNumber, groups),
-    storageAt(client, blockNumber, proxies, IMPLEMENTATION_SLOT),
+  // The scan is the longest request of the round: it goes out first, before the getters' encoding takes the CPU.
+  const scanning = options.reuse
+    ? { candidates: new Map() as Candidates, logsRead: false, saved: Promise.resolve() }
+    : scanCandidates(client, config, pinned, options);
+  const [scanned, reads, implementationSlots, flagSlots] = await Promise.all([
+    scanning,
+    readGroups(client, pinned, groups),
+    storageAt(client, pinned, proxies, IMPLEMENTATION_SLOT),
     storageAt(
       client,
-      blockNumber,
+      pinned,
       config.apps.map((app) => app.proxy),
       APP_FLAGS_SLOT,
     ),
-    options.reuse
-      ? { candidates: new Map() as Candidates, saved: Promise.resolve() }
-      : scanCandidates(client, config, { number: blockNumber, hash: block.hash }, options),
-    runChecks(client, blockNumber, candidateChecks(config, known, readRoles ? ROLE_IDS_BEFORE_READ : []), checked),
+    nextTurn().then(() =>
+      runChecks(client, pinned, candidateChecks(config, known, readRoles ? ROLE_IDS_BEFORE_READ : []), checked),
+    ),
   ]);
 
   // Know every contract's version before reading its sets: an unknown contract gets a clear message.
@@ -507,9 +494,13 @@ async function readPinnedState(client: PublicClient, config: StackConfig, option
     seen,
     readRoles && roleIds ? (Object.entries(roleIds) as [TimelockRole, Hex][]) : [],
   );
-  await Promise.all([runChecks(client, blockNumber, all, checked), scanned.saved]);
-  // Reads are pinned by number: if a reorg replaced that block meanwhile, they may mix two chains.
-  const after = await client.getBlock({ blockNumber });
+  // State reads name the block by hash, so a reorg cannot mix two chains in them; logs are asked for
+  // by block number, so after a scan the block is read again: still canonical, or the run fails.
+  const [, , after] = await Promise.all([
+    runChecks(client, pinned, all, checked),
+    scanned.saved,
+    scanned.logsRead ? client.getBlock({ blockNumber }) : block,
+  ]);
   if (after.hash !== block.hash)
     throw new Error(
       `block ${blockNumber} changed while it was being read (reorg: ${block.hash} → ${after.hash}); run again`,
@@ -589,5 +580,14 @@ async function readPinnedState(client: PublicClient, config: StackConfig, option
       roles: readRoles ? roleHolders(all.filter(holds)) : options.reuse!.state.timelock!.roles,
     };
   }
-  return { chainId: client.chain!.id, blockNumber, blockTimestamp: block.timestamp, kms, apps, safe, timelock };
+  return {
+    chainId: client.chain!.id,
+    blockNumber,
+    blockHash: block.hash,
+    blockTimestamp: block.timestamp,
+    kms,
+    apps,
+    safe,
+    timelock,
+  };
 }

@@ -1,6 +1,6 @@
 import type { Address, Hex } from "viem";
 import { GovernanceError } from "../errors";
-import type { CallResult } from "./read-state";
+import type { CallResult } from "./multicall";
 
 /**
  * The DstackApp shapes upstream has shipped (Dstack-TEE/dstack kms/auth-eth), told apart by probing:

@@ -63,6 +63,7 @@ export function liveState(): LiveState {
   return {
     chainId: 31337,
     blockNumber: 100n,
+    blockHash: `0x${"b1".repeat(32)}`,
     blockTimestamp: 1_000_000n,
     kms: {
       proxy: KMS,

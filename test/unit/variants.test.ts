@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { zeroAddress, type Hex } from "viem";
-import type { CallResult } from "../../src/chain/read-state";
+import type { CallResult } from "../../src/chain/multicall";
 import { appVariant, UnknownVariantError } from "../../src/chain/variants";
 import { ACCEPT_FOLLOW_UP, planChanges } from "../../src/plan/plan";
 import { addr, APP, config, liveState, SAFE, TIMELOCK } from "./fixtures";
