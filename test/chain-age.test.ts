@@ -249,6 +249,30 @@ describe("reads of an old chain resume from a checkpoint (anvil --number 5000000
     );
   });
 
+  it("a scheduled-operations checkpoint with a malformed entry is no checkpoint: the scan starts over", async () => {
+    // The previous test left one operation queued and its checkpoint saved.
+    const timelock = devnet.deployment.timelock!;
+    const valid = fileCheckpointStore(checkpointPath(root, "aged", "scheduled")).load()[0];
+    const [key, call] = Object.entries(valid.candidates)[0];
+    const path = checkpointPath(root, "malformed", "scheduled");
+    const client = createChainClient({ chainId: devnet.anvil.chainId, rpcUrls: [devnet.anvil.rpcUrl] });
+    const range = { fromBlock: FIRST_BLOCK, toBlock: await anvil.getBlockNumber() };
+    const withoutCheckpoint = await scheduledOperations(client, timelock, range);
+    assert.equal(withoutCheckpoint.length, 1);
+    const malformed: Record<string, Record<string, string[]>> = {
+      "a truncated call": { [key]: call.slice(0, 2) },
+      "a call missing its transaction": { [key]: call.slice(0, 4) },
+      "a key without its index": { [key.split(":")[0]]: call },
+      "a 19-byte address": { [key]: [call[0].slice(0, -2), ...call.slice(1)] },
+      "calldata of an odd number of digits": { [key]: [...call.slice(0, 2), `${call[2]}0`, ...call.slice(3)] },
+    };
+    for (const [what, candidates] of Object.entries(malformed)) {
+      writeFileSync(path, JSON.stringify({ version: 1, checkpoints: [{ ...valid, candidates }] }));
+      const queued = await scheduledOperations(client, timelock, range, fileCheckpointStore(path));
+      assert.deepEqual(queued, withoutCheckpoint, what);
+    }
+  });
+
   it("without network.startBlock the deployment block is found and the user told what to write", async () => {
     const raw = config();
     delete raw.network.startBlock;

@@ -2,6 +2,8 @@ import {
   getAbiItem,
   getAddress,
   hexToBigInt,
+  isAddress,
+  isHex,
   toEventSelector,
   toHex,
   type AbiEvent,
@@ -9,6 +11,7 @@ import {
   type Hex,
   type PublicClient,
 } from "viem";
+import { z } from "zod";
 import { timelockAbi } from "./abis";
 import { scanLogs } from "./logs";
 import { canonicalCheckpoint, type CheckpointStore, type ScanCheckpoint } from "./scan-checkpoints";
@@ -44,8 +47,24 @@ function storedCalls(calls: readonly ScheduledCall[]): ScanCheckpoint["candidate
   );
 }
 
-function restoredCalls(checkpoint: ScanCheckpoint | undefined): ScheduledCall[] {
-  return Object.entries(checkpoint?.candidates ?? {}).map(([key, [to, value, data, blockNumber, txHash]]) => {
+const quantity = z.string().regex(/^0x[0-9a-fA-F]+$/);
+/** What storedCalls writes, read back; anything else (a hand edit, a truncation) makes the checkpoint unusable. */
+const storedCallsSchema = z.record(
+  z.string().regex(/^0x[0-9a-fA-F]{64}:\d+$/),
+  z.tuple([
+    z.string().refine((v) => isAddress(v, { strict: true })),
+    quantity,
+    z.string().refine((v) => isHex(v) && v.length % 2 === 0),
+    quantity,
+    z.string().regex(/^0x[0-9a-fA-F]{64}$/),
+  ]),
+);
+
+/** The calls a checkpoint keeps, or undefined when any of them does not parse. */
+function restoredCalls(checkpoint: ScanCheckpoint): ScheduledCall[] | undefined {
+  const parsed = storedCallsSchema.safeParse(checkpoint.candidates);
+  if (!parsed.success) return undefined;
+  return Object.entries(parsed.data).map(([key, [to, value, data, blockNumber, txHash]]) => {
     const [id, index] = key.split(":");
     return {
       id: id as Hex,
@@ -94,7 +113,7 @@ export async function scheduledOperations(
         checkpoints,
         scope,
         { number: range.toBlock },
-        (c) => BigInt(c.fromBlock) <= range.fromBlock,
+        (c) => BigInt(c.fromBlock) <= range.fromBlock && restoredCalls(c) !== undefined,
       )
     : undefined;
   const logs = (await scanLogs(client, {
@@ -108,7 +127,7 @@ export async function scheduledOperations(
     transactionHash: Hex;
   }[];
   const byId = newestSchedulings([
-    ...restoredCalls(checkpoint),
+    ...((checkpoint && restoredCalls(checkpoint)) ?? []),
     ...logs.map((log) => ({
       id: log.args.id,
       index: log.args.index,

@@ -203,12 +203,39 @@ export function revokes(change: Change): boolean {
   }
 }
 
-/** Changes to who signs for the Safe or how many must: they take effect when the Safe transaction executes. */
-export const isSignerChange = (change: Change) => change.kind.startsWith("safe.");
-
 /** Changes that point a proxy, or the KMS's app factory, at new code. */
 export const isImplementationChange = (change: Change) =>
   change.kind === "upgrade" || (change.kind === "setting" && change.setting.property === "appImplementation");
+
+/** The part of governance itself a change alters: what a signer must look at twice. */
+export type GovernancePart = "signers" | "timelock" | "ownership" | "upgrade";
+
+/** Every kind is listed, so a new one is classified where it is added (the compiler asks). */
+const GOVERNANCE_PARTS: Record<ChangeKind, GovernancePart | undefined> = {
+  "set.add": undefined,
+  "set.remove": undefined,
+  setting: undefined,
+  "safe.add-owner": "signers",
+  "safe.remove-owner": "signers",
+  "safe.swap-owner": "signers",
+  "safe.threshold": "signers",
+  "safe.enable-module": "signers",
+  "safe.through-module": "signers",
+  "timelock.delay": "timelock",
+  "timelock.expiration": "timelock",
+  "timelock.grant-role": "timelock",
+  "timelock.revoke-role": "timelock",
+  "owner.transfer": "ownership",
+  "owner.accept": "ownership",
+  upgrade: "upgrade",
+  // Runs a batch another proposal queued; that proposal's packet warned about its calls.
+  "timelock.execute": undefined,
+};
+
+/** Which part of governance itself a change alters; undefined for the governed items and settings. */
+export function governancePartOf(change: Change): GovernancePart | undefined {
+  return isImplementationChange(change) ? "upgrade" : GOVERNANCE_PARTS[change.kind];
+}
 
 /** The code an implementation change points at. */
 export function implementationOf(change: Change): Address {

@@ -1,6 +1,7 @@
 import { keccak256, zeroAddress, type Address, type Hex } from "viem";
 import { canonicalSafeContracts } from "../chain/safe-deployments";
 import { formatDuration } from "../config/duration";
+import { decodeCallData, governancePartOf, type GovernancePart } from "../plan/changes";
 import type { DecodedCall, ProposalFile } from "./types";
 
 /** A hash as a Ledger shows it when blind-signing: 0x, then upper-case hex. */
@@ -8,20 +9,13 @@ export function ledgerHex(hash: string): string {
   return `0x${hash.slice(2).toUpperCase()}`;
 }
 
-const SIGNER_CHANGES = [
-  "addOwnerWithThreshold",
-  "removeOwner",
-  "swapOwner",
-  "changeThreshold",
-  "enableModule",
-  "execTransactionFromModule",
-  "disableModule",
-  "setGuard",
-  "setFallbackHandler",
-];
-const TIMELOCK_CHANGES = ["updateDelay", "updateExpiration", "grantRole", "revokeRole", "renounceRole"];
-const OWNERSHIP_CHANGES = ["transferOwnership", "acceptOwnership", "renounceOwnership"];
-const UPGRADES = ["upgradeToAndCall", "setAppImplementation", "disableUpgrades"];
+/** How the packet names each part of governance a call alters. */
+const GOVERNANCE_WARNINGS: Record<GovernancePart, string> = {
+  signers: "Safe signer/threshold change",
+  timelock: "Timelock role/delay change",
+  ownership: "Ownership transfer",
+  upgrade: "Upgrade",
+};
 
 /** The calls a signer must look at twice, one line each, with when they take effect. */
 function warnings(p: ProposalFile): string[] {
@@ -31,16 +25,11 @@ function warnings(p: ProposalFile): string[] {
       ? "takes effect IMMEDIATELY when the Safe transaction executes, without the timelock delay"
       : "runs through the timelock, after the delay";
   for (const c of p.calls) {
-    const kind = SIGNER_CHANGES.includes(c.functionName)
-      ? "Safe signer/threshold change"
-      : TIMELOCK_CHANGES.includes(c.functionName)
-        ? "Timelock role/delay change"
-        : OWNERSHIP_CHANGES.includes(c.functionName)
-          ? "Ownership transfer"
-          : UPGRADES.includes(c.functionName)
-            ? "Upgrade"
-            : undefined;
-    if (kind) lines.push(`> - **${kind}**: ${c.description} (${when(c)})`);
+    // The same decoding verify replays the call with; a call it cannot type is none this tool plans.
+    const change = decodeCallData(c.data);
+    const kind = change ? governancePartOf(change) : undefined;
+    if (!change) lines.push(`> - **A call this tool does not plan**: ${c.description} (${when(c)})`);
+    else if (kind) lines.push(`> - **${GOVERNANCE_WARNINGS[kind]}**: ${c.description} (${when(c)})`);
   }
   const t = p.safeTx;
   if (t.gasPrice !== "0" || t.gasToken !== zeroAddress || t.refundReceiver !== zeroAddress) {
