@@ -8,6 +8,7 @@ import {
   type Hex,
   type PublicClient,
 } from "viem";
+import { setImmediate as nextTurn } from "node:timers/promises";
 import type { StackConfig } from "../config/schema";
 import { dstackAppAbi, dstackKmsAbi, timelockAbi } from "./abis";
 import { scanLogs } from "./logs";
@@ -168,16 +169,20 @@ export async function scanCandidates(
   // A checkpoint at or past the pinned block (a read of an earlier block, e.g. a proposal's) holds
   // every item added by then: nothing to scan, and nothing newer to record.
   const advanced = !checkpoint || pinned.number > BigInt(checkpoint.block);
+  const store = options.checkpoints;
+  // Written on the next turn, once the caller has sent its last getters: the write's JSON is CPU they would wait for.
   const saved =
-    advanced && options.checkpoints
-      ? options.checkpoints.save({
-          ...scope,
-          fromBlock: fromBlock.toString(),
-          discovered: startBlock === undefined,
-          block: pinned.number.toString(),
-          hash: pinned.hash,
-          candidates: Object.fromEntries([...candidates].map(([key, items]) => [key, [...items].sort()])),
-        })
+    advanced && store
+      ? nextTurn().then(() =>
+          store.save({
+            ...scope,
+            fromBlock: fromBlock.toString(),
+            discovered: startBlock === undefined,
+            block: pinned.number.toString(),
+            hash: pinned.hash,
+            candidates: Object.fromEntries([...candidates].map(([key, items]) => [key, [...items].sort()])),
+          }),
+        )
       : Promise.resolve();
   // Awaited by the caller after its getter reads; a failed write must not go unhandled meanwhile.
   saved.catch(() => undefined);

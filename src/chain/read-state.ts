@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from "node:timers/promises";
 import {
   getAbiItem,
   getAddress,
@@ -335,9 +336,6 @@ async function runChecks(
   for (const [i, check] of todo.entries()) checked.set(checkId(check), results[i]);
 }
 
-/** Resolves after the requests started so far have been handed to the network. */
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 /** Each role's holders from the confirmed role checks, sorted. */
 function roleHolders(confirmed: Check[]): Record<TimelockRole, Address[]> {
   return Object.fromEntries(
@@ -445,7 +443,7 @@ async function readPinnedState(client: PublicClient, config: StackConfig, option
     checkpointedCandidates(client.chain!.id, config, options.checkpoints),
   );
   const checked = new Map<string, CallResult>();
-  // The scan is the longest request of the round: it goes out first, before the getters' encoding takes the CPU.
+  // The scan is the longest request of the round: it goes out first, and the getters' encoding (CPU) on the next turn.
   const scanning = options.reuse
     ? { candidates: new Map() as Candidates, logsRead: false, saved: Promise.resolve() }
     : scanCandidates(client, config, pinned, options);

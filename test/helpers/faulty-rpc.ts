@@ -138,8 +138,8 @@ export async function startFaultyRpc(options: FaultyRpcOptions): Promise<FaultyR
     return random() < (options.slowRate ?? 0) ? "slow" : "pass";
   };
 
-  async function forward(body: string): Promise<string> {
-    const call = JSON.parse(body) as JsonRpcCall;
+  /** `body` is `call` as received: forwarded as is unless `intercept` rewrites it (a 500 kB call is not re-encoded). */
+  async function forward(body: string, call: JsonRpcCall): Promise<string> {
     const cap = options.logRangeCap;
     if (cap && call.method === "eth_getLogs") {
       const { fromBlock, toBlock } = (call.params?.[0] ?? {}) as { fromBlock?: string; toBlock?: string };
@@ -159,13 +159,13 @@ export async function startFaultyRpc(options: FaultyRpcOptions): Promise<FaultyR
     const rewritten = options.intercept ? await options.intercept(call) : call;
     if ("result" in rewritten) return JSON.stringify({ jsonrpc: "2.0", id: call.id, result: rewritten.result });
     forwarded.push(rewritten);
-    return post(upstream, agent, JSON.stringify(rewritten));
+    return post(upstream, agent, rewritten === call ? body : JSON.stringify(rewritten));
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
-    for (const call of [JSON.parse(body || "{}")].flat() as JsonRpcCall[])
-      received[call.method] = (received[call.method] ?? 0) + 1;
+    const parsed = JSON.parse(body || "{}") as JsonRpcCall | JsonRpcCall[];
+    for (const call of [parsed].flat()) received[call.method] = (received[call.method] ?? 0) + 1;
     if (options.latencyMs) await sleep(options.latencyMs);
     const outcome = decide();
     counts[outcome]++;
@@ -192,7 +192,7 @@ export async function startFaultyRpc(options: FaultyRpcOptions): Promise<FaultyR
       case "slow":
         await sleep(options.slowMs ?? 100);
     }
-    const answer = await forward(body);
+    const answer = await forward(body, parsed as JsonRpcCall);
     res.writeHead(200, { "content-type": "application/json" }).end(answer);
   }
 
