@@ -25,6 +25,7 @@ export const ARTIFACT_SOURCES = {
   DstackAppTwoStepV2: ["contracts/DstackAppTwoStepV2.sol", "DstackAppTwoStepV2"],
   ExpiringTimelock: ["contracts/ExpiringTimelock.sol", "ExpiringTimelock"],
   Multicall3: ["contracts/Multicall3.sol", "Multicall3"],
+  MembershipReader: ["contracts/MembershipReader.sol", "MembershipReader"],
   ERC1967Proxy: ["@openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.sol", "ERC1967Proxy"],
 } as const;
 

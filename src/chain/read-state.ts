@@ -1,6 +1,8 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
 import {
   getAbiItem,
+  toFunctionSelector,
+  type AbiFunction,
   getAddress,
   zeroHash,
   keccak256,
@@ -24,6 +26,7 @@ import {
   type ScanOptions,
 } from "./candidates";
 import { itemsOf, setsOf, type GovernedSet } from "../governed/registry";
+import { readMemberships, type Membership, type MembershipQuery } from "./membership-reader";
 import { multicallAt, readAt, type CallResult, type ContractCall, type PinnedBlock } from "./multicall";
 
 /** ERC-1967 implementation slot: bytes32(uint256(keccak256("eip1967.proxy.implementation")) - 1). */
@@ -227,7 +230,8 @@ interface Check {
   key: string;
   item: string;
   role?: TimelockRole;
-  call: ContractCall;
+  /** A set item is asked through the membership reader, a role holder with a hasRole call. */
+  read: { getter: { target: Address; selector: Hex } } | { call: ContractCall };
   /** What failed, when the call reverts. */
   what: string;
 }
@@ -298,12 +302,14 @@ function candidateChecks(config: StackConfig, candidates: Candidates, roles: [Ti
     const [proxy, set] = key.split(":") as [Address, string];
     const isKms = proxy === config.kms.proxy;
     const functionName = setsOf(isKms ? "kms" : "app").find((s) => s.property === set)!.getter;
-    // The getter alone as the ABI: viem looks a function up by name on every call it encodes.
-    const abi = [getAbiItem({ abi: isKms ? dstackKmsAbi : dstackAppAbi, name: functionName as never })];
-    for (const item of [...items].sort()) {
-      const call = { address: proxy, abi, functionName, args: [item] };
-      checks.push({ key, item, call, what: `${functionName}(${item})` });
-    }
+    const getter = {
+      target: proxy,
+      selector: toFunctionSelector(
+        getAbiItem({ abi: isKms ? dstackKmsAbi : dstackAppAbi, name: functionName as never }) as AbiFunction,
+      ),
+    };
+    for (const item of [...items].sort())
+      checks.push({ key, item, read: { getter }, what: `${functionName}(${item})` });
   }
   if (config.governance.mode !== "safe+timelock") return checks;
   const timelock = config.governance.timelock.address;
@@ -313,27 +319,73 @@ function candidateChecks(config: StackConfig, candidates: Candidates, roles: [Ti
     const accounts = [...new Set([...namedRoleAccounts(config), ...granted].map((a) => getAddress(a)))].sort();
     for (const account of accounts) {
       const call = { address: timelock, abi: hasRoleAbi, functionName: "hasRole", args: [roleId, account] };
-      checks.push({ key, item: account, role, call, what: `timelock hasRole(${role}, ${account})` });
+      checks.push({ key, item: account, role, read: { call }, what: `timelock hasRole(${role}, ${account})` });
     }
   }
   return checks;
 }
 
-/** Runs the checks not run yet (in multicall batches) and records their outcomes in `checked`. */
-async function runChecks(
+/** A set item's answer from the membership reader, as a getter call's outcome. */
+function membershipResult(answer: Membership): CallResult {
+  return typeof answer === "boolean"
+    ? { status: "success", result: answer }
+    : {
+        status: "failure",
+        error: new Error(answer === "reverted" ? "the getter reverted" : "the getter answered no bool"),
+      };
+}
+
+/** Consecutive set checks of one getter as one reader query (checks come sorted by set). */
+function membershipQueries(checks: readonly Check[]): MembershipQuery[] {
+  const queries: MembershipQuery[] = [];
+  for (const check of checks) {
+    if (!("getter" in check.read)) continue;
+    const { target, selector } = check.read.getter;
+    const last = queries.at(-1);
+    if (last && last.target === target && last.selector === selector) (last.items as Hex[]).push(check.item as Hex);
+    else queries.push({ target, selector, items: [check.item as Hex] });
+  }
+  return queries;
+}
+
+/**
+ * Starts the checks not requested yet (set items through the reader, roles through Multicall3) and
+ * records each one's outcome in `requested` at once, so a later round never asks again for what an
+ * earlier one has in flight. Resolves when these are answered.
+ */
+function runChecks(
   client: PublicClient,
   block: PinnedBlock,
   checks: Check[],
-  checked: Map<string, CallResult>,
-): Promise<void> {
-  const todo = [...new Map(checks.map((c) => [checkId(c), c])).values()].filter((c) => !checked.has(checkId(c)));
-  if (todo.length === 0) return;
-  const results = await multicallAt(
-    client,
-    block,
-    todo.map((c) => c.call),
-  );
-  for (const [i, check] of todo.entries()) checked.set(checkId(check), results[i]);
+  requested: Map<string, Promise<CallResult>>,
+): Promise<unknown> {
+  const todo = [...new Map(checks.map((c) => [checkId(c), c])).values()].filter((c) => !requested.has(checkId(c)));
+  const items = todo.filter((c) => "getter" in c.read);
+  const roles = todo.filter((c) => "call" in c.read);
+  const memberships = items.length ? readMemberships(client, block, membershipQueries(items)) : Promise.resolve([]);
+  const roleResults = roles.length
+    ? multicallAt(
+        client,
+        block,
+        roles.map((c) => (c.read as { call: ContractCall }).call),
+      )
+    : Promise.resolve([]);
+  const record = (check: Check, outcome: Promise<CallResult>) => {
+    // The batch's own promise is awaited by the caller; these copies must not go unhandled meanwhile.
+    outcome.catch(() => undefined);
+    requested.set(checkId(check), outcome);
+  };
+  for (const [i, check] of items.entries())
+    record(
+      check,
+      memberships.then((m) => membershipResult(m[i])),
+    );
+  for (const [i, check] of roles.entries())
+    record(
+      check,
+      roleResults.then((r) => r[i]),
+    );
+  return Promise.all([memberships, roleResults]);
 }
 
 /** Each role's holders from the confirmed role checks, sorted. */
@@ -442,13 +494,12 @@ async function readPinnedState(client: PublicClient, config: StackConfig, option
     timelockAddress,
     checkpointedCandidates(client.chain!.id, config, options.checkpoints),
   );
-  const checked = new Map<string, CallResult>();
+  const requested = new Map<string, Promise<CallResult>>();
   // The scan is the longest request of the round: it goes out first, and the getters' encoding (CPU) on the next turn.
   const scanning = options.reuse
     ? { candidates: new Map() as Candidates, logsRead: false, saved: Promise.resolve() }
     : scanCandidates(client, config, pinned, options);
-  const [scanned, reads, implementationSlots, flagSlots] = await Promise.all([
-    scanning,
+  const reading = Promise.all([
     readGroups(client, pinned, groups),
     storageAt(client, pinned, proxies, IMPLEMENTATION_SLOT),
     storageAt(
@@ -457,10 +508,13 @@ async function readPinnedState(client: PublicClient, config: StackConfig, option
       config.apps.map((app) => app.proxy),
       APP_FLAGS_SLOT,
     ),
-    nextTurn().then(() =>
-      runChecks(client, pinned, candidateChecks(config, known, readRoles ? ROLE_IDS_BEFORE_READ : []), checked),
-    ),
   ]);
+  // What only the scan finds waits for it; nothing waits for these.
+  const knownChecked = nextTurn().then(() =>
+    runChecks(client, pinned, candidateChecks(config, known, readRoles ? ROLE_IDS_BEFORE_READ : []), requested),
+  );
+  knownChecked.catch(() => undefined);
+  const [scanned, [reads, implementationSlots, flagSlots]] = await Promise.all([scanning, reading]);
 
   // Know every contract's version before reading its sets: an unknown contract gets a clear message.
   const kmsShape = kmsVariant(config.kms.proxy, {
@@ -494,8 +548,9 @@ async function readPinnedState(client: PublicClient, config: StackConfig, option
   );
   // State reads name the block by hash, so a reorg cannot mix two chains in them; logs are asked for
   // by block number, so after a scan the block is read again: still canonical, or the run fails.
-  const [, , after] = await Promise.all([
-    runChecks(client, pinned, all, checked),
+  const [, , , after] = await Promise.all([
+    knownChecked,
+    runChecks(client, pinned, all, requested),
     scanned.saved,
     scanned.logsRead ? client.getBlock({ blockNumber }) : block,
   ]);
@@ -503,6 +558,7 @@ async function readPinnedState(client: PublicClient, config: StackConfig, option
     throw new Error(
       `block ${blockNumber} changed while it was being read (reorg: ${block.hash} → ${after.hash}); run again`,
     );
+  const checked = new Map(await Promise.all([...requested].map(async ([id, outcome]) => [id, await outcome] as const)));
   const holds = (check: Check) => ok<boolean>(checked.get(checkId(check))!, check.what);
   const members = new Map<string, Hex[]>();
   for (const check of all) {
