@@ -221,8 +221,8 @@ describe("reads of an old chain resume from a checkpoint (anvil --number 5000000
     const client = createChainClient({ chainId: devnet.anvil.chainId, rpcUrls: [rpc.url] });
     const scan = async () => {
       const [requests, scans] = [receivedCount(rpc), rpc.received.eth_getLogs ?? 0];
-      const toBlock = await anvil.getBlockNumber();
-      const queued = await scheduledOperations(client, timelock, { fromBlock: 0n, toBlock }, store);
+      const head = await anvil.getBlock();
+      const queued = await scheduledOperations(client, timelock, { fromBlock: 0n, to: head }, store);
       return { queued, requests: receivedCount(rpc) - requests, scans: (rpc.received.eth_getLogs ?? 0) - scans };
     };
 
@@ -235,7 +235,8 @@ describe("reads of an old chain resume from a checkpoint (anvil --number 5000000
 
     await sendAsImpersonated(devnet, devnet.deployment.safe!, timelock, cancelData(operationId(cancelled)));
     const second = await scan();
-    assert.ok(second.requests <= 6 && second.scans <= 1, `${second.requests} requests, ${second.scans} getLogs`);
+    // The checkpoint's block, the blocks after it, the operations' timestamps: the pinned block's hash is known already.
+    assert.ok(second.requests <= 3 && second.scans <= 1, `${second.requests} requests, ${second.scans} getLogs`);
     assert.deepEqual(
       second.queued.map((o) => o.operationId),
       [operationId(kept)],
@@ -256,7 +257,7 @@ describe("reads of an old chain resume from a checkpoint (anvil --number 5000000
     const [key, call] = Object.entries(valid.candidates)[0];
     const path = checkpointPath(root, "malformed", "scheduled");
     const client = createChainClient({ chainId: devnet.anvil.chainId, rpcUrls: [devnet.anvil.rpcUrl] });
-    const range = { fromBlock: FIRST_BLOCK, toBlock: await anvil.getBlockNumber() };
+    const range = { fromBlock: FIRST_BLOCK, to: await anvil.getBlock() };
     const withoutCheckpoint = await scheduledOperations(client, timelock, range);
     assert.equal(withoutCheckpoint.length, 1);
     const malformed: Record<string, Record<string, string[]>> = {

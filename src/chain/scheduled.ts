@@ -14,6 +14,7 @@ import {
 import { z } from "zod";
 import { timelockAbi } from "./abis";
 import { scanLogs } from "./logs";
+import { multicallAt } from "./multicall";
 import { canonicalCheckpoint, type CheckpointStore, type ScanCheckpoint } from "./scan-checkpoints";
 
 /** A timelock operation still queued at the pinned block, as its CallScheduled events describe it. */
@@ -99,9 +100,10 @@ function newestSchedulings(calls: readonly ScheduledCall[]): Map<Hex, ScheduledC
 export async function scheduledOperations(
   client: PublicClient,
   timelock: Address,
-  range: { fromBlock: bigint; toBlock: bigint; maxRange?: bigint; concurrency?: number },
+  range: { fromBlock: bigint; to: { number: bigint; hash: Hex }; maxRange?: bigint; concurrency?: number },
   checkpoints?: CheckpointStore,
 ): Promise<ScheduledOperation[]> {
+  const pinned = range.to;
   const scope = {
     chainId: client.chain!.id,
     addresses: [timelock.toLowerCase()],
@@ -112,15 +114,17 @@ export async function scheduledOperations(
         client,
         checkpoints,
         scope,
-        { number: range.toBlock },
+        pinned,
         (c) => BigInt(c.fromBlock) <= range.fromBlock && restoredCalls(c) !== undefined,
       )
     : undefined;
   const logs = (await scanLogs(client, {
     addresses: [timelock],
     events: [callScheduled],
-    ...range,
     fromBlock: checkpoint ? BigInt(checkpoint.block) + 1n : range.fromBlock,
+    toBlock: pinned.number,
+    maxRange: range.maxRange,
+    concurrency: range.concurrency,
   })) as unknown as {
     args: { id: Hex; index: bigint; target: Address; value: bigint; data: Hex };
     blockNumber: bigint;
@@ -139,26 +143,30 @@ export async function scheduledOperations(
     })),
   ]);
   const operations = [...byId.values()];
-  const timestamps = operations.length
-    ? await client.multicall({
-        contracts: operations.map(
-          (calls) =>
-            ({ address: timelock, abi: timelockAbi, functionName: "getTimestamp", args: [calls[0].id] }) as const,
-        ),
-        allowFailure: false,
-        blockNumber: range.toBlock,
-      })
-    : [];
-  const queued = operations.filter((_, i) => timestamps[i] > DONE_TIMESTAMP);
+  const timestamps = await multicallAt(
+    client,
+    pinned,
+    operations.map((calls) => ({
+      address: timelock,
+      abi: timelockAbi,
+      functionName: "getTimestamp",
+      args: [calls[0].id],
+    })),
+  );
+  const queued = operations.filter((calls, i) => {
+    const read = timestamps[i];
+    if (read.status === "failure")
+      throw new Error(`reading the timelock's getTimestamp(${calls[0].id}) failed: ${read.error.message}`);
+    return (read.result as bigint) > DONE_TIMESTAMP;
+  });
   // Done and cancelled operations are final (a rescheduling is a new event): the checkpoint drops them.
-  if (checkpoints && (!checkpoint || range.toBlock > BigInt(checkpoint.block))) {
-    const block = await client.getBlock({ blockNumber: range.toBlock });
+  if (checkpoints && (!checkpoint || pinned.number > BigInt(checkpoint.block))) {
     await checkpoints.save({
       ...scope,
       fromBlock: checkpoint?.fromBlock ?? range.fromBlock.toString(),
       discovered: false,
-      block: range.toBlock.toString(),
-      hash: block.hash,
+      block: pinned.number.toString(),
+      hash: pinned.hash,
       candidates: storedCalls(queued.flat()),
     });
   }

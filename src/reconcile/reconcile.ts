@@ -150,7 +150,7 @@ async function unfiledOperations(
     timelock,
     {
       fromBlock: BigInt(start),
-      toBlock: live.blockNumber,
+      to: { number: live.blockNumber, hash: live.blockHash },
       maxRange: stack.config.network.logChunkSize === undefined ? undefined : BigInt(stack.config.network.logChunkSize),
       concurrency: stack.config.network.logScanConcurrency,
     },
