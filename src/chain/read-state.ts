@@ -285,6 +285,13 @@ function knownCandidates(
   return known;
 }
 
+/** The candidates of `found` that `known` does not hold. */
+function unknownTo(known: Candidates, found: Candidates): Candidates {
+  return new Map(
+    [...found].map(([key, items]) => [key, new Set([...items].filter((item) => !known.get(key)?.has(item)))]),
+  );
+}
+
 function mergeCandidates(a: Candidates, b: Candidates): Candidates {
   const merged: Candidates = new Map([...a].map(([key, items]) => [key, new Set(items)]));
   for (const [key, items] of b) merged.set(key, new Set([...(merged.get(key) ?? []), ...items]));
@@ -539,21 +546,22 @@ async function readPinnedState(client: PublicClient, config: StackConfig, option
     ? { ...TIMELOCK_ROLES, admin: t.optional<Hex>("legacyAdminRole") ?? TIMELOCK_ROLES.admin }
     : undefined;
 
-  // Every item ever added and every account ever granted a role, plus what the config names.
-  const seen = mergeCandidates(known, scanned.candidates);
-  const all = candidateChecks(
-    config,
-    seen,
-    readRoles && roleIds ? (Object.entries(roleIds) as [TimelockRole, Hex][]) : [],
-  );
   // State reads name the block by hash, so a reorg cannot mix two chains in them; logs are asked for
   // by block number, so after a scan the block is read again: still canonical, or the run fails.
-  const [, , , after] = await Promise.all([
-    knownChecked,
-    runChecks(client, pinned, all, requested),
-    scanned.saved,
-    scanned.logsRead ? client.getBlock({ blockNumber }) : block,
-  ]);
+  const closing = scanned.logsRead ? client.getBlock({ blockNumber }) : Promise.resolve(block);
+  closing.catch(() => undefined);
+  const roles: [TimelockRole, Hex][] = readRoles && roleIds ? (Object.entries(roleIds) as [TimelockRole, Hex][]) : [];
+  // What only the scan found goes out first; the list of every check is built while it runs.
+  const lastChecks = runChecks(
+    client,
+    pinned,
+    candidateChecks(config, unknownTo(known, scanned.candidates), roles),
+    requested,
+  );
+  // Every item ever added and every account ever granted a role, plus what the config names.
+  const seen = mergeCandidates(known, scanned.candidates);
+  const all = candidateChecks(config, seen, roles);
+  const [, , , after] = await Promise.all([knownChecked, lastChecks, scanned.saved, closing]);
   if (after.hash !== block.hash)
     throw new Error(
       `block ${blockNumber} changed while it was being read (reorg: ${block.hash} → ${after.hash}); run again`,
