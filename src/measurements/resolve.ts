@@ -39,6 +39,9 @@ const MEASUREMENT_LISTS = {
     .map((s) => s.property),
 };
 
+/** Every set, measurement or not, may be read from a file instead of listed (see expandHashesFiles). */
+const SET_KEYS = { kms: setsOf("kms").map((s) => s.property), app: setsOf("app").map((s) => s.property) };
+
 type Entry = { field: string; value: unknown; replace: (hash: Hex) => void };
 
 /** Every measurement entry of a raw config with the field it sits in, in config order. */
@@ -154,6 +157,7 @@ function runMeasurementCommand(m: MeasurementCommand, root: string): Hex {
 export function resolveMeasurements(raw: unknown, root: string, measured: MeasuredByCommand = {}): unknown {
   if (typeof raw !== "object" || raw === null) return raw;
   const resolved = structuredClone(raw) as never;
+  expandHashesFiles(resolved, root);
   for (const entry of measurementEntries(resolved)) {
     if (isFileMeasurement(entry.value)) entry.replace(hashFile(entry.value.sha256Of, root, `${entry.field}.sha256Of`));
     else if (isCommandEntry(entry.value)) {
@@ -162,6 +166,47 @@ export function resolveMeasurements(raw: unknown, root: string, measured: Measur
     }
   }
   return resolved;
+}
+
+/**
+ * A set written as `{ hashesFile: <path> }` becomes the hashes the file lists, one per line (blank
+ * lines and `#` comments skipped). Pulumi hands the whole config to the program in one environment
+ * variable, which Linux caps at 128 KiB (about 1,900 hashes): a long set lives in a file instead.
+ */
+function expandHashesFiles(config: { kms?: Record<string, unknown>; apps?: Record<string, unknown>[] }, root: string) {
+  const expand = (owner: Record<string, unknown> | undefined, key: string, path: string) => {
+    const value = owner?.[key];
+    if (typeof value !== "object" || value === null || Array.isArray(value)) return;
+    const field = `${path}.${key}`;
+    const { hashesFile, ...rest } = value as { hashesFile?: unknown };
+    const unknown = Object.keys(rest);
+    if (unknown.length)
+      throw new MeasurementError(`${field}.${unknown[0]}: unknown key; a set read from a file has only "hashesFile"`);
+    if (typeof hashesFile !== "string" || !hashesFile)
+      throw new MeasurementError(`${field}.hashesFile: give the path of a file listing one hash per line`);
+    owner![key] = hashesOf(hashesFile, root, `${field}.hashesFile`);
+  };
+  for (const key of SET_KEYS.kms) expand(config.kms, key, "kms");
+  for (const [i, app] of (config.apps ?? []).entries()) for (const key of SET_KEYS.app) expand(app, key, `apps[${i}]`);
+}
+
+/** The hashes a file lists, each checked where it stands (file and line), lowercase. */
+function hashesOf(file: string, root: string, field: string): Hex[] {
+  let text: string;
+  try {
+    text = readFileSync(projectPath(file, root), "utf8");
+  } catch {
+    throw new MeasurementError(`${field}: cannot read ${file}; give a path relative to the project directory`);
+  }
+  return text.split("\n").flatMap((line, index) => {
+    const entry = line.replace(/#.*/, "").trim();
+    if (!entry) return [];
+    if (!/^0x[0-9a-fA-F]{64}$/.test(entry))
+      throw new MeasurementError(
+        `${field}: ${file} line ${index + 1}: "${entry.length > 80 ? `${entry.slice(0, 80)}…` : entry}" is not a 0x-prefixed 32-byte hash`,
+      );
+    return [entry.toLowerCase() as Hex];
+  });
 }
 
 function hashFile(file: string, root: string, field: string): Hex {
