@@ -165,8 +165,8 @@ export class RangeSizer {
 
 /**
  * eth_getLogs over [fromBlock, toBlock], decoded. The first request asks for the whole range (or
- * maxRange; two halves at once when it is wide); a range the RPC refuses is answered at once with a smaller one (the size its
- * message names, else half), never with a slow retry. Once a range works, up to `concurrency`
+ * maxRange; two halves at once when it is wide); a range the RPC refuses is answered at once with
+ * a smaller one (the size its message names, else half), never with a slow retry. Once a range works, up to `concurrency`
  * ranges are in flight, sizes grow back after successes and a single probe looks for the
  * largest accepted size between the largest accepted and the smallest refused. Failures that
  * are not refusals (timeouts, HTTP errors) are retried with backoff.

@@ -453,8 +453,9 @@ export function scalarReadCalls(config: StackConfig): ContractCall[] {
  * Reads everything a stack governs at ONE pinned block, named by its hash in every state read.
  * Requests: the block (again after a scan that read logs, to catch a reorg under them), one
  * multicall of scalars, one storage read per proxy, the event scan (from the last checkpoint: one
- * eth_getLogs, plus one block read to confirm the checkpoint; see candidates.ts) and one multicall
- * per 1,000 items to confirm (every item ever added, plus the desired ones). Rounds: the block;
+ * eth_getLogs, plus one block read to confirm the checkpoint; see candidates.ts), one membership
+ * reader call per 1,000 items to confirm (every item ever added, plus the desired ones) and one
+ * multicall of role checks. Rounds: the block;
  * then the scalars, storage, scan and the getters of every item the config or the last checkpoint
  * names, all at once; then the getters of what only the scan found, with the block again (a
  * steady read from a checkpoint at the head needs neither).
