@@ -9,7 +9,7 @@ import { fileCheckpointStore, type CheckpointStore } from "../src/chain/scan-che
 import type { StackConfig } from "../src/config/schema";
 import { planChanges } from "../src/plan/plan";
 import type { RangeRefusalStyle } from "../test/helpers/faulty-rpc";
-import { startRemoteRpc, type RemoteRpc } from "../test/helpers/remote-rpc";
+import { startRemoteRpc, type RemoteRpc } from "./remote-rpc";
 import { startBenchStack } from "./stack";
 
 /** One chain-age row: `cap` null is an RPC without a getLogs range cap. */

@@ -141,7 +141,9 @@ else
     done
 fi
 
-if "$PULUMI" plugin ls 2>/dev/null | grep -Eq "^command +resource +${COMMAND_PLUGIN_VERSION#v} "; then
+# Listed first, grepped after: under pipefail, grep -q closing the pipe early can fail the listing (SIGPIPE).
+installed_plugins="$("$PULUMI" plugin ls 2>/dev/null || true)"
+if grep -Eq "^command +resource +${COMMAND_PLUGIN_VERSION#v} " <<<"$installed_plugins"; then
     say "command provider $COMMAND_PLUGIN_VERSION already installed"
 elif [ -n "$PLUGINS" ]; then
     "$PULUMI" plugin install resource command "$COMMAND_PLUGIN_VERSION" --file "$(checked_plugin pulumi-resource-command)" >/dev/null

@@ -1,5 +1,5 @@
 import { parentPort, workerData } from "node:worker_threads";
-import { receivedCount, startFaultyRpc, type FaultyRpcOptions } from "./faulty-rpc";
+import { receivedCount, startFaultyRpc, type FaultyRpcOptions } from "../test/helpers/faulty-rpc";
 
 /** The worker side of remote-rpc.ts: one faulty RPC, answering "count" and "close" from its parent. */
 async function serve() {

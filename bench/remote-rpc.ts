@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
-import type { FaultyRpcOptions } from "./faulty-rpc";
+import type { FaultyRpcOptions } from "../test/helpers/faulty-rpc";
 
 /**
  * A faulty RPC in a worker thread: its parsing and forwarding run beside the client under test,
