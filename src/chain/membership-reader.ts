@@ -1,5 +1,6 @@
 import { encodeAbiParameters, type Address, type Hex, type PublicClient } from "viem";
-import { CALLS_PER_MULTICALL, readAt, type PinnedBlock } from "./multicall";
+import { CALLS_PER_MULTICALL } from "./multicall";
+import { readAt, type PinnedBlock } from "./pinned-read";
 
 /**
  * contracts/MembershipReader.sol as solc 0.8.37 compiles it (cancun, 200 optimizer runs): run as

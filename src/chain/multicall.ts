@@ -1,7 +1,6 @@
 import {
   decodeAbiParameters,
   encodeAbiParameters,
-  numberToHex,
   toFunctionSelector,
   type AbiFunction,
   type Address,
@@ -9,6 +8,7 @@ import {
   type PublicClient,
 } from "viem";
 import { MULTICALL3_ADDRESS } from "./client";
+import { readAt, type PinnedBlock } from "./pinned-read";
 import { describeRevert } from "./revert";
 
 export type ContractCall = {
@@ -18,49 +18,6 @@ export type ContractCall = {
   args?: readonly unknown[];
 };
 export type CallResult = { status: "success"; result: unknown } | { status: "failure"; error: Error };
-
-/** A block a read is pinned to: by hash when known (EIP-1898), so a reorg cannot swap its state under the read. */
-export interface PinnedBlock {
-  number: bigint;
-  hash?: Hex;
-}
-
-const blockParam = (block: PinnedBlock) => (block.hash ? { blockHash: block.hash } : numberToHex(block.number));
-
-/** The RPC no longer knows the pinned block's hash: a reorg replaced it while the run was reading. */
-export class PinnedBlockGoneError extends Error {
-  constructor(block: PinnedBlock, cause: Error) {
-    super(
-      `block ${block.number} (${block.hash}) is no longer served by the RPC: a reorg replaced it while it was being read; run again`,
-      { cause },
-    );
-    this.name = "PinnedBlockGoneError";
-  }
-}
-
-/** A node's answer for a block hash it does not know: EIP-1898's resource-not-found, or geth's "header not found". */
-function unknownBlock(error: unknown): boolean {
-  for (let e = error; e instanceof Error; e = e.cause) {
-    if ((e as { code?: unknown }).code === -32001) return true;
-    if (/header not found|unknown block|block not found/i.test(e.message)) return true;
-  }
-  return false;
-}
-
-/** A state read (eth_call, eth_getStorageAt) at the pinned block, named by hash when known. */
-export async function readAt(
-  client: PublicClient,
-  block: PinnedBlock,
-  method: "eth_call" | "eth_getStorageAt",
-  params: readonly unknown[],
-): Promise<Hex> {
-  try {
-    return (await client.request({ method, params: [...params, blockParam(block)] } as never)) as Hex;
-  } catch (error) {
-    if (block.hash && unknownBlock(error)) throw new PinnedBlockGoneError(block, error as Error);
-    throw error;
-  }
-}
 
 /** Multicall3's aggregate3((address target, bool allowFailure, bytes callData)[]). */
 const AGGREGATE3 = toFunctionSelector("aggregate3((address,bool,bytes)[])");
@@ -178,7 +135,11 @@ function decodeCall(call: ContractCall, outcome: { success: boolean; returnData:
   }
 }
 
-/** Multicall3 batches of this many calls: see read-state.ts. */
+/**
+ * Calls per eth_call, in Multicall3 batches and the membership reader alike: 1,000 getters (one
+ * storage read each) stay a few million gas, far below the 50M an RPC gives an eth_call by default
+ * (geth's RPCGasCap).
+ */
 export const CALLS_PER_MULTICALL = 1_000;
 
 /**

@@ -27,7 +27,8 @@ import {
 } from "./candidates";
 import { itemsOf, setsOf, type GovernedSet } from "../governed/registry";
 import { readMemberships, type Membership, type MembershipQuery } from "./membership-reader";
-import { multicallAt, readAt, type CallResult, type ContractCall, type PinnedBlock } from "./multicall";
+import { multicallAt, type CallResult, type ContractCall } from "./multicall";
+import { readAt, type PinnedBlock } from "./pinned-read";
 
 /** ERC-1967 implementation slot: bytes32(uint256(keccak256("eip1967.proxy.implementation")) - 1). */
 export const IMPLEMENTATION_SLOT = "0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc" as const;
