@@ -29,7 +29,7 @@ describe("membership reader (contracts/MembershipReader.sol run as an eth_call's
 
   it("answers each item of each query in order: members, non-members, a getter that reverts, an account with no code", async () => {
     const { kms, apps } = devnet.deployment;
-    const block = { number: await devnet.client.getBlockNumber() };
+    const block = await devnet.client.getBlock();
     const osImage = toFunctionSelector("allowedOsImages(bytes32)");
     const compose = toFunctionSelector("allowedComposeHashes(bytes32)");
     const answers = await readMemberships(devnet.client, block, [
@@ -50,7 +50,7 @@ describe("membership reader (contracts/MembershipReader.sol run as an eth_call's
     const { kms } = devnet.deployment;
     const items = Array.from({ length: CALLS_PER_MULTICALL + 3 }, (_, i) => devMeasurement(`absent-${i}`));
     items[CALLS_PER_MULTICALL + 1] = kms.osImages[0];
-    const answers = await readMemberships(devnet.client, { number: await devnet.client.getBlockNumber() }, [
+    const answers = await readMemberships(devnet.client, await devnet.client.getBlock(), [
       { target: kms.proxy, selector: toFunctionSelector("allowedOsImages(bytes32)"), items },
     ]);
     assert.equal(answers.length, items.length);

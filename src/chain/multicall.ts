@@ -19,6 +19,12 @@ export type ContractCall = {
 };
 export type CallResult = { status: "success"; result: unknown } | { status: "failure"; error: Error };
 
+/** A call's value, or an error naming what was read and why it failed. */
+export function succeeded<T>(result: CallResult, what: string): T {
+  if (result.status === "failure") throw new Error(`reading ${what} failed: ${result.error.message.split("\n")[0]}`);
+  return result.result as T;
+}
+
 /** Multicall3's aggregate3((address target, bool allowFailure, bytes callData)[]). */
 const AGGREGATE3 = toFunctionSelector("aggregate3((address,bool,bytes)[])");
 

@@ -1,12 +1,10 @@
-import { numberToHex, type Hex, type PublicClient } from "viem";
+import type { Hex, PublicClient } from "viem";
 
-/** A block a read is pinned to: by hash when known (EIP-1898), so a reorg cannot swap its state under the read. */
+/** The block a read is pinned to, named by its hash (EIP-1898), so a reorg cannot swap its state under the read. */
 export interface PinnedBlock {
   number: bigint;
-  hash?: Hex;
+  hash: Hex;
 }
-
-const blockParam = (block: PinnedBlock) => (block.hash ? { blockHash: block.hash } : numberToHex(block.number));
 
 /** The RPC no longer knows the pinned block's hash: a reorg replaced it while the run was reading. */
 export class PinnedBlockGoneError extends Error {
@@ -28,7 +26,7 @@ function unknownBlock(error: unknown): boolean {
   return false;
 }
 
-/** A state read (eth_call, eth_getStorageAt) at the pinned block, named by hash when known. */
+/** A state read (eth_call, eth_getStorageAt) at the pinned block's hash. */
 export async function readAt(
   client: PublicClient,
   block: PinnedBlock,
@@ -36,9 +34,9 @@ export async function readAt(
   params: readonly unknown[],
 ): Promise<Hex> {
   try {
-    return (await client.request({ method, params: [...params, blockParam(block)] } as never)) as Hex;
+    return (await client.request({ method, params: [...params, { blockHash: block.hash }] } as never)) as Hex;
   } catch (error) {
-    if (block.hash && unknownBlock(error)) throw new PinnedBlockGoneError(block, error as Error);
+    if (unknownBlock(error)) throw new PinnedBlockGoneError(block, error as Error);
     throw error;
   }
 }

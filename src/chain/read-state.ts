@@ -27,7 +27,7 @@ import {
 } from "./candidates";
 import { itemsOf, setsOf, type GovernedSet } from "../governed/registry";
 import { readMemberships, type Membership, type MembershipQuery } from "./membership-reader";
-import { multicallAt, type CallResult, type ContractCall } from "./multicall";
+import { multicallAt, succeeded, type CallResult, type ContractCall } from "./multicall";
 import { readAt, type PinnedBlock } from "./pinned-read";
 
 /** ERC-1967 implementation slot: bytes32(uint256(keccak256("eip1967.proxy.implementation")) - 1). */
@@ -133,11 +133,6 @@ export interface ReadOptions extends ScanOptions {
   reuse?: { state: LiveState; items: Candidates; roles: boolean };
 }
 
-function ok<T>(result: CallResult, what: string): T {
-  if (result.status === "failure") throw new Error(`reading ${what} failed: ${result.error.message.split("\n")[0]}`);
-  return result.result as T;
-}
-
 /** View calls by name, within groups named after what they read ("kms", "app:<name>", "safe", "timelock"). */
 type NamedCalls = Record<string, ContractCall>;
 
@@ -172,7 +167,7 @@ async function readGroups(
       return read;
     };
     return {
-      value: <T>(name: string) => ok<T>(entry(name).result, `${group} ${entry(name).call.functionName}()`),
+      value: <T>(name: string) => succeeded<T>(entry(name).result, `${group} ${entry(name).call.functionName}()`),
       optional: <T>(name: string) => {
         const { result } = entry(name);
         return result.status === "success" ? (result.result as T) : undefined;
@@ -370,14 +365,13 @@ function runChecks(
   const todo = [...new Map(checks.map((c) => [checkId(c), c])).values()].filter((c) => !requested.has(checkId(c)));
   const items = todo.filter((c) => "getter" in c.read);
   const roles = todo.filter((c) => "call" in c.read);
-  const memberships = items.length ? readMemberships(client, block, membershipQueries(items)) : Promise.resolve([]);
-  const roleResults = roles.length
-    ? multicallAt(
-        client,
-        block,
-        roles.map((c) => (c.read as { call: ContractCall }).call),
-      )
-    : Promise.resolve([]);
+  // Neither sends a request for nothing.
+  const memberships = readMemberships(client, block, membershipQueries(items));
+  const roleResults = multicallAt(
+    client,
+    block,
+    roles.map((c) => (c.read as { call: ContractCall }).call),
+  );
   const record = (check: Check, outcome: Promise<CallResult>) => {
     // The batch's own promise is awaited by the caller; these copies must not go unhandled meanwhile.
     outcome.catch(() => undefined);
@@ -569,7 +563,7 @@ async function readPinnedState(client: PublicClient, config: StackConfig, option
       `block ${blockNumber} changed while it was being read (reorg: ${block.hash} → ${after.hash}); run again`,
     );
   const checked = new Map(await Promise.all([...requested].map(async ([id, outcome]) => [id, await outcome] as const)));
-  const holds = (check: Check) => ok<boolean>(checked.get(checkId(check))!, check.what);
+  const holds = (check: Check) => succeeded<boolean>(checked.get(checkId(check))!, check.what);
   const members = new Map<string, Hex[]>();
   for (const check of all) {
     if (check.role || !holds(check)) continue;

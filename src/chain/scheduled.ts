@@ -14,7 +14,7 @@ import {
 import { z } from "zod";
 import { timelockAbi } from "./abis";
 import { scanLogs } from "./logs";
-import { multicallAt } from "./multicall";
+import { multicallAt, succeeded } from "./multicall";
 import { canonicalCheckpoint, type CheckpointStore, type ScanCheckpoint } from "./scan-checkpoints";
 
 /** A timelock operation still queued at the pinned block, as its CallScheduled events describe it. */
@@ -153,12 +153,9 @@ export async function scheduledOperations(
       args: [calls[0].id],
     })),
   );
-  const queued = operations.filter((calls, i) => {
-    const read = timestamps[i];
-    if (read.status === "failure")
-      throw new Error(`reading the timelock's getTimestamp(${calls[0].id}) failed: ${read.error.message}`);
-    return (read.result as bigint) > DONE_TIMESTAMP;
-  });
+  const queued = operations.filter(
+    (calls, i) => succeeded<bigint>(timestamps[i], `the timelock's getTimestamp(${calls[0].id})`) > DONE_TIMESTAMP,
+  );
   // Done and cancelled operations are final (a rescheduling is a new event): the checkpoint drops them.
   if (checkpoints && (!checkpoint || pinned.number > BigInt(checkpoint.block))) {
     await checkpoints.save({
