@@ -43,8 +43,6 @@ const scannedEvents: AbiEvent[] = [
   getAbiItem({ abi: timelockAbi, name: "RoleGranted" }) as AbiEvent,
 ];
 
-type DecodedLog = { address: Address; eventName: string; args: Record<string, Hex> };
-
 async function inParallel<T, R>(items: readonly T[], limit: number, run: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
@@ -77,13 +75,13 @@ export async function readLiveStateNaively(client: PublicClient, config: StackCo
 
   const proxies = [config.kms.proxy, ...config.apps.map((app) => app.proxy)];
   const timelockAddress = config.governance.mode === "safe+timelock" ? config.governance.timelock.address : undefined;
-  const logs = (await scanLogs(client, {
+  const logs = await scanLogs<Record<string, Hex>>(client, {
     addresses: timelockAddress ? [...proxies, timelockAddress] : proxies,
     events: scannedEvents,
     fromBlock: BigInt(config.network.startBlock ?? 0),
     toBlock: blockNumber,
     maxRange: config.network.logChunkSize === undefined ? undefined : BigInt(config.network.logChunkSize),
-  })) as unknown as DecodedLog[];
+  });
   const addedTo = (proxy: Address, eventName: string) =>
     logs
       .filter((log) => getAddress(log.address) === proxy && log.eventName === eventName)

@@ -118,21 +118,14 @@ export async function readGovernanceEvents(
       .flatMap(({ events }) => abiEventsOf(events))
       .map((e) => [`${e.name}(${e.inputs.map((i) => i.type)})`, e]),
   );
-  const logs = (await scanLogs(client, {
+  const logs = await scanLogs(client, {
     addresses: [...contracts.keys()],
     events: [...bySignature.values()],
     fromBlock,
     toBlock,
     maxRange: config.network.logChunkSize === undefined ? undefined : BigInt(config.network.logChunkSize),
     concurrency: config.network.logScanConcurrency,
-  })) as unknown as {
-    address: Address;
-    blockNumber: bigint;
-    logIndex: number;
-    transactionHash: Hex;
-    eventName: string;
-    args: Record<string, unknown>;
-  }[];
+  });
   const audited = logs.filter((log) => {
     // Registration is open to anyone (see above), on main with a PolicyChanged of its own.
     if (log.eventName === "PolicyChanged" && POLICY_LABELS.get(log.args.policy as Hex) === "registered-app")

@@ -11,7 +11,7 @@ import {
 import { setImmediate as nextTurn } from "node:timers/promises";
 import type { StackConfig } from "../config/schema";
 import { dstackAppAbi, dstackKmsAbi, timelockAbi } from "./abis";
-import { scanLogs } from "./logs";
+import { scanLogs, type DecodedLog } from "./logs";
 import {
   canonicalCheckpoint,
   ofScan,
@@ -54,11 +54,7 @@ const add = (candidates: Candidates, key: string, item: Hex) => {
   candidates.get(key)!.add(item.toLowerCase() as Hex);
 };
 
-function addLogs(
-  candidates: Candidates,
-  kmsProxy: Address,
-  logs: readonly { address: Address; eventName: string; args: Record<string, Hex> }[],
-): void {
+function addLogs(candidates: Candidates, kmsProxy: Address, logs: readonly DecodedLog<Record<string, Hex>>[]): void {
   // Logs come from a few contracts: checksum each address once, not once per log.
   const checksummed = new Map<string, Address>();
   for (const log of logs) {
@@ -157,7 +153,7 @@ export async function scanCandidates(
   }
   const candidates: Candidates = checkpoint ? fromCheckpoint(checkpoint) : new Map();
   const scanFrom = checkpoint ? BigInt(checkpoint.block) + 1n : fromBlock;
-  const logs = await scanLogs(client, {
+  const logs = await scanLogs<Record<string, Hex>>(client, {
     addresses: [...proxies, ...timelock],
     events,
     fromBlock: scanFrom,
@@ -165,7 +161,7 @@ export async function scanCandidates(
     maxRange: config.network.logChunkSize === undefined ? undefined : BigInt(config.network.logChunkSize),
     concurrency: options.concurrency ?? config.network.logScanConcurrency,
   });
-  addLogs(candidates, config.kms.proxy, logs as never);
+  addLogs(candidates, config.kms.proxy, logs);
   // A checkpoint at or past the pinned block (a read of an earlier block, e.g. a proposal's) holds
   // every item added by then: nothing to scan, and nothing newer to record.
   const advanced = !checkpoint || pinned.number > BigInt(checkpoint.block);

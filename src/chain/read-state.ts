@@ -567,7 +567,9 @@ async function readPinnedState(client: PublicClient, config: StackConfig, option
   const members = new Map<string, Hex[]>();
   for (const check of all) {
     if (check.role || !holds(check)) continue;
-    members.set(check.key, [...(members.get(check.key) ?? []), check.item as Hex]);
+    const set = members.get(check.key);
+    if (set) set.push(check.item as Hex);
+    else members.set(check.key, [check.item as Hex]);
   }
   const setOf = (proxy: Address, set: string): Hex[] => {
     const key = candidateKey(proxy, set);

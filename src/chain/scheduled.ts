@@ -118,18 +118,14 @@ export async function scheduledOperations(
         (c) => BigInt(c.fromBlock) <= range.fromBlock && restoredCalls(c) !== undefined,
       )
     : undefined;
-  const logs = (await scanLogs(client, {
+  const logs = await scanLogs<{ id: Hex; index: bigint; target: Address; value: bigint; data: Hex }>(client, {
     addresses: [timelock],
     events: [callScheduled],
     fromBlock: checkpoint ? BigInt(checkpoint.block) + 1n : range.fromBlock,
     toBlock: pinned.number,
     maxRange: range.maxRange,
     concurrency: range.concurrency,
-  })) as unknown as {
-    args: { id: Hex; index: bigint; target: Address; value: bigint; data: Hex };
-    blockNumber: bigint;
-    transactionHash: Hex;
-  }[];
+  });
   const byId = newestSchedulings([
     ...((checkpoint && restoredCalls(checkpoint)) ?? []),
     ...logs.map((log) => ({

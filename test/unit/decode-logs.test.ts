@@ -2,18 +2,17 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
   encodeAbiParameters,
-  encodeEventTopics,
   formatLog,
+  encodeEventTopics,
   getAbiItem,
   pad,
   parseEventLogs,
   type AbiEvent,
   type Hex,
-  type Log,
   type RpcLog,
 } from "viem";
 import { dstackAppAbi, dstackKmsAbi, timelockAbi } from "../../src/chain/abis";
-import { decodeLogs } from "../../src/chain/logs";
+import { logDecoder, type DecodedLog } from "../../src/chain/logs";
 
 const event = (abi: readonly unknown[], name: string) =>
   getAbiItem({ abi: abi as never, name: name as never }) as AbiEvent;
@@ -64,18 +63,31 @@ describe("decoding scanned logs", () => {
       predecessor: pad("0x00"),
       delay: 86_400n,
     }),
-  ].map((log) => formatLog(log)) as Log[];
+  ];
+  const decode = logDecoder(events);
+  const decodeAll = (rpcLogs: RpcLog[]) => rpcLogs.flatMap((log) => decode(log) ?? []);
+  /** What viem's strict parseEventLogs finds, in the fields a decoded log keeps. */
+  const viemDecoded = (rpcLogs: RpcLog[]): DecodedLog[] =>
+    parseEventLogs({ abi: events, logs: rpcLogs.map((log) => formatLog(log)), strict: true }).map((log) => ({
+      address: log.address,
+      blockNumber: log.blockNumber,
+      logIndex: log.logIndex,
+      transactionHash: log.transactionHash,
+      eventName: log.eventName,
+      args: log.args as Record<string, unknown>,
+    }));
 
-  it("names and arguments equal viem's strict parseEventLogs, for indexed, static and dynamic arguments", () => {
-    assert.deepEqual(decodeLogs(events, logs), parseEventLogs({ abi: events, logs, strict: true }));
+  it("names, arguments and position equal viem's strict parseEventLogs, for indexed, static and dynamic arguments", () => {
+    assert.equal(decodeAll(logs).length, 4);
+    assert.deepEqual(decodeAll(logs), viemDecoded(logs));
   });
 
   it("drops a log that does not decode as the event its topic names, as viem's strict parse does", () => {
     const truncated = { ...logs[0], data: "0x1234" as Hex };
-    const tooFewTopics = { ...logs[2], topics: logs[2].topics.slice(0, 2) } as Log;
-    const unknown = { ...logs[1], topics: [pad("0x05")] } as unknown as Log;
+    const tooFewTopics = { ...logs[2], topics: logs[2].topics.slice(0, 2) } as RpcLog;
+    const unknown = { ...logs[1], topics: [pad("0x05")] } as unknown as RpcLog;
     const odd = [truncated, tooFewTopics, unknown];
-    assert.deepEqual(decodeLogs(events, odd), []);
-    assert.deepEqual(parseEventLogs({ abi: events, logs: odd, strict: true }), []);
+    assert.deepEqual(decodeAll(odd), []);
+    assert.deepEqual(viemDecoded(odd), []);
   });
 });
