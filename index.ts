@@ -4,7 +4,7 @@ import { RunError } from "@pulumi/pulumi/errors";
 import * as log from "@pulumi/pulumi/log";
 import { getRootDirectory, getStack } from "@pulumi/pulumi/metadata";
 import { measureByCommand } from "./components/measurements";
-import { SECTIONS } from "./src/config/stack-file";
+import { SECTIONS } from "./src/config/schema";
 import { GovernanceError, renderError } from "./src/errors";
 import { MeasurementError, type MeasuredByCommand } from "./src/measurements/resolve";
 import { PolicyError } from "./src/policy/findings";

@@ -12,7 +12,7 @@ import { deploymentLocation, importStack } from "./commands/import";
 import { showProposal, showTypedData } from "./commands/show";
 import { addSignatureToFile, readSignatureArgument, signProposalFile } from "./commands/sign";
 import { stackStatus } from "./commands/status";
-import { stackWallet } from "../src/reconcile/stack";
+import { stackWallet } from "../src/reconcile/wallet";
 import { readPrivateKey, redactKeys } from "./keys";
 import { loadProposal, loadStack, type StackLocation } from "./stack";
 

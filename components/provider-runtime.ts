@@ -15,7 +15,9 @@ import { describeStatus, isInFlight } from "../src/proposal/status";
 import type { ProposalFile } from "../src/proposal/types";
 import { proposeExecutionThroughSafe } from "../src/reconcile/execution";
 import { inspectStack, proposeChanges } from "../src/reconcile/reconcile";
-import { openStack, readStackState, stackWallet, type Stack } from "../src/reconcile/stack";
+import { readStackState } from "../src/reconcile/read-stack";
+import { openStack, type Stack } from "../src/reconcile/stack";
+import { stackWallet } from "../src/reconcile/wallet";
 import { deployDeterministic } from "../src/implementation/create2";
 import { recordProposedLayouts } from "../src/implementation/record";
 import {

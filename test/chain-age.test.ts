@@ -19,7 +19,8 @@ import {
 } from "../src/proposal/operation";
 import { parseStackConfig, type StackConfigInput } from "../src/config/schema";
 import { planChanges } from "../src/plan/plan";
-import { openStack, readStackState } from "../src/reconcile/stack";
+import { readStackState } from "../src/reconcile/read-stack";
+import { openStack } from "../src/reconcile/stack";
 import { startTestDevnet, sendAsImpersonated, type TestDevnet } from "./helpers/devnet";
 import { receivedCount, startFaultyRpc, type FaultyRpc } from "./helpers/faulty-rpc";
 

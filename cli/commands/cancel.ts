@@ -5,7 +5,8 @@ import { listProposals, proposalDir, writeProposalFiles } from "../../src/propos
 import { describeStatus, proposalStatus } from "../../src/proposal/status";
 import type { ProposalFile } from "../../src/proposal/types";
 import { verifyProposalFile } from "../../src/proposal/verify";
-import { readStackState, type Stack } from "../../src/reconcile/stack";
+import { readStackState } from "../../src/reconcile/read-stack";
+import type { Stack } from "../../src/reconcile/stack";
 import { assertSameChain } from "../stack";
 
 const CANCELLABLE = ["scheduled", "ready", "expired"];

@@ -271,6 +271,8 @@ export const stackConfigSchema = strictObject({
 });
 
 export type StackConfig = z.infer<typeof stackConfigSchema>;
+/** The config keys that make up a StackConfig; secrets (keys) live beside them, never inside. */
+export const SECTIONS = Object.keys(stackConfigSchema.shape) as (keyof StackConfig)[];
 export type StackConfigInput = z.input<typeof stackConfigSchema>;
 export type GovernanceConfig = StackConfig["governance"];
 export type KmsConfig = StackConfig["kms"];

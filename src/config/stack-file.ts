@@ -1,13 +1,10 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
-import type { StackConfigInput } from "./schema";
+import { SECTIONS, type StackConfigInput } from "./schema";
 
 /** The Pulumi project name: stack config keys are "<project>:<key>". */
 export const PROJECT = "dstack-governance";
-
-/** The config keys that make up a StackConfig; secrets (keys) live beside them, never inside. */
-export const SECTIONS = ["network", "governance", "kms", "apps", "policy"] as const;
 
 export function stackFilePath(root: string, stack: string): string {
   return join(root, `Pulumi.${stack}.yaml`);

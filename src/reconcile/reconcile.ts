@@ -15,7 +15,8 @@ import { describeStatus, proposalStatus, timelockStatus, type ProposalStatus } f
 import { scheduledOperations, type ScheduledOperation } from "../chain/scheduled";
 import { verifyProposal, verifyProposalText } from "../proposal/verify";
 import type { ProposalFile } from "../proposal/types";
-import { openStack, readStackState, type Stack } from "./stack";
+import { readStackState } from "./read-stack";
+import { openStack, type Stack } from "./stack";
 
 export interface TrackedProposal {
   proposal: ProposalFile;

@@ -1,7 +1,5 @@
-import { createWalletClient, http, type Hex, type PublicClient, type WalletClient } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+import type { PublicClient } from "viem";
 import { assertChainId, createChainClient } from "../chain/client";
-import { readLiveState, type LiveState } from "../chain/read-state";
 import { checkpointPath, fileCheckpointStore, type CheckpointStore } from "../chain/scan-checkpoints";
 import { addressWarnings } from "../config/addresses";
 import { parseStackConfig, type StackConfig } from "../config/schema";
@@ -62,24 +60,4 @@ export async function openStack(args: {
     },
     implementations,
   };
-}
-
-/** The stack's live state at the head (or at `pinnedBlock`), scanning events from its checkpoint. */
-export function readStackState(stack: Stack, pinnedBlock?: bigint): Promise<LiveState> {
-  const { checkpoints, notices, onNotice } = stack.scans;
-  const notice = (message: string) => {
-    if (notices.has(message)) return;
-    notices.add(message);
-    onNotice?.(message);
-  };
-  return readLiveState(stack.client, stack.config, { pinnedBlock, checkpoints, onNotice: notice });
-}
-
-/** A wallet on the stack's chain and first RPC URL, signing locally with the key (never sent anywhere). */
-export function stackWallet(stack: Stack, privateKey: Hex): WalletClient {
-  return createWalletClient({
-    account: privateKeyToAccount(privateKey),
-    chain: stack.client.chain,
-    transport: http(stack.config.network.rpcUrls[0]),
-  });
 }
