@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { assertChainId, createChainClient } from "../../src/chain/client";
 import { readLiveState } from "../../src/chain/read-state";
 import { findDeploymentBlock } from "../../src/chain/start-block";
@@ -9,6 +10,7 @@ import { writeFileAtomic } from "../../src/proposal/atomic-write";
 import { formatDuration, parseDuration } from "../../src/config/duration";
 import { RECOMMENDED } from "../../src/policy/recommended";
 import { configFromLive, parseAddress, probeConfig, type DeploymentLocation } from "../live-config";
+import { hashesFileText, INLINE_HASHES, moveLongSets } from "../long-sets";
 import type { StackLocation } from "../stack";
 
 export interface ImportOptions {
@@ -78,7 +80,7 @@ export function deploymentLocation(options: ImportOptions): DeploymentLocation {
   };
 }
 
-/** Reads the deployment as it is and writes Pulumi.<stack>.yaml declaring exactly that. */
+/** Reads the deployment as it is and writes Pulumi.<stack>.yaml declaring exactly that (long sets in files beside it). */
 export async function importStack(
   location: StackLocation,
   deployment: DeploymentLocation,
@@ -103,7 +105,13 @@ export async function importStack(
   const input = configFromLive(located, live);
   // What a stack cannot declare (e.g. a timelock missing the Safe's roles) would be proposed on the first run: say so now.
   const leftover = planChanges(parseStackConfig(input), live);
-  await writeFileAtomic(path, renderStackFile(input));
+  const { config: written, files } = moveLongSets(input, location.name);
+  const existing = files.map((file) => join(location.root, file.path)).find((file) => existsSync(file) && !force);
+  if (existing) throw new Error(`${existing} exists; pass --force to replace it`);
+  // The sets' files first: a stack file never names a file that is not there.
+  for (const file of files)
+    await writeFileAtomic(join(location.root, file.path), hashesFileText(file, location.name, live.blockNumber));
+  await writeFileAtomic(path, renderStackFile(written));
 
   const owned = [input.kms, ...(input.apps ?? [])]
     .filter((c) => c.owner)
@@ -114,6 +122,10 @@ export async function importStack(
   return [
     `wrote ${path} from block ${live.blockNumber}: KMS ${live.kms.proxy} (${live.kms.osImages.length} OS images), ${live.apps.length} app(s), ${deployment.governance.mode} governance`,
     ...owned,
+    ...files.map(
+      (file) =>
+        `  - ${file.field} (${file.hashes.length} hashes) is listed in ${file.path}: a stack file keeps at most ${INLINE_HASHES} hashes inline (Pulumi passes the config in one environment variable, which holds about 1,900)`,
+    ),
     ...(live.timelock?.kind === "openzeppelin"
       ? [
           `  - the timelock is a stock OpenZeppelin TimelockController: its ${formatDuration(deployment.expiration)} expiration is enforced by this tool, not by the contract (set it with --expiration)`,

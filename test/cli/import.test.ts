@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createPublicClient, encodeFunctionData, getAddress, http } from "viem";
 import { devAccounts } from "../../devnet/accounts";
+import { sendAsOwner } from "../../bench/owner-calls";
 import { devMeasurement } from "../../devnet/deploy";
 import { dstackAppAbi, dstackKmsAbi } from "../../src/chain/abis";
 import { readStackFile } from "../../src/config/stack-file";
@@ -176,5 +177,46 @@ describe("gov import on a direct-mode devnet", () => {
       undefined,
     );
     assert.deepEqual([...raw.kms.devices], d.kms.devices);
+  });
+
+  it("writes a set too long for Pulumi's config to a hashes file the stack reads back", async () => {
+    const d = devnet.deployment;
+    const added = Array.from({ length: 1_100 }, (_, i) => devMeasurement(`cli-import-long-${i}`));
+    await sendAsOwner(
+      devnet.anvil.rpcUrl,
+      devAccounts.admin.address,
+      added.map((hash) => ({
+        to: d.kms.proxy,
+        data: encodeFunctionData({ abi: dstackKmsAbi, functionName: "addOsImageHash", args: [hash] }),
+      })),
+    );
+    const args = [
+      ...["--rpc", devnet.anvil.rpcUrl, "--chain-id", String(devnet.anvil.chainId), "--kms", d.kms.proxy],
+      ...["--mode", "direct", "--admin", devAccounts.admin.address, "--tier", "production"],
+    ];
+    const { root, run, raw, inspection } = await importAndInspect(args);
+    const file = "hashes/imported/kms-osImages.txt";
+    assert.deepEqual(raw.kms.osImages, { hashesFile: file });
+    assert.match(
+      run.stdout,
+      new RegExp(
+        `kms\\.osImages \\(${d.kms.osImages.length + 1_100} hashes\\) is listed in ${file}: a stack file keeps`,
+      ),
+    );
+    const listed = readFileSync(join(root, file), "utf8")
+      .split("\n")
+      .filter((line) => line.startsWith("0x"));
+    assert.deepEqual(listed, [...d.kms.osImages, ...added].sort());
+    // Read back through the stack file, the set is the live one: nothing to propose.
+    assert.deepEqual(inspection.calls, []);
+    // The short sets stay inline.
+    assert.deepEqual([...raw.kms.devices], d.kms.devices);
+
+    // Without --force, an existing hashes file is not replaced, and no stack file is written.
+    rmSync(join(root, "Pulumi.imported.yaml"));
+    const again = await runGov(["import", "--stack", "imported", "--root", root, ...args]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /kms-osImages\.txt exists; pass --force to replace it/);
+    assert.equal(existsSync(join(root, "Pulumi.imported.yaml")), false);
   });
 });
