@@ -11,6 +11,7 @@ import {
 import { setImmediate as nextTurn } from "node:timers/promises";
 import type { StackConfig } from "../config/schema";
 import { dstackAppAbi, dstackKmsAbi, timelockAbi } from "./abis";
+import { awaitedLater } from "./awaited-later";
 import { scanLogs, type DecodedLog } from "./logs";
 import {
   canonicalCheckpoint,
@@ -167,7 +168,7 @@ export async function scanCandidates(
   const advanced = !checkpoint || pinned.number > BigInt(checkpoint.block);
   const store = options.checkpoints;
   // Written on the next turn, once the caller has sent its last getters: the write's JSON is CPU they would wait for.
-  const saved =
+  const saved = awaitedLater(
     advanced && store
       ? nextTurn().then(() =>
           store.save({
@@ -179,8 +180,7 @@ export async function scanCandidates(
             candidates: Object.fromEntries([...candidates].map(([key, items]) => [key, [...items].sort()])),
           }),
         )
-      : Promise.resolve();
-  // Awaited by the caller after its getter reads; a failed write must not go unhandled meanwhile.
-  saved.catch(() => undefined);
+      : Promise.resolve(),
+  );
   return { candidates, logsRead: scanFrom <= pinned.number, saved };
 }

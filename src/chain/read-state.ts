@@ -29,6 +29,7 @@ import { itemsOf, setsOf, type GovernedSet } from "../governed/registry";
 import { readMemberships, type Membership, type MembershipQuery } from "./membership-reader";
 import { multicallAt, succeeded, type CallResult, type ContractCall } from "./multicall";
 import { readAt, type PinnedBlock } from "./pinned-read";
+import { awaitedLater } from "./awaited-later";
 
 /** ERC-1967 implementation slot: bytes32(uint256(keccak256("eip1967.proxy.implementation")) - 1). */
 export const IMPLEMENTATION_SLOT = "0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc" as const;
@@ -372,11 +373,7 @@ function runChecks(
     block,
     roles.map((c) => (c.read as { call: ContractCall }).call),
   );
-  const record = (check: Check, outcome: Promise<CallResult>) => {
-    // The batch's own promise is awaited by the caller; these copies must not go unhandled meanwhile.
-    outcome.catch(() => undefined);
-    requested.set(checkId(check), outcome);
-  };
+  const record = (check: Check, outcome: Promise<CallResult>) => requested.set(checkId(check), awaitedLater(outcome));
   for (const [i, check] of items.entries())
     record(
       check,
@@ -513,10 +510,11 @@ async function readPinnedState(client: PublicClient, config: StackConfig, option
     ),
   ]);
   // What only the scan finds waits for it; nothing waits for these.
-  const knownChecked = nextTurn().then(() =>
-    runChecks(client, pinned, candidateChecks(config, known, readRoles ? ROLE_IDS_BEFORE_READ : []), requested),
+  const knownChecked = awaitedLater(
+    nextTurn().then(() =>
+      runChecks(client, pinned, candidateChecks(config, known, readRoles ? ROLE_IDS_BEFORE_READ : []), requested),
+    ),
   );
-  knownChecked.catch(() => undefined);
   const [scanned, [reads, implementationSlots, flagSlots]] = await Promise.all([scanning, reading]);
 
   // Know every contract's version before reading its sets: an unknown contract gets a clear message.
@@ -544,8 +542,7 @@ async function readPinnedState(client: PublicClient, config: StackConfig, option
 
   // State reads name the block by hash, so a reorg cannot mix two chains in them; logs are asked for
   // by block number, so after a scan the block is read again: still canonical, or the run fails.
-  const closing = scanned.logsRead ? client.getBlock({ blockNumber }) : Promise.resolve(block);
-  closing.catch(() => undefined);
+  const closing = awaitedLater(scanned.logsRead ? client.getBlock({ blockNumber }) : Promise.resolve(block));
   const roles: [TimelockRole, Hex][] = readRoles && roleIds ? (Object.entries(roleIds) as [TimelockRole, Hex][]) : [];
   // What only the scan found goes out first; the list of every check is built while it runs.
   const lastChecks = runChecks(

@@ -109,14 +109,14 @@ export async function scheduledOperations(
     addresses: [timelock.toLowerCase()],
     events: [toEventSelector(callScheduled)],
   };
+  // Each checkpoint's calls are parsed once: to accept it, and then to use them.
+  const restored = new Map<ScanCheckpoint, ScheduledCall[]>();
   const checkpoint = checkpoints
-    ? await canonicalCheckpoint(
-        client,
-        checkpoints,
-        scope,
-        pinned,
-        (c) => BigInt(c.fromBlock) <= range.fromBlock && restoredCalls(c) !== undefined,
-      )
+    ? await canonicalCheckpoint(client, checkpoints, scope, pinned, (c) => {
+        const calls = BigInt(c.fromBlock) <= range.fromBlock ? restoredCalls(c) : undefined;
+        if (calls) restored.set(c, calls);
+        return calls !== undefined;
+      })
     : undefined;
   const logs = await scanLogs<{ id: Hex; index: bigint; target: Address; value: bigint; data: Hex }>(client, {
     addresses: [timelock],
@@ -127,7 +127,7 @@ export async function scheduledOperations(
     concurrency: range.concurrency,
   });
   const byId = newestSchedulings([
-    ...((checkpoint && restoredCalls(checkpoint)) ?? []),
+    ...((checkpoint && restored.get(checkpoint)) ?? []),
     ...logs.map((log) => ({
       id: log.args.id,
       index: log.args.index,

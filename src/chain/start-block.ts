@@ -7,7 +7,7 @@ async function hasCodeAt(client: PublicClient, address: Address, blockNumber: bi
   try {
     const code = await client.getCode({ address, blockNumber });
     return code !== undefined && code !== "0x";
-  } catch (error) {
+  } catch {
     // A chain that starts later (or a block not there yet) has no code at that number; a node
     // that knows the block but refuses its state is a node without history.
     const block = await client.getBlock({ blockNumber }).catch(() => null);

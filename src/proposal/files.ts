@@ -25,7 +25,7 @@ function txBuilderFile(p: ProposalFile): string {
     ...(p.timelock?.cancels ?? []).map((id) =>
       txBuilderTransactionFromCall({ to: p.timelock!.address, value: 0n, data: cancelData(id), abiItem: cancel }),
     ),
-    ...(p.timelock && p.timelock.targets.length
+    ...(p.timelock?.targets.length
       ? [
           txBuilderTransactionFromCall({
             to: p.timelock.address,

@@ -227,6 +227,7 @@ export async function proposeChanges(
   const unexecuted = inspection.proposals
     .filter((t) => t.status.state === "awaiting-signatures")
     .map((t) => BigInt(t.proposal.safe.nonce));
+  // biome-ignore lint/complexity/useMathMinMax: nonces are bigints, which Math.min does not take
   const nonce = unexecuted.length ? unexecuted.reduce((a, b) => (a < b ? a : b)) : undefined;
   // Cancelled: queued operations that would make a change no longer wanted, and expired ones (so
   // the timelock's queue holds only what can still happen). Queued operations still wanted stay.
