@@ -174,7 +174,7 @@ export async function scanLogs<Args = Record<string, unknown>>(
   scan: LogScan,
 ): Promise<DecodedLog<Args>[]> {
   if (scan.fromBlock > scan.toBlock) return [];
-  const topics = [scan.events.map((event) => toEventSelector(event))];
+  const topics = [[...new Set(scan.events.map((event) => toEventSelector(event)))]];
   const whole = scan.toBlock - scan.fromBlock + 1n;
   const sizer = new RangeSizer(whole, scan.maxRange);
   const concurrency = Math.max(1, scan.concurrency ?? DEFAULT_SCAN_CONCURRENCY);
@@ -280,27 +280,26 @@ function bytes32Words(data: Hex, count: number): Hex[] {
 
 /**
  * Decodes a log by the event its first topic names; a log that does not decode as that event gives
- * undefined (as viem's strict parseEventLogs drops it). Selectors are hashed once per decoder:
+ * undefined (as viem's strict parseEventLogs drops it). Events with one signature but different
+ * indexed arguments (Safe 1.3.0's and 1.4.1's ExecutionSuccess) are told apart by their topic count. Selectors are hashed once per decoder:
  * viem's parseEventLogs hashes every event's signature again for every log (1,000 logs: ~150 ms of
  * CPU). Built from the RPC's log as is: no formatted copy of each log is made first.
  */
 export function logDecoder(events: readonly AbiEvent[]): (log: RpcLog) => DecodedLog | undefined {
-  const bySelector = new Map(
-    events.map((event) => {
-      const indexed = event.inputs.filter((input) => input.indexed);
-      const data = event.inputs.filter((input) => !input.indexed);
-      // Where each argument comes from, in the event's order: its topic (after the selector) or its word in the data.
-      const sources = event.inputs.map((input): { topic: number; input: AbiParameter } | { data: number } =>
-        input.indexed ? { topic: indexed.indexOf(input) + 1, input } : { data: data.indexOf(input) },
-      );
-      const allBytes32 = data.length > 0 && data.every((input) => input.type === "bytes32");
-      const names = event.inputs.every((input) => input.name) ? event.inputs.map((input) => input.name!) : undefined;
-      return [toEventSelector(event), { event, indexed, data, sources, allBytes32, names }];
-    }),
-  );
+  const shapes = events.map((event) => {
+    const indexed = event.inputs.filter((input) => input.indexed);
+    const data = event.inputs.filter((input) => !input.indexed);
+    // Where each argument comes from, in the event's order: its topic (after the selector) or its word in the data.
+    const sources = event.inputs.map((input): { topic: number; input: AbiParameter } | { data: number } =>
+      input.indexed ? { topic: indexed.indexOf(input) + 1, input } : { data: data.indexOf(input) },
+    );
+    const allBytes32 = data.length > 0 && data.every((input) => input.type === "bytes32");
+    const names = event.inputs.every((input) => input.name) ? event.inputs.map((input) => input.name!) : undefined;
+    return { selector: toEventSelector(event), event, indexed, data, sources, allBytes32, names };
+  });
   return (log) => {
-    const shape = bySelector.get(log.topics[0] ?? "0x");
-    if (!shape || log.topics.length !== shape.indexed.length + 1) return undefined;
+    const shape = shapes.find((s) => s.selector === log.topics[0] && s.indexed.length + 1 === log.topics.length);
+    if (!shape) return undefined;
     try {
       const data = shape.allBytes32
         ? bytes32Words(log.data, shape.data.length)

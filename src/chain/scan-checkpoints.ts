@@ -46,12 +46,17 @@ export interface CheckpointStore {
 }
 
 /**
- * `checkpoints/<stack>.json` (the authorization sets' and roles' scan) and
- * `checkpoints/<stack>.scheduled.json` (the timelock's CallScheduled scan) beside the stack file,
+ * `checkpoints/<stack>.json` (the authorization sets' and roles' scan),
+ * `checkpoints/<stack>.scheduled.json` (the timelock's CallScheduled scan) and
+ * `checkpoints/<stack>.executions.json` (the Safe's ExecutionSuccess scan) beside the stack file,
  * meant to be committed with it. One file per scan: a save replaces the checkpoints of other scans.
  */
-export function checkpointPath(root: string, stack: string, scan: "sets" | "scheduled" = "sets"): string {
-  return join(root, "checkpoints", scan === "sets" ? `${stack}.json` : `${stack}.scheduled.json`);
+export function checkpointPath(
+  root: string,
+  stack: string,
+  scan: "sets" | "scheduled" | "executions" = "sets",
+): string {
+  return join(root, "checkpoints", scan === "sets" ? `${stack}.json` : `${stack}.${scan}.json`);
 }
 
 export function fileCheckpointStore(path: string): CheckpointStore {

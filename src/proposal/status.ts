@@ -1,5 +1,6 @@
 import { getAddress, type Address, type Hex, type PublicClient } from "viem";
-import { safe130EventsAbi, safeAbi, timelockAbi } from "../chain/abis";
+import { safeAbi, timelockAbi } from "../chain/abis";
+import { coversProposal, safeExecutions, type SafeExecutions } from "../chain/safe-executions";
 import { recoverSafeSigner } from "./signature";
 import type { FileSignature, ProposalFile } from "./types";
 
@@ -67,11 +68,15 @@ export async function onChainApprovals(
   return owners.filter((_, i) => approved[i] !== 0n);
 }
 
-/** Derives a proposal's status from the chain alone; the file only says what to look for. */
+/**
+ * Derives a proposal's status from the chain alone; the file only says what to look for.
+ * `executions`: the Safe's executions up to `blockNumber`, read once for many proposals.
+ */
 export async function proposalStatus(
   client: PublicClient,
   p: ProposalFile,
   blockNumber?: bigint,
+  executions?: SafeExecutions,
 ): Promise<ProposalStatus> {
   const [owners, threshold, nonce] = await client.multicall({
     contracts: [
@@ -95,20 +100,28 @@ export async function proposalStatus(
     ]);
     return { state: "awaiting-signatures", have: signers.size, need: Number(threshold), signers: [...signers].sort() };
   }
-  // Safe 1.4.1 indexes txHash (filter by topic); 1.3.0 does not (decode the data and compare).
-  const legacy = p.safe.version === "1.3.0";
-  const executions = (await client.getLogs({
-    address: p.safe.address,
-    event: (legacy ? safe130EventsAbi : safeAbi).find(
-      (item) => item.type === "event" && item.name === "ExecutionSuccess",
-    )!,
-    ...(legacy ? {} : { args: { txHash: p.safeTxHash } }),
-    fromBlock: BigInt(p.plannedAtBlock),
-    toBlock: blockNumber ?? "latest",
-  } as never)) as unknown as { args: { txHash: Hex } }[];
-  if (!executions.some((log) => log.args.txHash === p.safeTxHash)) return { state: "superseded" };
+  if (!(await executedBySafe(client, p, blockNumber, executions))) return { state: "superseded" };
   if (!p.timelock || p.timelock.targets.length === 0) return { state: "executed" };
   return timelockStatus(client, p.timelock.address, p.timelock.operationId, blockNumber, toolExpiration(p));
+}
+
+/**
+ * Whether the Safe ran this proposal's transaction (its ExecutionSuccess event) between the
+ * proposal's planning and the block: from `known` when it covers them, else scanned.
+ */
+async function executedBySafe(
+  client: PublicClient,
+  p: ProposalFile,
+  blockNumber?: bigint,
+  known?: SafeExecutions,
+): Promise<boolean> {
+  const at = blockNumber ?? (await client.getBlockNumber());
+  const plannedAt = BigInt(p.plannedAtBlock);
+  const executions =
+    known && coversProposal(known, p.safe.address, plannedAt, at)
+      ? known
+      : await safeExecutions(client, p.safe.address, { fromBlock: plannedAt, to: { number: at } });
+  return executions.blocks.has(p.safeTxHash.toLowerCase() as Hex);
 }
 
 /** The expiration window this tool enforces for the proposal's operation; undefined when the contract enforces its own. */

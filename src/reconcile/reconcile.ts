@@ -1,5 +1,6 @@
-import type { Address, Hex } from "viem";
+import { getAddress, type Address, type Hex } from "viem";
 import type { LiveState } from "../chain/read-state";
+import { safeExecutions, type SafeExecutions } from "../chain/safe-executions";
 import { readStackFile } from "../config/stack-file";
 import { recordProposedLayouts } from "../implementation/record";
 import { planChanges } from "../plan/plan";
@@ -100,7 +101,7 @@ export async function inspectStack(stack: Stack, given?: LiveState): Promise<Ins
   const directory = await readProposalDirectory(stack.root, stack.name);
   const unreadable: Error[] = [...directory.unreadable];
   const labels = contractLabels(stack.config);
-  const proposals: TrackedProposal[] = [];
+  const verified: ProposalFile[] = [];
   for (const proposal of directory.proposals) {
     if (proposal.chainId !== live.chainId) continue;
     try {
@@ -110,8 +111,16 @@ export async function inspectStack(stack: Stack, given?: LiveState): Promise<Ins
       unreadable.push(error as Error);
       continue;
     }
-    proposals.push({ proposal, status: await proposalStatus(stack.client, proposal, live.blockNumber) });
+    verified.push(proposal);
   }
+  const executions = await executionsOfPassedProposals(stack, live, verified);
+  // Statuses are independent reads at the pinned block: all at once, not one proposal's round trips after another's.
+  const proposals: TrackedProposal[] = await Promise.all(
+    verified.map(async (proposal) => ({
+      proposal,
+      status: await proposalStatus(stack.client, proposal, live.blockNumber, executions),
+    })),
+  );
   const findings = await inspectPolicy(stack, live, calls);
   const covered = coverage(calls, proposals);
   const unfiled = await unfiledOperations(stack, live, covered.uncovered, proposals);
@@ -128,6 +137,31 @@ export async function inspectStack(stack: Stack, given?: LiveState): Promise<Ins
     unmanaged: unmanagedNotes(stack.config, live),
     unfiled,
   };
+}
+
+/**
+ * The Safe's executions since the oldest proposal whose nonce the Safe has passed (executed or
+ * superseded: its ExecutionSuccess tells which), in one scan resuming from the stack's checkpoint;
+ * none when no proposal needs them.
+ */
+async function executionsOfPassedProposals(
+  stack: Stack,
+  live: LiveState,
+  proposals: readonly ProposalFile[],
+): Promise<SafeExecutions | undefined> {
+  const safe = live.safe;
+  if (!safe) return undefined;
+  const passed = proposals.filter(
+    (p) => getAddress(p.safe.address) === safe.address && BigInt(p.safe.nonce) < safe.nonce,
+  );
+  if (passed.length === 0) return undefined;
+  const [fromBlock] = passed.map((p) => BigInt(p.plannedAtBlock)).sort((a, b) => (a < b ? -1 : 1));
+  return safeExecutions(
+    stack.client,
+    safe.address,
+    { fromBlock, to: { number: live.blockNumber, hash: live.blockHash } },
+    stack.scans.executions,
+  );
 }
 
 /**

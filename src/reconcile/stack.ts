@@ -19,6 +19,7 @@ export interface Stack {
   scans: {
     checkpoints: CheckpointStore;
     scheduled: CheckpointStore;
+    executions: CheckpointStore;
     notices: Set<string>;
     onNotice?: (message: string) => void;
   };
@@ -55,6 +56,7 @@ export async function openStack(args: {
     scans: {
       checkpoints: fileCheckpointStore(checkpointPath(args.root, args.name)),
       scheduled: fileCheckpointStore(checkpointPath(args.root, args.name, "scheduled")),
+      executions: fileCheckpointStore(checkpointPath(args.root, args.name, "executions")),
       notices: new Set(),
       onNotice: args.onNotice,
     },

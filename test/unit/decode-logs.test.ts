@@ -11,7 +11,7 @@ import {
   type Hex,
   type RpcLog,
 } from "viem";
-import { dstackAppAbi, dstackKmsAbi, timelockAbi } from "../../src/chain/abis";
+import { dstackAppAbi, dstackKmsAbi, safe130EventsAbi, safeAbi, timelockAbi } from "../../src/chain/abis";
 import { logDecoder, type DecodedLog } from "../../src/chain/logs";
 
 const event = (abi: readonly unknown[], name: string) =>
@@ -89,5 +89,20 @@ describe("decoding scanned logs", () => {
     const odd = [truncated, tooFewTopics, unknown];
     assert.deepEqual(decodeAll(odd), []);
     assert.deepEqual(viemDecoded(odd), []);
+  });
+});
+
+describe("decoding one event signature in two shapes", () => {
+  const safeEvent = (abi: readonly unknown[]) => event(abi, "ExecutionSuccess");
+  const shapes = [safeEvent(safeAbi), safeEvent(safe130EventsAbi)];
+
+  it("decodes Safe 1.4.1's ExecutionSuccess (hash indexed) and 1.3.0's (hash in the data) by their topic count", () => {
+    const txHash = pad("0x77");
+    const decode = logDecoder(shapes);
+    for (const abiEvent of shapes) {
+      const decoded = decode(rpcLog(abiEvent, { txHash, payment: 5n }));
+      assert.equal(decoded?.eventName, "ExecutionSuccess");
+      assert.deepEqual(decoded?.args, { txHash, payment: 5n });
+    }
   });
 });
