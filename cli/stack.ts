@@ -4,6 +4,7 @@ import { readStackFile } from "../src/config/stack-file";
 import { listProposals, proposalDir, readProposal } from "../src/proposal/files";
 import { proposalStatus } from "../src/proposal/status";
 import type { ProposalFile } from "../src/proposal/types";
+import { executionsOfProposals } from "../src/reconcile/proposal-executions";
 import type { TrackedProposal } from "../src/reconcile/reconcile";
 import { openStack, type Stack } from "../src/reconcile/stack";
 
@@ -48,7 +49,13 @@ export function assertSameChain(stack: Stack, proposal: ProposalFile): void {
 export async function trackedProposals(stack: Stack): Promise<TrackedProposal[]> {
   const chainId = stack.client.chain!.id;
   const proposals = (await listProposals(stack.root, stack.name)).filter((p) => p.chainId === chainId);
+  // Every status at one block, the Safe's executions scanned once for all of them.
+  const head = await stack.client.getBlock({ blockTag: "latest" });
+  const executions = await executionsOfProposals(stack, proposals, { number: head.number, hash: head.hash });
   return Promise.all(
-    proposals.map(async (proposal) => ({ proposal, status: await proposalStatus(stack.client, proposal) })),
+    proposals.map(async (proposal) => ({
+      proposal,
+      status: await proposalStatus(stack.client, proposal, head.number, executions),
+    })),
   );
 }

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createTestClient, http } from "viem";
+import { trackedProposals } from "../cli/stack";
 import { devAccounts } from "../devnet/accounts";
 import { devMeasurement } from "../devnet/deploy";
 import type { StackConfigInput } from "../src/config/schema";
@@ -88,5 +89,12 @@ describe(`proposal statuses when the proposals are older than the RPC's getLogs 
     const again = await inspectStack(await open(capped.url, 2));
     assert.deepEqual(statuses(again), statuses(reference));
     assert.equal(logScans() - before, 2, "one getLogs for the sets, one for the Safe's executions");
+
+    // gov status/show/sign list the same statuses (read at one block, from the same checkpoint).
+    const listed = await trackedProposals(await open(capped.url, 2));
+    assert.deepEqual(
+      listed.map((t) => [t.proposal.id, t.status]),
+      statuses(again),
+    );
   });
 });

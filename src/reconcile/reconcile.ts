@@ -1,6 +1,5 @@
-import { getAddress, type Address, type Hex } from "viem";
+import type { Address, Hex } from "viem";
 import type { LiveState } from "../chain/read-state";
-import { safeExecutions, type SafeExecutions } from "../chain/safe-executions";
 import { readStackFile } from "../config/stack-file";
 import { recordProposedLayouts } from "../implementation/record";
 import { planChanges } from "../plan/plan";
@@ -16,6 +15,7 @@ import { describeStatus, proposalStatus, timelockStatus, type ProposalStatus } f
 import { scheduledOperations, type ScheduledOperation } from "../chain/scheduled";
 import { verifyProposal, verifyProposalText } from "../proposal/verify";
 import type { ProposalFile } from "../proposal/types";
+import { executionsOfProposals } from "./proposal-executions";
 import { readStackState } from "./read-stack";
 import { openStack, type Stack } from "./stack";
 
@@ -113,7 +113,12 @@ export async function inspectStack(stack: Stack, given?: LiveState): Promise<Ins
     }
     verified.push(proposal);
   }
-  const executions = await executionsOfPassedProposals(stack, live, verified);
+  const executions = await executionsOfProposals(
+    stack,
+    verified,
+    { number: live.blockNumber, hash: live.blockHash },
+    live.safe?.nonce,
+  );
   // Statuses are independent reads at the pinned block: all at once, not one proposal's round trips after another's.
   const proposals: TrackedProposal[] = await Promise.all(
     verified.map(async (proposal) => ({
@@ -137,31 +142,6 @@ export async function inspectStack(stack: Stack, given?: LiveState): Promise<Ins
     unmanaged: unmanagedNotes(stack.config, live),
     unfiled,
   };
-}
-
-/**
- * The Safe's executions since the oldest proposal whose nonce the Safe has passed (executed or
- * superseded: its ExecutionSuccess tells which), in one scan resuming from the stack's checkpoint;
- * none when no proposal needs them.
- */
-async function executionsOfPassedProposals(
-  stack: Stack,
-  live: LiveState,
-  proposals: readonly ProposalFile[],
-): Promise<SafeExecutions | undefined> {
-  const safe = live.safe;
-  if (!safe) return undefined;
-  const passed = proposals.filter(
-    (p) => getAddress(p.safe.address) === safe.address && BigInt(p.safe.nonce) < safe.nonce,
-  );
-  if (passed.length === 0) return undefined;
-  const [fromBlock] = passed.map((p) => BigInt(p.plannedAtBlock)).sort((a, b) => (a < b ? -1 : 1));
-  return safeExecutions(
-    stack.client,
-    safe.address,
-    { fromBlock, to: { number: live.blockNumber, hash: live.blockHash } },
-    stack.scans.executions,
-  );
 }
 
 /**
