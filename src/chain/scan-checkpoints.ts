@@ -19,7 +19,7 @@ export interface ScanCheckpoint {
   discovered: boolean;
   block: string;
   hash: string;
-  /** `${proxy}:${set}` → items, lowercase. */
+  /** What the scan keeps: `${proxy}:${set}` → items (lowercase) for the sets; the scheduled and executions scans keep their own. */
   candidates: Record<string, string[]>;
 }
 
