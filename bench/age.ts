@@ -10,6 +10,7 @@ import type { StackConfig } from "../src/config/schema";
 import { planChanges } from "../src/plan/plan";
 import type { RangeRefusalStyle } from "../test/helpers/faulty-rpc";
 import { startRemoteRpc, type RemoteRpc } from "./remote-rpc";
+import { median } from "./measure";
 import { startBenchStack } from "./stack";
 
 /** One chain-age row: `cap` null is an RPC without a getLogs range cap. */
@@ -18,15 +19,22 @@ export interface AgeResult {
   blocks: number;
   cap: number | null;
   run: "first" | "steady";
+  /** The most any repeat made. */
   requests: number;
+  /** The median of the repeats. */
   ms: number;
-  /** The same first read with one eth_getLogs at a time in ranges of at most 50,000 blocks (the scan before checkpoints). */
+  /** The same first read with one eth_getLogs at a time in ranges of at most 50,000 blocks (the scan before checkpoints), median of as many repeats. */
   sequentialMs?: number;
 }
 
 /** A remote RPC's round trip, added by the proxy to every request. */
 const LATENCY_MS = 50;
 export const AGE_ITEMS = 1_000;
+/**
+ * Rows judged against the one-at-a-time baseline are measured this many times, first and baseline
+ * interleaved so that neither runs warmer code, and take the medians (as the item rows do).
+ */
+const REPEATS_WITH_BASELINE = 3;
 /** The range the scan used before it learnt the RPC's limit: its sequential baseline keeps it. */
 const OLD_CHUNK = 50_000n;
 /** How each cap is worded: as Infura (-32005, which viem itself would retry) and as Alchemy (-32602). */
@@ -36,6 +44,13 @@ export const AGE_CASES: { blocks: number; caps: (number | null)[]; sequential: b
   { blocks: 1_000_000, caps: [null, 10_000, 2_000], sequential: true },
   { blocks: 38_000_000, caps: [10_000], sequential: false },
 ];
+
+type Timed = { requests: number; ms: number };
+
+/** Repeats of one read: the most requests any made, the median time. */
+function summary(runs: Timed[]): Timed {
+  return { requests: Math.max(...runs.map((run) => run.requests)), ms: median(runs.map((run) => run.ms)) };
+}
 
 async function readOnce(rpc: RemoteRpc, config: StackConfig, checkpoints: CheckpointStore, sequential = false) {
   const client = createChainClient({ chainId: config.network.chainId, rpcUrls: [rpc.url] });
@@ -56,7 +71,8 @@ async function readOnce(rpc: RemoteRpc, config: StackConfig, checkpoints: Checkp
 /**
  * A stack of 1,000 items on a chain whose first block is `blocks` (anvil --number), read with
  * `startBlock: 0` through a proxy (in its own thread, as a remote node) adding 50 ms per request and refusing ranges above each cap:
- * the first read (no checkpoint), then a steady one (from the first one's checkpoint).
+ * the first read (no checkpoint), then a steady one (from the first one's checkpoint), then with
+ * `sequential` the baseline; with a baseline, three times over.
  */
 export async function measureAge(blocks: number, caps: (number | null)[], sequential: boolean): Promise<AgeResult[]> {
   const stack = await startBenchStack({ number: BigInt(blocks) });
@@ -77,21 +93,25 @@ export async function measureAge(blocks: number, caps: (number | null)[], sequen
         const dir = mkdtempSync(join(tmpdir(), "gov-bench-age-"));
         // One untimed read first, so the timed ones (first and sequential alike) run warm code on both sides.
         await readOnce(rpc, config, fileCheckpointStore(join(dir, "warm-up.json")));
-        const checkpoints = fileCheckpointStore(join(dir, "checkpoints.json"));
-        const first = await readOnce(rpc, config, checkpoints);
-        const steady = await readOnce(rpc, config, checkpoints);
-        const baseline = sequential
-          ? await readOnce(rpc, config, fileCheckpointStore(join(dir, "sequential.json")), true)
-          : undefined;
+        const firsts: Timed[] = [];
+        const steadies: Timed[] = [];
+        const baselines: Timed[] = [];
+        for (let i = 0; i < (sequential ? REPEATS_WITH_BASELINE : 1); i++) {
+          const checkpoints = fileCheckpointStore(join(dir, `checkpoints-${i}.json`));
+          firsts.push(await readOnce(rpc, config, checkpoints));
+          steadies.push(await readOnce(rpc, config, checkpoints));
+          if (sequential)
+            baselines.push(await readOnce(rpc, config, fileCheckpointStore(join(dir, `sequential-${i}.json`)), true));
+        }
         results.push({
           scenario: "age",
           blocks,
           cap,
           run: "first",
-          ...first,
-          ...(baseline ? { sequentialMs: baseline.ms } : {}),
+          ...summary(firsts),
+          ...(sequential ? { sequentialMs: summary(baselines).ms } : {}),
         });
-        results.push({ scenario: "age", blocks, cap, run: "steady", ...steady });
+        results.push({ scenario: "age", blocks, cap, run: "steady", ...summary(steadies) });
       } finally {
         await rpc.close();
       }

@@ -38,7 +38,7 @@ async function readAndPlan(stack: BenchStack, read: Reader, config: StackConfig)
   return { requests, ms: performance.now() - start, live, calls };
 }
 
-function median(values: number[]): number {
+export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
