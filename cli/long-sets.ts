@@ -1,6 +1,6 @@
 import type { Hex } from "viem";
 import type { StackConfigInput } from "../src/config/schema";
-import { setsOf } from "../src/governed/registry";
+import { setFields } from "../src/governed/registry";
 
 /**
  * Hashes a written stack file lists inline, at most. Pulumi hands the whole config to the program
@@ -27,25 +27,20 @@ export function moveLongSets(
 ): { config: StackConfigInput; files: HashesFile[] } {
   const config = structuredClone(input);
   const folder = `hashes/${stack.replace(/[^A-Za-z0-9._-]/g, "_")}`;
-  const kms = config.kms as Record<string, unknown>;
-  const sets = [
-    ...setsOf("kms").map((set) => ({ owner: kms, key: set.property, field: `kms.${set.property}`, file: "kms" })),
-    ...(config.apps ?? []).flatMap((app, i) =>
-      setsOf("app").map((set) => ({
-        owner: app as Record<string, unknown>,
-        key: set.property,
-        field: `apps[${i}].${set.property}`,
-        file: `app-${app.name}`,
-      })),
-    ),
-  ].map((set) => ({ ...set, hashes: (set.owner[set.key] ?? []) as Hex[] }));
+  const sets = setFields(config).map(({ set, section, field }) => ({
+    section,
+    key: set.property,
+    field,
+    file: set.contract === "kms" ? "kms" : `app-${section.name}`,
+    hashes: (section[set.property] ?? []) as Hex[],
+  }));
   let inline = sets.reduce((count, set) => count + set.hashes.length, 0);
   const files: HashesFile[] = [];
   for (const set of [...sets].sort((a, b) => b.hashes.length - a.hashes.length)) {
     if (inline <= INLINE_HASHES) break;
     const path = `${folder}/${set.file}-${set.key}.txt`;
     // The raw form of a stack file: the program expands `{ hashesFile }` before the schema parses it.
-    set.owner[set.key] = { hashesFile: path };
+    set.section[set.key] = { hashesFile: path };
     files.push({ field: set.field, path, hashes: set.hashes });
     inline -= set.hashes.length;
   }

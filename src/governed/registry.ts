@@ -102,6 +102,24 @@ export const GOVERNED_SETTINGS: readonly GovernedSetting[] = [
 
 export const setsOf = (contract: GovernedContract) => GOVERNED_SETS.filter((s) => s.contract === contract);
 
+/** Where a set sits in a raw config: the section holding it and the field's path (`kms.osImages`, `apps[0].devices`). */
+export interface SetField {
+  set: GovernedSet;
+  section: Record<string, unknown>;
+  field: string;
+}
+
+/** Every set a raw config's sections can hold, declared or not: the KMS's, then each app's, in registry order. */
+export function setFields(config: { kms?: object; apps?: object[] }): SetField[] {
+  const kms = config.kms as Record<string, unknown> | undefined;
+  return [
+    ...(kms ? setsOf("kms").map((set) => ({ set, section: kms, field: `kms.${set.property}` })) : []),
+    ...((config.apps ?? []) as Record<string, unknown>[]).flatMap((app, i) =>
+      setsOf("app").map((set) => ({ set, section: app, field: `apps[${i}].${set.property}` })),
+    ),
+  ];
+}
+
 /** A set's items in a config section or a live state of its contract (undefined: not declared). */
 export function itemsOf(source: object | undefined, property: GovernedSet["property"]): readonly Hex[] | undefined {
   return (source as Record<string, readonly Hex[] | undefined> | undefined)?.[property];

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import type { Hex } from "viem";
-import { setsOf } from "../governed/registry";
+import { setFields } from "../governed/registry";
 
 /** A measurement that cannot be computed: the message names the config field and the fix. */
 export class MeasurementError extends Error {
@@ -30,36 +30,20 @@ export interface MeasurementCommand {
 /** Hashes printed by the commands of this run, by command text (computed by the Pulumi program). */
 export type MeasuredByCommand = Record<string, Hex>;
 
-const MEASUREMENT_LISTS = {
-  kms: setsOf("kms")
-    .filter((s) => s.measuredFromFile)
-    .map((s) => s.property),
-  app: setsOf("app")
-    .filter((s) => s.measuredFromFile)
-    .map((s) => s.property),
-};
-
-/** Every set, measurement or not, may be read from a file instead of listed (see expandHashesFiles). */
-const SET_KEYS = { kms: setsOf("kms").map((s) => s.property), app: setsOf("app").map((s) => s.property) };
-
 type Entry = { field: string; value: unknown; replace: (hash: Hex) => void };
 
 /** Every measurement entry of a raw config with the field it sits in, in config order. */
 function measurementEntries(config: { kms?: Record<string, unknown>; apps?: Record<string, unknown>[] }): Entry[] {
   const entries: Entry[] = [];
-  const collect = (owner: Record<string, unknown> | undefined, key: string, path: string) => {
-    const list = owner?.[key];
-    if (!Array.isArray(list)) return;
+  for (const { set, section, field } of setFields(config)) {
+    const list = section[set.property];
+    if (!set.measuredFromFile || !Array.isArray(list)) continue;
     for (const [index, value] of list.entries()) {
       const replace = (hash: string) => {
         list[index] = hash;
       };
-      entries.push({ field: `${path}.${key}[${index}]`, value, replace });
+      entries.push({ field: `${field}[${index}]`, value, replace });
     }
-  };
-  for (const key of MEASUREMENT_LISTS.kms) collect(config.kms, key, "kms");
-  for (const [i, app] of (config.apps ?? []).entries()) {
-    for (const key of MEASUREMENT_LISTS.app) collect(app, key, `apps[${i}]`);
   }
   return entries;
 }
@@ -174,20 +158,18 @@ export function resolveMeasurements(raw: unknown, root: string, measured: Measur
  * variable, which Linux caps at 128 KiB (about 1,900 hashes): a long set lives in a file instead.
  */
 function expandHashesFiles(config: { kms?: Record<string, unknown>; apps?: Record<string, unknown>[] }, root: string) {
-  const expand = (owner: Record<string, unknown> | undefined, key: string, path: string) => {
-    const value = owner?.[key];
-    if (typeof value !== "object" || value === null || Array.isArray(value)) return;
-    const field = `${path}.${key}`;
+  // Every set, measurement or not, may be read from a file instead of listed.
+  for (const { set, section, field } of setFields(config)) {
+    const value = section[set.property];
+    if (typeof value !== "object" || value === null || Array.isArray(value)) continue;
     const { hashesFile, ...rest } = value as { hashesFile?: unknown };
     const unknown = Object.keys(rest);
     if (unknown.length)
       throw new MeasurementError(`${field}.${unknown[0]}: unknown key; a set read from a file has only "hashesFile"`);
     if (typeof hashesFile !== "string" || !hashesFile)
       throw new MeasurementError(`${field}.hashesFile: give the path of a file listing one hash per line`);
-    owner![key] = hashesOf(hashesFile, root, `${field}.hashesFile`);
-  };
-  for (const key of SET_KEYS.kms) expand(config.kms, key, "kms");
-  for (const [i, app] of (config.apps ?? []).entries()) for (const key of SET_KEYS.app) expand(app, key, `apps[${i}]`);
+    section[set.property] = hashesOf(hashesFile, root, `${field}.hashesFile`);
+  }
 }
 
 /** The hashes a file lists, each checked where it stands (file and line), lowercase. */
