@@ -11,7 +11,7 @@ import {
 import { z } from "zod";
 import { safe130EventsAbi, safeAbi } from "./abis";
 import { scanLogs } from "./logs";
-import { canonicalCheckpoint, type CheckpointStore, type ScanCheckpoint } from "./scan-checkpoints";
+import { resumeScan, type CheckpointStore, type ScanCheckpoint } from "./scan-checkpoints";
 
 /** The Safe transactions a Safe ran in a block range: what tells an executed proposal from a superseded one. */
 export interface SafeExecutions {
@@ -52,33 +52,18 @@ export async function safeExecutions(
     addresses: [safe.toLowerCase()],
     events: [toEventSelector(executionSuccess[0])],
   };
-  const kept = new Map<ScanCheckpoint, Map<Hex, bigint>>();
-  const checkpoint = store
-    ? await canonicalCheckpoint(client, store, scope, range.to, (c) => {
-        const blocks = BigInt(c.fromBlock) <= range.fromBlock ? restored(c) : undefined;
-        if (blocks) kept.set(c, blocks);
-        return blocks !== undefined;
-      })
-    : undefined;
-  const blocks = new Map(checkpoint ? kept.get(checkpoint) : []);
+  const resumed = await resumeScan(client, store, scope, range, restored);
+  const blocks = new Map(resumed.kept);
   const logs = await scanLogs<{ txHash: Hex }>(client, {
     addresses: [safe],
     events: executionSuccess,
-    fromBlock: checkpoint ? BigInt(checkpoint.block) + 1n : range.fromBlock,
+    fromBlock: resumed.scanFrom,
     toBlock: range.to.number,
   });
   for (const log of logs) blocks.set(log.args.txHash.toLowerCase() as Hex, log.blockNumber);
   // A checkpoint past `to` holds later executions too: only those up to `to` count.
   for (const [hash, block] of blocks) if (block > range.to.number) blocks.delete(hash);
-  if (store && range.to.hash && (!checkpoint || range.to.number > BigInt(checkpoint.block)))
-    await store.save({
-      ...scope,
-      fromBlock: checkpoint?.fromBlock ?? range.fromBlock.toString(),
-      discovered: false,
-      block: range.to.number.toString(),
-      hash: range.to.hash,
-      candidates: Object.fromEntries([...blocks].map(([hash, block]) => [hash, [toHex(block)]])),
-    });
+  await resumed.save(Object.fromEntries([...blocks].map(([hash, block]) => [hash, [toHex(block)]])));
   return { safe: getAddress(safe), fromBlock: range.fromBlock, toBlock: range.to.number, blocks };
 }
 

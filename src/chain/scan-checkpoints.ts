@@ -119,3 +119,51 @@ export async function canonicalCheckpoint(
   }
   return undefined;
 }
+
+/** A scan of one scope resumed from its checkpoint: what that kept, where to scan from, how to checkpoint the result. */
+export interface ResumedScan<T> {
+  /** What the checkpoint kept, parsed; undefined without one. */
+  kept: T | undefined;
+  /** The first block still to scan. */
+  scanFrom: bigint;
+  /** Records what the scan keeps at `to`: only with a store, `to`'s hash and `to` past the checkpoint. */
+  save(candidates: ScanCheckpoint["candidates"]): Promise<void>;
+}
+
+/**
+ * Where a scan of one scope over [fromBlock, to] resumes: the newest canonical checkpoint that
+ * starts at or before `fromBlock` and whose kept data `restore` parses (each parsed once), else
+ * `fromBlock` itself. A checkpoint whose data does not parse (a hand edit, a truncation) is skipped.
+ */
+export async function resumeScan<T>(
+  client: PublicClient,
+  store: CheckpointStore | undefined,
+  scope: ScanScope,
+  range: { fromBlock: bigint; to: { number: bigint; hash?: Hex } },
+  restore: (checkpoint: ScanCheckpoint) => T | undefined,
+): Promise<ResumedScan<T>> {
+  const parsed = new Map<ScanCheckpoint, T>();
+  const checkpoint = store
+    ? await canonicalCheckpoint(client, store, scope, range.to, (c) => {
+        const data = BigInt(c.fromBlock) <= range.fromBlock ? restore(c) : undefined;
+        if (data !== undefined) parsed.set(c, data);
+        return data !== undefined;
+      })
+    : undefined;
+  const advanced = !checkpoint || range.to.number > BigInt(checkpoint.block);
+  return {
+    kept: checkpoint && parsed.get(checkpoint),
+    scanFrom: checkpoint ? BigInt(checkpoint.block) + 1n : range.fromBlock,
+    async save(candidates) {
+      if (!store || !range.to.hash || !advanced) return;
+      await store.save({
+        ...scope,
+        fromBlock: checkpoint?.fromBlock ?? range.fromBlock.toString(),
+        discovered: false,
+        block: range.to.number.toString(),
+        hash: range.to.hash,
+        candidates,
+      });
+    },
+  };
+}

@@ -15,7 +15,7 @@ import { z } from "zod";
 import { timelockAbi } from "./abis";
 import { scanLogs } from "./logs";
 import { multicallAt, succeeded } from "./multicall";
-import { canonicalCheckpoint, type CheckpointStore, type ScanCheckpoint } from "./scan-checkpoints";
+import { resumeScan, type CheckpointStore, type ScanCheckpoint } from "./scan-checkpoints";
 
 /** A timelock operation still queued at the pinned block, as its CallScheduled events describe it. */
 export interface ScheduledOperation {
@@ -109,25 +109,17 @@ export async function scheduledOperations(
     addresses: [timelock.toLowerCase()],
     events: [toEventSelector(callScheduled)],
   };
-  // Each checkpoint's calls are parsed once: to accept it, and then to use them.
-  const restored = new Map<ScanCheckpoint, ScheduledCall[]>();
-  const checkpoint = checkpoints
-    ? await canonicalCheckpoint(client, checkpoints, scope, pinned, (c) => {
-        const calls = BigInt(c.fromBlock) <= range.fromBlock ? restoredCalls(c) : undefined;
-        if (calls) restored.set(c, calls);
-        return calls !== undefined;
-      })
-    : undefined;
+  const resumed = await resumeScan(client, checkpoints, scope, range, restoredCalls);
   const logs = await scanLogs<{ id: Hex; index: bigint; target: Address; value: bigint; data: Hex }>(client, {
     addresses: [timelock],
     events: [callScheduled],
-    fromBlock: checkpoint ? BigInt(checkpoint.block) + 1n : range.fromBlock,
+    fromBlock: resumed.scanFrom,
     toBlock: pinned.number,
     maxRange: range.maxRange,
     concurrency: range.concurrency,
   });
   const byId = newestSchedulings([
-    ...((checkpoint && restored.get(checkpoint)) ?? []),
+    ...(resumed.kept ?? []),
     ...logs.map((log) => ({
       id: log.args.id,
       index: log.args.index,
@@ -153,16 +145,7 @@ export async function scheduledOperations(
     (calls, i) => succeeded<bigint>(timestamps[i], `the timelock's getTimestamp(${calls[0].id})`) > DONE_TIMESTAMP,
   );
   // Done and cancelled operations are final (a rescheduling is a new event): the checkpoint drops them.
-  if (checkpoints && (!checkpoint || pinned.number > BigInt(checkpoint.block))) {
-    await checkpoints.save({
-      ...scope,
-      fromBlock: checkpoint?.fromBlock ?? range.fromBlock.toString(),
-      discovered: false,
-      block: pinned.number.toString(),
-      hash: pinned.hash,
-      candidates: storedCalls(queued.flat()),
-    });
-  }
+  await resumed.save(storedCalls(queued.flat()));
   return queued.map((calls) => {
     const ordered = [...calls].sort((a, b) => (a.index < b.index ? -1 : 1));
     return {
