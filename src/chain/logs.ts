@@ -281,9 +281,10 @@ function bytes32Words(data: Hex, count: number): Hex[] {
 /**
  * Decodes a log by the event its first topic names; a log that does not decode as that event gives
  * undefined (as viem's strict parseEventLogs drops it). Events with one signature but different
- * indexed arguments (Safe 1.3.0's and 1.4.1's ExecutionSuccess) are told apart by their topic count. Selectors are hashed once per decoder:
- * viem's parseEventLogs hashes every event's signature again for every log (1,000 logs: ~150 ms of
- * CPU). Built from the RPC's log as is: no formatted copy of each log is made first.
+ * indexed arguments (Safe 1.3.0's and 1.4.1's ExecutionSuccess) are told apart by their topic
+ * count. Selectors are hashed once per decoder: viem's parseEventLogs hashes every event's
+ * signature again for every log (1,000 logs: ~150 ms of CPU). Built from the RPC's log as is: no
+ * formatted copy of each log is made first.
  */
 export function logDecoder(events: readonly AbiEvent[]): (log: RpcLog) => DecodedLog | undefined {
   const shapes = events.map((event) => {
