@@ -1,9 +1,20 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { getAbiItem, RpcRequestError, type AbiEvent } from "viem";
+import {
+  createPublicClient,
+  getAbiItem,
+  http,
+  numberToHex,
+  ResponseBodyTooLargeError,
+  RpcRequestError,
+  toEventSelector,
+  type AbiEvent,
+  type Address,
+  type Hex,
+} from "viem";
 import { dstackKmsAbi } from "../src/chain/abis";
 import { startAnvil, type RunningAnvil } from "../src/chain/anvil";
-import { createChainClient } from "../src/chain/client";
+import { chainDefinition, createChainClient } from "../src/chain/client";
 import { rangeRefusalOf, scanLogs } from "../src/chain/logs";
 import { receivedCount, startFaultyRpc, type RangeRefusalStyle } from "./helpers/faulty-rpc";
 
@@ -34,6 +45,10 @@ describe("range refusals as real providers word them", () => {
     });
     assert.deepEqual(refusal(-32000, "block range is too wide"), { kind: "blocks" });
     assert.deepEqual(refusal(-32005, "query returned more than 10000 results"), { kind: "results" });
+    // viem's own refusal of an answer over its size limit.
+    assert.deepEqual(rangeRefusalOf(new ResponseBodyTooLargeError({ maxSize: 10_485_760, size: 12_000_000 })), {
+      kind: "results",
+    });
   });
 
   it("a rate limit or a revert is not a range refusal", () => {
@@ -88,6 +103,45 @@ describe("parallel adaptive eth_getLogs scan of 1,000,000 blocks (anvil --number
       await rpc.close();
     }
   }
+
+  /** Runtime code emitting `count` OsImageHashAdded logs per call, each naming a distinct hash (index + 256 × block). */
+  const emitterCode = (count: number): Hex =>
+    `0x60${count.toString(16).padStart(2, "0")}5b80436101000201600052${`7f${toEventSelector(events[0]).slice(2)}`}60206000a160019003806002570000` as Hex;
+
+  it("an answer over the client's size limit is asked again in smaller ranges, not failed", async () => {
+    const rpcCall = async (method: string, params: unknown[]) => {
+      const response = await fetch(anvil.rpcUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+      });
+      return ((await response.json()) as { result: string }).result;
+    };
+    const emitter: Address = "0x000000000000000000000000000000000000bEEF";
+    await rpcCall("anvil_setCode", [emitter, emitterCode(40)]);
+    const sender = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+    // One call per block: each waits for the last one's receipt, as automine may put two sent at once in one block.
+    for (let i = 0; i < 6; i++) {
+      const hash = await rpcCall("eth_sendTransaction", [{ from: sender, to: emitter, gas: numberToHex(5_000_000) }]);
+      while (!(await rpcCall("eth_getTransactionReceipt", [hash]))) await new Promise((r) => setTimeout(r, 5));
+    }
+    const scan = { addresses: [emitter], events, fromBlock: 0n, toBlock: BigInt(await rpcCall("eth_blockNumber", [])) };
+    const all = await scanLogs(createChainClient({ chainId: anvil.chainId, rpcUrls: [anvil.rpcUrl] }), scan);
+    assert.equal(new Set(all.map((log) => log.args.osImageHash)).size, 240);
+
+    // One block's 40 logs (about 20 kB) fit under a 30 kB limit; the 240 of the whole chain (about 120 kB) do not.
+    const rpc = await startFaultyRpc({ upstream: anvil.rpcUrl, seed: 1, failureRate: 0 });
+    try {
+      const limited = createPublicClient({
+        chain: chainDefinition(anvil.chainId, [rpc.url]),
+        transport: http(rpc.url, { maxResponseBodySize: 30_000, retryCount: 0 }),
+      });
+      assert.deepEqual(await scanLogs(limited, scan), all);
+      assert.ok(rpc.received.eth_getLogs > 2, `${rpc.received.eth_getLogs} eth_getLogs requests: no range was refused`);
+    } finally {
+      await rpc.close();
+    }
+  });
 
   it("without a cap, the chain's two halves are asked at once, and nothing more", async () => {
     assert.deepEqual(await scanThrough(undefined, "geth"), { requests: 2, refused: 0 });

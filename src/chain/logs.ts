@@ -3,6 +3,7 @@ import {
   decodeAbiParameters,
   HttpRequestError,
   numberToHex,
+  ResponseBodyTooLargeError,
   RpcRequestError,
   TimeoutError,
   toEventSelector,
@@ -52,10 +53,14 @@ const sizeWords =
 /**
  * Recognises the refusals real providers send for eth_getLogs ranges (codes -32005, -32602,
  * -32000, -32614 and messages about range, limit or result count), and the workable size their
- * message names: a suggested range `[0x.., 0x..]` or a block count such as "10,000" or "2K".
- * Rate limits are not refusals: they are retried like any failure.
+ * message names: a suggested range `[0x.., 0x..]` or a block count such as "10,000" or "2K". An
+ * answer larger than the client accepts counts as too many results. Rate limits are not
+ * refusals: they are retried like any failure.
  */
 export function rangeRefusalOf(error: unknown): RangeRefusal | undefined {
+  // viem drops an answer over 10 MB (about 20,000 logs) unread: a smaller range fits.
+  if (error instanceof BaseError && error.walk((e) => e instanceof ResponseBodyTooLargeError))
+    return { kind: "results" };
   const rpc =
     error instanceof BaseError ? (error.walk((e) => e instanceof RpcRequestError) as RpcRequestError | null) : null;
   if (!rpc) return undefined;
