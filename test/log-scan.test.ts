@@ -51,11 +51,17 @@ describe("range refusals as real providers word them", () => {
     });
   });
 
-  it("a rate limit or a revert is not a range refusal", () => {
+  it("a rate limit, a revert or a node behind the head is not a range refusal", () => {
     assert.equal(refusal(-32005, "daily request count exceeded, request rate limited"), undefined);
     assert.equal(refusal(429, "Too Many Requests"), undefined);
     assert.equal(refusal(3, "execution reverted"), undefined);
     assert.equal(refusal(-32000, "header not found"), undefined);
+    // A node behind the head, as geth and a public gateway word it.
+    assert.equal(refusal(-32602, "block range extends beyond current head block"), undefined);
+    assert.equal(
+      refusal(-32000, "block 50162452 is beyond the latest block 50162448 of this node, retry later"),
+      undefined,
+    );
   });
 });
 
@@ -104,6 +110,7 @@ describe("parallel adaptive eth_getLogs scan of 1,000,000 blocks (anvil --number
     }
   }
 
+  const emitter: Address = "0x000000000000000000000000000000000000bEEF";
   /** Runtime code emitting `count` OsImageHashAdded logs per call, each naming a distinct hash (index + 256 × block). */
   const emitterCode = (count: number): Hex =>
     `0x60${count.toString(16).padStart(2, "0")}5b80436101000201600052${`7f${toEventSelector(events[0]).slice(2)}`}60206000a160019003806002570000` as Hex;
@@ -117,7 +124,6 @@ describe("parallel adaptive eth_getLogs scan of 1,000,000 blocks (anvil --number
       });
       return ((await response.json()) as { result: string }).result;
     };
-    const emitter: Address = "0x000000000000000000000000000000000000bEEF";
     await rpcCall("anvil_setCode", [emitter, emitterCode(40)]);
     const sender = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
     // One call per block: each waits for the last one's receipt, as automine may put two sent at once in one block.
@@ -138,6 +144,38 @@ describe("parallel adaptive eth_getLogs scan of 1,000,000 blocks (anvil --number
       });
       assert.deepEqual(await scanLogs(limited, scan), all);
       assert.ok(rpc.received.eth_getLogs > 2, `${rpc.received.eth_getLogs} eth_getLogs requests: no range was refused`);
+    } finally {
+      await rpc.close();
+    }
+  });
+
+  it("a node behind the head (a load balancer's lagging backend) is waited for: its range is neither halved nor taken for a cap", async () => {
+    const head = numberToHex(blocks);
+    let behind = 2;
+    // As geth, op-geth and reth answer a range past their head.
+    const rpc = await startFaultyRpc({
+      upstream: anvil.rpcUrl,
+      seed: 1,
+      failureRate: 0,
+      intercept: (call) =>
+        call.method === "eth_getLogs" && (call.params![0] as { toBlock: string }).toBlock === head && behind-- > 0
+          ? { error: { code: -32602, message: "block range extends beyond current head block" } }
+          : call,
+    });
+    try {
+      const client = createChainClient({ chainId: anvil.chainId, rpcUrls: [rpc.url] });
+      const scan = { addresses: [emitter], events, fromBlock: 0n, toBlock: blocks };
+      const logs = await scanLogs(client, scan);
+      assert.deepEqual(
+        logs,
+        await scanLogs(createChainClient({ chainId: anvil.chainId, rpcUrls: [anvil.rpcUrl] }), scan),
+      );
+      const ranges = rpc.forwarded
+        .filter((c) => c.method === "eth_getLogs")
+        .map((c) => (c.params![0] as { fromBlock: string }).fromBlock);
+      // The two halves, the upper one answered on its third ask.
+      assert.deepEqual(ranges, [numberToHex(0), numberToHex((blocks + 1n) / 2n)]);
+      assert.equal(receivedCount(rpc), 4);
     } finally {
       await rpc.close();
     }

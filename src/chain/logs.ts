@@ -27,7 +27,7 @@ export interface LogScan {
 }
 
 export const DEFAULT_SCAN_CONCURRENCY = 8;
-/** Attempts per range when the RPC fails (not refuses): 100, 200, 400, 800 ms between them. */
+/** Attempts per range when the RPC fails (not refuses): 100, 200, 400, 800 ms between them (behind the head, 5 times as long). */
 const TRANSIENT_ATTEMPTS = 5;
 /** Probing for a larger range stops once the known-good size is within 1/32 of the refused one. */
 const PROBE_PRECISION = 32n;
@@ -46,6 +46,13 @@ export interface RangeRefusal {
   /** A range size the RPC says it accepts, when its message names one. */
   workableSize?: bigint;
 }
+
+/**
+ * A node behind the block the scan reaches (a load balancer's lagging backend) says the range goes
+ * past its head: geth, op-geth and reth answer -32602 "block range extends beyond current head
+ * block". Not a cap: the same range works once that node catches up, so it is waited for, never halved.
+ */
+const beyondHead = /beyond.{0,24}(?:head|latest)|(?:head|latest).{0,24}beyond/i;
 
 const sizeWords =
   /(?:range|blocks?|limit(?:ed)?|max(?:imum)?|up to|over|exceeds?|than|to)\W{0,3}(?:of\W{0,2}|a\W{1,2})?(\d[\d,_]*)\s*(k\b)?/gi;
@@ -66,7 +73,8 @@ export function rangeRefusalOf(error: unknown): RangeRefusal | undefined {
   if (!rpc) return undefined;
   const text = `${rpc.details ?? ""} ${typeof rpc.data === "string" ? rpc.data : JSON.stringify(rpc.data ?? "")}`;
   const lower = text.toLowerCase();
-  if (/rate limit|too many requests|request rate|daily request|capacity|credits/.test(lower)) return undefined;
+  if (/rate limit|too many requests|request rate|daily request|capacity|credits/.test(lower) || beyondHead.test(text))
+    return undefined;
   const refusalCodes = [-32005, -32602, -32000, -32614, -32600, -32001, -32011, -32012];
   if (!refusalCodes.includes(rpc.code) && !/range|results/.test(lower)) return undefined;
   if (!/range|limit|results|too (?:large|wide|big|many)|exceed|response size|block span|max/.test(lower))
@@ -84,9 +92,16 @@ export function rangeRefusalOf(error: unknown): RangeRefusal | undefined {
   return { kind };
 }
 
+/** The node answering is behind the scan's last block (see beyondHead). */
+function isBehind(error: unknown): boolean {
+  const rpc =
+    error instanceof BaseError ? (error.walk((e) => e instanceof RpcRequestError) as RpcRequestError | null) : null;
+  return rpc !== null && beyondHead.test(rpc.details ?? "");
+}
+
 function isTransient(error: unknown): boolean {
   if (!(error instanceof BaseError)) return false;
-  if (error.walk((e) => e instanceof HttpRequestError || e instanceof TimeoutError)) return true;
+  if (error.walk((e) => e instanceof HttpRequestError || e instanceof TimeoutError) || isBehind(error)) return true;
   const rpc = error.walk((e) => e instanceof RpcRequestError) as RpcRequestError | null;
   return rpc !== null && (rpc.code === 429 || rpc.code === -32005 || rpc.code === -32603);
 }
@@ -214,7 +229,8 @@ export async function scanLogs<Args = Record<string, unknown>>(
         })) as RpcLog[];
       } catch (error) {
         if (rangeRefusalOf(error) || attempt >= TRANSIENT_ATTEMPTS || !isTransient(error)) throw error;
-        await sleep(100 * 2 ** (attempt - 1));
+        // A lagging node needs a block or two to catch up: 0.5 to 4 s between attempts, 7.5 s in all.
+        await sleep((isBehind(error) ? 500 : 100) * 2 ** (attempt - 1));
       }
     }
   };

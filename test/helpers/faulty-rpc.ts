@@ -38,6 +38,9 @@ function rangeRefusal(style: RangeRefusalStyle, cap: number, from: bigint): { co
   }
 }
 
+/** What `intercept` makes of a call: forwarded (maybe rewritten), or answered here with a result or a JSON-RPC error. */
+export type Intercepted = JsonRpcCall | { result: unknown } | { error: { code: number; message: string } };
+
 export interface FaultyRpcOptions {
   /** Where requests that pass go. */
   upstream: string;
@@ -49,10 +52,10 @@ export interface FaultyRpcOptions {
   slowRate?: number;
   slowMs?: number;
   /**
-   * Rewrites a call before it is forwarded, or answers it directly with `{ result }`: how a
-   * lagging node is simulated. It may act first (e.g. revert the chain) before answering.
+   * Rewrites a call before it is forwarded, or answers it directly with `{ result }` or `{ error }`:
+   * how a lagging node is simulated. It may act first (e.g. revert the chain) before answering.
    */
-  intercept?: (call: JsonRpcCall) => JsonRpcCall | { result: unknown } | Promise<JsonRpcCall | { result: unknown }>;
+  intercept?: (call: JsonRpcCall) => Intercepted | Promise<Intercepted>;
   /** Added to every request before it is answered: a remote RPC's round trip. */
   latencyMs?: number;
   /** Refuses eth_getLogs over more than `blocks` blocks, worded as `style` words it (default geth). */
@@ -158,6 +161,7 @@ export async function startFaultyRpc(options: FaultyRpcOptions): Promise<FaultyR
     }
     const rewritten = options.intercept ? await options.intercept(call) : call;
     if ("result" in rewritten) return JSON.stringify({ jsonrpc: "2.0", id: call.id, result: rewritten.result });
+    if ("error" in rewritten) return JSON.stringify({ jsonrpc: "2.0", id: call.id, error: rewritten.error });
     forwarded.push(rewritten);
     return post(upstream, agent, rewritten === call ? body : JSON.stringify(rewritten));
   }
