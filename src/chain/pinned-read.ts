@@ -1,4 +1,4 @@
-import type { Hex, PublicClient } from "viem";
+import { BlockNotFoundError, type Hex, type PublicClient } from "viem";
 
 /** The block a read is pinned to, named by its hash (EIP-1898), so a reorg cannot swap its state under the read. */
 export interface PinnedBlock {
@@ -6,24 +6,47 @@ export interface PinnedBlock {
   hash: Hex;
 }
 
-/** The RPC no longer knows the pinned block's hash: a reorg replaced it while the run was reading. */
+/** The RPC does not know the pinned block's hash, even after waiting: a reorg replaced it while the run was reading. */
 export class PinnedBlockGoneError extends Error {
   constructor(block: PinnedBlock, cause: Error) {
     super(
-      `block ${block.number} (${block.hash}) is no longer served by the RPC: a reorg replaced it while it was being read; run again`,
+      `block ${block.number} (${block.hash}) is no longer served by the RPC: a reorg replaced it while it was being read (or the RPC's nodes are still behind it); run again`,
       { cause },
     );
     this.name = "PinnedBlockGoneError";
   }
 }
 
-/** A node's answer for a block hash it does not know: EIP-1898's resource-not-found, or geth's "header not found". */
+/**
+ * A node's answer for a block it does not know: EIP-1898's resource-not-found, geth's "header not
+ * found", or viem's BlockNotFoundError for a block number it answered with null.
+ */
 function unknownBlock(error: unknown): boolean {
   for (let e = error; e instanceof Error; e = e.cause) {
-    if ((e as { code?: unknown }).code === -32001) return true;
+    if (e instanceof BlockNotFoundError || (e as { code?: unknown }).code === -32001) return true;
     if (/header not found|unknown block|block not found/i.test(e.message)) return true;
   }
   return false;
+}
+
+/**
+ * A load balancer can send a read to a node a block behind the one that gave the head: that node
+ * knows the block a moment later. Waits before an unknown block counts as gone.
+ */
+const UNKNOWN_BLOCK_WAITS_MS = [250, 500, 1_000];
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** `read` of one block, asked again after each wait while the node answering does not know that block. */
+export async function whenKnown<T>(read: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await read();
+    } catch (error) {
+      if (!unknownBlock(error) || attempt === UNKNOWN_BLOCK_WAITS_MS.length) throw error;
+      await sleep(UNKNOWN_BLOCK_WAITS_MS[attempt]);
+    }
+  }
 }
 
 /** A state read (eth_call, eth_getStorageAt) at the pinned block's hash. */
@@ -34,7 +57,9 @@ export async function readAt(
   params: readonly unknown[],
 ): Promise<Hex> {
   try {
-    return (await client.request({ method, params: [...params, { blockHash: block.hash }] } as never)) as Hex;
+    return await whenKnown(
+      async () => (await client.request({ method, params: [...params, { blockHash: block.hash }] } as never)) as Hex,
+    );
   } catch (error) {
     if (unknownBlock(error)) throw new PinnedBlockGoneError(block, error as Error);
     throw error;

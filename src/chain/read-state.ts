@@ -28,7 +28,7 @@ import {
 import { itemsOf, setsOf, type GovernedSet } from "../governed/registry";
 import { readMemberships, type Membership, type MembershipQuery } from "./membership-reader";
 import { multicallAt, succeeded, type CallResult, type ContractCall } from "./multicall";
-import { readAt, type PinnedBlock } from "./pinned-read";
+import { readAt, whenKnown, type PinnedBlock } from "./pinned-read";
 import { awaitedLater } from "./awaited-later";
 
 /** ERC-1967 implementation slot: bytes32(uint256(keccak256("eip1967.proxy.implementation")) - 1). */
@@ -471,8 +471,8 @@ export async function readLiveState(
 
 async function readPinnedState(client: PublicClient, config: StackConfig, options: ReadOptions): Promise<LiveState> {
   const { pinnedBlock } = options;
-  const block = await client.getBlock(
-    pinnedBlock === undefined ? { blockTag: "latest" } : { blockNumber: pinnedBlock },
+  const block = await whenKnown(() =>
+    client.getBlock(pinnedBlock === undefined ? { blockTag: "latest" } : { blockNumber: pinnedBlock }),
   );
   const blockNumber = block.number;
   const pinned = { number: blockNumber, hash: block.hash };
@@ -542,7 +542,9 @@ async function readPinnedState(client: PublicClient, config: StackConfig, option
 
   // State reads name the block by hash, so a reorg cannot mix two chains in them; logs are asked for
   // by block number, so after a scan the block is read again: still canonical, or the run fails.
-  const closing = awaitedLater(scanned.logsRead ? client.getBlock({ blockNumber }) : Promise.resolve(block));
+  const closing = awaitedLater(
+    scanned.logsRead ? whenKnown(() => client.getBlock({ blockNumber })) : Promise.resolve(block),
+  );
   const roles: [TimelockRole, Hex][] = readRoles && roleIds ? (Object.entries(roleIds) as [TimelockRole, Hex][]) : [];
   // What only the scan found goes out first; the list of every check is built while it runs.
   const lastChecks = runChecks(
