@@ -31,12 +31,6 @@ export const DEFAULT_SCAN_CONCURRENCY = 8;
 const TRANSIENT_ATTEMPTS = 5;
 /** Probing for a larger range stops once the known-good size is within 1/32 of the refused one. */
 const PROBE_PRECISION = 32n;
-/**
- * A first range wider than this (with no chunk size set) goes out as two halves at once: a node's
- * eth_getLogs work grows with the range, and the halves run side by side. Against a range cap it
- * costs one refusal more.
- */
-const SPLIT_FIRST_RANGE_ABOVE = 100_000n;
 /** After this many successes, a range shrunk for too many RESULTS (not blocks) may double again; each refused regrowth doubles the wait. */
 const SUCCESSES_BEFORE_REGROWTH = 4;
 
@@ -183,7 +177,7 @@ export class RangeSizer {
 
 /**
  * eth_getLogs over [fromBlock, toBlock], decoded. The first request asks for the whole range (or
- * maxRange; two halves at once when it is wide); a range the RPC refuses is answered at once with
+ * maxRange); a range the RPC refuses is answered at once with
  * a smaller one (the size its message names, else half), never with a slow retry. Once a range works, up to `concurrency`
  * ranges are in flight, sizes grow back after successes and a single probe looks for the
  * largest accepted size between the largest accepted and the smallest refused. Failures that
@@ -198,17 +192,12 @@ export async function scanLogs<Args = Record<string, unknown>>(
   const whole = scan.toBlock - scan.fromBlock + 1n;
   const sizer = new RangeSizer(whole, scan.maxRange);
   const concurrency = Math.max(1, scan.concurrency ?? DEFAULT_SCAN_CONCURRENCY);
-  const split = scan.maxRange === undefined && whole > SPLIT_FIRST_RANGE_ABOVE && concurrency > 1;
-  const middle = scan.fromBlock + whole / 2n;
-  /** Ranges still to scan: refused ones go back to the front. */
-  const pending: { from: bigint; to: bigint }[] = split
-    ? [
-        { from: scan.fromBlock, to: middle - 1n },
-        { from: middle, to: scan.toBlock },
-      ]
-    : [{ from: scan.fromBlock, to: scan.toBlock }];
-  /** Requests in flight while nothing is known of the RPC's limit: both halves, then (after a refusal) one. */
-  let opening = pending.length;
+  /**
+   * Ranges still to scan: refused ones go back to the front. The first asks for everything: under a
+   * cap it is refused whatever its size, and without one it is the fewest requests (halves asked at
+   * once made a 1M-block read slower, as a node such as anvil serves one eth_getLogs at a time).
+   */
+  const pending = [{ from: scan.fromBlock, to: scan.toBlock }];
   const decode = logDecoder(scan.events);
   /** Decoded as each range arrives, while the others are still in flight. */
   const found: DecodedLog[] = [];
@@ -237,7 +226,7 @@ export async function scanLogs<Args = Record<string, unknown>>(
 
   const work = async (): Promise<void> => {
     while (failure === undefined) {
-      const limit = sizer.learning ? opening : concurrency;
+      const limit = sizer.learning ? 1 : concurrency;
       if (pending.length === 0 || active >= limit) {
         if (active === 0 && pending.length === 0) return;
         await new Promise<void>((resolve) => waiting.push(resolve));
@@ -258,7 +247,6 @@ export async function scanLogs<Args = Record<string, unknown>>(
         const refusal = rangeRefusalOf(error);
         if (!refusal || to === range.from) failure ??= error;
         else {
-          opening = 1;
           sizer.rejected(to - range.from + 1n, probe, refusal);
           // Merge the refused range back with its continuation so it is cut afresh.
           const next = pending[0];
