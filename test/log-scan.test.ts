@@ -184,6 +184,40 @@ describe("parallel adaptive eth_getLogs scan of 1,000,000 blocks (anvil --number
     }
   });
 
+  it("a node too slow for a wide range (no cap, the client times out) is asked for smaller ranges, not the same one again", async () => {
+    const wide = 300_000n;
+    /** The size of every range asked for, in order. */
+    const sizes: bigint[] = [];
+    // Answers ranges over 300,000 blocks after the client has given up on them (400 ms).
+    const rpc = await startFaultyRpc({
+      upstream: anvil.rpcUrl,
+      seed: 1,
+      failureRate: 0,
+      intercept: async (call) => {
+        if (call.method !== "eth_getLogs") return call;
+        const range = call.params![0] as { fromBlock: string; toBlock: string };
+        sizes.push(BigInt(range.toBlock) - BigInt(range.fromBlock) + 1n);
+        if (sizes.at(-1)! > wide) await new Promise((resolve) => setTimeout(resolve, 1_500));
+        return call;
+      },
+    });
+    try {
+      const client = createChainClient({ chainId: anvil.chainId, rpcUrls: [rpc.url], timeoutMs: 400 });
+      const scan = { addresses: [emitter], events, fromBlock: 0n, toBlock: blocks };
+      assert.deepEqual(
+        await scanLogs(client, scan),
+        await scanLogs(createChainClient({ chainId: anvil.chainId, rpcUrls: [anvil.rpcUrl] }), scan),
+      );
+      // The whole chain, then its half, each timed out once; then quarters.
+      assert.deepEqual(sizes.slice(0, 3), [blocks + 1n, (blocks + 1n) / 2n, (blocks + 1n) / 4n]);
+      const timedOut = sizes.filter((size) => size > wide);
+      assert.equal(new Set(timedOut).size, timedOut.length, `a timed-out size asked again: ${sizes.join(", ")}`);
+      assert.ok(sizes.length <= 10, `${sizes.length} eth_getLogs requests: ${sizes.join(", ")}`);
+    } finally {
+      await rpc.close();
+    }
+  });
+
   it("without a cap, the whole chain is one request", async () => {
     assert.deepEqual(await scanThrough(undefined, "geth"), { requests: 1, refused: 0 });
   });

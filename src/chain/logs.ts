@@ -103,6 +103,17 @@ function isTransient(error: unknown): boolean {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
+ * A refusal of the range [from, to]: the RPC's own, or the client's timeout on a range of several
+ * blocks. A node without a range cap can be too slow for a wide range (a self-hosted node asked for
+ * tens of millions of blocks); asking it again the same range would time out again.
+ */
+function refusalOf(error: unknown, from: bigint, to: bigint): RangeRefusal | undefined {
+  const refusal = rangeRefusalOf(error);
+  if (refusal || to === from || !(error instanceof BaseError)) return refusal;
+  return error.walk((e) => e instanceof TimeoutError) ? { kind: "results" } : undefined;
+}
+
+/**
  * What a scan learns about the RPC's range limit while it runs; shared by its workers. Sizes above
  * the known-good one are tried by one worker at a time (a probe), so a wrong guess costs one refused
  * request, not one per worker.
@@ -177,11 +188,11 @@ export class RangeSizer {
 
 /**
  * eth_getLogs over [fromBlock, toBlock], decoded. The first request asks for the whole range (or
- * maxRange); a range the RPC refuses is answered at once with
- * a smaller one (the size its message names, else half), never with a slow retry. Once a range works, up to `concurrency`
- * ranges are in flight, sizes grow back after successes and a single probe looks for the
- * largest accepted size between the largest accepted and the smallest refused. Failures that
- * are not refusals (timeouts, HTTP errors) are retried with backoff.
+ * maxRange); a range the RPC refuses is answered at once with a smaller one (the size its message
+ * names, else half), never with a slow retry, and so is a range of several blocks that times out.
+ * Once a range works, up to `concurrency` ranges are in flight, sizes grow back after successes
+ * and a single probe looks for the largest accepted size between the largest accepted and the
+ * smallest refused. Other failures (HTTP errors, a node behind the head) are retried with backoff.
  */
 export async function scanLogs<Args = Record<string, unknown>>(
   client: PublicClient,
@@ -217,7 +228,7 @@ export async function scanLogs<Args = Record<string, unknown>>(
           retryCount: 0,
         })) as RpcLog[];
       } catch (error) {
-        if (rangeRefusalOf(error) || attempt >= TRANSIENT_ATTEMPTS || !isTransient(error)) throw error;
+        if (refusalOf(error, from, to) || attempt >= TRANSIENT_ATTEMPTS || !isTransient(error)) throw error;
         // A lagging node needs a block or two to catch up: 0.5 to 4 s between attempts, 7.5 s in all.
         await sleep((isBehind(error) ? 500 : 100) * 2 ** (attempt - 1));
       }
@@ -244,7 +255,7 @@ export async function scanLogs<Args = Record<string, unknown>>(
         }
         sizer.accepted(to - range.from + 1n, probe);
       } catch (error) {
-        const refusal = rangeRefusalOf(error);
+        const refusal = refusalOf(error, range.from, to);
         if (!refusal || to === range.from) failure ??= error;
         else {
           sizer.rejected(to - range.from + 1n, probe, refusal);
