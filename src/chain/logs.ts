@@ -14,6 +14,7 @@ import {
   type PublicClient,
   type RpcLog,
 } from "viem";
+import { unknownBlock, whenKnown } from "./pinned-read";
 
 export interface LogScan {
   addresses: Address[];
@@ -27,7 +28,7 @@ export interface LogScan {
 }
 
 export const DEFAULT_SCAN_CONCURRENCY = 8;
-/** Attempts per range when the RPC fails (not refuses): 100, 200, 400, 800 ms between them (behind the head, 5 times as long). */
+/** Attempts per range when the RPC fails (not refuses): 100, 200, 400, 800 ms between them. */
 const TRANSIENT_ATTEMPTS = 5;
 /** Probing for a larger range stops once the known-good size is within 1/32 of the refused one. */
 const PROBE_PRECISION = 32n;
@@ -40,13 +41,6 @@ export interface RangeRefusal {
   /** A range size the RPC says it accepts, when its message names one. */
   workableSize?: bigint;
 }
-
-/**
- * A node behind the block the scan reaches (a load balancer's lagging backend) says the range goes
- * past its head: geth, op-geth and reth answer -32602 "block range extends beyond current head
- * block". Not a cap: the same range works once that node catches up, so it is waited for, never halved.
- */
-const beyondHead = /beyond.{0,24}(?:head|latest)|(?:head|latest).{0,24}beyond/i;
 
 const sizeWords =
   /(?:range|blocks?|limit(?:ed)?|max(?:imum)?|up to|over|exceeds?|than|to)\W{0,3}(?:of\W{0,2}|a\W{1,2})?(\d[\d,_]*)\s*(k\b)?/gi;
@@ -67,7 +61,8 @@ export function rangeRefusalOf(error: unknown): RangeRefusal | undefined {
   if (!rpc) return undefined;
   const text = `${rpc.details ?? ""} ${typeof rpc.data === "string" ? rpc.data : JSON.stringify(rpc.data ?? "")}`;
   const lower = text.toLowerCase();
-  if (/rate limit|too many requests|request rate|daily request|capacity|credits/.test(lower) || beyondHead.test(text))
+  // A node behind the scan's last block is no cap: the same range works once it catches up (whenKnown).
+  if (/rate limit|too many requests|request rate|daily request|capacity|credits/.test(lower) || unknownBlock(error))
     return undefined;
   const refusalCodes = [-32005, -32602, -32000, -32614, -32600, -32001, -32011, -32012];
   if (!refusalCodes.includes(rpc.code) && !/range|results/.test(lower)) return undefined;
@@ -86,16 +81,9 @@ export function rangeRefusalOf(error: unknown): RangeRefusal | undefined {
   return { kind };
 }
 
-/** The node answering is behind the scan's last block (see beyondHead). */
-function isBehind(error: unknown): boolean {
-  const rpc =
-    error instanceof BaseError ? (error.walk((e) => e instanceof RpcRequestError) as RpcRequestError | null) : null;
-  return rpc !== null && beyondHead.test(rpc.details ?? "");
-}
-
 function isTransient(error: unknown): boolean {
   if (!(error instanceof BaseError)) return false;
-  if (error.walk((e) => e instanceof HttpRequestError || e instanceof TimeoutError) || isBehind(error)) return true;
+  if (error.walk((e) => e instanceof HttpRequestError || e instanceof TimeoutError)) return true;
   const rpc = error.walk((e) => e instanceof RpcRequestError) as RpcRequestError | null;
   return rpc !== null && (rpc.code === 429 || rpc.code === -32005 || rpc.code === -32603);
 }
@@ -192,7 +180,8 @@ export class RangeSizer {
  * names, else half), never with a slow retry, and so is a range of several blocks that times out.
  * Once a range works, up to `concurrency` ranges are in flight, sizes grow back after successes
  * and a single probe looks for the largest accepted size between the largest accepted and the
- * smallest refused. Other failures (HTTP errors, a node behind the head) are retried with backoff.
+ * smallest refused. A node behind the scan's last block is waited for (whenKnown); other failures
+ * (HTTP errors, 5xx) are retried with backoff.
  */
 export async function scanLogs<Args = Record<string, unknown>>(
   client: PublicClient,
@@ -224,13 +213,15 @@ export async function scanLogs<Args = Record<string, unknown>>(
       try {
         const params = { address: scan.addresses, topics, fromBlock: numberToHex(from), toBlock: numberToHex(to) };
         // viem would retry a -32005 refusal five times with backoff: a refusal is an answer, so no retries here.
-        return (await client.request({ method: "eth_getLogs", params: [params] } as never, {
-          retryCount: 0,
-        })) as RpcLog[];
+        return await whenKnown(
+          async () =>
+            (await client.request({ method: "eth_getLogs", params: [params] } as never, {
+              retryCount: 0,
+            })) as RpcLog[],
+        );
       } catch (error) {
         if (refusalOf(error, from, to) || attempt >= TRANSIENT_ATTEMPTS || !isTransient(error)) throw error;
-        // A lagging node needs a block or two to catch up: 0.5 to 4 s between attempts, 7.5 s in all.
-        await sleep((isBehind(error) ? 500 : 100) * 2 ** (attempt - 1));
+        await sleep(100 * 2 ** (attempt - 1));
       }
     }
   };

@@ -18,20 +18,28 @@ export class PinnedBlockGoneError extends Error {
 }
 
 /**
- * A node's answer for a block it does not know: EIP-1898's resource-not-found, geth's "header not
- * found", or viem's BlockNotFoundError for a block number it answered with null.
+ * A node's answer for a block it does not know (yet): EIP-1898's resource-not-found, geth's "header
+ * not found", viem's BlockNotFoundError for a block number answered with null, or an eth_getLogs
+ * range past the node's head (-32602 "block range extends beyond current head block", as geth,
+ * op-geth and reth answer).
  */
-function unknownBlock(error: unknown): boolean {
+export function unknownBlock(error: unknown): boolean {
   for (let e = error; e instanceof Error; e = e.cause) {
     if (e instanceof BlockNotFoundError || (e as { code?: unknown }).code === -32001) return true;
-    if (/header not found|unknown block|block not found/i.test(e.message)) return true;
+    if (
+      /header not found|unknown block|block not found|beyond.{0,24}(?:head|latest)|(?:head|latest).{0,24}beyond/i.test(
+        e.message,
+      )
+    )
+      return true;
   }
   return false;
 }
 
 /**
  * A load balancer can send a read to a node a block behind the one that gave the head: that node
- * knows the block a moment later. Waits before an unknown block counts as gone.
+ * knows the block a moment later. Waits before an unknown block counts as gone (or, for a log
+ * range, before the node's answer stands).
  */
 const UNKNOWN_BLOCK_WAITS_MS = [250, 500, 1_000];
 
