@@ -16,7 +16,7 @@ import { dstackKmsAbi } from "../src/chain/abis";
 import { startAnvil, type RunningAnvil } from "../src/chain/anvil";
 import { chainDefinition, createChainClient } from "../src/chain/client";
 import { rangeRefusalOf, scanLogs } from "../src/chain/logs";
-import { receivedCount, startFaultyRpc, type RangeRefusalStyle } from "./helpers/faulty-rpc";
+import { receivedCount, startFaultyRpc, startLaggingRpc, type RangeRefusalStyle } from "./helpers/faulty-rpc";
 
 const refusal = (code: number, message: string) =>
   rangeRefusalOf(new RpcRequestError({ body: {}, url: "http://rpc", error: { code, message } }));
@@ -151,17 +151,13 @@ describe("parallel adaptive eth_getLogs scan of 1,000,000 blocks (anvil --number
 
   it("a node behind the head (a load balancer's lagging backend) is waited for: its range is neither halved nor taken for a cap", async () => {
     const head = numberToHex(blocks);
-    let behind = 2;
-    // As geth, op-geth and reth answer a range past their head.
-    const rpc = await startFaultyRpc({
-      upstream: anvil.rpcUrl,
-      seed: 1,
-      failureRate: 0,
-      intercept: (call) =>
-        call.method === "eth_getLogs" && (call.params![0] as { toBlock: string }).toBlock === head && behind-- > 0
-          ? { error: { code: -32602, message: "block range extends beyond current head block" } }
-          : call,
-    });
+    // Twice, as geth, op-geth and reth answer a range past their head.
+    const rpc = await startLaggingRpc(
+      anvil.rpcUrl,
+      2,
+      (call) => call.method === "eth_getLogs" && (call.params![0] as { toBlock: string }).toBlock === head,
+      { error: { code: -32602, message: "block range extends beyond current head block" } },
+    );
     try {
       const client = createChainClient({ chainId: anvil.chainId, rpcUrls: [rpc.url] });
       const scan = { addresses: [emitter], events, fromBlock: 0n, toBlock: blocks };

@@ -4,7 +4,7 @@ import { keccak256, stringToHex } from "viem";
 import { startAnvil, type RunningAnvil } from "../src/chain/anvil";
 import { createChainClient } from "../src/chain/client";
 import { PinnedBlockGoneError, readAt, whenKnown } from "../src/chain/pinned-read";
-import { receivedCount, startFaultyRpc } from "./helpers/faulty-rpc";
+import { receivedCount, startLaggingRpc } from "./helpers/faulty-rpc";
 
 describe("state reads pinned to a block's hash", () => {
   let anvil: RunningAnvil;
@@ -20,16 +20,9 @@ describe("state reads pinned to a block's hash", () => {
 
   it("a node that does not know the block yet (a load balancer's lagging backend) is waited for", async () => {
     const head = await createChainClient({ chainId: anvil.chainId, rpcUrls: [anvil.rpcUrl] }).getBlock();
-    let behind = 2;
-    // As geth answers a block hash it does not have.
-    const rpc = await startFaultyRpc({
-      upstream: anvil.rpcUrl,
-      seed: 1,
-      failureRate: 0,
-      intercept: (call) =>
-        call.method === "eth_getStorageAt" && behind-- > 0
-          ? { error: { code: -32000, message: "header not found" } }
-          : call,
+    // Twice, as geth answers a block hash it does not have.
+    const rpc = await startLaggingRpc(anvil.rpcUrl, 2, (call) => call.method === "eth_getStorageAt", {
+      error: { code: -32000, message: "header not found" },
     });
     try {
       const client = createChainClient({ chainId: anvil.chainId, rpcUrls: [rpc.url] });
@@ -42,12 +35,8 @@ describe("state reads pinned to a block's hash", () => {
 
   it("a block number the node answers null for (it is behind) is asked again: the reorg check after a scan reads it so", async () => {
     const head = await createChainClient({ chainId: anvil.chainId, rpcUrls: [anvil.rpcUrl] }).getBlock();
-    let behind = 1;
-    const rpc = await startFaultyRpc({
-      upstream: anvil.rpcUrl,
-      seed: 1,
-      failureRate: 0,
-      intercept: (call) => (call.method === "eth_getBlockByNumber" && behind-- > 0 ? { result: null } : call),
+    const rpc = await startLaggingRpc(anvil.rpcUrl, 1, (call) => call.method === "eth_getBlockByNumber", {
+      result: null,
     });
     try {
       const client = createChainClient({ chainId: anvil.chainId, rpcUrls: [rpc.url] });

@@ -228,6 +228,25 @@ export async function startFaultyRpc(options: FaultyRpcOptions): Promise<FaultyR
   };
 }
 
+/**
+ * A proxy in front of a node that is behind for a while (a load balancer's lagging backend): the
+ * first `times` calls that `matches` accepts get `answer`; every other call is forwarded.
+ */
+export function startLaggingRpc(
+  upstream: string,
+  times: number,
+  matches: (call: JsonRpcCall) => boolean,
+  answer: Intercepted,
+): Promise<FaultyRpc> {
+  let left = times;
+  return startFaultyRpc({
+    upstream,
+    seed: 1,
+    failureRate: 0,
+    intercept: (call) => (matches(call) && left-- > 0 ? answer : call),
+  });
+}
+
 /** Every request the proxy received. */
 export function receivedCount(rpc: FaultyRpc): number {
   return Object.values(rpc.received).reduce((sum, n) => sum + n, 0);
