@@ -5,8 +5,9 @@ import { after, before, describe, it } from "node:test";
 import { zeroAddress } from "viem";
 import { devMeasurement } from "../../devnet/deploy";
 import type { StackConfigInput } from "../../src/config/schema";
-import { startTestDevnet, type TestDevnet } from "../helpers/devnet";
-import { PulumiProject } from "../helpers/pulumi-project";
+import type { TestDevnet } from "../helpers/devnet";
+import { adoptChain, startE2eStack } from "../helpers/e2e-stack";
+import type { PulumiProject } from "../helpers/pulumi-project";
 
 /**
  * The recorded resources of the stack (what the next preview diffs against), by URN. Pulumi's own
@@ -28,12 +29,8 @@ describe("a failed pulumi up leaves the Pulumi state as it was (real CLI)", () =
   let project: PulumiProject;
   let config: StackConfigInput;
   before(async () => {
-    devnet = await startTestDevnet("safe+timelock");
-    project = new PulumiProject();
-    config = devnet.config();
-    await project.configure(config);
-    const adopt = await project.up();
-    assert.equal(adopt.code, 0, adopt.output);
+    ({ devnet, project, config } = await startE2eStack());
+    await adoptChain(project);
   });
   after(() => devnet.stop());
 

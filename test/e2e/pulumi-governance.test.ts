@@ -9,8 +9,9 @@ import { approveProposal, executeSafeTransaction } from "../../src/proposal/exec
 import { listProposals } from "../../src/proposal/files";
 import { proposalStatus } from "../../src/proposal/status";
 import type { ProposalFile } from "../../src/proposal/types";
-import { sendAsImpersonated, startTestDevnet, type TestDevnet } from "../helpers/devnet";
-import { isNoChange, PulumiProject } from "../helpers/pulumi-project";
+import { sendAsImpersonated, type TestDevnet } from "../helpers/devnet";
+import { adoptChain, startE2eStack } from "../helpers/e2e-stack";
+import { isNoChange, type PulumiProject } from "../helpers/pulumi-project";
 import { osImageAllowed } from "../helpers/kms-reads";
 
 const [owner1, owner2, owner3] = devAccounts.safeOwners;
@@ -22,14 +23,12 @@ describe("pulumi preview/up on a safe+timelock devnet (real CLI)", () => {
   let client: PublicClient;
 
   before(async () => {
-    devnet = await startTestDevnet("safe+timelock");
+    ({ devnet, project, config } = await startE2eStack({
+      proposerKey: owner1.privateKey,
+      executorKey: devAccounts.executor.privateKey,
+    }));
     client = devnet.client;
-    project = new PulumiProject();
-    config = devnet.config();
-    await project.configure(config, { proposerKey: owner1.privateKey, executorKey: devAccounts.executor.privateKey });
-    const adopt = await project.up();
-    assert.equal(adopt.code, 0, adopt.stdout + adopt.stderr);
-    assert.deepEqual(project.proposalFiles(), [], "adopting a chain that matches the config proposes nothing");
+    await adoptChain(project);
   });
   after(() => devnet.stop());
 

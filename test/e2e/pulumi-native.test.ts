@@ -8,8 +8,9 @@ import { devMeasurement } from "../../devnet/deploy";
 import type { StackConfigInput } from "../../src/config/schema";
 import { listProposals } from "../../src/proposal/files";
 import { repoRoot } from "../../src/repo-root";
-import { startTestDevnet, type TestDevnet } from "../helpers/devnet";
-import { PulumiProject } from "../helpers/pulumi-project";
+import type { TestDevnet } from "../helpers/devnet";
+import { adoptChain, startE2eStack } from "../helpers/e2e-stack";
+import type { PulumiProject } from "../helpers/pulumi-project";
 import type { PulumiResult } from "../../devnet/pulumi-cli";
 
 /** The item lines of `pulumi preview --diff` (`+ x`, `- x`, `~ x`), without the summary. */
@@ -39,12 +40,8 @@ describe("Pulumi-native: measurements by command, a quiet and exact preview, no 
   const runs = () => readFileSync(join(project.dir, "runs.log"), "utf8").split("\n").filter(Boolean).length;
 
   before(async () => {
-    devnet = await startTestDevnet("safe+timelock");
-    project = new PulumiProject();
-    config = devnet.config();
-    await project.configure(config, { proposerKey: devAccounts.safeOwners[0].privateKey });
-    const adopt = await project.up();
-    assert.equal(adopt.code, 0, adopt.output);
+    ({ devnet, project, config } = await startE2eStack({ proposerKey: devAccounts.safeOwners[0].privateKey }));
+    await adoptChain(project);
   });
   after(() => devnet.stop());
 

@@ -13,8 +13,9 @@ import { create2Address } from "../../src/implementation/create2";
 import { listProposals } from "../../src/proposal/files";
 import type { ProposalFile } from "../../src/proposal/types";
 import { runGov } from "../cli/harness";
-import { startTestDevnet, type TestDevnet } from "../helpers/devnet";
-import { isNoChange, PulumiProject } from "../helpers/pulumi-project";
+import type { TestDevnet } from "../helpers/devnet";
+import { startE2eStack } from "../helpers/e2e-stack";
+import { isNoChange, type PulumiProject } from "../helpers/pulumi-project";
 
 const [owner1, owner2] = devAccounts.safeOwners;
 const buildInfo = join(artifactsDir(), BUILD_INFO);
@@ -39,15 +40,12 @@ describe("upgrades from build artifacts on a safe+timelock devnet (real CLI)", (
   let client: PublicClient;
 
   before(async () => {
-    devnet = await startTestDevnet("safe+timelock");
-    client = devnet.client;
-    project = new PulumiProject();
-    config = devnet.config();
-    await project.configure(config, {
+    ({ devnet, project, config } = await startE2eStack({
       proposerKey: owner1.privateKey,
       executorKey: devAccounts.executor.privateKey,
       deployerKey: devAccounts.deployer.privateKey,
-    });
+    }));
+    client = devnet.client;
   });
   after(() => devnet.stop());
 
