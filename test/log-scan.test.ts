@@ -15,7 +15,7 @@ import {
 import { dstackKmsAbi } from "../src/chain/abis";
 import { startAnvil, type RunningAnvil } from "../src/chain/anvil";
 import { chainDefinition, createChainClient } from "../src/chain/client";
-import { rangeRefusalOf, scanLogs } from "../src/chain/logs";
+import { rangeRefusalOf, scanLogs, type DecodedLog } from "../src/chain/logs";
 import { receivedCount, startFaultyRpc, startLaggingRpc, type RangeRefusalStyle } from "./helpers/faulty-rpc";
 
 const refusal = (code: number, message: string) =>
@@ -69,8 +69,36 @@ describe("parallel adaptive eth_getLogs scan of 1,000,000 blocks (anvil --number
   let anvil: RunningAnvil;
   const blocks = 1_000_000n;
   const events = [getAbiItem({ abi: dstackKmsAbi, name: "OsImageHashAdded" }) as AbiEvent];
+  const emitter: Address = "0x000000000000000000000000000000000000bEEF";
+  /** Runtime code emitting `count` OsImageHashAdded logs per call, each naming a distinct hash (index + 256 × block). */
+  const emitterCode = (count: number): Hex =>
+    `0x60${count.toString(16).padStart(2, "0")}5b80436101000201600052${`7f${toEventSelector(events[0]).slice(2)}`}60206000a160019003806002570000` as Hex;
+  /** The head once `emitter` has logged 40 hashes in each of the 6 blocks after the first. */
+  let head: bigint;
+  /** Every log of `emitter`, scanned straight from anvil. */
+  let emitted: DecodedLog[];
+  const emitterScan = () => ({ addresses: [emitter], events, fromBlock: 0n, toBlock: head });
+
   before(async () => {
     anvil = await startAnvil({ number: blocks });
+    const rpcCall = async (method: string, params: unknown[]) => {
+      const response = await fetch(anvil.rpcUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+      });
+      return ((await response.json()) as { result: string }).result;
+    };
+    await rpcCall("anvil_setCode", [emitter, emitterCode(40)]);
+    const sender = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+    // One call per block: each waits for the last one's receipt, as automine may put two sent at once in one block.
+    for (let i = 0; i < 6; i++) {
+      const hash = await rpcCall("eth_sendTransaction", [{ from: sender, to: emitter, gas: numberToHex(5_000_000) }]);
+      while (!(await rpcCall("eth_getTransactionReceipt", [hash]))) await new Promise((r) => setTimeout(r, 5));
+    }
+    head = BigInt(await rpcCall("eth_blockNumber", []));
+    emitted = await scanLogs(createChainClient({ chainId: anvil.chainId, rpcUrls: [anvil.rpcUrl] }), emitterScan());
+    assert.equal(new Set(emitted.map((log) => log.args.osImageHash)).size, 240);
   });
   after(() => anvil.stop());
 
@@ -110,31 +138,7 @@ describe("parallel adaptive eth_getLogs scan of 1,000,000 blocks (anvil --number
     }
   }
 
-  const emitter: Address = "0x000000000000000000000000000000000000bEEF";
-  /** Runtime code emitting `count` OsImageHashAdded logs per call, each naming a distinct hash (index + 256 × block). */
-  const emitterCode = (count: number): Hex =>
-    `0x60${count.toString(16).padStart(2, "0")}5b80436101000201600052${`7f${toEventSelector(events[0]).slice(2)}`}60206000a160019003806002570000` as Hex;
-
   it("an answer over the client's size limit is asked again in smaller ranges, not failed", async () => {
-    const rpcCall = async (method: string, params: unknown[]) => {
-      const response = await fetch(anvil.rpcUrl, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-      });
-      return ((await response.json()) as { result: string }).result;
-    };
-    await rpcCall("anvil_setCode", [emitter, emitterCode(40)]);
-    const sender = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
-    // One call per block: each waits for the last one's receipt, as automine may put two sent at once in one block.
-    for (let i = 0; i < 6; i++) {
-      const hash = await rpcCall("eth_sendTransaction", [{ from: sender, to: emitter, gas: numberToHex(5_000_000) }]);
-      while (!(await rpcCall("eth_getTransactionReceipt", [hash]))) await new Promise((r) => setTimeout(r, 5));
-    }
-    const scan = { addresses: [emitter], events, fromBlock: 0n, toBlock: BigInt(await rpcCall("eth_blockNumber", [])) };
-    const all = await scanLogs(createChainClient({ chainId: anvil.chainId, rpcUrls: [anvil.rpcUrl] }), scan);
-    assert.equal(new Set(all.map((log) => log.args.osImageHash)).size, 240);
-
     // One block's 40 logs (about 20 kB) fit under a 30 kB limit; the 240 of the whole chain (about 120 kB) do not.
     const rpc = await startFaultyRpc({ upstream: anvil.rpcUrl, seed: 1, failureRate: 0 });
     try {
@@ -142,7 +146,7 @@ describe("parallel adaptive eth_getLogs scan of 1,000,000 blocks (anvil --number
         chain: chainDefinition(anvil.chainId, [rpc.url]),
         transport: http(rpc.url, { maxResponseBodySize: 30_000, retryCount: 0 }),
       });
-      assert.deepEqual(await scanLogs(limited, scan), all);
+      assert.deepEqual(await scanLogs(limited, emitterScan()), emitted);
       assert.ok(rpc.received.eth_getLogs > 2, `${rpc.received.eth_getLogs} eth_getLogs requests: no range was refused`);
     } finally {
       await rpc.close();
@@ -150,29 +154,24 @@ describe("parallel adaptive eth_getLogs scan of 1,000,000 blocks (anvil --number
   });
 
   it("a node behind the head (a load balancer's lagging backend) is waited for: its range is neither halved nor taken for a cap", async () => {
-    const head = numberToHex(blocks);
+    const last = numberToHex(head);
     // Twice, as geth, op-geth and reth answer a range past their head.
     const rpc = await startLaggingRpc(
       anvil.rpcUrl,
       2,
-      (call) => call.method === "eth_getLogs" && (call.params![0] as { toBlock: string }).toBlock === head,
+      (call) => call.method === "eth_getLogs" && (call.params![0] as { toBlock: string }).toBlock === last,
       { error: { code: -32602, message: "block range extends beyond current head block" } },
     );
     try {
       const client = createChainClient({ chainId: anvil.chainId, rpcUrls: [rpc.url] });
-      const scan = { addresses: [emitter], events, fromBlock: 0n, toBlock: blocks };
-      const logs = await scanLogs(client, scan);
-      assert.deepEqual(
-        logs,
-        await scanLogs(createChainClient({ chainId: anvil.chainId, rpcUrls: [anvil.rpcUrl] }), scan),
-      );
+      assert.deepEqual(await scanLogs(client, emitterScan()), emitted);
       const ranges = rpc.forwarded
         .filter((c) => c.method === "eth_getLogs")
         .map((c) => c.params![0] as { fromBlock: string; toBlock: string });
       // The whole range, answered on its third ask.
       assert.deepEqual(
         ranges.map((r) => [r.fromBlock, r.toBlock]),
-        [[numberToHex(0), head]],
+        [[numberToHex(0), last]],
       );
       assert.equal(receivedCount(rpc), 3);
     } finally {
@@ -199,13 +198,9 @@ describe("parallel adaptive eth_getLogs scan of 1,000,000 blocks (anvil --number
     });
     try {
       const client = createChainClient({ chainId: anvil.chainId, rpcUrls: [rpc.url], timeoutMs: 400 });
-      const scan = { addresses: [emitter], events, fromBlock: 0n, toBlock: blocks };
-      assert.deepEqual(
-        await scanLogs(client, scan),
-        await scanLogs(createChainClient({ chainId: anvil.chainId, rpcUrls: [anvil.rpcUrl] }), scan),
-      );
+      assert.deepEqual(await scanLogs(client, emitterScan()), emitted);
       // The whole chain, then its half, each timed out once; then quarters.
-      assert.deepEqual(sizes.slice(0, 3), [blocks + 1n, (blocks + 1n) / 2n, (blocks + 1n) / 4n]);
+      assert.deepEqual(sizes.slice(0, 3), [head + 1n, (head + 1n) / 2n, (head + 1n) / 4n]);
       const timedOut = sizes.filter((size) => size > wide);
       assert.equal(new Set(timedOut).size, timedOut.length, `a timed-out size asked again: ${sizes.join(", ")}`);
       assert.ok(sizes.length <= 10, `${sizes.length} eth_getLogs requests: ${sizes.join(", ")}`);
