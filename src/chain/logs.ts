@@ -14,6 +14,7 @@ import {
   type PublicClient,
   type RpcLog,
 } from "viem";
+import { setTimeout as sleep } from "node:timers/promises";
 import { unknownBlock, whenKnown } from "./pinned-read";
 
 export interface LogScan {
@@ -87,8 +88,6 @@ function isTransient(error: unknown): boolean {
   const rpc = error.walk((e) => e instanceof RpcRequestError) as RpcRequestError | null;
   return rpc !== null && (rpc.code === 429 || rpc.code === -32005 || rpc.code === -32603);
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * A refusal of the range [from, to]: the RPC's own, or the client's timeout on a range of several

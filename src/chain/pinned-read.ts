@@ -1,4 +1,5 @@
 import { BlockNotFoundError, type Hex, type PublicClient } from "viem";
+import { setTimeout as sleep } from "node:timers/promises";
 
 /** The block a read is pinned to, named by its hash (EIP-1898), so a reorg cannot swap its state under the read. */
 export interface PinnedBlock {
@@ -42,8 +43,6 @@ export function unknownBlock(error: unknown): boolean {
  * range, before the node's answer stands).
  */
 const UNKNOWN_BLOCK_WAITS_MS = [250, 500, 1_000];
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** `read` of one block, asked again after each wait while the node answering does not know that block. */
 export async function whenKnown<T>(read: () => Promise<T>): Promise<T> {
