@@ -153,7 +153,7 @@ describe("parallel adaptive eth_getLogs scan of 1,000,000 blocks (anvil --number
     }
   });
 
-  it("a node behind the head (a load balancer's lagging backend) is waited for: its range is neither halved nor taken for a cap", async () => {
+  it("a node behind the served head (a load balancer's lagging backend) is waited for: its range is neither halved nor taken for a cap", async () => {
     const last = numberToHex(head);
     // Twice, as geth, op-geth and reth answer a range past their head.
     const rpc = await startLaggingRpc(
@@ -164,6 +164,8 @@ describe("parallel adaptive eth_getLogs scan of 1,000,000 blocks (anvil --number
     );
     try {
       const client = createChainClient({ chainId: anvil.chainId, rpcUrls: [rpc.url] });
+      // As a read pins its block first: the client knows the block exists.
+      await client.getBlock({ blockNumber: head });
       assert.deepEqual(await scanLogs(client, emitterScan()), emitted);
       const ranges = rpc.forwarded
         .filter((c) => c.method === "eth_getLogs")
@@ -173,7 +175,7 @@ describe("parallel adaptive eth_getLogs scan of 1,000,000 blocks (anvil --number
         ranges.map((r) => [r.fromBlock, r.toBlock]),
         [[numberToHex(0), last]],
       );
-      assert.equal(receivedCount(rpc), 3);
+      assert.equal(receivedCount(rpc), 1 + 3);
     } finally {
       await rpc.close();
     }

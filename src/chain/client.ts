@@ -10,6 +10,8 @@ import {
   type PublicClient,
   type Transport,
 } from "viem";
+import { waitingForLaggingNodes } from "./lagging-nodes";
+import { wrapRequest } from "./transport-wrap";
 
 /** Multicall3 sits at this address on Base, Base Sepolia and (put there by the devnet) anvil. */
 export const MULTICALL3_ADDRESS = "0xcA11bde05977b3631167028862bE2a173976CA11" as const;
@@ -43,6 +45,7 @@ const DEFAULT_TIMEOUT_MS = 15_000;
  * (viem fallback) a failed request moves to the next URL at once and the backoff applies to
  * whole rounds, so a dead URL costs one attempt per round, not a retry loop of its own. A URL
  * nothing can reach (refused, unresolvable) costs one attempt in all: waiting does not mend it.
+ * A node behind a block this client was served is waited for (lagging-nodes.ts).
  */
 export function createChainClient(options: ChainClientOptions): PublicClient {
   const retryCount = options.retryCount ?? DEFAULT_RETRY_COUNT;
@@ -56,7 +59,7 @@ export function createChainClient(options: ChainClientOptions): PublicClient {
     }),
   );
   const base = several ? fallback(transports, { retryCount, retryDelay: 100 }) : transports[0];
-  const transport = explainingUnavailability(base, options.rpcUrls, retryCount + 1);
+  const transport = waitingForLaggingNodes(explainingUnavailability(base, options.rpcUrls, retryCount + 1));
   return createPublicClient({
     chain: chainDefinition(options.chainId, options.rpcUrls),
     transport: options.onRequest ? counting(transport, options.onRequest) : transport,
@@ -121,19 +124,6 @@ function isTransportFailure(error: unknown): error is BaseError {
   return (
     error instanceof BaseError && error.walk((e) => e instanceof HttpRequestError || e instanceof TimeoutError) !== null
   );
-}
-
-type RequestFn = (args: unknown, opts: unknown) => Promise<unknown>;
-
-function wrapRequest(
-  transport: Transport,
-  wrap: (request: RequestFn, args: unknown, opts: unknown) => Promise<unknown>,
-): Transport {
-  return (params) => {
-    const inner = transport(params);
-    const request = inner.request as RequestFn;
-    return { ...inner, request: ((args: unknown, opts: unknown) => wrap(request, args, opts)) as typeof inner.request };
-  };
 }
 
 /** The last error of a request that every URL failed names the URLs, so the user knows what to fix. */

@@ -15,7 +15,7 @@ import {
   type RpcLog,
 } from "viem";
 import { setTimeout as sleep } from "node:timers/promises";
-import { unknownBlock, whenKnown } from "./pinned-read";
+import { unknownBlock } from "./pinned-read";
 
 export interface LogScan {
   addresses: Address[];
@@ -62,7 +62,7 @@ export function rangeRefusalOf(error: unknown): RangeRefusal | undefined {
   if (!rpc) return undefined;
   const text = `${rpc.details ?? ""} ${typeof rpc.data === "string" ? rpc.data : JSON.stringify(rpc.data ?? "")}`;
   const lower = text.toLowerCase();
-  // A node behind the scan's last block is no cap: the same range works once it catches up (whenKnown).
+  // A node behind the scan's last block is no cap: the same range works once it catches up (lagging-nodes.ts).
   if (/rate limit|too many requests|request rate|daily request|capacity|credits/.test(lower) || unknownBlock(error))
     return undefined;
   const refusalCodes = [-32005, -32602, -32000, -32614, -32600, -32001, -32011, -32012];
@@ -179,7 +179,7 @@ export class RangeSizer {
  * names, else half), never with a slow retry, and so is a range of several blocks that times out.
  * Once a range works, up to `concurrency` ranges are in flight, sizes grow back after successes
  * and a single probe looks for the largest accepted size between the largest accepted and the
- * smallest refused. A node behind the scan's last block is waited for (whenKnown); other failures
+ * smallest refused. A node behind the scan's last block (one the client was served) is waited for; other failures
  * (HTTP errors, 5xx) are retried with backoff.
  */
 export async function scanLogs<Args = Record<string, unknown>>(
@@ -212,12 +212,10 @@ export async function scanLogs<Args = Record<string, unknown>>(
       try {
         const params = { address: scan.addresses, topics, fromBlock: numberToHex(from), toBlock: numberToHex(to) };
         // viem would retry a -32005 refusal five times with backoff: a refusal is an answer, so no retries here.
-        return await whenKnown(
-          async () =>
-            (await client.request({ method: "eth_getLogs", params: [params] } as never, {
-              retryCount: 0,
-            })) as RpcLog[],
-        );
+        // A node behind the last block, served to this client, is waited for by the client (lagging-nodes.ts).
+        return (await client.request({ method: "eth_getLogs", params: [params] } as never, {
+          retryCount: 0,
+        })) as RpcLog[];
       } catch (error) {
         if (refusalOf(error, from, to) || attempt >= TRANSIENT_ATTEMPTS || !isTransient(error)) throw error;
         await sleep(100 * 2 ** (attempt - 1));

@@ -44,19 +44,25 @@ export function unknownBlock(error: unknown): boolean {
  */
 const UNKNOWN_BLOCK_WAITS_MS = [250, 500, 1_000];
 
-/** `read` of one block, asked again after each wait while the node answering does not know that block. */
-export async function whenKnown<T>(read: () => Promise<T>): Promise<T> {
+/**
+ * `read` of one block, asked again after each wait while the node answering does not know that
+ * block: it fails with unknownBlock's answer, or `unknown` says its answer is one (a null block).
+ * After the last wait that answer stands.
+ */
+export async function whenKnown<T>(read: () => Promise<T>, unknown: (answer: T) => boolean = () => false): Promise<T> {
   for (let attempt = 0; ; attempt++) {
+    const last = attempt === UNKNOWN_BLOCK_WAITS_MS.length;
     try {
-      return await read();
+      const answer = await read();
+      if (last || !unknown(answer)) return answer;
     } catch (error) {
-      if (!unknownBlock(error) || attempt === UNKNOWN_BLOCK_WAITS_MS.length) throw error;
-      await sleep(UNKNOWN_BLOCK_WAITS_MS[attempt]);
+      if (last || !unknownBlock(error)) throw error;
     }
+    await sleep(UNKNOWN_BLOCK_WAITS_MS[attempt]);
   }
 }
 
-/** A state read (eth_call, eth_getStorageAt) at the pinned block's hash. */
+/** A state read (eth_call, eth_getStorageAt) at the pinned block's hash, which the client was served. */
 export async function readAt(
   client: PublicClient,
   block: PinnedBlock,
@@ -64,9 +70,8 @@ export async function readAt(
   params: readonly unknown[],
 ): Promise<Hex> {
   try {
-    return await whenKnown(
-      async () => (await client.request({ method, params: [...params, { blockHash: block.hash }] } as never)) as Hex,
-    );
+    // The client waits for a node behind the block (lagging-nodes.ts): one still unknown is gone.
+    return (await client.request({ method, params: [...params, { blockHash: block.hash }] } as never)) as Hex;
   } catch (error) {
     if (unknownBlock(error)) throw new PinnedBlockGoneError(block, error as Error);
     throw error;

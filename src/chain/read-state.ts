@@ -471,6 +471,8 @@ export async function readLiveState(
 
 async function readPinnedState(client: PublicClient, config: StackConfig, options: ReadOptions): Promise<LiveState> {
   const { pinnedBlock } = options;
+  // A block pinned by another process (the program's, read again by the provider) was not served to
+  // this client yet, so the client would not wait for a node behind it: this read does.
   const block = await whenKnown(() =>
     client.getBlock(pinnedBlock === undefined ? { blockTag: "latest" } : { blockNumber: pinnedBlock }),
   );
@@ -542,9 +544,7 @@ async function readPinnedState(client: PublicClient, config: StackConfig, option
 
   // State reads name the block by hash, so a reorg cannot mix two chains in them; logs are asked for
   // by block number, so after a scan the block is read again: still canonical, or the run fails.
-  const closing = awaitedLater(
-    scanned.logsRead ? whenKnown(() => client.getBlock({ blockNumber })) : Promise.resolve(block),
-  );
+  const closing = awaitedLater(scanned.logsRead ? client.getBlock({ blockNumber }) : Promise.resolve(block));
   const roles: [TimelockRole, Hex][] = readRoles && roleIds ? (Object.entries(roleIds) as [TimelockRole, Hex][]) : [];
   // What only the scan found goes out first; the list of every check is built while it runs.
   const lastChecks = runChecks(
