@@ -3,6 +3,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { numberToHex, toEventSelector, toFunctionSelector, type Hex } from "viem";
+import { scanScope } from "../src/chain/candidates";
 import { createChainClient } from "../src/chain/client";
 import { readLiveState } from "../src/chain/read-state";
 import { fileCheckpointStore, type CheckpointStore } from "../src/chain/scan-checkpoints";
@@ -25,6 +27,8 @@ export interface AgeResult {
   ms: number;
   /** The same first read with one eth_getLogs at a time in ranges of at most 50,000 blocks (the scan before checkpoints), median of as many repeats. */
   sequentialMs?: number;
+  /** Uncapped rows with a baseline: what no first read can beat on this machine (floorRead), median of as many repeats. */
+  floorMs?: number;
 }
 
 /** A remote RPC's round trip, added by the proxy to every request. */
@@ -46,6 +50,32 @@ export const AGE_CASES: { blocks: number; caps: (number | null)[]; sequential: b
 ];
 
 type Timed = { requests: number; ms: number };
+
+/**
+ * The three requests a first read cannot do without, one after another with nothing else in flight
+ * and nothing decoded: the head; one eth_getLogs over the whole range; the block again beside one
+ * getter (the reorg check, and the getters of what only the scan found).
+ */
+async function floorRead(rpc: RemoteRpc, config: StackConfig): Promise<number> {
+  const ask = async (method: string, params: unknown[]) => {
+    const body = JSON.stringify({ jsonrpc: "2.0", id: 1, method, params });
+    const response = await fetch(rpc.url, { method: "POST", headers: { "content-type": "application/json" }, body });
+    return ((await response.json()) as { result: { number: Hex; hash: Hex } }).result;
+  };
+  // What the read's own scan asks for.
+  const { proxies, timelock, events } = scanScope(config.network.chainId, config);
+  const filter = { address: [...proxies, ...timelock], topics: [events.map((event) => toEventSelector(event))] };
+  const started = performance.now();
+  const head = await ask("eth_getBlockByNumber", ["latest", false]);
+  await ask("eth_getLogs", [
+    { ...filter, fromBlock: numberToHex(config.network.startBlock ?? 0), toBlock: head.number },
+  ]);
+  await Promise.all([
+    ask("eth_getBlockByNumber", [head.number, false]),
+    ask("eth_call", [{ to: config.kms.proxy, data: toFunctionSelector("owner()") }, { blockHash: head.hash }]),
+  ]);
+  return Math.round((performance.now() - started) * 10) / 10;
+}
 
 /** Repeats of one read: the most requests any made, the median time. */
 function summary(runs: Timed[]): Timed {
@@ -96,12 +126,14 @@ export async function measureAge(blocks: number, caps: (number | null)[], sequen
         const firsts: Timed[] = [];
         const steadies: Timed[] = [];
         const baselines: Timed[] = [];
+        const floors: number[] = [];
         for (let i = 0; i < (sequential ? REPEATS_WITH_BASELINE : 1); i++) {
           const checkpoints = fileCheckpointStore(join(dir, `checkpoints-${i}.json`));
           firsts.push(await readOnce(rpc, config, checkpoints));
           steadies.push(await readOnce(rpc, config, checkpoints));
           if (sequential)
             baselines.push(await readOnce(rpc, config, fileCheckpointStore(join(dir, `sequential-${i}.json`)), true));
+          if (sequential && cap === null) floors.push(await floorRead(rpc, config));
         }
         results.push({
           scenario: "age",
@@ -110,6 +142,7 @@ export async function measureAge(blocks: number, caps: (number | null)[], sequen
           run: "first",
           ...summary(firsts),
           ...(sequential ? { sequentialMs: summary(baselines).ms } : {}),
+          ...(floors.length ? { floorMs: median(floors) } : {}),
         });
         results.push({ scenario: "age", blocks, cap, run: "steady", ...summary(steadies) });
       } finally {

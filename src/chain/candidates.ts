@@ -88,7 +88,7 @@ function usableCheckpoint(
 }
 
 /** What this stack's scan covers: its proxies (and timelock) and their events, on one chain. */
-function scanScope(chainId: number, config: StackConfig) {
+export function scanScope(chainId: number, config: StackConfig) {
   const proxies = [config.kms.proxy, ...config.apps.map((app) => app.proxy)];
   // The timelock's role grants ride on the same scan (and checkpoint) as the authorization sets.
   const timelock = config.governance.mode === "safe+timelock" ? [config.governance.timelock.address] : [];
