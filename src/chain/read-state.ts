@@ -224,6 +224,8 @@ const ROLE_IDS_BEFORE_READ: [TimelockRole, Hex][] = [
 
 /** One getter confirming one candidate at the pinned block: a set item, or an account holding a timelock role. */
 interface Check {
+  /** `${key}/${item}`, lowercase item: what `requested` knows it by. */
+  id: string;
   key: string;
   item: string;
   role?: TimelockRole;
@@ -235,7 +237,7 @@ interface Check {
 
 const hasRoleAbi = [getAbiItem({ abi: timelockAbi, name: "hasRole" })];
 
-const checkId = (check: Check) => `${check.key}/${check.item.toLowerCase()}`;
+const checkId = (key: string, item: string) => `${key}/${item.toLowerCase()}`;
 
 /** Accounts the config names in the timelock's roles: checked whatever the events say. */
 function namedRoleAccounts(config: StackConfig): Address[] {
@@ -313,7 +315,7 @@ function candidateChecks(config: StackConfig, candidates: Candidates, roles: [Ti
       ),
     };
     for (const item of [...items].sort())
-      checks.push({ key, item, read: { getter }, what: `${functionName}(${item})` });
+      checks.push({ id: checkId(key, item), key, item, read: { getter }, what: `${functionName}(${item})` });
   }
   if (config.governance.mode !== "safe+timelock") return checks;
   const timelock = config.governance.timelock.address;
@@ -323,7 +325,14 @@ function candidateChecks(config: StackConfig, candidates: Candidates, roles: [Ti
     const accounts = [...new Set([...namedRoleAccounts(config), ...granted].map((a) => getAddress(a)))].sort();
     for (const account of accounts) {
       const call = { address: timelock, abi: hasRoleAbi, functionName: "hasRole", args: [roleId, account] };
-      checks.push({ key, item: account, role, read: { call }, what: `timelock hasRole(${role}, ${account})` });
+      checks.push({
+        id: checkId(key, account),
+        key,
+        item: account,
+        role,
+        read: { call },
+        what: `timelock hasRole(${role}, ${account})`,
+      });
     }
   }
   return checks;
@@ -352,39 +361,47 @@ function membershipQueries(checks: readonly Check[]): MembershipQuery[] {
   return queries;
 }
 
+/** One request's answers to its checks, by position; set once it is answered. */
+interface Answers {
+  outcome?: (index: number) => CallResult;
+}
+
+/** Where each requested check's outcome is: its request's answers, at its position. */
+type Requested = Map<string, { answers: Answers; index: number }>;
+
 /**
  * Starts the checks not requested yet (set items through the reader, roles through Multicall3) and
- * records each one's outcome in `requested` at once, so a later round never asks again for what an
- * earlier one has in flight. Resolves when these are answered.
+ * records where each one's outcome will be in `requested` at once, so a later round never asks
+ * again for what an earlier one has in flight. Resolves when these are answered; one promise per
+ * request, not per check (a read of thousands of items would otherwise make thousands).
  */
-function runChecks(
-  client: PublicClient,
-  block: PinnedBlock,
-  checks: Check[],
-  requested: Map<string, Promise<CallResult>>,
-): Promise<unknown> {
-  const todo = [...new Map(checks.map((c) => [checkId(c), c])).values()].filter((c) => !requested.has(checkId(c)));
+function runChecks(client: PublicClient, block: PinnedBlock, checks: Check[], requested: Requested): Promise<unknown> {
+  const todo = [...new Map(checks.map((c) => [c.id, c])).values()].filter((c) => !requested.has(c.id));
   const items = todo.filter((c) => "getter" in c.read);
   const roles = todo.filter((c) => "call" in c.read);
+  const itemAnswers: Answers = {};
+  const roleAnswers: Answers = {};
+  for (const [index, check] of items.entries()) requested.set(check.id, { answers: itemAnswers, index });
+  for (const [index, check] of roles.entries()) requested.set(check.id, { answers: roleAnswers, index });
   // Neither sends a request for nothing.
-  const memberships = readMemberships(client, block, membershipQueries(items));
+  const memberships = readMemberships(client, block, membershipQueries(items)).then((m) => {
+    itemAnswers.outcome = (index) => membershipResult(m[index]);
+  });
   const roleResults = multicallAt(
     client,
     block,
     roles.map((c) => (c.read as { call: ContractCall }).call),
-  );
-  const record = (check: Check, outcome: Promise<CallResult>) => requested.set(checkId(check), awaitedLater(outcome));
-  for (const [i, check] of items.entries())
-    record(
-      check,
-      memberships.then((m) => membershipResult(m[i])),
-    );
-  for (const [i, check] of roles.entries())
-    record(
-      check,
-      roleResults.then((r) => r[i]),
-    );
+  ).then((r) => {
+    roleAnswers.outcome = (index) => r[index];
+  });
   return Promise.all([memberships, roleResults]);
+}
+
+/** The outcome of a requested check whose request was answered. */
+function outcomeOf(requested: Requested, check: Check): CallResult {
+  const { answers, index } = requested.get(check.id)!;
+  if (!answers.outcome) throw new Error(`internal: ${check.what} is not answered yet`);
+  return answers.outcome(index);
 }
 
 /** Each role's holders from the confirmed role checks, sorted. */
@@ -496,28 +513,44 @@ async function readPinnedState(client: PublicClient, config: StackConfig, option
     timelockAddress,
     checkpointedCandidates(client.chain!.id, config, options.checkpoints),
   );
-  const requested = new Map<string, Promise<CallResult>>();
-  // The scan is the longest request of the round: it goes out first, and the getters' encoding (CPU) on the next turn.
+  const requested: Requested = new Map();
+  // The scan is the longest request of the round: it goes out first, and the other requests on the
+  // next turn (encoding them is CPU the scan would wait for).
   const scanning = options.reuse
     ? { candidates: new Map() as Candidates, logsRead: false, saved: Promise.resolve() }
     : scanCandidates(client, config, pinned, options);
-  const reading = Promise.all([
-    readGroups(client, pinned, groups),
-    storageAt(client, pinned, proxies, IMPLEMENTATION_SLOT),
-    storageAt(
-      client,
-      pinned,
-      config.apps.map((app) => app.proxy),
-      APP_FLAGS_SLOT,
-    ),
-  ]);
+  const reading = nextTurn().then(() =>
+    Promise.all([
+      readGroups(client, pinned, groups),
+      storageAt(client, pinned, proxies, IMPLEMENTATION_SLOT),
+      storageAt(
+        client,
+        pinned,
+        config.apps.map((app) => app.proxy),
+        APP_FLAGS_SLOT,
+      ),
+    ]),
+  );
   // What only the scan finds waits for it; nothing waits for these.
   const knownChecked = awaitedLater(
     nextTurn().then(() =>
       runChecks(client, pinned, candidateChecks(config, known, readRoles ? ROLE_IDS_BEFORE_READ : []), requested),
     ),
   );
-  const [scanned, [reads, implementationSlots, flagSlots]] = await Promise.all([scanning, reading]);
+  // A failure of either ends the read at once; else the scan's candidates as soon as they are found.
+  const scanned = await Promise.race([scanning, reading.then(() => scanning)]);
+  // What only the scan found goes out at once, under either admin role id (the scalars name the one
+  // in use, and a node such as anvil answers them after the scan); the list of every check is built while it runs.
+  const lastChecks = runChecks(
+    client,
+    pinned,
+    candidateChecks(config, unknownTo(known, scanned.candidates), readRoles ? ROLE_IDS_BEFORE_READ : []),
+    requested,
+  );
+  // State reads name the block by hash, so a reorg cannot mix two chains in them; logs are asked for
+  // by block number, so after a scan the block is read again: still canonical, or the run fails.
+  const closing = awaitedLater(scanned.logsRead ? client.getBlock({ blockNumber }) : Promise.resolve(block));
+  const [reads, implementationSlots, flagSlots] = await reading;
 
   // Know every contract's version before reading its sets: an unknown contract gets a clear message.
   const kmsShape = kmsVariant(config.kms.proxy, {
@@ -542,17 +575,7 @@ async function readPinnedState(client: PublicClient, config: StackConfig, option
     ? { ...TIMELOCK_ROLES, admin: t.optional<Hex>("legacyAdminRole") ?? TIMELOCK_ROLES.admin }
     : undefined;
 
-  // State reads name the block by hash, so a reorg cannot mix two chains in them; logs are asked for
-  // by block number, so after a scan the block is read again: still canonical, or the run fails.
-  const closing = awaitedLater(scanned.logsRead ? client.getBlock({ blockNumber }) : Promise.resolve(block));
   const roles: [TimelockRole, Hex][] = readRoles && roleIds ? (Object.entries(roleIds) as [TimelockRole, Hex][]) : [];
-  // What only the scan found goes out first; the list of every check is built while it runs.
-  const lastChecks = runChecks(
-    client,
-    pinned,
-    candidateChecks(config, unknownTo(known, scanned.candidates), roles),
-    requested,
-  );
   // Every item ever added and every account ever granted a role, plus what the config names.
   const seen = mergeCandidates(known, scanned.candidates);
   const all = candidateChecks(config, seen, roles);
@@ -561,8 +584,7 @@ async function readPinnedState(client: PublicClient, config: StackConfig, option
     throw new Error(
       `block ${blockNumber} changed while it was being read (reorg: ${block.hash} → ${after.hash}); run again`,
     );
-  const checked = new Map(await Promise.all([...requested].map(async ([id, outcome]) => [id, await outcome] as const)));
-  const holds = (check: Check) => succeeded<boolean>(checked.get(checkId(check))!, check.what);
+  const holds = (check: Check) => succeeded<boolean>(outcomeOf(requested, check), check.what);
   const members = new Map<string, Hex[]>();
   for (const check of all) {
     if (check.role || !holds(check)) continue;
