@@ -338,14 +338,17 @@ function candidateChecks(config: StackConfig, candidates: Candidates, roles: [Ti
   return checks;
 }
 
+/** Shared by every item's outcome: a read of thousands of items would otherwise make one each. */
+const MEMBER: CallResult = { status: "success", result: true };
+const NOT_MEMBER: CallResult = { status: "success", result: false };
+
 /** A set item's answer from the membership reader, as a getter call's outcome. */
 function membershipResult(answer: Membership): CallResult {
-  return typeof answer === "boolean"
-    ? { status: "success", result: answer }
-    : {
-        status: "failure",
-        error: new Error(answer === "reverted" ? "the getter reverted" : "the getter answered no bool"),
-      };
+  if (typeof answer === "boolean") return answer ? MEMBER : NOT_MEMBER;
+  return {
+    status: "failure",
+    error: new Error(answer === "reverted" ? "the getter reverted" : "the getter answered no bool"),
+  };
 }
 
 /** Consecutive set checks of one getter as one reader query (checks come sorted by set). */
@@ -658,7 +661,9 @@ async function readPinnedState(client: PublicClient, config: StackConfig, option
       delay: t.value<bigint>("delay"),
       expiration,
       roleIds,
-      roles: readRoles ? roleHolders(all.filter(holds)) : options.reuse!.state.timelock!.roles,
+      roles: readRoles
+        ? roleHolders(all.filter((check) => check.role && holds(check)))
+        : options.reuse!.state.timelock!.roles,
     };
   }
   return {
