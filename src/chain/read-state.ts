@@ -544,11 +544,13 @@ async function readPinnedState(client: PublicClient, config: StackConfig, option
   const scanned = await Promise.race([scanning, reading.then(() => scanning)]);
   // What only the scan found goes out at once, under either admin role id (the scalars name the one
   // in use, and a node such as anvil answers them after the scan); the list of every check is built while it runs.
-  const lastChecks = runChecks(
-    client,
-    pinned,
-    candidateChecks(config, unknownTo(known, scanned.candidates), readRoles ? ROLE_IDS_BEFORE_READ : []),
-    requested,
+  const lastChecks = awaitedLater(
+    runChecks(
+      client,
+      pinned,
+      candidateChecks(config, unknownTo(known, scanned.candidates), readRoles ? ROLE_IDS_BEFORE_READ : []),
+      requested,
+    ),
   );
   // State reads name the block by hash, so a reorg cannot mix two chains in them; logs are asked for
   // by block number, so after a scan the block is read again: still canonical, or the run fails.
