@@ -115,6 +115,8 @@ export class RangeSizer {
   private size: bigint;
   private regrowIn = 0;
   private regrowWait = SUCCESSES_BEFORE_REGROWTH / 2;
+  /** The size the last too-many-results refusal named. */
+  private namedForResults: bigint | undefined;
 
   /** The largest size worth asking for: the whole scan, or less when the stack caps it. */
   private readonly max: bigint;
@@ -155,7 +157,8 @@ export class RangeSizer {
 
   rejected(size: bigint, probe: boolean, refusal: RangeRefusal): void {
     if (probe) this.probing = false;
-    if (refusal.kind === "results") {
+    const kind = this.capKind(refusal);
+    if (kind === "results") {
       // Too many results depends on where the range lies: regrow later, each refused regrowth waiting twice as long.
       this.regrowWait *= 2;
       this.regrowIn = this.regrowWait;
@@ -164,12 +167,24 @@ export class RangeSizer {
       this.named = true;
       this.size = refusal.workableSize > 0n ? refusal.workableSize : 1n;
       // A named size is the RPC's own word: no probing above it.
-      if (refusal.kind === "blocks") this.refused = this.size + 1n;
+      if (kind === "blocks") this.refused = this.size + 1n;
       return;
     }
-    if (refusal.kind === "blocks" && (this.refused === undefined || size < this.refused)) this.refused = size;
+    if (kind === "blocks" && (this.refused === undefined || size < this.refused)) this.refused = size;
     if (this.good >= size) this.good = size / 2n;
     if (size <= this.size) this.size = size / 2n > 0n ? size / 2n : 1n;
+  }
+
+  /**
+   * A too-many-results refusal that names the size the last one named, for another range, did not
+   * depend on where the range lies: it is a block cap in results' words (a provider's wording
+   * reused by a node with a fixed cap), and regrowing into it again would only be refused again.
+   */
+  private capKind(refusal: RangeRefusal): RangeRefusal["kind"] {
+    if (refusal.kind === "blocks" || refusal.workableSize === undefined) return refusal.kind;
+    const repeated = refusal.workableSize === this.namedForResults;
+    this.namedForResults = refusal.workableSize;
+    return repeated ? "blocks" : "results";
   }
 }
 

@@ -60,23 +60,40 @@ describe("range sizing of parallel eth_getLogs scans", () => {
     assert.equal(sizer.next().probe, true, "the next probe once the first was answered");
   });
 
-  it("too many results (Infura's hint): regrowth is tried by one probe after a streak, each refused one doubles the wait", () => {
+  it("too many results with a hint (Infura's): regrowth is tried by one probe after a streak, each refused one doubles the wait", () => {
     const sizer = new RangeSizer(CHAIN, undefined);
-    const infura = (): RangeRefusal => ({ kind: "results", workableSize: 10_000n });
-    sizer.rejected(CHAIN, false, infura());
+    // A true results cap: each refusal names what fits where its range lies, never the same size twice here.
+    let hinted = 10_000n;
+    const resultsCap = (): RangeRefusal => ({ kind: "results", workableSize: hinted++ });
+    sizer.rejected(CHAIN, false, resultsCap());
     assert.equal(sizer.learning, false);
-    const asked = scanAgainstCap(sizer, 10_000n, infura, 100);
+    const asked = scanAgainstCap(sizer, 15_000n, resultsCap, 100);
     const probes = asked.flatMap((a, i) => (a.probe ? [i] : []));
     assert.ok(
-      probes.every((i) => asked[i].refused && asked[i].size === 20_000n),
+      probes.every((i) => asked[i].refused && asked[i].size >= 20_000n),
       "a regrowth probe asks for twice the size",
     );
     const gaps = probes.slice(1).map((at, i) => at - probes[i]);
+    assert.ok(probes.length >= 2, `${probes.length} regrowths tried in 100 ranges`);
     assert.ok(
       gaps.every((gap, i) => i === 0 || gap > gaps[i - 1]),
       `waits between probes grow: ${gaps.join(", ")}`,
     );
     assert.ok(probes.length <= 4, `${probes.length} refused regrowths in 100 ranges`);
+  });
+
+  it("the same size named twice in results' words is a block cap: after one refused regrowth, no more probes", () => {
+    const sizer = new RangeSizer(CHAIN, undefined);
+    const infura = (): RangeRefusal => ({ kind: "results", workableSize: 10_000n });
+    sizer.rejected(CHAIN, false, infura());
+    const asked = scanAgainstCap(sizer, 10_000n, infura, 100);
+    const probes = asked.filter((a) => a.probe);
+    assert.deepEqual(
+      probes.map((a) => [a.size, a.refused]),
+      [[20_000n, true]],
+      "one regrowth, refused with the same hint",
+    );
+    assert.ok(asked.every((a) => a.probe || (a.size === 10_000n && !a.refused)));
   });
 
   it("shrunk for results without a hint, the size halves and grows back (up to the whole scan) once the results thin out", () => {
