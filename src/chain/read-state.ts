@@ -522,7 +522,8 @@ async function readPinnedState(client: PublicClient, config: StackConfig, option
   const scanning = options.reuse
     ? { candidates: new Map() as Candidates, logsRead: false, saved: Promise.resolve() }
     : scanCandidates(client, config, pinned, options);
-  const reading = nextTurn().then(() =>
+  const scanSent = nextTurn();
+  const reading = scanSent.then(() =>
     Promise.all([
       readGroups(client, pinned, groups),
       storageAt(client, pinned, proxies, IMPLEMENTATION_SLOT),
@@ -536,7 +537,7 @@ async function readPinnedState(client: PublicClient, config: StackConfig, option
   );
   // What only the scan finds waits for it; nothing waits for these.
   const knownChecked = awaitedLater(
-    nextTurn().then(() =>
+    scanSent.then(() =>
       runChecks(client, pinned, candidateChecks(config, known, readRoles ? ROLE_IDS_BEFORE_READ : []), requested),
     ),
   );
